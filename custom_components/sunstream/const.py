@@ -1,0 +1,62 @@
+"""Constants shared across the Sunstream integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "sunstream"
+LOGGER = logging.getLogger(__package__)
+
+CONF_SOURCE: Final = "source"
+CONF_PV_PEAK_KW: Final = "pv_peak_kw"
+CONF_BATTERY_KWH: Final = "battery_kwh"
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+CONF_TARIFF: Final = "tariff"
+CONF_CO2_FACTOR: Final = "co2_factor"
+
+DEFAULT_NAME: Final = "Simulated system"
+DEFAULT_PV_PEAK_KW: Final = 5.5
+DEFAULT_BATTERY_KWH: Final = 10.0
+DEFAULT_UPDATE_INTERVAL: Final = 5
+DEFAULT_TARIFF: Final = 0.85
+DEFAULT_CO2_FACTOR: Final = 0.5
+
+# (minimum, maximum) accepted for each numeric setting.
+RANGES: Final[dict[str, tuple[float, float]]] = {
+    CONF_PV_PEAK_KW: (0.1, 1000.0),
+    CONF_BATTERY_KWH: (0.0, 1000.0),
+    CONF_UPDATE_INTERVAL: (1, 3600),
+    CONF_TARIFF: (0.0, 100.0),
+    CONF_CO2_FACTOR: (0.0, 5.0),
+}
+
+# A tree absorbs about 21 kg of CO2 a year (the figure the seed dashboards use).
+CO2_KG_PER_TREE: Final = 21.0
+
+STORAGE_VERSION: Final = 1
+STORAGE_SAVE_DELAY: Final = 30
+OUTAGE_MAX: Final = timedelta(hours=24)
+
+EVENT_CONNECTIVITY: Final = "sunstream_connectivity"
+EVENT_DISPATCH: Final = "sunstream_dispatch"
+
+ATTR_SYSTEM_ID: Final = "system_id"
+ATTR_SOURCE: Final = "source"
+ATTR_CONNECTED: Final = "connected"
+ATTR_REASON: Final = "reason"
+ATTR_COMMAND: Final = "command"
+ATTR_POWER: Final = "power"
+ATTR_TARGET_SOC: Final = "target_soc"
+ATTR_DURATION: Final = "duration"
+ATTR_EXPIRES_AT: Final = "expires_at"
+
+
+class SourceType(StrEnum):
+    """The kinds of system a config entry can talk to."""
+
+    SIMULATED = "simulated"
+    WINET = "winet"
+    MODBUS = "modbus"

@@ -1,0 +1,212 @@
+"""One coordinator per Sunstream system: polls its source, keeps its state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    ATTR_COMMAND,
+    ATTR_CONNECTED,
+    ATTR_DURATION,
+    ATTR_EXPIRES_AT,
+    ATTR_POWER,
+    ATTR_REASON,
+    ATTR_SOURCE,
+    ATTR_SYSTEM_ID,
+    ATTR_TARGET_SOC,
+    CO2_KG_PER_TREE,
+    CONF_CO2_FACTOR,
+    CONF_TARIFF,
+    CONF_UPDATE_INTERVAL,
+    DEFAULT_CO2_FACTOR,
+    DEFAULT_TARIFF,
+    DEFAULT_UPDATE_INTERVAL,
+    DOMAIN,
+    EVENT_CONNECTIVITY,
+    EVENT_DISPATCH,
+    LOGGER,
+    STORAGE_SAVE_DELAY,
+)
+from .pysunstream.dispatch import Command
+from .pysunstream.economics import Economics
+from .pysunstream.errors import CommandRejected, SourceUnavailable
+from .pysunstream.model import Metric, Snapshot, Value
+from .pysunstream.source import Source
+from .store import system_store
+
+type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemData:
+    """What entities read: the source's snapshot plus derived economics."""
+
+    snapshot: Snapshot
+    economics: dict[str, float]
+
+    def metric(self, metric: Metric) -> Value:
+        """A canonical value from the snapshot."""
+        return self.snapshot.get(metric)
+
+
+class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
+    """Polls one source and turns link changes into events.
+
+    The source is anything that follows :class:`Source`; the coordinator
+    adds what every source needs: persistence of its counters, economics,
+    connectivity events, and the bridge from dispatch errors to translated
+    Home Assistant exceptions.
+    """
+
+    config_entry: SunstreamConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SunstreamConfigEntry,
+        source: Source,
+        system_id: str,
+    ) -> None:
+        """Set up the coordinator for ``source``."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
+            ),
+            always_update=False,
+        )
+        self.source = source
+        self.system_id = system_id
+        self.system_device_id: str | None = None
+        self.connected: bool | None = None
+        self.disconnect_reason: str | None = None
+        self.economics = Economics()
+        self._store = system_store(hass, entry.entry_id)
+
+    # -- life cycle -------------------------------------------------------
+
+    async def _async_setup(self) -> None:
+        """Continue from the state saved by the previous run."""
+        saved = await self._store.async_load()
+        if not saved:
+            return
+        self.source.restore(saved.get("source", {}))
+        self.economics = Economics.from_dict(saved.get("economics", {}))
+
+    def _state_to_save(self) -> dict[str, Any]:
+        return {"source": self.source.as_dict(), "economics": self.economics.as_dict()}
+
+    async def async_shutdown(self) -> None:
+        """Save state and release the source."""
+        await super().async_shutdown()
+        await self._store.async_save(self._state_to_save())
+        await self.source.async_close()
+
+    # -- polling ----------------------------------------------------------
+
+    async def _async_update_data(self) -> SystemData:
+        now = dt_util.now()
+        try:
+            snapshot = await self.source.async_poll(now)
+        except SourceUnavailable as err:
+            self._set_connected(False, err.reason)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="source_unavailable",
+                translation_placeholders={"reason": err.reason},
+            ) from err
+        self._set_connected(True, "connected")
+        options = self.config_entry.options
+        self.economics.book(
+            _as_float(snapshot.get(Metric.PV_ENERGY_TOTAL)),
+            now,
+            options.get(CONF_TARIFF, DEFAULT_TARIFF),
+            options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
+        )
+        self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
+        economics = self.economics
+        return SystemData(
+            snapshot=snapshot,
+            economics={
+                "savings_today": economics.savings.today,
+                "savings_month": economics.savings.month,
+                "savings_total": economics.savings.total,
+                "co2_offset": economics.co2_kg.total,
+                "trees_equivalent": economics.co2_kg.total / CO2_KG_PER_TREE,
+            },
+        )
+
+    def _set_connected(self, connected: bool, reason: str) -> None:
+        """Record the link state; fire an event only on a real transition."""
+        previous, self.connected = self.connected, connected
+        self.disconnect_reason = None if connected else reason
+        if previous is None or previous == connected:
+            return
+        self.hass.bus.async_fire(
+            EVENT_CONNECTIVITY,
+            {
+                **self._event_base(),
+                ATTR_CONNECTED: connected,
+                ATTR_REASON: reason,
+            },
+        )
+
+    def _event_base(self) -> dict[str, Any]:
+        return {
+            "device_id": self.system_device_id,
+            "config_entry_id": self.config_entry.entry_id,
+            ATTR_SYSTEM_ID: self.system_id,
+            ATTR_SOURCE: self.source.source_type,
+        }
+
+    # -- commands ---------------------------------------------------------
+
+    async def async_dispatch(self, command: Command) -> None:
+        """Send a command; raise translated errors; announce it on the bus."""
+        if not self.connected or not self.last_update_success:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="system_unavailable",
+                translation_placeholders={"name": self.config_entry.title},
+            )
+        try:
+            await self.source.async_dispatch(command)
+        except CommandRejected as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=err.key,
+                translation_placeholders=err.placeholders,
+            ) from err
+        except SourceUnavailable as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="system_unavailable",
+                translation_placeholders={"name": self.config_entry.title},
+            ) from err
+        self.hass.bus.async_fire(
+            EVENT_DISPATCH,
+            {
+                **self._event_base(),
+                ATTR_COMMAND: command.kind.value,
+                ATTR_POWER: command.power_w,
+                ATTR_TARGET_SOC: command.target_soc,
+                ATTR_DURATION: command.duration.total_seconds() / 60,
+                ATTR_EXPIRES_AT: command.expires_at.isoformat(),
+            },
+        )
+        await self.async_refresh()
+
+
+def _as_float(value: Value) -> float | None:
+    return value if isinstance(value, float | int) else None

@@ -1,0 +1,62 @@
+"""What the sunshine was worth: savings and avoided CO2.
+
+Both are booked as energy arrives, at the tariff and emission factor in
+force at that moment, so changing the tariff never rewrites the past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .periods import PeriodCounter
+
+
+@dataclass(slots=True)
+class Economics:
+    """Savings (currency) and CO2 offset (kg) from PV energy."""
+
+    savings: PeriodCounter = field(default_factory=PeriodCounter)
+    co2_kg: PeriodCounter = field(default_factory=PeriodCounter)
+    pv_high_water: float | None = None
+
+    def book(
+        self, pv_total_kwh: float | None, at: datetime, tariff: float, co2_factor: float
+    ) -> None:
+        """Account for PV energy produced since the last reading.
+
+        Only growth past the highest lifetime reading seen counts, so a
+        glitching or restarting source is never paid twice.
+        """
+        self.savings.roll(at)
+        self.co2_kg.roll(at)
+        if pv_total_kwh is None:
+            return
+        if self.pv_high_water is None:
+            self.pv_high_water = pv_total_kwh
+            return
+        produced = pv_total_kwh - self.pv_high_water
+        if produced <= 0:
+            return
+        self.pv_high_water = pv_total_kwh
+        self.savings.add(produced * tariff, at)
+        self.co2_kg.add(produced * co2_factor, at)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "savings": self.savings.as_dict(),
+            "co2_kg": self.co2_kg.as_dict(),
+            "pv_high_water": self.pv_high_water,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Economics:
+        """Inverse of :meth:`as_dict`."""
+        high_water = data.get("pv_high_water")
+        return cls(
+            savings=PeriodCounter.from_dict(data.get("savings", {})),
+            co2_kg=PeriodCounter.from_dict(data.get("co2_kg", {})),
+            pv_high_water=float(high_water) if high_water is not None else None,
+        )

@@ -1,0 +1,78 @@
+"""The source-neutral data model every Sunstream source maps into.
+
+Sign conventions follow Home Assistant's Energy dashboard so a sensor can be
+picked there without an "inverted" switch:
+
+* grid power: positive = import from the grid, negative = export to it;
+* battery power: positive = discharge (battery feeds the house), negative =
+  charge.
+
+Energies are kWh, powers W, temperatures °C, state of charge %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Metric(StrEnum):
+    """Canonical metrics; every source fills those it can measure."""
+
+    PV_POWER = "pv_power"
+    PV_ENERGY_TODAY = "pv_energy_today"
+    PV_ENERGY_MONTH = "pv_energy_month"
+    PV_ENERGY_TOTAL = "pv_energy_total"
+    LOAD_POWER = "load_power"
+    LOAD_ENERGY_TOTAL = "load_energy_total"
+    GRID_POWER = "grid_power"
+    GRID_IMPORT_ENERGY = "grid_import_energy"
+    GRID_EXPORT_ENERGY = "grid_export_energy"
+    BATTERY_POWER = "battery_power"
+    BATTERY_SOC = "battery_soc"
+    BATTERY_CHARGE_ENERGY = "battery_charge_energy"
+    BATTERY_DISCHARGE_ENERGY = "battery_discharge_energy"
+    INVERTER_TEMPERATURE = "inverter_temperature"
+    STATUS = "status"
+    BATTERY_MODE = "battery_mode"
+
+
+class InverterStatus(StrEnum):
+    """What the inverter is doing, in terms every source can map to."""
+
+    STANDBY = "standby"
+    PRODUCING = "producing"
+    FAULT = "fault"
+    OFFLINE = "offline"
+
+
+class BatteryMode(StrEnum):
+    """Who decides the battery's power right now."""
+
+    SELF_CONSUMPTION = "self_consumption"
+    FORCED_CHARGE = "forced_charge"
+    FORCED_DISCHARGE = "forced_discharge"
+    IDLE = "idle"
+
+
+type Value = float | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One consistent reading of a whole system.
+
+    ``metrics`` holds canonical values keyed by :class:`Metric`; ``extras``
+    holds source-specific values (MPPT strings, phases, …) keyed by a stable
+    name. A value of ``None`` means the source answered but did not know it.
+    """
+
+    taken_at: datetime
+    metrics: Mapping[Metric, Value]
+    extras: Mapping[str, Value] = field(default_factory=dict)
+
+    def get(self, metric: Metric) -> Value:
+        """Return a canonical value, ``None`` when the source lacks it."""
+        return self.metrics.get(metric)

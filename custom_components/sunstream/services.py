@@ -1,0 +1,134 @@
+"""Actions: battery dispatch and outage rehearsal.
+
+Registered once in ``async_setup`` so they exist (and fail with a clear
+message) even while no system is loaded.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+import probatio as vol
+
+from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .pysunstream.dispatch import Command, CommandKind
+from .pysunstream.simulator import SimulatedSystem
+
+SERVICE_CHARGE = "charge"
+SERVICE_DISCHARGE = "discharge"
+SERVICE_STOP = "stop"
+SERVICE_SIMULATE_OUTAGE = "simulate_outage"
+
+# Ranges are checked in the handlers, not here, so that a bad value gets a
+# translated message naming the limit instead of a bare schema error.
+DISPATCH_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_POWER): vol.Coerce(float),
+        vol.Required(ATTR_TARGET_SOC): vol.Coerce(float),
+        vol.Required(ATTR_DURATION): vol.Coerce(float),
+    }
+)
+STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+OUTAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_DURATION): cv.time_period,
+    }
+)
+
+
+def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
+    """The loaded Sunstream system the call's device belongs to."""
+    hass = call.hass
+    device_id: str = call.data[ATTR_DEVICE_ID]
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="device_not_found",
+            translation_placeholders={"device_id": device_id},
+        )
+    entry = hass.config_entries.async_get_entry(device.config_entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_sunstream_device",
+            translation_placeholders={"device": device.name_by_user or device.name or device_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    sunstream_entry: SunstreamConfigEntry = entry
+    return sunstream_entry.runtime_data
+
+
+async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
+    coordinator = _coordinator(call)
+    if kind is CommandKind.STOP:
+        command = Command(kind=kind, issued_at=dt_util.now())
+    else:
+        command = Command(
+            kind=kind,
+            issued_at=dt_util.now(),
+            power_w=call.data[ATTR_POWER],
+            target_soc=call.data[ATTR_TARGET_SOC],
+            duration=timedelta(minutes=call.data[ATTR_DURATION]),
+        )
+    await coordinator.async_dispatch(command)
+
+
+async def _async_charge(call: ServiceCall) -> None:
+    await _async_dispatch(call, CommandKind.CHARGE)
+
+
+async def _async_discharge(call: ServiceCall) -> None:
+    await _async_dispatch(call, CommandKind.DISCHARGE)
+
+
+async def _async_stop(call: ServiceCall) -> None:
+    await _async_dispatch(call, CommandKind.STOP)
+
+
+async def _async_simulate_outage(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    source = coordinator.source
+    if not isinstance(source, SimulatedSystem):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_simulated",
+            translation_placeholders={"name": coordinator.config_entry.title},
+        )
+    duration: timedelta = call.data[ATTR_DURATION]
+    if not timedelta(0) < duration <= OUTAGE_MAX:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="outage_out_of_range",
+            translation_placeholders={
+                "duration": f"{duration.total_seconds():g}",
+                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
+            },
+        )
+    source.start_outage(dt_util.now(), duration)
+    await coordinator.async_refresh()
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register Sunstream's actions."""
+    hass.services.async_register(DOMAIN, SERVICE_CHARGE, _async_charge, DISPATCH_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_DISCHARGE, _async_discharge, DISPATCH_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_STOP, _async_stop, STOP_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_SIMULATE_OUTAGE, _async_simulate_outage, OUTAGE_SCHEMA
+    )

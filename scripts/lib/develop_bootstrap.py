@@ -1,0 +1,480 @@
+"""Prepare a freshly started development Home Assistant for scripts/develop.
+
+Once the instance answers on HTTP, this onboards it (owner user ``demo`` /
+``sunstream``) and adds one simulated Sunstream system, so that
+``scripts/develop`` ends with a logged-in-ready UI showing live entities.
+
+Everything goes through Home Assistant's public HTTP APIs, the very ones the
+frontend uses: the onboarding views, the login flow and ``/auth/token``, and
+the config-flow views. Writing ``.storage`` files by hand would be quicker
+but would bypass (and silently drift from) the real code paths: the
+integration's config flow, including its menu and validation, runs exactly as
+it does when a user clicks "Add integration", and a flow that breaks shows up
+here as a clear failure instead of as a half-initialised instance.
+
+The script is idempotent, so ``scripts/develop --keep`` can run it against a
+config dir that is already onboarded and already has a Sunstream entry.
+
+Only aiohttp is used; it ships with Home Assistant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from http import HTTPStatus
+import os
+from pathlib import Path
+import re
+import sys
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+import aiohttp
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DOMAIN = "sunstream"
+
+USER_NAME = "Demo"
+USERNAME = "demo"
+PASSWORD = "sunstream"
+LANGUAGE = "en"
+
+MENU_OPTION = "simulated"
+SYSTEM: dict[str, Any] = {
+    "name": "Demo rooftop",
+    "pv_peak_kw": 5.5,
+    "battery_kwh": 10,
+    "update_interval": 5,
+    "tariff": 0.85,
+    "co2_factor": 0.5,
+}
+
+PROGRESS_EVERY = 30.0  # seconds between "still waiting" lines
+POLL_EVERY = 2.0  # seconds between probes
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=5)
+PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=3)
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? ")
+
+
+class BootstrapError(Exception):
+    """A step failed; the message says which and why."""
+
+
+def _tty(stream: TextIO) -> bool:
+    return stream.isatty()
+
+
+def log(message: str) -> None:
+    """Print a progress line in the same style as scripts/lib/provision.sh."""
+    prefix = "\033[1;34m[sunstream]\033[0m" if _tty(sys.stderr) else "[sunstream]"
+    print(f"{prefix} {message}", file=sys.stderr, flush=True)
+
+
+def last_log_line(log_file: Path | None, width: int = 110) -> str | None:
+    """Return the last line of Home Assistant's console log, shortened."""
+    if log_file is None:
+        return None
+    try:
+        with log_file.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 8192))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    for raw in reversed(tail.splitlines()):
+        line = _TIMESTAMP.sub("", _ANSI.sub("", raw)).strip()
+        if line:
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return None
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class Hass:
+    """A thin client for the handful of Home Assistant endpoints used here."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        """Talk to the instance at url, e.g. http://127.0.0.1:8123."""
+        self._session = session
+        self.url = url.rstrip("/")
+        self.client_id = f"{self.url}/"
+        self.redirect_uri = f"{self.url}/?auth_callback=1"
+        self.token: str | None = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        auth: bool = True,
+        ok: tuple[int, ...] = (HTTPStatus.OK,),
+    ) -> tuple[int, Any]:
+        """Send a request; return (status, decoded body) or raise BootstrapError."""
+        headers: dict[str, str] = {}
+        if auth:
+            if self.token is None:
+                raise BootstrapError(f"{method} {path}: not logged in")
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            async with self._session.request(
+                method,
+                f"{self.url}{path}",
+                json=json,
+                data=form,
+                headers=headers,
+                timeout=REQUEST_TIMEOUT,
+            ) as resp:
+                text = await resp.text()
+                body: Any = text
+                if resp.content_type == "application/json" and text:
+                    body = await resp.json()
+                if resp.status not in ok:
+                    raise BootstrapError(
+                        f"{method} {path} answered HTTP {resp.status}: {_short(body)}"
+                    )
+                return resp.status, body
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise BootstrapError(f"{method} {path} failed: {err!r}") from err
+
+    async def probe(self, path: str) -> tuple[int, object] | None:
+        """GET path without auth; None while nothing answers (yet)."""
+        try:
+            async with self._session.get(f"{self.url}{path}", timeout=PROBE_TIMEOUT) as resp:
+                if resp.content_type == "application/json":
+                    return resp.status, await resp.json()
+                return resp.status, await resp.text()
+        except aiohttp.ClientError, TimeoutError:
+            return None
+
+
+def _short(body: object, limit: int = 400) -> str:
+    text = body if isinstance(body, str) else repr(body)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- waiting -----------------------------------------------------------------
+
+
+async def wait_for_http(
+    hass: Hass, limit: float, hass_pid: int | None, log_file: Path | None
+) -> list[dict[str, Any]] | None:
+    """Poll GET /api/onboarding until Home Assistant answers.
+
+    Return the onboarding steps, or None when onboarding is already complete
+    (the onboarding views are only registered while it is not).
+    """
+    start = time.monotonic()
+    next_report = start + PROGRESS_EVERY
+    log(f"waiting for Home Assistant on {hass.url} (first start installs packages)")
+    while True:
+        if not _alive(hass_pid):
+            raise BootstrapError("Home Assistant exited before it answered on HTTP")
+        answer = await hass.probe("/api/onboarding")
+        now = time.monotonic()
+        if answer is not None and answer[0] == HTTPStatus.OK:
+            log(f"Home Assistant answered after {_format_duration(now - start)}")
+            steps: list[dict[str, Any]] = answer[1]  # type: ignore[assignment]
+            return steps
+        if answer is not None and answer[0] == HTTPStatus.NOT_FOUND:
+            log("Home Assistant answered; onboarding was done in an earlier run")
+            return None
+        if now - start > limit:
+            raise BootstrapError(
+                f"Home Assistant did not answer on {hass.url} within {_format_duration(limit)}"
+            )
+        if now >= next_report:
+            next_report += PROGRESS_EVERY
+            last = last_log_line(log_file)
+            suffix = f" | {last}" if last else ""
+            log(f"still waiting ({_format_duration(now - start)}){suffix}")
+        await asyncio.sleep(POLL_EVERY)
+
+
+async def wait_until_running(hass: Hass, limit: float, hass_pid: int | None) -> None:
+    """Poll GET /api/core/state until the core reports RUNNING."""
+    start = time.monotonic()
+    next_report = start + PROGRESS_EVERY
+    while True:
+        if not _alive(hass_pid):
+            raise BootstrapError("Home Assistant exited during start-up")
+        _, body = await hass.request("GET", "/api/core/state")
+        state = body.get("state") if isinstance(body, dict) else None
+        if state == "RUNNING":
+            return
+        now = time.monotonic()
+        if now - start > limit:
+            raise BootstrapError(
+                f"Home Assistant still in state {state!r} after {_format_duration(limit)}"
+            )
+        if now >= next_report:
+            next_report += PROGRESS_EVERY
+            log(f"waiting for start-up to finish (state {state})")
+        await asyncio.sleep(1)
+
+
+# --- auth and onboarding -----------------------------------------------------
+
+
+async def exchange_code(hass: Hass, code: str) -> None:
+    """Trade an authorization code for an access token (POST /auth/token)."""
+    _, body = await hass.request(
+        "POST",
+        "/auth/token",
+        form={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": hass.client_id,
+        },
+        auth=False,
+    )
+    try:
+        hass.token = body["access_token"]
+    except (KeyError, TypeError) as err:
+        raise BootstrapError(f"/auth/token gave no access token: {_short(body)}") from err
+
+
+async def login(hass: Hass) -> None:
+    """Log in as the demo user through the login flow the frontend uses."""
+    _, flow = await hass.request(
+        "POST",
+        "/auth/login_flow",
+        json={
+            "client_id": hass.client_id,
+            "handler": ["homeassistant", None],
+            "redirect_uri": hass.redirect_uri,
+        },
+        auth=False,
+    )
+    _, result = await hass.request(
+        "POST",
+        f"/auth/login_flow/{flow['flow_id']}",
+        json={"client_id": hass.client_id, "username": USERNAME, "password": PASSWORD},
+        auth=False,
+    )
+    if result.get("type") != "create_entry":
+        raise BootstrapError(
+            f"could not log in as {USERNAME!r}: "
+            f"{_short(result.get('errors') or result)}; the kept config dir has "
+            "other users, run scripts/develop without --keep"
+        )
+    await exchange_code(hass, result["result"])
+
+
+async def onboard(hass: Hass, steps: list[dict[str, Any]] | None) -> None:
+    """Finish every onboarding step still open, then hold an access token."""
+    done = {s["step"] for s in steps if s.get("done")} if steps is not None else None
+
+    def todo(step: str) -> bool:
+        return done is not None and step not in done
+
+    if todo("user"):
+        _, body = await hass.request(
+            "POST",
+            "/api/onboarding/users",
+            json={
+                "client_id": hass.client_id,
+                "name": USER_NAME,
+                "username": USERNAME,
+                "password": PASSWORD,
+                "language": LANGUAGE,
+            },
+            auth=False,
+        )
+        await exchange_code(hass, body["auth_code"])
+        log(f"onboarding: created owner {USERNAME!r}")
+    else:
+        await login(hass)
+        log(f"logged in as {USERNAME!r}")
+
+    # 403 means "step already done": harmless if we raced a browser tab.
+    if todo("core_config"):
+        await hass.request(
+            "POST",
+            "/api/onboarding/core_config",
+            json={},
+            ok=(HTTPStatus.OK, HTTPStatus.FORBIDDEN),
+        )
+    if todo("analytics"):
+        await hass.request(
+            "POST",
+            "/api/onboarding/analytics",
+            json={},
+            ok=(HTTPStatus.OK, HTTPStatus.FORBIDDEN),
+        )
+    if todo("integration"):
+        await hass.request(
+            "POST",
+            "/api/onboarding/integration",
+            json={"client_id": hass.client_id, "redirect_uri": hass.redirect_uri},
+            ok=(HTTPStatus.OK, HTTPStatus.FORBIDDEN),
+        )
+    if done is not None:
+        log("onboarding: done")
+
+
+# --- the Sunstream config entry ----------------------------------------------
+
+
+def _describe(result: object) -> str:
+    """Explain an unexpected config-flow result in one line."""
+    if not isinstance(result, dict):
+        return _short(result)
+    kind = result.get("type")
+    if kind == "abort":
+        return f"flow aborted: {result.get('reason')}"
+    if kind == "form" and result.get("errors"):
+        return f"form {result.get('step_id')!r} has errors {result['errors']}"
+    if kind == "form":
+        fields = [f.get("name") for f in result.get("data_schema") or []]
+        return f"flow stopped at form {result.get('step_id')!r} with fields {fields}"
+    if kind == "menu":
+        options = result.get("menu_options")
+        return f"flow stopped at menu {result.get('step_id')!r}: {options}"
+    return f"unexpected result {_short(result)}"
+
+
+async def add_system(hass: Hass) -> None:
+    """Create one simulated Sunstream system unless one already exists."""
+    _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+    if entries:
+        titles = ", ".join(repr(e.get("title")) for e in entries)
+        log(f"{DOMAIN}: keeping existing config entry {titles}")
+        return
+
+    status, result = await hass.request(
+        "POST",
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "show_advanced_options": False},
+        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
+    )
+    if status != HTTPStatus.OK:
+        raise BootstrapError(
+            f"cannot start the {DOMAIN} config flow (HTTP {status}: {_short(result)}); "
+            "is the integration importable? see the log"
+        )
+    flow_id = result["flow_id"]
+
+    if result.get("type") != "menu" or MENU_OPTION not in (result.get("menu_options") or []):
+        raise BootstrapError(f"expected a menu offering {MENU_OPTION!r}: {_describe(result)}")
+    _, result = await hass.request(
+        "POST",
+        f"/api/config/config_entries/flow/{flow_id}",
+        json={"next_step_id": MENU_OPTION},
+    )
+    if result.get("type") != "form":
+        raise BootstrapError(f"after choosing {MENU_OPTION!r}: {_describe(result)}")
+
+    status, result = await hass.request(
+        "POST",
+        f"/api/config/config_entries/flow/{flow_id}",
+        json=SYSTEM,
+        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST),
+    )
+    if status == HTTPStatus.BAD_REQUEST:
+        raise BootstrapError(f"the form rejected {SYSTEM}: {_short(result)}")
+    if result.get("type") != "create_entry":
+        raise BootstrapError(f"{DOMAIN} flow did not create an entry: {_describe(result)}")
+
+    entry = result.get("result") or {}
+    state = entry.get("state")
+    log(f"{DOMAIN}: created {result.get('title')!r} (entry state: {state})")
+    if state not in (None, "loaded"):
+        log(f"warning: the entry is {state!r}, not 'loaded'; see the log")
+
+
+# --- main ----------------------------------------------------------------------
+
+
+def banner(public_url: str, config_dir: str | None, log_file: Path | None) -> None:
+    """Tell the user where to go and how to log in."""
+    rows = [
+        ("URL", public_url),
+        ("Username", USERNAME),
+        ("Password", PASSWORD),
+    ]
+    if config_dir:
+        rows.append(("Config dir", config_dir))
+    if log_file:
+        rows.append(("Console log", str(log_file)))
+    width = max(len(k) for k, _ in rows)
+    lines = ["Sunstream development instance is ready", ""]
+    lines += [f"  {k + ':':<{width + 1}}  {v}" for k, v in rows]
+    lines += ["", "Ctrl-C stops Home Assistant."]
+    rule = "=" * max(len(line) for line in lines)
+    bold, reset = ("\033[1m", "\033[0m") if _tty(sys.stdout) else ("", "")
+    print(
+        f"\n{rule}\n{bold}{lines[0]}{reset}",
+        *lines[1:],
+        f"{rule}\n",
+        sep="\n",
+        flush=True,
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8123", help="where to reach HA")
+    parser.add_argument(
+        "--public-url", default=None, help="URL to print in the banner (default: --url)"
+    )
+    parser.add_argument("--config-dir", default=None, help="config dir, for the banner")
+    parser.add_argument("--log-file", type=Path, default=None, help="HA's console log")
+    parser.add_argument("--hass-pid", type=int, default=None, help="give up if it exits")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds to wait for HTTP (default 900)",
+    )
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Wait, onboard, add the system, print the banner."""
+    async with aiohttp.ClientSession() as session:
+        hass = Hass(session, args.url)
+        steps = await wait_for_http(hass, args.timeout, args.hass_pid, args.log_file)
+        await onboard(hass, steps)
+        await wait_until_running(hass, 600, args.hass_pid)
+        await add_system(hass)
+    banner(args.public_url or args.url, args.config_dir, args.log_file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; return the process exit status."""
+    args = parse_args(argv)
+    try:
+        asyncio.run(run(args))
+    except BootstrapError as err:
+        log(f"error: {err}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# Shared set-up for scripts/develop and scripts/test.
+#
+# Home Assistant 2026.3+ needs Python >= 3.14.2. When the host has one (on
+# PATH, or known to uv) we build a venv with it. Otherwise we provision a
+# Debian sid root next to the machine (debootstrap, Debian's python3.14) and
+# run everything inside it with the checkout bind-mounted at the same path.
+# Every step is idempotent: a warm machine re-uses the root and the venv and
+# only repairs what is missing (mounts, a changed requirements file).
+#
+# After sourcing, call `sunstream_provision`; then `sunstream_run CMD...`
+# runs CMD in the repo with the venv active, wherever it lives.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SID_ROOT="${SUNSTREAM_SID_ROOT:-/var/lib/sunstream/sid}"
+REQUIREMENTS="$REPO/requirements_test.txt"
+MIN_PY="3.14.2"
+
+log() { printf '\033[1;34m[sunstream]\033[0m %s\n' "$*" >&2; }
+
+# --- host Python ------------------------------------------------------------
+
+_py_ok() {
+    "$1" -c "import sys; sys.exit(0 if sys.version_info >= (${MIN_PY//./, }) else 1)" 2>/dev/null
+}
+
+_find_host_python() {
+    local cand
+    for cand in python3.14 python3.15 python3; do
+        if command -v "$cand" >/dev/null 2>&1 && _py_ok "$(command -v "$cand")"; then
+            command -v "$cand"
+            return 0
+        fi
+    done
+    if command -v uv >/dev/null 2>&1; then
+        cand="$(uv python find ">=$MIN_PY" 2>/dev/null || true)"
+        if [[ -n "$cand" ]] && _py_ok "$cand"; then
+            echo "$cand"
+            return 0
+        fi
+    fi
+    return 1
+}
+
+# --- Debian sid root --------------------------------------------------------
+
+_mirror() {
+    # The machine's own Debian mirror, read at run time, never written down.
+    local src=/etc/apt/sources.list.d/debian.sources
+    if [[ -f "$src" ]]; then
+        awk '/^URIs:/ {print $2; exit}' "$src"
+    elif [[ -f /etc/apt/sources.list ]]; then
+        awk '/^deb / && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list
+    fi
+}
+
+_mount_once() {
+    # _mount_once TARGET ARGS...: mount unless TARGET is already a mountpoint.
+    local target="$1"; shift
+    mkdir -p "$target"
+    mountpoint -q "$target" || mount "$@" "$target"
+}
+
+_ensure_root() {
+    if [[ ! -x "$SID_ROOT/usr/bin/python3.14" ]]; then
+        if ! command -v debootstrap >/dev/null 2>&1; then
+            log "installing debootstrap"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+        fi
+        local mirror; mirror="$(_mirror)"
+        [[ -n "$mirror" ]] || { log "no Debian mirror configured"; return 1; }
+        log "provisioning a Debian sid root with Python 3.14 at $SID_ROOT (about a minute)"
+        rm -rf "$SID_ROOT.partial"
+        mkdir -p "$(dirname "$SID_ROOT")"
+        debootstrap --variant=minbase \
+            --include=python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,git \
+            sid "$SID_ROOT.partial" "$mirror" >"/tmp/sunstream-debootstrap.log" 2>&1 \
+            || { log "debootstrap failed, see /tmp/sunstream-debootstrap.log"; return 1; }
+        echo 'Acquire::Check-Valid-Until "false";' >"$SID_ROOT.partial/etc/apt/apt.conf.d/99sunstream"
+        mv "$SID_ROOT.partial" "$SID_ROOT"
+    fi
+    cp -L /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
+    if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
+        mkdir -p "$SID_ROOT/etc/ssl/certs"
+        cp -L /etc/ssl/certs/ca-certificates.crt "$SID_ROOT/etc/ssl/certs/ca-certificates.crt"
+    fi
+    # pip inside the root must see the same index settings as the host.
+    if [[ -f /etc/pip.conf ]]; then cp -L /etc/pip.conf "$SID_ROOT/etc/pip.conf"; fi
+    _mount_once "$SID_ROOT/proc" -t proc proc
+    _mount_once "$SID_ROOT/dev" --bind /dev
+    _mount_once "$SID_ROOT/dev/pts" --bind /dev/pts
+    _mount_once "$SID_ROOT/dev/shm" --bind /dev/shm
+    _mount_once "$SID_ROOT$REPO" --bind "$REPO"
+}
+
+# --- venv -------------------------------------------------------------------
+
+_in_root() {
+    # Run a command inside the sid root with a clean environment.
+    chroot "$SID_ROOT" /usr/bin/env -i \
+        HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        "$@"
+}
+
+_ensure_venv() {
+    # _ensure_venv PREFIX PYTHON VENV [RUNNER...]: PREFIX is where VENV is seen
+    # from here ("" on the host, the sid root otherwise); RUNNER runs commands
+    # where PYTHON lives.
+    local prefix="$1" py="$2" venv="$3"; shift 3
+    local stamp="$prefix$venv/.sunstream-requirements"
+    local want; want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    log "installing test requirements into $venv (first run: about two minutes)"
+    "$@" "$py" -m venv --clear "$venv"
+    "$@" "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
+    "$@" "$venv/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+    echo "$want" >"$stamp"
+}
+
+SUNSTREAM_MODE=""
+SUNSTREAM_VENV=""
+
+sunstream_provision() {
+    local py
+    if [[ -z "${SUNSTREAM_FORCE_ROOT:-}" ]] && py="$(_find_host_python)"; then
+        SUNSTREAM_MODE=host
+        SUNSTREAM_VENV="${SUNSTREAM_VENV_DIR:-$REPO/.venv}"
+        log "using host Python $py"
+        _ensure_venv "" "$py" "$SUNSTREAM_VENV"
+    else
+        [[ "$(id -u)" == 0 ]] || { log "need root to provision Python $MIN_PY (or put python3.14 on PATH)"; return 1; }
+        SUNSTREAM_MODE=root
+        SUNSTREAM_VENV=/opt/sunstream-venv
+        _ensure_root
+        _ensure_venv "$SID_ROOT" /usr/bin/python3.14 "$SUNSTREAM_VENV" _in_root
+    fi
+}
+
+sunstream_run() {
+    # sunstream_run CMD...: run CMD at the repo root with the venv first on PATH.
+    local venv_path="$SUNSTREAM_VENV/bin"
+    if [[ "$SUNSTREAM_MODE" == host ]]; then
+        (cd "$REPO" && VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:$PATH" "$@")
+    else
+        _in_root VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:/usr/local/bin:/usr/bin:/bin" \
+            /bin/sh -c 'cd "$0" && exec "$@"' "$REPO" "$@"
+    fi
+}

@@ -1,0 +1,1 @@
+"""Sunstream tests."""

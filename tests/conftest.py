@@ -1,0 +1,101 @@
+"""Shared fixtures: real Home Assistant with Sunstream loaded from this tree."""
+
+from __future__ import annotations
+
+# Import ours before pytest-homeassistant-custom-component puts its own
+# ``custom_components`` package first on the path.
+import custom_components  # noqa: F401  # isort: skip
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.sunstream.const import (
+    CONF_BATTERY_KWH,
+    CONF_CO2_FACTOR,
+    CONF_PV_PEAK_KW,
+    CONF_SOURCE,
+    CONF_TARIFF,
+    CONF_UPDATE_INTERVAL,
+    DOMAIN,
+)
+
+TIME_ZONE = "America/Sao_Paulo"
+LOCATION = (-23.55, -46.63)
+# A sunny-ish late-morning moment in São Paulo, local time.
+NOON_ISH = datetime(2026, 11, 23, 11, 0, 0, tzinfo=ZoneInfo(TIME_ZONE))
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom integrations from this tree in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots that understand Home Assistant's objects."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+async def located_hass(hass: HomeAssistant) -> HomeAssistant:
+    """Home Assistant at a fixed place, time zone and currency."""
+    await hass.config.async_update(
+        latitude=LOCATION[0],
+        longitude=LOCATION[1],
+        time_zone=TIME_ZONE,
+        currency="BRL",
+    )
+    return hass
+
+
+def entry_data(**overrides: Any) -> dict[str, Any]:
+    """Entry data of a simulated system."""
+    return {
+        CONF_SOURCE: "simulated",
+        CONF_PV_PEAK_KW: 5.5,
+        CONF_BATTERY_KWH: 10.0,
+    } | overrides
+
+
+def entry_options(**overrides: Any) -> dict[str, Any]:
+    """Default options of a system."""
+    return {
+        CONF_UPDATE_INTERVAL: 5,
+        CONF_TARIFF: 0.85,
+        CONF_CO2_FACTOR: 0.5,
+    } | overrides
+
+
+@pytest.fixture
+def config_entry() -> MockConfigEntry:
+    """A simulated system's config entry (not yet added)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Rooftop",
+        unique_id="sim-rooftop",
+        data=entry_data(),
+        options=entry_options(),
+        entry_id="01SUNSTREAMROOFTOP000000000",
+    )
+
+
+@pytest.fixture
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """The clock frozen at :data:`NOON_ISH`."""
+    freezer.move_to(NOON_ISH)
+    return freezer
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up ``entry``, waiting for everything to settle."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
