@@ -6,14 +6,16 @@ from __future__ import annotations
 # ``custom_components`` package first on the path.
 import custom_components  # noqa: F401  # isort: skip
 
-from datetime import datetime
+from collections.abc import Generator
+from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import PropertyMock, patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -99,3 +101,27 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Register every entity enabled, so snapshots cover disabled ones too."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = 5
+) -> None:
+    """Move the frozen clock forward, letting every timer due fire on the way."""
+    remaining = seconds
+    while remaining > 0:
+        tick = min(step, remaining)
+        freezer.tick(timedelta(seconds=tick))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        remaining -= tick

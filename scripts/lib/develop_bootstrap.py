@@ -52,10 +52,13 @@ SYSTEM: dict[str, Any] = {
     "co2_factor": 0.5,
 }
 
+RUNNING_TIMEOUT = 600.0  # seconds from first answer to state RUNNING
 PROGRESS_EVERY = 30.0  # seconds between "still waiting" lines
 POLL_EVERY = 2.0  # seconds between probes
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=5)
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=3)
+
+RECOVERY_MARKER = "Activating recovery mode"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? ")
@@ -75,22 +78,41 @@ def log(message: str) -> None:
     print(f"{prefix} {message}", file=sys.stderr, flush=True)
 
 
-def last_log_line(log_file: Path | None, width: int = 110) -> str | None:
-    """Return the last line of Home Assistant's console log, shortened."""
-    if log_file is None:
-        return None
-    try:
-        with log_file.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 8192))
-            tail = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    for raw in reversed(tail.splitlines()):
-        line = _TIMESTAMP.sub("", _ANSI.sub("", raw)).strip()
-        if line:
-            return line if len(line) <= width else line[: width - 1] + "…"
-    return None
+class ConsoleLog:
+    """Follow Home Assistant's console log to show progress and spot failure."""
+
+    def __init__(self, path: Path | None, width: int = 110) -> None:
+        """Follow path (None: there is no log to follow)."""
+        self._path = path
+        self._width = width
+        self._offset = 0
+        self._partial = ""
+        self.last_line: str | None = None
+        self.recovery_mode = False
+
+    def read(self) -> None:
+        """Take in whatever was written since the last call."""
+        if self._path is None:
+            return
+        try:
+            with self._path.open("rb") as handle:
+                if handle.seek(0, os.SEEK_END) < self._offset:
+                    self._offset, self._partial = 0, ""  # truncated
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except OSError:
+            return
+        self._offset += len(chunk)
+        *lines, self._partial = (self._partial + chunk.decode("utf-8", "replace")).split("\n")
+        for raw in lines:
+            line = _TIMESTAMP.sub("", _ANSI.sub("", raw)).strip()
+            if not line:
+                continue
+            if len(line) > self._width:
+                line = line[: self._width - 1] + "…"
+            self.last_line = line
+            if RECOVERY_MARKER in line:
+                self.recovery_mode = True
 
 
 def _format_duration(seconds: float) -> str:
@@ -177,8 +199,20 @@ def _alive(pid: int | None) -> bool:
 # --- waiting -----------------------------------------------------------------
 
 
+def _check_alive(hass_pid: int | None, console: ConsoleLog, when: str) -> None:
+    """Raise if Home Assistant exited or fell back to recovery mode."""
+    if not _alive(hass_pid):
+        raise BootstrapError(f"Home Assistant exited {when}")
+    console.read()
+    if console.recovery_mode:
+        raise BootstrapError(
+            "Home Assistant started in recovery mode (a core integration or its "
+            "packages failed to set up, or configuration.yaml is broken)"
+        )
+
+
 async def wait_for_http(
-    hass: Hass, limit: float, hass_pid: int | None, log_file: Path | None
+    hass: Hass, limit: float, hass_pid: int | None, console: ConsoleLog
 ) -> list[dict[str, Any]] | None:
     """Poll GET /api/onboarding until Home Assistant answers.
 
@@ -189,8 +223,7 @@ async def wait_for_http(
     next_report = start + PROGRESS_EVERY
     log(f"waiting for Home Assistant on {hass.url} (first start installs packages)")
     while True:
-        if not _alive(hass_pid):
-            raise BootstrapError("Home Assistant exited before it answered on HTTP")
+        _check_alive(hass_pid, console, "before it answered on HTTP")
         answer = await hass.probe("/api/onboarding")
         now = time.monotonic()
         if answer is not None and answer[0] == HTTPStatus.OK:
@@ -198,7 +231,7 @@ async def wait_for_http(
             steps: list[dict[str, Any]] = answer[1]  # type: ignore[assignment]
             return steps
         if answer is not None and answer[0] == HTTPStatus.NOT_FOUND:
-            log("Home Assistant answered; onboarding was done in an earlier run")
+            log("Home Assistant answered; it was onboarded in an earlier run")
             return None
         if now - start > limit:
             raise BootstrapError(
@@ -206,22 +239,23 @@ async def wait_for_http(
             )
         if now >= next_report:
             next_report += PROGRESS_EVERY
-            last = last_log_line(log_file)
-            suffix = f" | {last}" if last else ""
-            log(f"still waiting ({_format_duration(now - start)}){suffix}")
+            last = f" | {console.last_line}" if console.last_line else ""
+            log(f"still waiting ({_format_duration(now - start)}){last}")
         await asyncio.sleep(POLL_EVERY)
 
 
-async def wait_until_running(hass: Hass, limit: float, hass_pid: int | None) -> None:
+async def wait_until_running(
+    hass: Hass, limit: float, hass_pid: int | None, console: ConsoleLog
+) -> None:
     """Poll GET /api/core/state until the core reports RUNNING."""
     start = time.monotonic()
     next_report = start + PROGRESS_EVERY
     while True:
-        if not _alive(hass_pid):
-            raise BootstrapError("Home Assistant exited during start-up")
+        _check_alive(hass_pid, console, "during start-up")
         _, body = await hass.request("GET", "/api/core/state")
         state = body.get("state") if isinstance(body, dict) else None
         if state == "RUNNING":
+            log(f"Home Assistant is running ({_format_duration(time.monotonic() - start)})")
             return
         now = time.monotonic()
         if now - start > limit:
@@ -230,7 +264,8 @@ async def wait_until_running(hass: Hass, limit: float, hass_pid: int | None) -> 
             )
         if now >= next_report:
             next_report += PROGRESS_EVERY
-            log(f"waiting for start-up to finish (state {state})")
+            last = f" | {console.last_line}" if console.last_line else ""
+            log(f"waiting for start-up to finish (state {state}){last}")
         await asyncio.sleep(1)
 
 
@@ -456,9 +491,10 @@ async def run(args: argparse.Namespace) -> None:
     """Wait, onboard, add the system, print the banner."""
     async with aiohttp.ClientSession() as session:
         hass = Hass(session, args.url)
-        steps = await wait_for_http(hass, args.timeout, args.hass_pid, args.log_file)
+        console = ConsoleLog(args.log_file)
+        steps = await wait_for_http(hass, args.timeout, args.hass_pid, console)
         await onboard(hass, steps)
-        await wait_until_running(hass, 600, args.hass_pid)
+        await wait_until_running(hass, RUNNING_TIMEOUT, args.hass_pid, console)
         await add_system(hass)
     banner(args.public_url or args.url, args.config_dir, args.log_file)
 

@@ -1,0 +1,137 @@
+"""Energy counters: integral accuracy, local-midnight rollover, monotonic totals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant, State
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.sunstream.const import CONF_UPDATE_INTERVAL, DOMAIN
+from custom_components.sunstream.pysunstream.simulator.profiles import pv_power
+
+from .conftest import LOCATION, TIME_ZONE, advance, entry_options, setup_entry
+
+TZ = ZoneInfo(TIME_ZONE)
+PV_TODAY = "sensor.rooftop_pv_energy_today"
+PV_MONTH = "sensor.rooftop_pv_energy_this_month"
+PV_TOTAL = "sensor.rooftop_pv_energy_total"
+
+
+def _value(hass: HomeAssistant, entity_id: str) -> float:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return float(state.state)
+
+
+def _reference_kwh(start: datetime, end: datetime, peak_w: float, seed: str) -> float:
+    """∫ PV power dt by a fine midpoint rule, independent of the integration."""
+    step = 5.0
+    total = 0.0
+    t = start + timedelta(seconds=step / 2)
+    while t < end:
+        total += pv_power(t, LOCATION, peak_w, seed) * step
+        t += timedelta(seconds=step)
+    return total / 3_600_000
+
+
+async def test_day_integral_and_rollover(
+    located_hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A simulated day: the counter matches ∫power, then resets at local midnight."""
+    hass = located_hass
+    # The last day of a month, so the month total must reset too.
+    start = datetime(2026, 11, 30, 0, 0, 0, tzinfo=TZ)
+    freezer.move_to(start)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Rooftop",
+        unique_id="sim-rooftop",
+        data={"source": "simulated", "pv_peak_kw": 5.5, "battery_kwh": 10.0},
+        options=entry_options(**{CONF_UPDATE_INTERVAL: 60}),
+    )
+    await setup_entry(hass, entry)
+    month_before = _value(hass, PV_MONTH)
+
+    # 21:00 local is midnight UTC: nothing may reset there.
+    await advance(hass, freezer, 21 * 3600 + 30, step=60)
+    assert _value(hass, PV_TODAY) > 1.0
+
+    end_of_day = start + timedelta(hours=23, minutes=59)
+    await advance(hass, freezer, (end_of_day - datetime.now(TZ)).total_seconds(), step=60)
+    today = _value(hass, PV_TODAY)
+    reference = _reference_kwh(start, end_of_day, 5500, "sim-rooftop")
+    assert reference > 5
+    assert abs(today - reference) / reference < 0.005, (today, reference)
+    assert _value(hass, PV_MONTH) >= month_before + today - 0.002
+    total_before_midnight = _value(hass, PV_TOTAL)
+
+    await advance(hass, freezer, 90, step=60)  # now 00:00:30 on 1 December
+    assert datetime.now(TZ).day == 1
+    assert _value(hass, PV_TODAY) == 0.0
+    assert _value(hass, PV_MONTH) == 0.0
+    assert _value(hass, PV_TOTAL) == total_before_midnight
+
+
+async def test_totals_survive_reload(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    hass = located_hass
+    await setup_entry(hass, config_entry)
+    await advance(hass, frozen, 600)
+    total = _value(hass, PV_TOTAL)
+    assert total > 0
+
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert _value(hass, PV_TOTAL) >= total
+    await advance(hass, frozen, 60)
+    assert _value(hass, PV_TOTAL) > total
+
+
+async def test_total_never_goes_backwards_after_glitch(
+    located_hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+    hass_storage: dict[str, dict[str, object]],
+) -> None:
+    """The source loses its counters: the sensor holds the highest value."""
+    hass = located_hass
+    await setup_entry(hass, config_entry)
+    await advance(hass, frozen, 600)
+    total = _value(hass, PV_TOTAL)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    saved = hass_storage[f"{DOMAIN}.{config_entry.entry_id}"]["data"]
+    assert isinstance(saved, dict)
+    saved["source"]["meter"]["counters"]["pv"]["total"] = 0.0  # the glitch
+
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, frozen, 60)
+    assert _value(hass, PV_TOTAL) == total
+
+
+async def test_total_restored_after_restart(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    """A restart with no saved counters starts from the last reported total."""
+    hass = located_hass
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(PV_TOTAL, "1234.5"),
+                {"native_value": 1234.5, "native_unit_of_measurement": "kWh"},
+            )
+        ],
+    )
+    await setup_entry(hass, config_entry)
+    await advance(hass, frozen, 60)
+    assert _value(hass, PV_TOTAL) == 1234.5

@@ -1,0 +1,92 @@
+"""The Energy dashboard accepts Sunstream's sensors as they are."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.energy import data as energy_data, validate as energy_validate
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+
+from .conftest import NOON_ISH, advance, setup_entry
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(
+    recorder_mock: object, enable_custom_integrations: None
+) -> None:
+    """Start the recorder before Home Assistant, as the Energy checks need it."""
+
+
+async def test_energy_dashboard_accepts_sensors(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    """Home Assistant's own Energy validation finds nothing to complain about."""
+    hass = located_hass
+    assert await async_setup_component(hass, "energy", {})
+    await setup_entry(hass, config_entry)
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {
+                    "type": "grid",
+                    "stat_energy_from": "sensor.rooftop_grid_import_energy",
+                    "stat_energy_to": "sensor.rooftop_grid_export_energy",
+                    "stat_cost": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": None,
+                    "stat_compensation": None,
+                    "entity_energy_price_export": None,
+                    "number_energy_price_export": None,
+                    "stat_rate": "sensor.rooftop_grid_power",
+                    "cost_adjustment_day": 0,
+                },
+                {
+                    "type": "solar",
+                    "stat_energy_from": "sensor.rooftop_pv_energy_total",
+                    "stat_rate": "sensor.rooftop_pv_power",
+                    "config_entry_solar_forecast": None,
+                },
+                {
+                    "type": "battery",
+                    "stat_energy_from": "sensor.rooftop_battery_discharge_energy",
+                    "stat_energy_to": "sensor.rooftop_battery_charge_energy",
+                    "stat_rate": "sensor.rooftop_battery_power",
+                    "stat_soc": "sensor.rooftop_battery_state_of_charge",
+                    "capacity": 10.0,
+                },
+            ],
+            "device_consumption": [],
+        }
+    )
+    await hass.async_block_till_done()
+    # Five minutes of readings, then the recorder compiles their statistics.
+    await advance(hass, frozen, 300)
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=NOON_ISH.astimezone(UTC))
+    await async_wait_recording_done(hass)
+    for entity_id in (
+        "sensor.rooftop_grid_import_energy",
+        "sensor.rooftop_grid_export_energy",
+        "sensor.rooftop_grid_power",
+        "sensor.rooftop_pv_energy_total",
+        "sensor.rooftop_pv_power",
+        "sensor.rooftop_battery_discharge_energy",
+        "sensor.rooftop_battery_charge_energy",
+        "sensor.rooftop_battery_power",
+        "sensor.rooftop_battery_state_of_charge",
+    ):
+        assert hass.states.get(entity_id) is not None, entity_id
+
+    result = (await energy_validate.async_validate(hass)).as_dict()
+
+    assert result["energy_sources"] == [[], [], []]
+    assert result["device_consumption"] == []
