@@ -32,6 +32,11 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self._attr_device_info: DeviceInfo = device_info(coordinator, role)
         self._written: tuple[Any, ...] | None = None
 
+    async def async_added_to_hass(self) -> None:
+        """Remember what the first write (done by the platform) will show."""
+        await super().async_added_to_hass()
+        self._written = self._fingerprint()
+
     def _fingerprint(self) -> tuple[Any, ...]:
         """What, if unchanged, makes a state write pointless."""
         return (self.available,)
