@@ -135,3 +135,15 @@ async def test_total_restored_after_restart(
     await setup_entry(hass, config_entry)
     await advance(hass, frozen, 60)
     assert _value(hass, PV_TOTAL) == 1234.5
+
+
+async def test_no_location_uses_daylight_curve(
+    hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    """Without a home location the seed's sin((hour − 6)/12·π) curve drives PV."""
+    await hass.config.async_update(latitude=0.0, longitude=0.0, time_zone=TIME_ZONE)
+    await setup_entry(hass, config_entry)
+    now = datetime.now(TZ)
+    shown = _value(hass, "sensor.rooftop_pv_power")
+    assert shown == round(pv_power(now, None, 5500, "sim-rooftop"), 1)
+    assert shown != round(pv_power(now, (0.0, 0.0), 5500, "sim-rooftop"), 1)
