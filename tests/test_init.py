@@ -148,3 +148,16 @@ async def test_diagnostics(
     await advance(located_hass, frozen, 10)
     diagnostics = await get_diagnostics_for_config_entry(located_hass, hass_client, config_entry)
     assert diagnostics == snapshot
+
+
+async def test_unknown_source_fails_for_good(located_hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Future", unique_id="x", data={"source": "flux-capacitor"}
+    )
+    entry.add_to_hass(located_hass)
+    assert not await located_hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason == (
+        "This version of Sunstream cannot talk to “flux-capacitor” systems. "
+        "Update Sunstream or delete this entry"
+    )

@@ -7,11 +7,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, DOMAIN
+from .const import DOMAIN
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import async_register_system_device, async_remove_stale_devices, is_stale
-from .pysunstream.simulator import SimulatedSystem, SimulatorConfig
 from .services import async_setup_services
+from .sources import create_source
 from .store import system_store
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -25,24 +25,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def _simulated_source(hass: HomeAssistant, entry: SunstreamConfigEntry) -> SimulatedSystem:
-    location: tuple[float, float] | None = (hass.config.latitude, hass.config.longitude)
-    if location == (0.0, 0.0):
-        location = None  # no location configured: fall back to the demo curve
-    return SimulatedSystem(
-        SimulatorConfig(
-            pv_peak_kw=entry.data[CONF_PV_PEAK_KW],
-            battery_kwh=entry.data.get(CONF_BATTERY_KWH, 0.0),
-            seed=entry.unique_id or entry.entry_id,
-            location=location,
-        )
-    )
-
-
 async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) -> bool:
     """Connect to the system and add its entities."""
     coordinator = SunstreamCoordinator(
-        hass, entry, _simulated_source(hass, entry), system_id=entry.unique_id or entry.entry_id
+        hass, entry, create_source(hass, entry), system_id=entry.unique_id or entry.entry_id
     )
     coordinator.system_device_id = async_register_system_device(hass, coordinator)
     await coordinator.async_config_entry_first_refresh()

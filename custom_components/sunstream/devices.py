@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, DOMAIN, SourceType
+from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, DOMAIN
 
 if TYPE_CHECKING:
     from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
@@ -91,8 +91,3 @@ def is_stale(entry: SunstreamConfigEntry, device: dr.DeviceEntry) -> bool:
     system_id = entry.runtime_data.system_id
     keep = {identifier(system_id, role) for role in expected_roles(entry)}
     return not device.identifiers & keep
-
-
-def source_type(entry: SunstreamConfigEntry) -> SourceType:
-    """The kind of system the entry talks to."""
-    return SourceType(entry.data.get("source", SourceType.SIMULATED))
