@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+import pytest
 from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -76,6 +77,13 @@ async def test_day_integral_and_rollover(
     assert _value(hass, PV_TODAY) == 0.0
     assert _value(hass, PV_MONTH) == 0.0
     assert _value(hass, PV_TOTAL) == total_before_midnight
+    savings_today = hass.states.get("sensor.rooftop_savings_today")
+    assert savings_today is not None
+    assert float(savings_today.state) == 0.0
+    assert savings_today.attributes["last_reset"] == "2026-12-01T00:00:00-03:00"
+    assert _value(hass, "sensor.rooftop_savings_total") == pytest.approx(
+        0.85 * total_before_midnight, abs=0.005
+    )
 
 
 async def test_totals_survive_reload(

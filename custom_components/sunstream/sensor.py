@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -43,6 +44,8 @@ class SunstreamSensorEntityDescription(SensorEntityDescription):
     """How to read one sensor from the system's data."""
 
     value_fn: Callable[[SystemData], StateType]
+    # For totals that restart each day or month: when the current one began.
+    last_reset_fn: Callable[[SystemData], datetime] | None = None
     role: DeviceRole = DeviceRole.SYSTEM
     needs_battery: bool = False
     monotonic: bool = False
@@ -68,6 +71,15 @@ def _economics(key: str, decimals: int) -> Callable[[SystemData], StateType]:
         return round(data.economics[key], decimals)
 
     return read
+
+
+def _start_of_day(data: SystemData) -> datetime:
+    taken = data.snapshot.taken_at
+    return taken.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _start_of_month(data: SystemData) -> datetime:
+    return _start_of_day(data).replace(day=1)
 
 
 def _extra(key: str) -> Callable[[SystemData], StateType]:
@@ -171,8 +183,13 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=2,
             value_fn=_economics(f"savings_{period}", 4),
+            last_reset_fn=reset,
         )
-        for period in ("today", "month", "total")
+        for period, reset in (
+            ("today", _start_of_day),
+            ("month", _start_of_month),
+            ("total", None),
+        )
     ),
     SunstreamSensorEntityDescription(
         key="co2_offset",
@@ -281,10 +298,17 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
         """The value in the latest data."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the current day or month, for totals that restart."""
+        if (reset := self.entity_description.last_reset_fn) is None:
+            return None
+        return reset(self.coordinator.data)
+
     def _fingerprint(self) -> tuple[Any, ...]:
         if not self.available:
             return (False,)
-        return (True, self.native_value)
+        return (True, self.native_value, self.last_reset)
 
 
 class SunstreamMonotonicSensor(SunstreamSensor, RestoreSensor):
