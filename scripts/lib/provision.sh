@@ -93,7 +93,21 @@ _ensure_root() {
     _mount_once "$SID_ROOT/dev" --bind /dev
     _mount_once "$SID_ROOT/dev/pts" --bind /dev/pts
     _mount_once "$SID_ROOT/dev/shm" --bind /dev/shm
-    _mount_once "$SID_ROOT$REPO" --bind "$REPO"
+    _mount_repo
+}
+
+_mount_repo() {
+    # The checkout appears inside the root at the same path. A mount left by
+    # an earlier clone at this path (since deleted) is replaced.
+    local inside="$SID_ROOT$REPO"
+    if mountpoint -q "$inside"; then
+        if [[ "$(stat -c '%d:%i' "$REPO")" == "$(stat -c '%d:%i' "$inside")" ]]; then
+            return 0
+        fi
+        umount -l "$inside"
+    fi
+    mkdir -p "$inside"
+    mount --bind "$REPO" "$inside"
 }
 
 # --- venv -------------------------------------------------------------------
