@@ -26,6 +26,7 @@ from http import HTTPStatus
 import os
 from pathlib import Path
 import re
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -221,7 +222,7 @@ async def wait_for_http(
     """
     start = time.monotonic()
     next_report = start + PROGRESS_EVERY
-    log(f"waiting for Home Assistant on {hass.url} (first start installs packages)")
+    log(f"waiting for Home Assistant on {hass.url} (a first start installs packages: minutes)")
     while True:
         _check_alive(hass_pid, console, "before it answered on HTTP")
         answer = await hass.probe("/api/onboarding")
@@ -390,27 +391,8 @@ def _describe(result: object) -> str:
     return f"unexpected result {_short(result)}"
 
 
-async def add_system(hass: Hass) -> None:
-    """Create one simulated Sunstream system unless one already exists."""
-    _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
-    if entries:
-        titles = ", ".join(repr(e.get("title")) for e in entries)
-        log(f"{DOMAIN}: keeping existing config entry {titles}")
-        return
-
-    status, result = await hass.request(
-        "POST",
-        "/api/config/config_entries/flow",
-        json={"handler": DOMAIN, "show_advanced_options": False},
-        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
-    )
-    if status != HTTPStatus.OK:
-        raise BootstrapError(
-            f"cannot start the {DOMAIN} config flow (HTTP {status}: {_short(result)}); "
-            "is the integration importable? see the log"
-        )
-    flow_id = result["flow_id"]
-
+async def _walk_flow(hass: Hass, flow_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Pick the simulated system in the menu, fill in its form; return the result."""
     if result.get("type") != "menu" or MENU_OPTION not in (result.get("menu_options") or []):
         raise BootstrapError(f"expected a menu offering {MENU_OPTION!r}: {_describe(result)}")
     _, result = await hass.request(
@@ -431,12 +413,53 @@ async def add_system(hass: Hass) -> None:
         raise BootstrapError(f"the form rejected {SYSTEM}: {_short(result)}")
     if result.get("type") != "create_entry":
         raise BootstrapError(f"{DOMAIN} flow did not create an entry: {_describe(result)}")
+    return result
+
+
+def _warn_unless_loaded(entry: dict[str, Any]) -> None:
+    state = entry.get("state")
+    if state not in (None, "loaded"):
+        reason = entry.get("reason")
+        why = f": {reason}" if reason else ""
+        log(f"warning: {entry.get('title')!r} is {state!r}, not 'loaded'{why}; see the log")
+
+
+async def add_system(hass: Hass) -> None:
+    """Create one simulated Sunstream system unless one already exists."""
+    _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+    if entries:
+        for entry in entries:
+            log(f"{DOMAIN}: keeping {entry.get('title')!r} (entry state: {entry.get('state')})")
+            _warn_unless_loaded(entry)
+        return
+
+    status, result = await hass.request(
+        "POST",
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "show_advanced_options": False},
+        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
+    )
+    if status != HTTPStatus.OK:
+        raise BootstrapError(
+            f"cannot start the {DOMAIN} config flow (HTTP {status}: {_short(result)}); "
+            "is the integration importable? see the log"
+        )
+    flow_id = result["flow_id"]
+    try:
+        result = await _walk_flow(hass, flow_id, result)
+    except BootstrapError:
+        # Do not leave a half-filled flow behind in the UI.
+        await hass.request(
+            "DELETE",
+            f"/api/config/config_entries/flow/{flow_id}",
+            ok=(HTTPStatus.OK, HTTPStatus.NOT_FOUND),
+        )
+        raise
 
     entry = result.get("result") or {}
     state = entry.get("state")
     log(f"{DOMAIN}: created {result.get('title')!r} (entry state: {state})")
-    if state not in (None, "loaded"):
-        log(f"warning: the entry is {state!r}, not 'loaded'; see the log")
+    _warn_unless_loaded(entry)
 
 
 # --- main ----------------------------------------------------------------------
@@ -499,13 +522,20 @@ async def run(args: argparse.Namespace) -> None:
     banner(args.public_url or args.url, args.config_dir, args.log_file)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; return the process exit status."""
     args = parse_args(argv)
+    # scripts/develop stops us with SIGTERM on Ctrl-C; leave without a fuss.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         asyncio.run(run(args))
     except BootstrapError as err:
-        log(f"error: {err}")
+        dead = "" if _alive(args.hass_pid) else " (Home Assistant is no longer running)"
+        log(f"error: {err}{dead}")
         return 1
     except KeyboardInterrupt:
         return 130
