@@ -130,9 +130,13 @@ _ensure_venv() {
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
+    if [[ ! -f "$prefix$venv/pyvenv.cfg" ]]; then
+        log "creating $venv"
+        "$@" "$py" -m venv --clear "$venv"
+        "$@" "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
+    fi
+    # Incremental: a changed requirements file installs only what changed.
     log "installing test requirements into $venv (first run: about two minutes)"
-    "$@" "$py" -m venv --clear "$venv"
-    "$@" "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
     "$@" "$venv/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
     echo "$want" >"$stamp"
 }

@@ -60,6 +60,43 @@ class BatteryMode(StrEnum):
 type Value = float | str | None
 
 
+class DeviceKind(StrEnum):
+    """What part of a system a device is."""
+
+    GATEWAY = "gateway"
+    INVERTER = "inverter"
+    BATTERY = "battery"
+    METER = "meter"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceIdentity:
+    """Who a device is; ``key`` is stable for the life of the device."""
+
+    key: str
+    kind: DeviceKind
+    manufacturer: str
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+    hardware: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceReading:
+    """One device behind a gateway: who it is, whether it answers, its values.
+
+    ``values`` holds every value the device sent, under the device's own
+    names (e.g. WiNet ``I18N_*`` keys), already parsed; canonical metrics are
+    mapped from them into the snapshot.
+    """
+
+    identity: DeviceIdentity
+    online: bool = True
+    values: Mapping[str, Value] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """One consistent reading of a whole system.
@@ -67,11 +104,15 @@ class Snapshot:
     ``metrics`` holds canonical values keyed by :class:`Metric`; ``extras``
     holds source-specific values (MPPT strings, phases, …) keyed by a stable
     name. A value of ``None`` means the source answered but did not know it.
+    ``identity`` names the system (a gateway, a unit) and ``devices`` the
+    parts behind it, for sources that have them.
     """
 
     taken_at: datetime
     metrics: Mapping[Metric, Value]
     extras: Mapping[str, Value] = field(default_factory=dict)
+    identity: DeviceIdentity | None = None
+    devices: tuple[DeviceReading, ...] = ()
 
     def get(self, metric: Metric) -> Value:
         """Return a canonical value, ``None`` when the source lacks it."""
