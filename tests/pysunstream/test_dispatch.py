@@ -149,9 +149,7 @@ def test_max_duration_is_a_day() -> None:
 def test_rules_checked_power_first_then_soc_then_duration() -> None:
     everything_wrong = _command(power_w=0, target_soc=200, duration=timedelta(0))
     assert _rejection(everything_wrong).key == "power_out_of_range"
-    assert _rejection(_command(target_soc=200, duration=timedelta(0))).key == (
-        "soc_out_of_range"
-    )
+    assert _rejection(_command(target_soc=200, duration=timedelta(0))).key == ("soc_out_of_range")
 
 
 # -- the command itself ----------------------------------------------------------

@@ -15,16 +15,6 @@ TZ = ZoneInfo("America/Sao_Paulo")
 BERLIN = ZoneInfo("Europe/Berlin")
 J_PER_KWH = 3_600_000
 
-# The two DST bugs reported with this suite (see the xfail reasons below).
-WALL_CLOCK_SPAN = (
-    "energy.py subtracts datetimes sharing one tzinfo, which Python does on the wall "
-    "clock: across a DST change the span is off by an hour, so the interval is dropped"
-)
-MIDNIGHT_SHARE = (
-    "energy.py rolls every counter to `at` before booking the share before midnight, "
-    "so that share lands on the new day (and month)"
-)
-
 
 def linear(p0: float, slope: float, start: datetime) -> Callable[[datetime], float]:
     """Power that rises ``slope`` W per second from ``p0`` at ``start``."""
@@ -114,9 +104,7 @@ def test_gap_of_exactly_max_gap_is_bridged() -> None:
     meter.sample(start, {"pv": 1200.0})
     booked = meter.sample(start + timedelta(minutes=5), {"pv": 1200.0})
     assert booked["pv"] == pytest.approx(0.1)
-    assert meter.sample(start + timedelta(minutes=10, seconds=1), {"pv": 1200.0}) == {
-        "pv": 0.0
-    }
+    assert meter.sample(start + timedelta(minutes=10, seconds=1), {"pv": 1200.0}) == {"pv": 0.0}
 
 
 def test_default_max_gap_is_a_quarter_hour() -> None:
@@ -173,14 +161,12 @@ def test_interval_across_midnight_books_its_whole_integral() -> None:
     assert meter.counters["pv"].day == datetime(2026, 5, 11).date()
 
 
-@pytest.mark.xfail(reason=MIDNIGHT_SHARE, strict=True)
 def test_new_day_gets_only_the_share_after_midnight() -> None:
     meter, _, before, after = _cross_midnight(datetime(2026, 5, 11, tzinfo=TZ))
     assert meter.counters["pv"].today == pytest.approx(after, rel=1e-12)
     assert meter.counters["pv"].month == pytest.approx(before + after, rel=1e-12)
 
 
-@pytest.mark.xfail(reason=MIDNIGHT_SHARE, strict=True)
 def test_new_month_gets_only_the_share_after_midnight() -> None:
     meter, _, before, after = _cross_midnight(datetime(2026, 6, 1, tzinfo=TZ))
     assert meter.counters["pv"].total == pytest.approx(before + after, rel=1e-12)
@@ -247,7 +233,6 @@ def test_ordinary_berlin_day_is_metered_in_full() -> None:
     assert meter.counters["load"].today == pytest.approx((24 * 60 - 1) / 60, rel=1e-9)
 
 
-@pytest.mark.xfail(reason=WALL_CLOCK_SPAN, strict=True)
 @pytest.mark.parametrize(
     ("day", "hours"),
     [

@@ -22,9 +22,7 @@ AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def test_snapshot_get_known_missing_and_none() -> None:
-    snapshot = Snapshot(
-        taken_at=AT, metrics={Metric.PV_POWER: 1234.5, Metric.BATTERY_SOC: None}
-    )
+    snapshot = Snapshot(taken_at=AT, metrics={Metric.PV_POWER: 1234.5, Metric.BATTERY_SOC: None})
     assert snapshot.get(Metric.PV_POWER) == 1234.5
     # Answered but unknown, and not reported at all, both read as None.
     assert snapshot.get(Metric.BATTERY_SOC) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+import itertools
 import math
 from zoneinfo import ZoneInfo
 
@@ -137,7 +138,7 @@ def test_elevation_depends_on_the_instant_not_its_time_zone() -> None:
 def test_elevation_moves_smoothly_within_the_second() -> None:
     base = datetime(2026, 8, 14, 9, 0, tzinfo=UTC)
     values = [solar_elevation(0, 0, base + timedelta(milliseconds=250 * i)) for i in range(8)]
-    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(values)]
     # The morning sun climbs ≈15°/h, i.e. ≈0.001° per quarter second.
     assert all(0 < step < 0.002 for step in steps)
 
@@ -153,7 +154,7 @@ def test_no_clear_sky_light_below_the_horizon(elevation: float) -> None:
 def test_clear_sky_light_rises_with_the_sun() -> None:
     elevations = [0.25 * i for i in range(1, 361)]
     values = [clear_sky_fraction(e) for e in elevations]
-    assert all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(values))
     assert values[0] > 0
 
 
