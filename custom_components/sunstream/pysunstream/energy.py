@@ -48,12 +48,14 @@ class EnergyMeter:
             self.last_power,
             {name: max(0.0, float(power.get(name, 0.0))) for name in self.channels},
         )
-        for counter in self.counters.values():
-            counter.roll(at)
-        if previous is None or not timedelta(0) < at - previous <= self.max_gap:
+        # Real elapsed time: two datetimes sharing a tzinfo subtract on the
+        # wall clock, which is an hour off across a daylight-saving change.
+        span = at.timestamp() - previous.timestamp() if previous is not None else 0.0
+        if previous is None or not 0 < span <= self.max_gap.total_seconds():
+            for counter in self.counters.values():
+                counter.roll(at)
             return booked
         boundary = _local_midnight_after(previous, at)
-        span = (at - previous).total_seconds()
         for name in self.channels:
             p0 = last_power.get(name, 0.0)
             p1 = self.last_power[name]
@@ -64,7 +66,7 @@ class EnergyMeter:
                 booked[name] = kwh
                 continue
             # Split the trapezoid at midnight so each day gets its own share.
-            before = (boundary - previous).total_seconds()
+            before = boundary.timestamp() - previous.timestamp()
             p_mid = p0 + (p1 - p0) * before / span
             kwh_before = (p0 + p_mid) / 2 * before / 3_600_000
             kwh_after = (p_mid + p1) / 2 * (span - before) / 3_600_000

@@ -113,7 +113,7 @@ class SimulatedSystem:
     def step(self, now: datetime) -> Snapshot:
         """Advance the simulation to ``now`` (time-zone aware) and read it."""
         if self._last_step is not None:
-            elapsed = (now - self._last_step).total_seconds()
+            elapsed = now.timestamp() - self._last_step.timestamp()
             if 0 < elapsed <= self.meter.max_gap.total_seconds():
                 self.battery.advance(elapsed)
         self._last_step = now
