@@ -33,6 +33,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) ->
     coordinator.system_device_id = async_register_system_device(hass, coordinator)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
+    # Now that the system has answered, record what it says it is.
+    async_register_system_device(hass, coordinator)
     async_remove_stale_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -38,7 +38,7 @@ from .const import (
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandRejected, SourceUnavailable
-from .pysunstream.model import Metric, Snapshot, Value
+from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value
 from .pysunstream.source import Source
 from .store import system_store
 
@@ -55,6 +55,20 @@ class SystemData:
     def metric(self, metric: Metric) -> Value:
         """A canonical value from the snapshot."""
         return self.snapshot.get(metric)
+
+    @property
+    def has_battery(self) -> bool:
+        """Whether the system reports a battery at all."""
+        return Metric.BATTERY_SOC in self.snapshot.metrics
+
+    def identity(self, kind: DeviceKind | None = None) -> DeviceIdentity | None:
+        """The system's identity, or that of its first part of ``kind``."""
+        if kind is None:
+            return self.snapshot.identity
+        for device in self.snapshot.devices:
+            if device.identity.kind is kind:
+                return device.identity
+        return None
 
 
 class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):

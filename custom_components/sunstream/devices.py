@@ -10,6 +10,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, DOMAIN
+from .pysunstream.model import DeviceKind
 
 if TYPE_CHECKING:
     from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
@@ -34,33 +35,49 @@ def identifier(system_id: str, role: DeviceRole) -> tuple[str, str]:
 def expected_roles(entry: SunstreamConfigEntry) -> set[DeviceRole]:
     """The parts this entry's system has right now."""
     roles = {DeviceRole.SYSTEM}
-    if entry.data.get(CONF_BATTERY_KWH, 0) > 0:
+    data = entry.runtime_data.data
+    if data is not None and data.has_battery:
         roles.add(DeviceRole.BATTERY)
     return roles
 
 
 def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceInfo:
-    """Describe a part of the system for the device registry."""
+    """Describe a part of the system for the device registry.
+
+    Sources that identify themselves (model, serial, firmware) fill the
+    details; a simulated system describes itself from its configuration.
+    """
     entry = coordinator.config_entry
+    data = coordinator.data
     if role is DeviceRole.SYSTEM:
-        return DeviceInfo(
+        identity = data.identity() if data is not None else None
+        info = DeviceInfo(
             identifiers={identifier(coordinator.system_id, role)},
+            name=entry.title,
             manufacturer=MANUFACTURER,
             model="Simulated PV system",
             model_id=f"SIM-{entry.data.get(CONF_PV_PEAK_KW, 0):g}",
-            name=entry.title,
             serial_number=coordinator.system_id,
         )
-    info = DeviceInfo(
-        identifiers={identifier(coordinator.system_id, role)},
-        manufacturer=MANUFACTURER,
-        model="Simulated battery",
-        model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}",
-        translation_key="battery",
-        translation_placeholders={"system": entry.title},
-    )
-    if coordinator.system_device_id is not None:
-        info["via_device_id"] = coordinator.system_device_id
+    else:
+        identity = data.identity(DeviceKind.BATTERY) if data is not None else None
+        info = DeviceInfo(
+            identifiers={identifier(coordinator.system_id, role)},
+            manufacturer=MANUFACTURER,
+            model="Simulated battery",
+            model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}",
+            translation_key="battery",
+            translation_placeholders={"system": entry.title},
+        )
+        if coordinator.system_device_id is not None:
+            info["via_device_id"] = coordinator.system_device_id
+    if identity is not None:
+        info["manufacturer"] = identity.manufacturer
+        info["model"] = identity.model
+        info["model_id"] = identity.model
+        info["serial_number"] = identity.serial
+        info["sw_version"] = identity.firmware
+        info["hw_version"] = identity.hardware
     return info
 
 

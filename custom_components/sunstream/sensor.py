@@ -268,7 +268,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors the system can fill."""
     coordinator = entry.runtime_data
-    has_battery = coordinator.source.battery_limits is not None
+    has_battery = coordinator.data.has_battery
     async_add_entities(
         (SunstreamMonotonicSensor if description.monotonic else SunstreamSensor)(
             coordinator, description
