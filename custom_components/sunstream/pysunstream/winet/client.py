@@ -1,0 +1,493 @@
+"""The asyncio WiNet client: aiohttp sockets around the sans-I/O session.
+
+The client owns exactly one WebSocket at a time and keeps it open across
+polls (the dongle serves one user at a time; logging in for every poll is
+what makes the web UI kick users out, NICK #14). All protocol decisions are
+the session's (:mod:`.session`); the client only carries out its actions,
+applies the request timeout, counts, and decides *when* to reconnect:
+
+* at once for routine events (token expiry, a socket the dongle dropped
+  while idle), at most twice within one poll;
+* after an exponential back-off with jitter otherwise; while the back-off
+  runs, :meth:`WinetClient.async_poll` fails fast with
+  :class:`~..errors.SourceUnavailable` instead of touching the network;
+* after ``watchdog_limit`` consecutive failed polls, a full reconnect that
+  also re-detects the transport (firmware updates have switched dongles from
+  plain to TLS-only, research §9).
+
+The aiohttp ``ClientSession`` comes from the caller (Home Assistant's shared
+session); the client creates and closes its own only if none is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from ..errors import SourceUnavailable, SunstreamError
+from .backoff import Backoff
+from .devices import DeviceInfo
+from .endpoint import Endpoint, Ports
+from .errors import CertificateMismatch, WinetProtocolError
+from .gateway import GatewayInfo, parse_about
+from .i18n import I18n, looks_like_properties, parse_properties
+from .messages import DEFAULT_LANG, ConnectReply
+from .metrics import ConnectionMetrics
+from .session import (
+    DEFAULT_DEVICELIST_EVERY,
+    DEFAULT_READ_RETRIES,
+    DEFAULT_READ_RETRY_DELAY,
+    Action,
+    CycleDone,
+    CycleFailed,
+    Fail,
+    Pong,
+    Ready,
+    Reconnect,
+    Send,
+    State,
+    Wait,
+    WinetSession,
+)
+from .tls import TlsConfig
+from .watchdog import DEFAULT_LIMIT, Watchdog
+
+if TYPE_CHECKING:
+    from .mapping import PollData
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "pw8888"  # the documented factory default
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_HTTP_TIMEOUT = 10.0
+_IMMEDIATE_RECONNECTS = 2
+_MAX_FRAME = 4 * 1024 * 1024
+
+
+class WinetClient:
+    """A connection to one WiNet gateway.
+
+    ``secure`` forces plain (False) or TLS (True) transport; ``None``
+    detects it (plain first, then TLS; TLS only when ``tls`` is pinned or
+    strict). ``ports`` exists for tests and unusual setups.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        session: aiohttp.ClientSession | None = None,
+        tls: TlsConfig | None = None,
+        secure: bool | None = None,
+        ports: Ports | None = None,
+        lang: str = DEFAULT_LANG,
+        i18n_lang: str = "en_US",
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        http_timeout: float = DEFAULT_HTTP_TIMEOUT,
+        read_retry_delay: float = DEFAULT_READ_RETRY_DELAY,
+        read_retries: int = DEFAULT_READ_RETRIES,
+        devicelist_every: int = DEFAULT_DEVICELIST_EVERY,
+        backoff: Backoff | None = None,
+        watchdog_limit: int = DEFAULT_LIMIT,
+    ) -> None:
+        self.host = host
+        self.tls = tls or TlsConfig()
+        self.ports = ports or Ports()
+        self.i18n_lang = i18n_lang
+        self.request_timeout = request_timeout
+        self.http_timeout = http_timeout
+        self.metrics = ConnectionMetrics()
+        self.backoff = backoff or Backoff()
+        self.watchdog = Watchdog(watchdog_limit)
+        self._http = session
+        self._own_http = session is None
+        self._forced_secure = secure
+        self._endpoint: Endpoint | None = (
+            Endpoint(host, secure, self.ports) if secure is not None else None
+        )
+        self._session = WinetSession(
+            username,
+            password,
+            lang=lang,
+            read_retry_delay=read_retry_delay,
+            read_retries=read_retries,
+            devicelist_every=devicelist_every,
+        )
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._lock = asyncio.Lock()
+        self._retry_at = 0.0
+        self._fatal: SunstreamError | None = None
+        self._established_once = False
+        self._full_reset_pending = False
+        self.i18n: I18n | None = None
+        self.gateway: GatewayInfo | None = None
+
+    # -- public state -----------------------------------------------------
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """The transport in use, once detected."""
+        return self._endpoint
+
+    @property
+    def devices(self) -> tuple[DeviceInfo, ...]:
+        """The devices of the latest ``devicelist`` (empty before login)."""
+        return self._session.devices or ()
+
+    @property
+    def connect_info(self) -> ConnectReply | None:
+        """What the latest ``connect`` reply said about the dongle."""
+        return self._session.connect_info
+
+    @property
+    def state(self) -> State:
+        """The session's state (for diagnostics)."""
+        return self._session.state
+
+    @property
+    def connected(self) -> bool:
+        """Whether a logged-in socket is open right now."""
+        return self._ws is not None and not self._ws.closed and self.state is State.READY
+
+    def set_credentials(self, username: str, password: str) -> None:
+        """Use new credentials (after a reauth) and forget a login failure."""
+        self._session.username = username
+        self._session.password = password
+        self._fatal = None
+        self._retry_at = 0.0
+
+    # -- entry points -------------------------------------------------------
+
+    async def async_connect(self) -> tuple[DeviceInfo, ...]:
+        """Connect, log in and read the device list, ignoring any back-off.
+
+        For a config flow: raises :class:`~.errors.AuthenticationFailed`,
+        :class:`~.errors.CertificateMismatch` or
+        :class:`~..errors.SourceUnavailable` with the reason.
+        """
+        async with self._lock:
+            self._fatal = None
+            self._retry_at = 0.0
+            await self._ensure_ready()
+            return self.devices
+
+    async def async_poll(self) -> PollData:
+        """Read every device once over the open session (opened if needed)."""
+        async with self._lock:
+            return await self._poll()
+
+    async def async_ping(self) -> bool:
+        """Send a keep-alive ``ping`` if the session is idle and open.
+
+        Returns whether it was answered. Never raises for link problems: a
+        failed ping closes the socket and the next poll reconnects.
+        """
+        async with self._lock:
+            if not self.connected:
+                return False
+            result = await self._run(self._session.ping())
+            if isinstance(result, Pong):
+                return True
+            await self._drop_socket()
+            return False
+
+    async def async_fetch_i18n(self) -> I18n:
+        """Fetch the translation file (detecting the transport if needed)."""
+        endpoint = await self._ensure_endpoint()
+        if self.i18n is None:
+            self.i18n = await self._fetch_i18n(endpoint)
+        return self.i18n
+
+    async def async_fetch_gateway_info(self) -> GatewayInfo | None:
+        """Read ``/about/list`` with the session token; ``None`` if unavailable.
+
+        Needs a logged-in session (call after :meth:`async_connect`). The
+        result is cached in :attr:`gateway`.
+        """
+        endpoint = await self._ensure_endpoint()
+        token = self._session.token
+        url = f"{endpoint.http_base}/about/list"
+        params = {"lang": self._session.lang, "token": token}
+        try:
+            body = await self._http_get(url, params=params)
+            self.gateway = parse_about(body)
+        except (SourceUnavailable, WinetProtocolError) as err:
+            if isinstance(err, CertificateMismatch):
+                raise
+            _LOGGER.debug("No gateway info from %s: %s", url, err)
+            return None
+        return self.gateway
+
+    async def async_close(self) -> None:
+        """Close the socket (and the HTTP session if the client made it)."""
+        async with self._lock:
+            await self._drop_socket()
+            if self._own_http and self._http is not None:
+                await self._http.close()
+                self._http = None
+
+    # -- polling -------------------------------------------------------------
+
+    async def _poll(self) -> PollData:
+        immediate = _IMMEDIATE_RECONNECTS
+        while True:
+            try:
+                await self._ensure_ready()
+            except SourceUnavailable as err:
+                if err.reason != "backoff":
+                    self._count_failed_poll()
+                raise
+            result = await self._run(self._session.start_cycle())
+            if isinstance(result, Ready):  # the periodic devicelist refresh
+                result = await self._run(self._session.start_cycle())
+            if isinstance(result, CycleDone):
+                self.watchdog.success()
+                return result.data
+            self._session.abandon_cycle()
+            if isinstance(result, Reconnect):
+                await self._after_reconnect_action(result)
+                if not result.backoff and immediate > 0:
+                    immediate -= 1
+                    continue
+                self._schedule_retry(result.reason)
+                self._count_failed_poll()
+                raise SourceUnavailable(result.reason, result.detail)
+            if isinstance(result, Fail):
+                await self._fail(result.error)
+            reason, detail = (
+                (result.reason, result.detail)
+                if isinstance(result, CycleFailed)
+                else ("protocol", f"unexpected action {result!r}")
+            )
+            self.metrics.last_error = reason
+            self._count_failed_poll()
+            raise SourceUnavailable(reason, detail)
+
+    def _count_failed_poll(self) -> None:
+        if self.watchdog.failure():
+            _LOGGER.warning(
+                "WiNet %s: %d failed polls in a row, reconnecting from scratch",
+                self.host,
+                self.watchdog.limit,
+            )
+            self.metrics.watchdog_trips += 1
+            self._full_reset_pending = True
+            if self._forced_secure is None:
+                self._endpoint = None
+
+    async def _fail(self, error: SunstreamError) -> None:
+        self._fatal = error
+        self.metrics.last_error = getattr(error, "reason", type(error).__name__)
+        await self._drop_socket()
+        raise error
+
+    # -- session establishment ----------------------------------------------
+
+    async def _ensure_ready(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+        if self._full_reset_pending:
+            self._full_reset_pending = False
+            await self._drop_socket()
+        if self.connected:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._retry_at - loop.time()
+        if wait > 0:
+            raise SourceUnavailable(
+                "backoff", f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
+            )
+        immediate = _IMMEDIATE_RECONNECTS
+        while True:
+            result = await self._establish()
+            if isinstance(result, Ready):
+                return
+            if isinstance(result, Fail):
+                await self._fail(result.error)
+            assert isinstance(result, Reconnect)
+            if not result.backoff and immediate > 0:
+                immediate -= 1
+                continue
+            self._schedule_retry(result.reason)
+            raise SourceUnavailable(result.reason, result.detail)
+
+    async def _establish(self) -> Action:
+        await self._drop_socket()
+        self.metrics.attempts += 1
+        if self._established_once:
+            self.metrics.reconnections += 1
+        try:
+            await self._open_socket()
+        except SourceUnavailable as err:
+            self.metrics.failures += 1
+            self.metrics.last_error = err.reason
+            if isinstance(err, CertificateMismatch):
+                self._fatal = err
+                raise
+            self._schedule_retry(err.reason)
+            raise
+        result = await self._run(self._session.connection_made())
+        if isinstance(result, Ready):
+            self.metrics.successes += 1
+            self.backoff.reset()
+            self._retry_at = 0.0
+            self._established_once = True
+            if result.changed:
+                _LOGGER.debug("WiNet %s devices: %s", self.host, result.devices)
+            return result
+        self.metrics.failures += 1
+        if isinstance(result, Reconnect):
+            await self._after_reconnect_action(result)
+        return result
+
+    async def _after_reconnect_action(self, action: Reconnect) -> None:
+        self.metrics.last_error = action.reason
+        if action.reason == "token_expired":
+            self.metrics.token_expiries += 1
+        elif action.reason == "timeout":
+            self.metrics.timeouts += 1
+        _LOGGER.debug("WiNet %s: reconnect (%s) %s", self.host, action.reason, action.detail)
+        await self._drop_socket()
+
+    def _schedule_retry(self, reason: str) -> None:
+        delay = self.backoff.next_delay()
+        self._retry_at = asyncio.get_running_loop().time() + delay
+        _LOGGER.debug("WiNet %s: %s, next attempt in %.1f s", self.host, reason, delay)
+
+    async def _open_socket(self) -> None:
+        endpoint = await self._ensure_endpoint()
+        http = self._get_http()
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                self._ws = await http.ws_connect(
+                    endpoint.ws_url,
+                    ssl=self.tls.aiohttp_ssl() if endpoint.secure else False,
+                    autoping=True,
+                    heartbeat=None,
+                    max_msg_size=_MAX_FRAME,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                )
+        except TimeoutError:
+            raise SourceUnavailable("timeout", f"no WebSocket to {endpoint.ws_url}") from None
+        except aiohttp.WSServerHandshakeError as err:
+            raise SourceUnavailable(
+                "refused", f"WebSocket upgrade refused: HTTP {err.status}"
+            ) from None
+        except (aiohttp.ClientError, OSError) as err:
+            raise self._translate(err, endpoint.ws_url) from None
+
+    def _translate(self, err: BaseException, url: str) -> SourceUnavailable:
+        if isinstance(err, aiohttp.ServerFingerprintMismatch):
+            assert self.tls.fingerprint is not None
+            return CertificateMismatch(self.tls.fingerprint, err.got.hex())
+        if isinstance(err, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+            return SourceUnavailable("tls", f"{url}: {err}")
+        return SourceUnavailable("unreachable", f"{url}: {err}")
+
+    async def _drop_socket(self) -> None:
+        ws, self._ws = self._ws, None
+        self._session.connection_lost()
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                await ws.close()
+
+    # -- running actions -------------------------------------------------------
+
+    async def _run(self, action: Action) -> Action:
+        """Carry out sends and waits until the session reports an outcome."""
+        while True:
+            if isinstance(action, Send):
+                action = await self._exchange(action)
+            elif isinstance(action, Wait):
+                await asyncio.sleep(action.delay)
+                action = self._session.resume()
+            else:
+                return action
+
+    async def _exchange(self, send: Send) -> Action:
+        ws = self._ws
+        if ws is None or ws.closed:
+            self._session.connection_lost()
+            return Reconnect("closed", "socket closed", backoff=False)
+        before = self._session.unexpected_count
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                await ws.send_str(send.frame)
+                self.metrics.messages_sent += 1
+                while True:
+                    message = await ws.receive()
+                    if message.type in {aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY}:
+                        self.metrics.messages_received += 1
+                        result = self._session.receive(message.data)
+                        if result is not None:
+                            return result
+                        continue
+                    self._session.connection_lost()
+                    return Reconnect("closed", f"socket {message.type.name.lower()}", backoff=False)
+        except TimeoutError:
+            return self._session.timed_out()
+        except (aiohttp.ClientError, OSError) as err:
+            self._session.connection_lost()
+            return Reconnect("closed", str(err), backoff=False)
+        finally:
+            self.metrics.unexpected_messages += self._session.unexpected_count - before
+
+    # -- HTTP -------------------------------------------------------------------
+
+    def _get_http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+            self._own_http = True
+        return self._http
+
+    async def _http_get(
+        self, url: str, *, params: dict[str, str] | None = None, secure: bool | None = None
+    ) -> str:
+        is_secure = url.startswith("https:") if secure is None else secure
+        try:
+            async with asyncio.timeout(self.http_timeout):
+                async with self._get_http().get(
+                    url, params=params, ssl=self.tls.aiohttp_ssl() if is_secure else False
+                ) as response:
+                    if response.status != 200:
+                        raise SourceUnavailable("refused", f"{url}: HTTP {response.status}")
+                    return await response.text(errors="replace")
+        except TimeoutError:
+            raise SourceUnavailable("timeout", f"{url}: no answer") from None
+        except (aiohttp.ClientError, OSError) as err:
+            raise self._translate(err, url) from None
+
+    async def _fetch_i18n(self, endpoint: Endpoint) -> I18n:
+        url = f"{endpoint.http_base}/i18n/{self.i18n_lang}.properties"
+        texts = parse_properties(await self._http_get(url))
+        if not looks_like_properties(texts):
+            raise SourceUnavailable("refused", f"{url} is not a translation file")
+        return I18n(texts)
+
+    async def _ensure_endpoint(self) -> Endpoint:
+        """Detect plain or TLS transport once (again after a watchdog trip)."""
+        if self._endpoint is not None:
+            return self._endpoint
+        candidates = [False, True] if self.tls.allows_plain else [True]
+        last: SourceUnavailable | None = None
+        for secure in candidates:
+            endpoint = Endpoint(self.host, secure, self.ports)
+            try:
+                self.i18n = await self._fetch_i18n(endpoint)
+            except CertificateMismatch:
+                raise
+            except SourceUnavailable as err:
+                _LOGGER.debug("WiNet %s: %s not usable: %s", self.host, endpoint.http_base, err)
+                last = err
+                continue
+            self._endpoint = endpoint
+            return endpoint
+        assert last is not None
+        raise last

@@ -1,0 +1,97 @@
+"""Devices behind a WiNet gateway and what to ask each of them.
+
+The ``devicelist`` reply names every device on the dongle's RS-485 bus; the
+``dev_type`` decides which services return its data (research §4). Unknown
+types are polled with ``real`` only: NICK crashes on them (issue #49), and
+``real`` is the one service every type answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import DeviceKind
+
+REAL = "real"
+REAL_BATTERY = "real_battery"
+DIRECT = "direct"
+
+HYBRID_INVERTER = 35
+"""Residential energy-storage inverter (SH*RS, SH*RT)."""
+PV_INVERTER = 21
+"""Residential PV inverter (SG*RS, SG*RT)."""
+STRING_INVERTER = 1
+BATTERY = 44
+"""SBR battery stack (polled with ``real`` on its own ``dev_id``)."""
+METER = 18
+
+# NICK src/types/Constants.ts, the table every other client copied.
+_STAGES: dict[int, tuple[str, ...]] = {
+    0: (REAL, DIRECT),
+    STRING_INVERTER: (REAL, DIRECT),
+    PV_INVERTER: (REAL, DIRECT),
+    HYBRID_INVERTER: (REAL, REAL_BATTERY, DIRECT),
+}
+
+_KINDS: dict[int, DeviceKind] = {
+    BATTERY: DeviceKind.BATTERY,
+    METER: DeviceKind.METER,
+}
+
+
+def stages_for(dev_type: int) -> tuple[str, ...]:
+    """The services that read a device of ``dev_type``, in poll order."""
+    return _STAGES.get(dev_type, (REAL,))
+
+
+def kind_for(dev_type: int) -> DeviceKind:
+    """What a device of ``dev_type`` is.
+
+    The data model has no "other" kind; chargers and boxes (rare behind a
+    WiNet) are reported as inverters, which is what the gateway's web UI
+    lists them under too.
+    """
+    return _KINDS.get(dev_type, DeviceKind.INVERTER)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo:
+    """One entry of the ``devicelist`` reply.
+
+    ``raw`` keeps every field the device sent (diagnostics), including the
+    misspelled ``dev_procotol``.
+    """
+
+    dev_id: int
+    dev_type: int
+    serial: str
+    model: str
+    name: str = ""
+    dev_code: int | None = None
+    link_status: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def online(self) -> bool:
+        """Whether the dongle can reach the device (``link_status`` 1).
+
+        A device list without ``link_status`` (old firmware) counts as online.
+        """
+        return self.link_status is None or self.link_status == 1
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """See :func:`stages_for`."""
+        return stages_for(self.dev_type)
+
+    @property
+    def kind(self) -> DeviceKind:
+        """See :func:`kind_for`."""
+        return kind_for(self.dev_type)
+
+    @property
+    def key(self) -> str:
+        """Stable identity: the serial, or the bus id when it is blank."""
+        return self.serial or f"dev{self.dev_id}"

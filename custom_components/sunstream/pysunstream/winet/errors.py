@@ -1,0 +1,57 @@
+"""Errors specific to WiNet gateways.
+
+Everything a WiNet client raises to its caller is a
+:class:`~..errors.SunstreamError`. The two that need a different reaction
+from the user than "wait, it will come back" derive from
+:class:`~..errors.SourceUnavailable` so a caller that only knows the generic
+error still degrades gracefully (entities unavailable, polling continues),
+while a caller that knows them can start a re-authentication or raise a
+repair issue.
+"""
+
+from __future__ import annotations
+
+from ..errors import SourceUnavailable, SunstreamError
+
+
+class WinetProtocolError(SunstreamError):
+    """A frame is not a WiNet message we can understand.
+
+    The frame parser raises this and nothing else for any input, so a
+    corrupted or unexpected frame can never surface as a ``KeyError`` or
+    ``TypeError`` deep inside the session.
+    """
+
+
+class AuthenticationFailed(SourceUnavailable):
+    """The gateway refused the username or password (``login`` failed).
+
+    ``code`` and ``message`` are the gateway's ``result_code`` and
+    ``result_msg``. Retrying with the same credentials cannot help, so the
+    client does not reconnect by itself after this; the caller should ask
+    the user for new credentials (Home Assistant: reauth flow).
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__("auth", f"login refused: {code} {message}".strip())
+        self.code = code
+        self.message = message
+
+
+class CertificateMismatch(SourceUnavailable):
+    """The gateway presented a certificate other than the pinned one.
+
+    Raised only in pinned TLS mode. The connection is refused before any
+    credential is sent, so a device impersonating the gateway never sees the
+    password. ``expected`` is the pinned SHA-256 fingerprint and ``actual``
+    the one presented (``None`` if it could not be read); both are lowercase
+    hex without separators.
+    """
+
+    def __init__(self, expected: str, actual: str | None) -> None:
+        super().__init__(
+            "certificate",
+            f"certificate fingerprint {actual or 'unknown'} does not match pinned {expected}",
+        )
+        self.expected = expected
+        self.actual = actual

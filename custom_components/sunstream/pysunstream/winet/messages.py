@@ -1,0 +1,328 @@
+"""WiNet frames: building requests and validating replies, free of I/O.
+
+Requests are one JSON object per WebSocket text frame; replies carry
+``result_code``, ``result_msg`` and ``result_data`` whose ``service`` names
+the request they answer (there is no request id, research §2.1). Every
+parser here validates types field by field and raises
+:class:`~.errors.WinetProtocolError` for anything it cannot accept, never
+another exception, whatever the input.
+
+Request quirks copied from working clients: ``dev_id``, ``type`` and
+``is_check_token`` are sent as strings; ``time123456`` carries the time in
+milliseconds; ``lang`` must be present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import json
+from typing import Any
+import uuid
+
+from .devices import DeviceInfo
+from .errors import WinetProtocolError
+
+CONNECT = "connect"
+LOGIN = "login"
+DEVICELIST = "devicelist"
+NOTICE = "notice"
+PING = "ping"
+
+RESULT_OK = 1
+RESULT_USER_LIMIT = 100
+RESULT_TOKEN_EXPIRED = 106
+RESULT_READ_FAILED = 301
+MSG_INTER_ABNORMAL = "I18N_COMMON_INTER_ABNORMAL"
+MSG_READ_FAILED = "I18N_COMMON_READ_FAILED"
+MSG_USER_LIMIT = "normal user limit"
+
+DEFAULT_LANG = "en_us"
+
+
+# -- requests ---------------------------------------------------------------
+
+
+def _dump(payload: Mapping[str, object]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def connect_request(*, lang: str = DEFAULT_LANG) -> str:
+    """First frame on a new socket; the reply carries the first token."""
+    return _dump({"lang": lang, "token": "", "service": CONNECT})
+
+
+def login_request(token: str, username: str, password: str, *, lang: str = DEFAULT_LANG) -> str:
+    """Log in with the ``connect`` token; the reply carries a *new* token."""
+    return _dump(
+        {
+            "lang": lang,
+            "token": token,
+            "service": LOGIN,
+            "passwd": password,
+            "username": username,
+        }
+    )
+
+
+def devicelist_request(token: str, *, lang: str = DEFAULT_LANG) -> str:
+    """Ask for the devices on the dongle's bus."""
+    return _dump(
+        {
+            "lang": lang,
+            "token": token,
+            "service": DEVICELIST,
+            "type": "0",
+            "is_check_token": "0",
+        }
+    )
+
+
+def device_request(
+    service: str, token: str, dev_id: int, now_ms: int, *, lang: str = DEFAULT_LANG
+) -> str:
+    """Ask one device for ``real``, ``real_battery`` or ``direct`` data."""
+    return _dump(
+        {
+            "lang": lang,
+            "token": token,
+            "dev_id": str(dev_id),
+            "service": service,
+            "time123456": now_ms,
+        }
+    )
+
+
+def ping_request(
+    token: str = "", *, lang: str = DEFAULT_LANG, request_id: str | None = None
+) -> str:
+    """The web UI's keep-alive; its reply has no ``result_data``."""
+    return _dump(
+        {
+            "lang": lang,
+            "service": PING,
+            "token": token,
+            "id": request_id or str(uuid.uuid4()),
+        }
+    )
+
+
+# -- replies ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One validated reply or pushed message.
+
+    ``service`` is ``None`` for replies without ``result_data`` (``ping``).
+    """
+
+    code: int
+    message: str
+    service: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the gateway reports success."""
+        return self.code == RESULT_OK
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise WinetProtocolError(f"{what} is a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise WinetProtocolError(f"{what} is not an integer: {value!r:.40}")
+
+
+def _opt_int(value: object, what: str) -> int | None:
+    return None if value is None else _int(value, what)
+
+
+def _str(value: object, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise WinetProtocolError(f"{what} is not a string: {value!r:.40}")
+
+
+def parse_frame(raw: str | bytes) -> Frame:
+    """Validate the envelope of one frame.
+
+    Raises :class:`WinetProtocolError` for anything that is not a JSON
+    object with an integer ``result_code`` and, if present, a
+    ``result_data`` object whose ``service`` is a string.
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        payload = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise WinetProtocolError(f"not JSON: {err}") from None
+    if not isinstance(payload, dict):
+        raise WinetProtocolError("frame is not a JSON object")
+    if "result_code" not in payload:
+        raise WinetProtocolError("frame has no result_code")
+    code = _int(payload["result_code"], "result_code")
+    message = payload.get("result_msg")
+    message = "" if message is None else _str(message, "result_msg")
+    data = payload.get("result_data")
+    if data is None:
+        return Frame(code, message, None, {})
+    if not isinstance(data, dict):
+        raise WinetProtocolError("result_data is not an object")
+    service = data.get("service")
+    if service is not None:
+        service = _str(service, "service")
+    return Frame(code, message, service, data)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectReply:
+    """What ``connect`` tells about the dongle.
+
+    ``generation`` is NICK's heuristic (research §2.3), good for logs and
+    diagnostics only: 1 = WiNet-S, 2 = WiNet-S2 older firmware, 3 = newer.
+    """
+
+    token: str
+    uid: int | None
+    ip: str | None
+    force_modify_password: bool
+    generation: int
+
+
+def parse_connect(data: Mapping[str, Any]) -> ConnectReply:
+    """Validate a successful ``connect`` reply."""
+    token = _str(data.get("token"), "connect.token")
+    if not token:
+        raise WinetProtocolError("connect.token is empty")
+    ip = data.get("ip")
+    ip = None if ip is None else _str(ip, "connect.ip")
+    force = data.get("forceModifyPasswd")
+    generation = 1 if ip is None else (3 if force is not None else 2)
+    return ConnectReply(
+        token=token,
+        uid=_opt_int(data.get("uid"), "connect.uid"),
+        ip=ip,
+        force_modify_password=bool(force) if isinstance(force, int) else False,
+        generation=generation,
+    )
+
+
+def parse_login(data: Mapping[str, Any]) -> str:
+    """Validate a successful ``login`` reply and return its new token."""
+    token = _str(data.get("token"), "login.token")
+    if not token:
+        raise WinetProtocolError("login.token is empty")
+    return token
+
+
+def _device(item: object, index: int) -> DeviceInfo:
+    if not isinstance(item, dict):
+        raise WinetProtocolError(f"devicelist[{index}] is not an object")
+    where = f"devicelist[{index}]"
+    model = item.get("dev_model")
+    name = item.get("dev_name")
+    serial = item.get("dev_sn")
+    return DeviceInfo(
+        dev_id=_int(item.get("dev_id"), f"{where}.dev_id"),
+        dev_type=_int(item.get("dev_type"), f"{where}.dev_type"),
+        serial="" if serial is None else _str(serial, f"{where}.dev_sn").strip(),
+        model="" if model is None else _str(model, f"{where}.dev_model").strip(),
+        name="" if name is None else _str(name, f"{where}.dev_name"),
+        dev_code=_opt_int(item.get("dev_code"), f"{where}.dev_code"),
+        link_status=_opt_int(item.get("link_status"), f"{where}.link_status"),
+        raw={key: value for key, value in item.items() if key != "list"},
+    )
+
+
+def parse_devicelist(data: Mapping[str, Any]) -> tuple[DeviceInfo, ...]:
+    """Validate a ``devicelist`` reply.
+
+    ``count`` is ignored: it does not always match the list (research §10.5).
+    Two entries with the same ``dev_id`` are a protocol error, since every
+    later request addresses devices by it.
+    """
+    items = data.get("list")
+    if not isinstance(items, list):
+        raise WinetProtocolError("devicelist.list is not a list")
+    devices = tuple(_device(item, index) for index, item in enumerate(items))
+    if len({device.dev_id for device in devices}) != len(devices):
+        raise WinetProtocolError("devicelist repeats a dev_id")
+    return devices
+
+
+@dataclass(frozen=True, slots=True)
+class DataPoint:
+    """One ``{data_name, data_value, data_unit}`` entry, still raw text."""
+
+    name: str
+    value: str
+    unit: str
+
+
+def parse_data_points(data: Mapping[str, Any]) -> tuple[DataPoint, ...]:
+    """Validate a ``real`` / ``real_battery`` reply."""
+    items = data.get("list")
+    if not isinstance(items, list):
+        raise WinetProtocolError("data list is not a list")
+    points = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise WinetProtocolError(f"data[{index}] is not an object")
+        name = _str(item.get("data_name"), f"data[{index}].data_name")
+        value = item.get("data_value")
+        unit = item.get("data_unit")
+        points.append(
+            DataPoint(
+                name=name,
+                value="" if value is None else _str(value, f"data[{index}].data_value"),
+                unit="" if unit is None else _str(unit, f"data[{index}].data_unit"),
+            )
+        )
+    return tuple(points)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectItem:
+    """One DC input (MPPT or string) of a ``direct`` reply, still raw text."""
+
+    name: str
+    voltage: str
+    voltage_unit: str
+    current: str
+    current_unit: str
+
+
+def parse_direct(data: Mapping[str, Any]) -> tuple[DirectItem, ...]:
+    """Validate a ``direct`` reply."""
+    items = data.get("list")
+    if not isinstance(items, list):
+        raise WinetProtocolError("direct list is not a list")
+    result = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise WinetProtocolError(f"direct[{index}] is not an object")
+        where = f"direct[{index}]"
+
+        def text(key: str, item: dict[str, Any] = item, where: str = where) -> str:
+            value = item.get(key)
+            return "" if value is None else _str(value, f"{where}.{key}")
+
+        result.append(
+            DirectItem(
+                name=_str(item.get("name"), f"{where}.name"),
+                voltage=text("voltage"),
+                voltage_unit=text("voltage_unit") or "V",
+                current=text("current"),
+                current_unit=text("current_unit") or "A",
+            )
+        )
+    return tuple(result)

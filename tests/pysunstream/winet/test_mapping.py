@@ -1,0 +1,166 @@
+"""Captured payloads → the data model (no sockets)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from custom_components.sunstream.pysunstream.model import DeviceKind, InverterStatus, Metric
+from custom_components.sunstream.pysunstream.testing.winet_fake import load_fixture
+from custom_components.sunstream.pysunstream.winet import messages
+from custom_components.sunstream.pysunstream.winet.gateway import (
+    GatewayInfo,
+    gateway_identity,
+    parse_about,
+)
+from custom_components.sunstream.pysunstream.winet.mapping import (
+    DeviceData,
+    PollData,
+    build_snapshot,
+)
+
+NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
+
+
+def poll_data(fixture: dict[str, Any]) -> PollData:
+    """What a poll cycle over ``fixture`` reads, built with the real parsers."""
+    devices = messages.parse_devicelist({"list": fixture["devices"]})
+    result = []
+    for device in devices:
+        lists = fixture["data"].get(str(device.dev_id), {})
+        points: list[messages.DataPoint] = []
+        for stage in ("real", "real_battery"):
+            if stage in lists:
+                points.extend(messages.parse_data_points({"list": lists[stage]}))
+        direct = messages.parse_direct({"list": lists.get("direct", [])})
+        result.append(DeviceData(device=device, points=tuple(points), direct=direct))
+    return PollData(tuple(result))
+
+
+def snapshot(name: str) -> Any:
+    fixture = load_fixture(name)
+    data = poll_data(fixture)
+    info = parse_about(
+        '{"result_code":1,"result_msg":"success","result_data":{"list":'
+        + __import__("json").dumps(fixture["about"])
+        + "}}"
+    )
+    return build_snapshot(NOW, gateway_identity(info, ()), data)
+
+
+def test_sh10rt_metrics() -> None:
+    snap = snapshot("sh10rt")
+    assert snap.metrics == {
+        Metric.PV_POWER: 4520.0,
+        Metric.PV_ENERGY_TODAY: 21.3,
+        Metric.PV_ENERGY_TOTAL: 15872.4,
+        Metric.LOAD_POWER: 1200.0,
+        Metric.GRID_POWER: -2100.0,  # exporting
+        Metric.GRID_IMPORT_ENERGY: 3310.9,
+        Metric.GRID_EXPORT_ENERGY: 6021.7,
+        Metric.INVERTER_TEMPERATURE: 38.2,
+        Metric.STATUS: InverterStatus.PRODUCING.value,
+        Metric.BATTERY_POWER: -1220.0,  # charging
+        Metric.BATTERY_SOC: 63.0,
+        Metric.BATTERY_CHARGE_ENERGY: 3201.3,
+        Metric.BATTERY_DISCHARGE_ENERGY: 2874.1,  # from the misspelled BATTRY key
+    }
+    assert snap.extras["grid_frequency"] == 49.98
+    assert snap.extras["grid_voltage"] == 238.9
+    assert snap.extras["pv1_power"] == 2663.96
+    assert snap.extras["pv2_voltage"] == 498.7
+    # Strings are a breakdown of the MPPTs and not added to the total (NICK #36).
+    assert snap.extras["mppt_total_power"] == 4509.15
+
+
+def test_sh10rt_devices_keep_every_value_with_units() -> None:
+    snap = snapshot("sh10rt")
+    assert snap.identity is not None
+    assert snap.identity.kind is DeviceKind.GATEWAY
+    assert snap.identity.serial == "B2302107654"
+    assert snap.identity.firmware == "WINET-SV200.001.00.P020"
+    assert snap.identity.model == "WiNet-S"
+    inverter, battery = snap.devices
+    assert inverter.identity.kind is DeviceKind.INVERTER
+    assert inverter.identity.model == "SH10RT"
+    assert battery.identity.kind is DeviceKind.BATTERY
+    assert battery.online
+    values, units = inverter.values, inverter.units
+    assert values["I18N_COMMON_TOTAL_YIELD"] is None  # "--"
+    assert units["I18N_COMMON_BACKUP_FREQUENCY_MPPOWHDF"] == "Hz"  # sent as HZ
+    assert units["I18N_COMMON_MAXIMUM_APPARENT_POWER_SIWHFGQY"] == "kVA"  # sent as kVar
+    assert units["I18N_COMMON_AIR_TEM_INSIDE_MACHINE"] == "°C"
+    assert units["I18N_COMMON_SQUARE_ARRAY_INSULATION_IMPEDANCE"] == "kΩ"
+    assert values["I18N_COMMON_SQUARE_ARRAY_INSULATION_IMPEDANCE"] == 2200.0
+    assert values["I18N_COMMON_DEVICE_STATUS"] == "I18N_COMMON_ENERGY_DISPATCH_OPERATION"
+    assert values["I18N_COMMON_TOTAL_REACTIVE_POWER"] == -0.05
+    assert values["I18N_COMMON_GROUP_BUNCH_TITLE_AND%@3.power"] is None
+    assert values["I18N_COMMON_GROUP_BUNCH_TITLE_AND%@1.power"] == 2663.96
+    assert battery.values["I18N_COMMON_BATTERY_OPERATION_STATUS"] == "I18N_COMMON_STATUS_RUN"
+
+
+def test_sh5_unknown_yields_and_single_phase() -> None:
+    snap = snapshot("sh5_0rs")
+    assert snap.metrics[Metric.PV_POWER] == 0.0
+    assert snap.metrics[Metric.GRID_POWER] == 0.0
+    assert snap.metrics[Metric.BATTERY_POWER] == 1068.0  # discharging
+    assert snap.metrics[Metric.BATTERY_SOC] == 79.5
+    assert snap.metrics[Metric.BATTERY_DISCHARGE_ENERGY] == 511.5
+    assert snap.extras["mppt_total_power"] == 0.0
+    assert snap.identity is not None
+    assert snap.identity.serial == "B2281302388"
+
+
+def test_sh10rs_standby_without_battery_device() -> None:
+    snap = snapshot("sh10rs")
+    assert snap.metrics[Metric.STATUS] == InverterStatus.STANDBY.value
+    assert snap.metrics[Metric.GRID_POWER] == 130.0  # importing
+    assert snap.metrics[Metric.BATTERY_SOC] == 41.0
+    assert snap.extras["grid_voltage"] is None  # "--"
+    assert snap.extras["pv1_power"] is None
+    assert snap.extras["mppt_total_power"] == 0.0
+    assert snap.identity is not None
+    assert snap.identity.model == "WiNet-S2"
+    assert len(snap.devices) == 1
+
+
+def test_battery_from_battery_device_when_inverter_lacks_it() -> None:
+    fixture = load_fixture("sh10rt")
+    del fixture["data"]["1"]["real_battery"]
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    assert snap.metrics[Metric.BATTERY_SOC] == 63.0  # REMAIN_BATTERY_POWER
+    assert snap.metrics[Metric.BATTERY_DISCHARGE_ENERGY] == 2874.1  # ..._BMS
+    assert Metric.BATTERY_POWER not in snap.metrics
+
+
+def test_offline_inverter_and_unknown_grid() -> None:
+    fixture = load_fixture("sh10rt")
+    fixture["devices"][0]["link_status"] = 0
+    for point in fixture["data"]["1"]["real"]:
+        if point["data_name"] == "I18N_CONFIG_KEY_4060":
+            point["data_value"] = "--"
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    assert snap.metrics[Metric.STATUS] == InverterStatus.OFFLINE.value
+    assert snap.metrics[Metric.GRID_POWER] is None  # one direction unknown
+    assert not snap.devices[0].online
+
+
+def test_two_inverters_add_production_not_grid() -> None:
+    fixture = load_fixture("sh10rs")
+    second = dict(fixture["devices"][0], id=2, dev_id=2, dev_sn="A2411200002")
+    fixture["devices"].append(second)
+    fixture["data"]["2"] = fixture["data"]["1"]
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    assert snap.metrics[Metric.PV_ENERGY_TOTAL] == pytest.approx(2 * 421.9)
+    assert snap.metrics[Metric.GRID_POWER] == 130.0
+    assert snap.metrics[Metric.BATTERY_POWER] == 560.0
+
+
+def test_gateway_identity_fallbacks() -> None:
+    devices = messages.parse_devicelist({"list": load_fixture("sh10rt")["devices"]})
+    assert gateway_identity(None, devices).serial == "dev-A2302112345"
+    assert gateway_identity(GatewayInfo(serial="G1"), devices, serial="STORED").serial == "STORED"
+    assert gateway_identity(GatewayInfo(), ()).key == "winet_gateway_unknown"
+    assert GatewayInfo(module="M_WiNet-S2_V01_V01_A").model == "WiNet-S2"
