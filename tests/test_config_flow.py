@@ -65,7 +65,7 @@ async def test_simulated_creates_entry(hass: HomeAssistant) -> None:
         (CONF_PV_PEAK_KW, 1001, "pv_peak_kw_out_of_range"),
         (CONF_BATTERY_KWH, -1, "battery_kwh_out_of_range"),
         (CONF_UPDATE_INTERVAL, 0, "update_interval_out_of_range"),
-        (CONF_UPDATE_INTERVAL, 3601, "update_interval_out_of_range"),
+        (CONF_UPDATE_INTERVAL, 301, "update_interval_out_of_range"),
         (CONF_UPDATE_INTERVAL, 2.5, "update_interval_not_whole"),
         (CONF_TARIFF, -0.1, "tariff_out_of_range"),
         (CONF_CO2_FACTOR, 6, "co2_factor_out_of_range"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
@@ -155,3 +156,23 @@ async def test_device_triggers_fire_on_transitions(
         "disconnected",
         "connected",
     ]
+
+
+async def test_reload_during_outage_keeps_it_and_announces_recovery(
+    located_hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    system: str,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """The outage and the offline state survive a reload; recovery is announced."""
+    hass = located_hass
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    await _outage(hass, system, 60)
+    # Still inside the outage: the reloaded entry cannot start, and retries.
+    assert not await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    await advance(hass, frozen, 120, step=10)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(CONNECTION).state == STATE_ON
+    assert [e.data["connected"] for e in events] == [False, True]

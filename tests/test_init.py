@@ -6,7 +6,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
@@ -94,9 +94,12 @@ async def test_battery_removed_drops_its_device(
 
     devices = dr.async_entries_for_config_entry(registry, config_entry.entry_id)
     assert [d.name for d in devices] == ["Rooftop"]
-    assert hass.states.get("sensor.rooftop_battery_state_of_charge") is None or (
-        hass.states.get("sensor.rooftop_battery_state_of_charge").state == STATE_UNAVAILABLE
-    )
+    entity_ids = {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), config_entry.entry_id)
+    }
+    assert "sensor.rooftop_pv_power" in entity_ids
+    assert not {e for e in entity_ids if e.startswith("sensor.rooftop_battery")}
 
 
 async def test_manual_device_removal_only_for_stale(
@@ -161,3 +164,29 @@ async def test_unknown_source_fails_for_good(located_hass: HomeAssistant) -> Non
         "This version of Sunstream cannot talk to “flux-capacitor” systems. "
         "Update Sunstream or delete this entry"
     )
+
+
+async def test_stale_device_removable_while_unloaded(
+    located_hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    hass = located_hass
+    assert await async_setup_component(hass, "config", {})
+    await setup_entry(hass, config_entry)
+    registry = dr.async_get(hass)
+    leftover = registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "sim-rooftop_old")}
+    )
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": config_entry.entry_id,
+            "device_id": leftover.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
+    assert registry.async_get(leftover.id) is None

@@ -46,8 +46,33 @@ def test_every_rule_is_assessed() -> None:
 
 
 def test_every_platform_sets_parallel_updates() -> None:
-    for platform in ("sensor.py", "binary_sensor.py"):
-        assert "\nPARALLEL_UPDATES = " in (INTEGRATION / platform).read_text(), platform
+    import importlib
+
+    from custom_components.sunstream import PLATFORMS
+
+    for platform in PLATFORMS:
+        module = importlib.import_module(f"custom_components.sunstream.{platform.value}")
+        assert isinstance(module.PARALLEL_UPDATES, int), platform
+
+
+def test_every_rejection_key_is_translated() -> None:
+    """A CommandRejected raised anywhere in pysunstream has a message."""
+    import ast
+    import json
+
+    exceptions = json.loads((INTEGRATION / "strings.json").read_text())["exceptions"]
+    keys = set()
+    for path in (INTEGRATION / "pysunstream").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "CommandRejected"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                keys.add(node.args[0].value)
+    assert keys >= {"no_battery", "power_out_of_range"}
+    assert keys - set(exceptions) == set()
 
 
 def test_pysunstream_imports_no_home_assistant() -> None:

@@ -136,7 +136,7 @@ async def test_battery_device_is_a_valid_target(
             "charge",
             {"power": 1000, "target_soc": 80, "duration": 0},
             "duration_out_of_range",
-            {"duration": "0", "max_duration": "1440"},
+            {"duration": "0", "min_duration": "1", "max_duration": "1440"},
         ),
     ],
 )
@@ -217,6 +217,18 @@ async def test_offline_system_raises(
     await advance(hass, frozen, 125)
     await _call(hass, "charge", device_id=system, power=1000, target_soc=80, duration=10)
     assert hass.states.get(MODE).state == "forced_charge"
+
+
+@pytest.mark.parametrize("minutes", [float("inf"), float("nan"), 0.5, 1441])
+async def test_charge_duration_must_be_finite_and_in_range(
+    located_hass: HomeAssistant, system: str, minutes: float
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            located_hass, "charge", device_id=system, power=1000, target_soc=80, duration=minutes
+        )
+    assert err.value.translation_key == "duration_out_of_range"
+    assert located_hass.states.get(MODE).state == "self_consumption"
 
 
 @pytest.mark.parametrize("duration", [{"seconds": 0}, {"hours": 25}])

@@ -106,6 +106,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.connected: bool | None = None
         self.disconnect_reason: str | None = None
         self.economics = Economics()
+        self._restored = False
         self._store = system_store(hass, entry.entry_id)
 
     # -- life cycle -------------------------------------------------------
@@ -113,18 +114,32 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     async def _async_setup(self) -> None:
         """Continue from the state saved by the previous run."""
         saved = await self._store.async_load()
-        if not saved:
-            return
-        self.source.restore(saved.get("source", {}))
-        self.economics = Economics.from_dict(saved.get("economics", {}))
+        if saved:
+            self.source.restore(saved.get("source", {}))
+            self.economics = Economics.from_dict(saved.get("economics", {}))
+            # Offline when we last looked: coming back is a transition.
+            if saved.get("connected") is False:
+                self.connected = False
+                self.disconnect_reason = saved.get("disconnect_reason")
+        self._restored = True
 
     def _state_to_save(self) -> dict[str, Any]:
-        return {"source": self.source.as_dict(), "economics": self.economics.as_dict()}
+        return {
+            "source": self.source.as_dict(),
+            "economics": self.economics.as_dict(),
+            "connected": self.connected,
+            "disconnect_reason": self.disconnect_reason,
+        }
 
     async def async_shutdown(self) -> None:
-        """Save state and release the source."""
+        """Save state and release the source.
+
+        Nothing is saved unless the saved state was read first: a set-up
+        that failed before that must not overwrite the counters with zeros.
+        """
         await super().async_shutdown()
-        await self._store.async_save(self._state_to_save())
+        if self._restored:
+            await self._store.async_save(self._state_to_save())
         await self.source.async_close()
 
     # -- polling ----------------------------------------------------------
@@ -165,6 +180,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         """Record the link state; fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
+        if not connected:
+            # Remember the outage even if Home Assistant stops during it.
+            self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         if previous is None or previous == connected:
             return
         self.hass.bus.async_fire(

@@ -33,12 +33,24 @@ def identifier(system_id: str, role: DeviceRole) -> tuple[str, str]:
 
 
 def expected_roles(entry: SunstreamConfigEntry) -> set[DeviceRole]:
-    """The parts this entry's system has right now."""
+    """The parts this entry's system has right now.
+
+    Without a running system (entry not loaded) a simulated system's
+    configuration still tells whether it has a battery.
+    """
     roles = {DeviceRole.SYSTEM}
-    data = entry.runtime_data.data
-    if data is not None and data.has_battery:
+    coordinator = getattr(entry, "runtime_data", None)
+    if coordinator is not None and coordinator.data is not None:
+        has_battery = coordinator.data.has_battery
+    else:
+        has_battery = entry.data.get(CONF_BATTERY_KWH, 0) > 0
+    if has_battery:
         roles.add(DeviceRole.BATTERY)
     return roles
+
+
+def _system_id(entry: SunstreamConfigEntry) -> str:
+    return entry.unique_id or entry.entry_id
 
 
 def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceInfo:
@@ -70,11 +82,11 @@ def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceIn
             translation_placeholders={"system": entry.title},
         )
         if coordinator.system_device_id is not None:
-            info["via_device_id"] = coordinator.system_device_id
+            info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)
     if identity is not None:
         info["manufacturer"] = identity.manufacturer
         info["model"] = identity.model
-        info["model_id"] = identity.model
+        info["model_id"] = None
         info["serial_number"] = identity.serial
         info["sw_version"] = identity.firmware
         info["hw_version"] = identity.hardware
@@ -96,7 +108,7 @@ def async_register_system_device(hass: HomeAssistant, coordinator: SunstreamCoor
 def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry) -> None:
     """Drop devices of parts the system no longer has (e.g. a removed battery)."""
     registry = dr.async_get(hass)
-    system_id = entry.runtime_data.system_id
+    system_id = _system_id(entry)
     keep = {identifier(system_id, role) for role in expected_roles(entry)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & keep:
@@ -105,6 +117,6 @@ def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry)
 
 def is_stale(entry: SunstreamConfigEntry, device: dr.DeviceEntry) -> bool:
     """Whether ``device`` is no part of ``entry``'s system any more."""
-    system_id = entry.runtime_data.system_id
+    system_id = _system_id(entry)
     keep = {identifier(system_id, role) for role in expected_roles(entry)}
     return not device.identifiers & keep

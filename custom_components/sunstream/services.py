@@ -7,6 +7,7 @@ message) even while no system is loaded.
 from __future__ import annotations
 
 from datetime import timedelta
+import math
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
@@ -18,7 +19,7 @@ import probatio as vol
 
 from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
-from .pysunstream.dispatch import Command, CommandKind
+from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
 from .pysunstream.simulator import SimulatedSystem
 
 SERVICE_CHARGE = "charge"
@@ -78,12 +79,23 @@ async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
     if kind is CommandKind.STOP:
         command = Command(kind=kind, issued_at=dt_util.now())
     else:
+        minutes: float = call.data[ATTR_DURATION]
+        if not math.isfinite(minutes) or not 0 < minutes <= MAX_DURATION.total_seconds() / 60:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="duration_out_of_range",
+                translation_placeholders={
+                    "duration": f"{minutes:g}",
+                    "min_duration": f"{MIN_DURATION.total_seconds() / 60:g}",
+                    "max_duration": f"{MAX_DURATION.total_seconds() / 60:g}",
+                },
+            )
         command = Command(
             kind=kind,
             issued_at=dt_util.now(),
             power_w=call.data[ATTR_POWER],
             target_soc=call.data[ATTR_TARGET_SOC],
-            duration=timedelta(minutes=call.data[ATTR_DURATION]),
+            duration=timedelta(minutes=minutes),
         )
     await coordinator.async_dispatch(command)
 

@@ -124,6 +124,7 @@ def test_soc_bounds_inclusive(kind: CommandKind, soc: float) -> None:
     ("duration", "minutes"),
     [
         (timedelta(0), "0"),
+        (timedelta(seconds=59), f"{59 / 60:g}"),
         (timedelta(minutes=-5), "-5"),
         (timedelta(hours=24, seconds=1), f"{(24 * 3600 + 1) / 60:g}"),
         (timedelta(days=2), "2880"),
@@ -132,11 +133,15 @@ def test_soc_bounds_inclusive(kind: CommandKind, soc: float) -> None:
 def test_duration_out_of_range(duration: timedelta, minutes: str) -> None:
     err = _rejection(_command(duration=duration))
     assert err.key == "duration_out_of_range"
-    assert err.placeholders == {"duration": minutes, "max_duration": "1440"}
+    assert err.placeholders == {
+        "duration": minutes,
+        "min_duration": "1",
+        "max_duration": "1440",
+    }
 
 
 @pytest.mark.parametrize(
-    "duration", [timedelta(seconds=1), timedelta(minutes=30), timedelta(hours=24)]
+    "duration", [timedelta(minutes=1), timedelta(minutes=30), timedelta(hours=24)]
 )
 def test_duration_within_range_accepted(duration: timedelta) -> None:
     validate_command(_command(CommandKind.DISCHARGE, duration=duration), LIMITS)

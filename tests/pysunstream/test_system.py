@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-import itertools
 import json
 from zoneinfo import ZoneInfo
 
@@ -264,23 +263,28 @@ def test_self_consumption_respects_the_c_rate() -> None:
 # -- commands ----------------------------------------------------------------------
 
 
-def test_forced_charge_raises_soc_to_the_target_then_holds() -> None:
+def test_forced_charge_raises_soc_to_the_target_then_returns_to_normal() -> None:
     sim = system()
     start = DAY.replace(hour=20)  # no sun to help
     sim.step(start)
     sim.dispatch(command(CommandKind.CHARGE, start, 3000.0, 80.0, timedelta(hours=3)))
     socs = []
+    modes = []
     for t in times(start + STEP, timedelta(hours=3) - 2 * STEP):
+        soc_before = sim.battery.soc
         snapshot = sim.step(t)
         socs.append(sim.battery.soc)
-        assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_CHARGE.value
-        power = sim.battery.power
-        assert power == (-3000.0 if sim.battery.soc < 80 else 0.0)
-        load = _float(snapshot, Metric.LOAD_POWER)
-        assert snapshot.get(Metric.GRID_POWER) == pytest.approx(load + 3000 * (power < 0), abs=0.15)
-    assert all(b >= a for a, b in itertools.pairwise(socs))
-    assert socs[-1] >= 80
-    assert max(socs) <= 80 + soc_step(3000.0, 10.0) + 1e-9
+        modes.append(snapshot.get(Metric.BATTERY_MODE))
+        if soc_before < 80 and sim.command is not None:
+            assert sim.battery.power == -3000.0
+            load = _float(snapshot, Metric.LOAD_POWER)
+            assert snapshot.get(Metric.GRID_POWER) == pytest.approx(load + 3000, abs=0.15)
+    assert 80 <= max(socs) <= 80 + soc_step(3000.0, 10.0) + 1e-9
+    # Charged while below the target, then back to self-consumption for good.
+    first_normal = modes.index(BatteryMode.SELF_CONSUMPTION.value)
+    assert set(modes[:first_normal]) == {BatteryMode.FORCED_CHARGE.value}
+    assert set(modes[first_normal:]) == {BatteryMode.SELF_CONSUMPTION.value}
+    assert sim.command is None
 
 
 def test_forced_charge_stores_the_energy_it_took() -> None:
@@ -300,16 +304,15 @@ def test_forced_charge_stores_the_energy_it_took() -> None:
     assert sim.battery.soc == pytest.approx(expected)
 
 
-def test_forced_charge_above_target_holds_the_battery_idle() -> None:
+def test_forced_charge_above_target_ends_at_once() -> None:
     sim = system()
     sim.restore({"soc": 90.0})
     start = DAY.replace(hour=12)
     sim.dispatch(command(CommandKind.CHARGE, start, 3000.0, 80.0))
-    for t in times(start, timedelta(minutes=30)):
-        snapshot = sim.step(t)
-        assert snapshot.get(Metric.BATTERY_POWER) == 0.0
-        assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_CHARGE.value
-    assert sim.battery.soc == 90.0
+    snapshot = sim.step(start)
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert sim.command is None
+    assert _float(snapshot, Metric.BATTERY_POWER) != -3000.0
 
 
 def test_forced_discharge_lowers_soc_to_the_target() -> None:
@@ -318,24 +321,28 @@ def test_forced_discharge_lowers_soc_to_the_target() -> None:
     start = DAY.replace(hour=10)
     sim.dispatch(command(CommandKind.DISCHARGE, start, 4000.0, 40.0, timedelta(hours=4)))
     socs = []
+    modes = []
     for t in times(start, timedelta(hours=3)):
         snapshot = sim.step(t)
         socs.append(sim.battery.soc)
-        assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_DISCHARGE.value
-        assert sim.battery.power == (4000.0 if sim.battery.soc > 40 else 0.0)
-    assert all(b <= a for a, b in itertools.pairwise(socs))
-    assert socs[-1] <= 40
+        modes.append(snapshot.get(Metric.BATTERY_MODE))
+        if snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_DISCHARGE.value:
+            assert sim.battery.power == 4000.0
+    assert min(socs) <= 40
     assert min(socs) >= 40 - soc_step(4000.0, 10.0)
+    first_normal = modes.index(BatteryMode.SELF_CONSUMPTION.value)
+    assert set(modes[:first_normal]) == {BatteryMode.FORCED_DISCHARGE.value}
+    assert sim.command is None
 
 
-def test_forced_discharge_below_target_does_nothing() -> None:
+def test_forced_discharge_below_target_ends_at_once() -> None:
     sim = system()
     sim.restore({"soc": 30.0})
     start = DAY.replace(hour=20)
     sim.dispatch(command(CommandKind.DISCHARGE, start, 4000.0, 40.0))
-    for t in times(start, timedelta(minutes=20)):
-        assert sim.step(t).get(Metric.BATTERY_POWER) == 0.0
-    assert sim.battery.soc == 30.0
+    snapshot = sim.step(start)
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert sim.command is None
 
 
 def test_forced_discharge_to_zero_stops_at_the_floor() -> None:

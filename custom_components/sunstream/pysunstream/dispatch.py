@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from .errors import CommandRejected
 
+MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(hours=24)
 
 
@@ -92,9 +93,10 @@ def validate_command(command: Command, limits: BatteryLimits | None) -> None:
         )
     if not 0 <= command.target_soc <= 100:
         raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
-    if not timedelta(0) < command.duration <= MAX_DURATION:
+    if not MIN_DURATION <= command.duration <= MAX_DURATION:
         raise CommandRejected(
             "duration_out_of_range",
             duration=f"{command.duration.total_seconds() / 60:g}",
+            min_duration=f"{MIN_DURATION.total_seconds() / 60:g}",
             max_duration=f"{MAX_DURATION.total_seconds() / 60:g}",
         )

@@ -103,11 +103,18 @@ class SimulatedSystem:
             self.command = command = None
         if command is None:
             return self.battery.request(load - pv, RESERVE_SOC, 100.0)
-        if command.kind is CommandKind.CHARGE:
-            if self.battery.soc >= command.target_soc:
-                return self.battery.request(0.0, FLOOR_SOC, 100.0)
-            return self.battery.request(-command.power_w, FLOOR_SOC, command.target_soc)
         floor = max(FLOOR_SOC, command.target_soc)
+        reached = (
+            self.battery.soc >= command.target_soc
+            if command.kind is CommandKind.CHARGE
+            else self.battery.soc <= floor
+        )
+        if reached:
+            # Done early: back to normal operation, as a real unit does.
+            self.command = None
+            return self.battery.request(load - pv, RESERVE_SOC, 100.0)
+        if command.kind is CommandKind.CHARGE:
+            return self.battery.request(-command.power_w, FLOOR_SOC, command.target_soc)
         return self.battery.request(command.power_w, floor, 100.0)
 
     def step(self, now: datetime) -> Snapshot:
@@ -200,6 +207,7 @@ class SimulatedSystem:
             "battery_power": self.battery.power,
             "meter": self.meter.as_dict(),
             "command": self.command.as_dict() if self.command else None,
+            "outage_until": self.outage_until.isoformat() if self.outage_until else None,
             "last_step": self._last_step.isoformat() if self._last_step else None,
         }
 
@@ -210,6 +218,8 @@ class SimulatedSystem:
         self.meter.restore(data.get("meter", {}))
         command = data.get("command")
         self.command = Command.from_dict(command) if command else None
+        outage_until = data.get("outage_until")
+        self.outage_until = datetime.fromisoformat(outage_until) if outage_until else None
         last_step = data.get("last_step")
         self._last_step = datetime.fromisoformat(last_step) if last_step else None
 
