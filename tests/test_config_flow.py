@@ -97,7 +97,7 @@ async def test_simulated_same_name_aborts(hass: HomeAssistant) -> None:
     assert result["reason"] == "already_configured"
 
 
-@pytest.mark.parametrize("step", ["winet", "alphaess"])
+@pytest.mark.parametrize("step", ["alphaess"])
 async def test_hardware_sources_not_yet(hass: HomeAssistant, step: str) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(

@@ -75,6 +75,8 @@ PT_BR_SAME_AS_ENGLISH = {
     "config.step.user.menu_options.alphaess",
     "entity.sensor.status.name",
     "entity.sensor.status.state.offline",
+    "config.step.winet.data.host",
+    "device.gateway.name",
 }
 
 

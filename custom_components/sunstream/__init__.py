@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
-from .devices import async_register_system_device, async_remove_stale_devices, is_stale
+from .devices import (
+    async_register_system_device,
+    async_remove_stale_devices,
+    is_stale,
+    readings,
+)
 from .services import async_setup_services
 from .sources import create_source
 from .store import system_store
@@ -37,6 +42,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) ->
     async_register_system_device(hass, coordinator)
     async_remove_stale_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    parts = set(readings(coordinator.data))
+
+    @callback
+    def forget_vanished_parts() -> None:
+        nonlocal parts
+        current = set(readings(coordinator.data))
+        if current != parts:
+            parts = current
+            async_remove_stale_devices(hass, entry)
+
+    entry.async_on_unload(coordinator.async_add_listener(forget_vanished_parts))
     return True
 
 

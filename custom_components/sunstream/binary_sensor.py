@@ -10,11 +10,13 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SunstreamConfigEntry
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .devices import readings
 from .entity import SunstreamEntity
+from .pysunstream.model import DeviceIdentity
 
 PARALLEL_UPDATES = 0
 
@@ -26,13 +28,35 @@ CONNECTIVITY = BinarySensorEntityDescription(
 )
 
 
+PART_CONNECTIVITY = BinarySensorEntityDescription(
+    key="link",
+    translation_key="link",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the system's connectivity sensor."""
-    async_add_entities([SunstreamConnectivitySensor(entry.runtime_data, CONNECTIVITY)])
+    """Add the system's connectivity sensor, and one per part as parts appear."""
+    coordinator = entry.runtime_data
+    async_add_entities([SunstreamConnectivitySensor(coordinator, CONNECTIVITY)])
+    known: set[str] = set()
+
+    @callback
+    def add_new_parts() -> None:
+        new = [r for key, r in readings(coordinator.data).items() if key not in known]
+        known.update(r.identity.key for r in new)
+        async_add_entities(
+            SunstreamPartConnectivitySensor(coordinator, PART_CONNECTIVITY, part=r.identity)
+            for r in new
+        )
+
+    add_new_parts()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_parts))
 
 
 class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
@@ -59,3 +83,35 @@ class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.is_on, self.coordinator.disconnect_reason)
+
+
+class SunstreamPartConnectivitySensor(SunstreamEntity, BinarySensorEntity):
+    """On while a part behind the system (an inverter, a battery) is linked.
+
+    Unavailable while the system itself is unreachable: then nobody knows.
+    """
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: BinarySensorEntityDescription,
+        *,
+        part: DeviceIdentity,
+    ) -> None:
+        """Follow the part with ``part.key``."""
+        super().__init__(coordinator, description, part=part)
+        self._key = part.key
+
+    @property
+    def available(self) -> bool:
+        """Known while the system answers and still lists the part."""
+        return super().available and self._key in readings(self.coordinator.data)
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the part reports a live link."""
+        reading = readings(self.coordinator.data).get(self._key)
+        return reading is not None and reading.online
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (self.available, self.is_on)

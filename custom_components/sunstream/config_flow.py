@@ -6,17 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_NAME
-from homeassistant.core import callback
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.util import slugify
 import probatio as vol
@@ -24,9 +31,12 @@ import probatio as vol
 from .const import (
     CONF_BATTERY_KWH,
     CONF_CO2_FACTOR,
+    CONF_FINGERPRINT,
     CONF_PV_PEAK_KW,
+    CONF_SECURITY,
     CONF_SOURCE,
     CONF_TARIFF,
+    CONF_TLS_MODE,
     CONF_UPDATE_INTERVAL,
     DEFAULT_BATTERY_KWH,
     DEFAULT_CO2_FACTOR,
@@ -34,11 +44,26 @@ from .const import (
     DEFAULT_PV_PEAK_KW,
     DEFAULT_TARIFF,
     DEFAULT_UPDATE_INTERVAL,
+    DEFAULT_WINET_PASSWORD,
+    DEFAULT_WINET_USERNAME,
     DOMAIN,
+    LOGGER,
     RANGES,
+    WINET_DEFAULT_INTERVAL,
+    WINET_MIN_INTERVAL,
     SourceType,
 )
 from .coordinator import SunstreamConfigEntry
+from .pysunstream.errors import SourceUnavailable
+from .pysunstream.winet import (
+    AuthenticationFailed,
+    CertificateMismatch,
+    GatewayDescription,
+    TlsMode,
+    async_fetch_fingerprint,
+    normalise_fingerprint,
+)
+from .sources import split_host, winet_source
 
 
 def _number(unit: str, step: float) -> NumberSelector:
@@ -72,7 +97,85 @@ PLACEHOLDERS = {
     f"{key}_{end}": f"{value:g}"
     for key, bounds in RANGES.items()
     for end, value in zip(("min", "max"), bounds, strict=True)
-}
+} | {"winet_min_interval": str(WINET_MIN_INTERVAL)}
+
+
+WINET_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_USERNAME, default=DEFAULT_WINET_USERNAME): TextSelector(),
+        vol.Required(CONF_PASSWORD, default=DEFAULT_WINET_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        vol.Required(CONF_SECURITY): section(
+            vol.Schema(
+                {
+                    vol.Required(CONF_TLS_MODE, default=TlsMode.BYPASS.value): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[mode.value for mode in TlsMode],
+                            translation_key=CONF_TLS_MODE,
+                            mode=SelectSelectorMode.DROPDOWN,
+                        )
+                    ),
+                    vol.Optional(CONF_FINGERPRINT): TextSelector(),
+                }
+            ),
+            {"collapsed": True},
+        ),
+    }
+)
+REAUTH_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_USERNAME): TextSelector(),
+        vol.Required(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+def _flatten_winet(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    security = user_input.get(CONF_SECURITY, {})
+    fingerprint = str(security.get(CONF_FINGERPRINT) or "").strip()
+    return {
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_USERNAME: user_input[CONF_USERNAME],
+        CONF_PASSWORD: user_input[CONF_PASSWORD],
+        CONF_TLS_MODE: security.get(CONF_TLS_MODE, TlsMode.BYPASS.value),
+        CONF_FINGERPRINT: normalise_fingerprint(fingerprint) if fingerprint else "",
+    }
+
+
+def _nest_winet(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_HOST: data.get(CONF_HOST),
+        CONF_USERNAME: data.get(CONF_USERNAME),
+        CONF_PASSWORD: data.get(CONF_PASSWORD),
+        CONF_SECURITY: {
+            CONF_TLS_MODE: data.get(CONF_TLS_MODE, TlsMode.BYPASS.value),
+            CONF_FINGERPRINT: data.get(CONF_FINGERPRINT) or "",
+        },
+    }
+
+
+async def _async_identify_winet(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str], GatewayDescription | None]:
+    """Connect, log in and name the gateway; or say, translated, why not."""
+    source = winet_source(hass, data, None)
+    try:
+        return {}, {}, await source.async_identify()
+    except AuthenticationFailed:
+        return {"base": "invalid_auth"}, {}, None
+    except CertificateMismatch:
+        return {"base": "certificate_mismatch"}, {}, None
+    except SourceUnavailable as err:
+        return {"base": "cannot_connect"}, {"reason": err.reason}, None
+    except Exception:
+        LOGGER.exception("Unexpected error talking to WiNet gateway %s", data.get(CONF_HOST))
+        return {"base": "unknown"}, {}, None
+    finally:
+        await source.async_close()
 
 
 def _validate(user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -113,6 +216,10 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 1
 
+    def __init__(self) -> None:
+        """Start with nothing pending."""
+        self._winet: dict[str, Any] = {}
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask what kind of system to add."""
         return self.async_show_menu(
@@ -141,8 +248,99 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_winet(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Sungrow WiNet gateways: not yet available."""
-        return self.async_abort(reason="winet_coming_soon")
+        """A Sungrow WiNet / WiNet-S / WiNet-S2 gateway on the local network."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data = _flatten_winet(user_input)
+            if data[CONF_TLS_MODE] == TlsMode.PINNED and not data.get(CONF_FINGERPRINT):
+                # Offer to pin what the gateway presents right now.
+                host, port = split_host(data[CONF_HOST])
+                try:
+                    fingerprint = await async_fetch_fingerprint(host, port or 443)
+                except SourceUnavailable as err:
+                    errors["base"] = "cannot_connect"
+                    placeholders["reason"] = err.reason
+                else:
+                    self._winet = {**data, CONF_FINGERPRINT: fingerprint}
+                    return await self.async_step_pin_certificate()
+            else:
+                return await self._async_finish_winet(data)
+        return self._winet_form(user_input, errors, placeholders)
+
+    async def async_step_pin_certificate(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the gateway's certificate fingerprint and pin it on confirmation."""
+        if user_input is not None:
+            return await self._async_finish_winet(self._winet)
+        return self.async_show_form(
+            step_id="pin_certificate",
+            description_placeholders={"fingerprint": self._winet[CONF_FINGERPRINT]},
+        )
+
+    def _winet_form(
+        self,
+        user_input: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        placeholders: dict[str, str],
+    ) -> ConfigFlowResult:
+        return self.async_show_form(
+            step_id="winet",
+            data_schema=self.add_suggested_values_to_schema(WINET_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders={"reason": "", **placeholders},
+        )
+
+    async def _async_finish_winet(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Test the connection, then create the entry or update the one reconfigured."""
+        errors, placeholders, gateway = await _async_identify_winet(self.hass, data)
+        if gateway is None:
+            return self._winet_form(_nest_winet(data), errors, placeholders)
+        await self.async_set_unique_id(gateway.serial)
+        if self.source == SOURCE_RECONFIGURE:
+            self._abort_if_unique_id_mismatch(reason="wrong_gateway")
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data_updates=data
+            )
+        self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST]})
+        return self.async_create_entry(
+            title=gateway.identity.model or "WiNet",
+            data={CONF_SOURCE: SourceType.WINET.value, **data},
+            options={
+                CONF_UPDATE_INTERVAL: WINET_DEFAULT_INTERVAL,
+                CONF_TARIFF: DEFAULT_TARIFF,
+                CONF_CO2_FACTOR: DEFAULT_CO2_FACTOR,
+            },
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The gateway refused our credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the gateway's user name and password again."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"reason": ""}
+        if user_input is not None:
+            data = {**entry.data, **user_input}
+            errors, found, gateway = await _async_identify_winet(self.hass, data)
+            placeholders |= found
+            if gateway is not None:
+                await self.async_set_unique_id(gateway.serial)
+                self._abort_if_unique_id_mismatch(reason="wrong_gateway")
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                REAUTH_SCHEMA, user_input or {CONF_USERNAME: entry.data.get(CONF_USERNAME)}
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, **placeholders},
+        )
 
     async def async_step_alphaess(
         self, user_input: dict[str, Any] | None = None
@@ -153,8 +351,11 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the simulated hardware: array size and battery."""
+        """Change a simulated system's hardware, or a gateway's address and TLS."""
         entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_SOURCE) == SourceType.WINET:
+            # The same form as adding one; the gateway's serial must not change.
+            return self._winet_form(_nest_winet(entry.data), {}, {})
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate(user_input)
@@ -190,6 +391,12 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate(user_input)
+            if (
+                not errors
+                and self.config_entry.data.get(CONF_SOURCE) == SourceType.WINET
+                and user_input[CONF_UPDATE_INTERVAL] < WINET_MIN_INTERVAL
+            ):
+                errors[CONF_UPDATE_INTERVAL] = "update_interval_too_fast"
             if not errors:
                 return self.async_create_entry(data=_options(user_input))
         return self.async_show_form(

@@ -8,7 +8,12 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -35,12 +40,18 @@ from .const import (
     LOGGER,
     STORAGE_SAVE_DELAY,
 )
+from .devices import part_identifier
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value
 from .pysunstream.source import Source
 from .store import system_store
+
+REASON_AUTH = "auth"
+# Link failures only the user can resolve (SourceUnavailable.issue); each
+# becomes a repair issue, withdrawn as soon as a poll succeeds again.
+USER_ISSUES = ("certificate", "busy")
 
 type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
 
@@ -107,6 +118,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.disconnect_reason: str | None = None
         self.economics = Economics()
         self._restored = False
+        self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
 
     # -- life cycle -------------------------------------------------------
@@ -150,12 +162,22 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
             self._set_connected(False, err.reason)
+            if err.reason == REASON_AUTH:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="auth_failed",
+                    translation_placeholders={"name": self.config_entry.title},
+                ) from err
+            if err.issue is not None:
+                self._raise_issue(err.issue, err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="source_unavailable",
                 translation_placeholders={"reason": err.reason},
             ) from err
         self._set_connected(True, "connected")
+        self._clear_issues()
+        self._track_parts(snapshot)
         options = self.config_entry.options
         self.economics.book(
             _as_float(snapshot.get(Metric.PV_ENERGY_TOTAL)),
@@ -193,6 +215,49 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 ATTR_REASON: reason,
             },
         )
+
+    def _raise_issue(self, issue: str, err: SourceUnavailable) -> None:
+        """Ask the user to act: only they can fix a pinned certificate or a busy unit."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{issue}_{self.config_entry.entry_id}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=issue,
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "detail": err.detail or err.reason,
+            },
+        )
+
+    def _clear_issues(self) -> None:
+        for issue in USER_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.config_entry.entry_id}")
+
+    def _track_parts(self, snapshot: Snapshot) -> None:
+        """Announce parts (inverters, batteries) whose link changed."""
+        online = {r.identity.key: r.online for r in snapshot.devices}
+        previous, self._parts_online = self._parts_online, online
+        registry = dr.async_get(self.hass)
+        for key, is_online in online.items():
+            if previous.get(key, is_online) == is_online:
+                continue
+            device = registry.async_get_device_by_identifier(
+                part_identifier(self.system_id, key),
+                config_entry_id=self.config_entry.entry_id,
+            )
+            self.hass.bus.async_fire(
+                EVENT_CONNECTIVITY,
+                {
+                    **self._event_base(),
+                    "device_id": device.id if device else None,
+                    "part": key,
+                    ATTR_CONNECTED: is_online,
+                    ATTR_REASON: "link_restored" if is_online else "link_lost",
+                },
+            )
 
     def _event_base(self) -> dict[str, Any]:
         return {

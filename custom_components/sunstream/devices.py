@@ -1,4 +1,9 @@
-"""The devices a Sunstream system shows in Home Assistant."""
+"""The devices a Sunstream system shows in Home Assistant.
+
+A system is one device (the simulated house, a WiNet gateway, an AlphaESS
+unit); the parts behind it (inverters, batteries) are devices connected
+through it. Parts come and go with what the source reports.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, DOMAIN
-from .pysunstream.model import DeviceKind
+from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, CONF_SOURCE, DOMAIN, SourceType
+from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
 
 if TYPE_CHECKING:
-    from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+    from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
 
 MANUFACTURER = "Sunstream"
 
@@ -25,77 +30,125 @@ class DeviceRole(StrEnum):
     BATTERY = "battery"
 
 
-def identifier(system_id: str, role: DeviceRole) -> tuple[str, str]:
-    """Device-registry identifier of a system's part."""
-    if role is DeviceRole.SYSTEM:
-        return (DOMAIN, system_id)
-    return (DOMAIN, f"{system_id}_{role.value}")
+def system_identifier(system_id: str) -> tuple[str, str]:
+    """Device-registry identifier of the system itself."""
+    return (DOMAIN, system_id)
 
 
-def expected_roles(entry: SunstreamConfigEntry) -> set[DeviceRole]:
-    """The parts this entry's system has right now.
+def part_identifier(system_id: str, key: str) -> tuple[str, str]:
+    """Device-registry identifier of a part reported by the source."""
+    return (DOMAIN, f"{system_id}_{key}")
 
-    Without a running system (entry not loaded) a simulated system's
-    configuration still tells whether it has a battery.
-    """
-    roles = {DeviceRole.SYSTEM}
-    coordinator = getattr(entry, "runtime_data", None)
-    if coordinator is not None and coordinator.data is not None:
-        has_battery = coordinator.data.has_battery
-    else:
-        has_battery = entry.data.get(CONF_BATTERY_KWH, 0) > 0
-    if has_battery:
-        roles.add(DeviceRole.BATTERY)
-    return roles
+
+def _battery_part(data: SystemData | None) -> DeviceIdentity | None:
+    return data.identity(DeviceKind.BATTERY) if data is not None else None
+
+
+def battery_identifier(system_id: str, data: SystemData | None) -> tuple[str, str]:
+    """The battery's device: the part the source reports, else a synthetic one."""
+    if (battery := _battery_part(data)) is not None:
+        return part_identifier(system_id, battery.key)
+    return part_identifier(system_id, DeviceRole.BATTERY.value)
 
 
 def _system_id(entry: SunstreamConfigEntry) -> str:
     return entry.unique_id or entry.entry_id
 
 
+def expected_identifiers(entry: SunstreamConfigEntry) -> set[tuple[str, str]] | None:
+    """The devices this entry's system has right now; ``None`` if unknown.
+
+    Without a running system (entry not loaded) only a simulated system's
+    configuration still tells which parts it has.
+    """
+    system_id = _system_id(entry)
+    keep = {system_identifier(system_id)}
+    coordinator = getattr(entry, "runtime_data", None)
+    data = coordinator.data if coordinator is not None else None
+    if data is None:
+        if entry.data.get(CONF_SOURCE, SourceType.SIMULATED) != SourceType.SIMULATED:
+            return None
+        if entry.data.get(CONF_BATTERY_KWH, 0) > 0:
+            keep.add(battery_identifier(system_id, None))
+        return keep
+    if data.has_battery:
+        keep.add(battery_identifier(system_id, data))
+    keep.update(
+        part_identifier(system_id, reading.identity.key) for reading in data.snapshot.devices
+    )
+    return keep
+
+
+def _apply_identity(info: DeviceInfo, identity: DeviceIdentity) -> None:
+    info["manufacturer"] = identity.manufacturer
+    info["model"] = identity.model
+    info["model_id"] = None
+    info["serial_number"] = identity.serial
+    info["sw_version"] = identity.firmware
+    info["hw_version"] = identity.hardware
+
+
+def part_device_info(coordinator: SunstreamCoordinator, identity: DeviceIdentity) -> DeviceInfo:
+    """Describe a part the source reports, connected through the system."""
+    info = DeviceInfo(
+        identifiers={part_identifier(coordinator.system_id, identity.key)},
+        translation_key=identity.kind.value,
+        translation_placeholders={
+            "model": identity.model or identity.kind.value,
+            "serial": identity.serial or identity.key,
+        },
+    )
+    _apply_identity(info, identity)
+    if coordinator.system_device_id is not None:
+        info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)
+    return info
+
+
 def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceInfo:
-    """Describe a part of the system for the device registry.
+    """Describe the system, or its battery, for the device registry.
 
     Sources that identify themselves (model, serial, firmware) fill the
     details; a simulated system describes itself from its configuration.
     """
     entry = coordinator.config_entry
     data = coordinator.data
-    if role is DeviceRole.SYSTEM:
-        identity = data.identity() if data is not None else None
+    if role is DeviceRole.BATTERY:
+        if (battery := _battery_part(data)) is not None:
+            return part_device_info(coordinator, battery)
         info = DeviceInfo(
-            identifiers={identifier(coordinator.system_id, role)},
-            name=entry.title,
-            manufacturer=MANUFACTURER,
-            model="Simulated PV system",
-            model_id=f"SIM-{entry.data.get(CONF_PV_PEAK_KW, 0):g}",
-            serial_number=coordinator.system_id,
-        )
-    else:
-        identity = data.identity(DeviceKind.BATTERY) if data is not None else None
-        info = DeviceInfo(
-            identifiers={identifier(coordinator.system_id, role)},
+            identifiers={battery_identifier(coordinator.system_id, None)},
             manufacturer=MANUFACTURER,
             model="Simulated battery",
             model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}",
-            translation_key="battery",
+            translation_key="battery_of_system",
             translation_placeholders={"system": entry.title},
         )
         if coordinator.system_device_id is not None:
             info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)
-    if identity is not None:
-        info["manufacturer"] = identity.manufacturer
-        info["model"] = identity.model
-        info["model_id"] = None
-        info["serial_number"] = identity.serial
-        info["sw_version"] = identity.firmware
-        info["hw_version"] = identity.hardware
+        return info
+    info = DeviceInfo(
+        identifiers={system_identifier(coordinator.system_id)},
+        name=entry.title,
+        manufacturer=MANUFACTURER,
+        model="Simulated PV system",
+        model_id=f"SIM-{entry.data.get(CONF_PV_PEAK_KW, 0):g}",
+        serial_number=coordinator.system_id,
+    )
+    if data is not None and (identity := data.identity()) is not None:
+        _apply_identity(info, identity)
     return info
+
+
+def readings(data: SystemData | None) -> dict[str, DeviceReading]:
+    """The parts in ``data``, by key."""
+    if data is None:
+        return {}
+    return {reading.identity.key: reading for reading in data.snapshot.devices}
 
 
 @callback
 def async_register_system_device(hass: HomeAssistant, coordinator: SunstreamCoordinator) -> str:
-    """Create the system's device first, so parts can hang off it."""
+    """Create (or refresh) the system's device, so parts can hang off it."""
     registry = dr.async_get(hass)
     device = registry.async_get_or_create(
         config_entry_id=coordinator.config_entry.entry_id,
@@ -106,10 +159,10 @@ def async_register_system_device(hass: HomeAssistant, coordinator: SunstreamCoor
 
 @callback
 def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry) -> None:
-    """Drop devices of parts the system no longer has (e.g. a removed battery)."""
+    """Drop devices of parts the system no longer has (a removed battery, inverter)."""
+    if (keep := expected_identifiers(entry)) is None:
+        return
     registry = dr.async_get(hass)
-    system_id = _system_id(entry)
-    keep = {identifier(system_id, role) for role in expected_roles(entry)}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & keep:
             registry.async_remove_device(device.id)
@@ -117,6 +170,5 @@ def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry)
 
 def is_stale(entry: SunstreamConfigEntry, device: dr.DeviceEntry) -> bool:
     """Whether ``device`` is no part of ``entry``'s system any more."""
-    system_id = _system_id(entry)
-    keep = {identifier(system_id, role) for role in expected_roles(entry)}
-    return not device.identifiers & keep
+    keep = expected_identifiers(entry)
+    return keep is not None and not device.identifiers & keep

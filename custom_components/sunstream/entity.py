@@ -11,7 +11,8 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import SunstreamCoordinator
-from .devices import DeviceRole, device_info
+from .devices import DeviceRole, device_info, part_device_info
+from .pysunstream.model import DeviceIdentity
 
 
 class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
@@ -24,12 +25,17 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         coordinator: SunstreamCoordinator,
         description: EntityDescription,
         role: DeviceRole = DeviceRole.SYSTEM,
+        part: DeviceIdentity | None = None,
     ) -> None:
-        """Bind the entity to its system and device."""
+        """Bind the entity to its system, or to one ``part`` of it."""
         super().__init__(coordinator)
         self.entity_description = description
-        self._attr_unique_id = f"{coordinator.system_id}_{description.key}"
-        self._attr_device_info: DeviceInfo = device_info(coordinator, role)
+        if part is None:
+            self._attr_unique_id = f"{coordinator.system_id}_{description.key}"
+            self._attr_device_info: DeviceInfo = device_info(coordinator, role)
+        else:
+            self._attr_unique_id = f"{coordinator.system_id}_{part.key}_{description.key}"
+            self._attr_device_info = part_device_info(coordinator, part)
         self._written: tuple[Any, ...] | None = None
 
     async def async_added_to_hass(self) -> None:

@@ -268,14 +268,31 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors the system can fill."""
     coordinator = entry.runtime_data
-    has_battery = coordinator.data.has_battery
+    data = coordinator.data
     async_add_entities(
         (SunstreamMonotonicSensor if description.monotonic else SunstreamSensor)(
             coordinator, description
         )
         for description in SENSORS
-        if has_battery or not description.needs_battery
+        if _reported(data, description)
     )
+
+
+def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -> bool:
+    """Whether the system reports what ``description`` reads.
+
+    Canonical metrics and extras only exist when the source has them (a PV
+    inverter without battery, a gateway without string data); economics
+    exist for every system.
+    """
+    if description.needs_battery and not data.has_battery:
+        return False
+    key = description.key
+    if key in {metric.value for metric in Metric}:
+        return Metric(key) in data.snapshot.metrics
+    if key.startswith(("pv", "grid_")):
+        return key in data.snapshot.extras
+    return True
 
 
 class SunstreamSensor(SunstreamEntity, SensorEntity):

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, CONF_SOURCE, DOMAIN, SourceType
+from .const import (
+    CONF_BATTERY_KWH,
+    CONF_FINGERPRINT,
+    CONF_PV_PEAK_KW,
+    CONF_SOURCE,
+    CONF_TLS_MODE,
+    DOMAIN,
+    SourceType,
+)
 from .pysunstream.simulator import SimulatedSystem, SimulatorConfig
 from .pysunstream.source import Source
+from .pysunstream.winet import Ports, TlsConfig, TlsMode, WinetClient, WinetSource
 
 
 def _simulated(hass: HomeAssistant, entry: ConfigEntry) -> SimulatedSystem:
@@ -25,11 +39,47 @@ def _simulated(hass: HomeAssistant, entry: ConfigEntry) -> SimulatedSystem:
     )
 
 
+def split_host(text: str) -> tuple[str, int | None]:
+    """``host`` or ``host:port`` (``[v6]:port`` for IPv6) as typed by the user."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+        return host, int(port) if port.isdigit() else None
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit() and ":" not in host:
+        return host, int(port)
+    return text, None
+
+
+def winet_source(hass: HomeAssistant, data: Mapping[str, Any], serial: str | None) -> WinetSource:
+    """A WiNet source for entry (or flow) data, on Home Assistant's HTTP session.
+
+    A port in the host field serves every transport (a gateway behind port
+    forwarding, or the fake gateway of the tests).
+    """
+    host, port = split_host(data[CONF_HOST])
+    client = WinetClient(
+        host,
+        username=data[CONF_USERNAME],
+        password=data[CONF_PASSWORD],
+        session=async_get_clientsession(hass),
+        tls=TlsConfig(
+            mode=TlsMode(data.get(CONF_TLS_MODE, TlsMode.BYPASS.value)),
+            fingerprint=data.get(CONF_FINGERPRINT) or None,
+        ),
+        ports=Ports(http=port, ws=port, https=port) if port else None,
+    )
+    return WinetSource(host, client=client, gateway_serial=serial)
+
+
 def create_source(hass: HomeAssistant, entry: ConfigEntry) -> Source:
     """The source an entry describes; unknown kinds stop the set-up for good."""
     kind = entry.data.get(CONF_SOURCE, SourceType.SIMULATED.value)
     if kind == SourceType.SIMULATED:
         return _simulated(hass, entry)
+    if kind == SourceType.WINET:
+        return winet_source(hass, entry.data, entry.unique_id)
     raise ConfigEntryError(
         translation_domain=DOMAIN,
         translation_key="source_not_supported",

@@ -11,8 +11,12 @@ class SourceUnavailable(SunstreamError):
     """The source cannot be reached right now; polling will retry.
 
     ``reason`` is a short machine-readable word ("outage", "timeout",
-    "refused", …) carried into connectivity events.
+    "refused", …) carried into connectivity events. ``issue`` names a
+    problem only the user can resolve (a changed certificate, a unit held
+    by another client); callers surface it instead of retrying silently.
     """
+
+    issue: str | None = None
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(detail or reason)

@@ -41,12 +41,16 @@ class AuthenticationFailed(SourceUnavailable):
 class CertificateMismatch(SourceUnavailable):
     """The gateway presented a certificate other than the pinned one.
 
+    ``issue`` is "certificate": only the user can re-pin or investigate.
+
     Raised only in pinned TLS mode. The connection is refused before any
     credential is sent, so a device impersonating the gateway never sees the
     password. ``expected`` is the pinned SHA-256 fingerprint and ``actual``
     the one presented (``None`` if it could not be read); both are lowercase
     hex without separators.
     """
+
+    issue = "certificate"
 
     def __init__(self, expected: str, actual: str | None) -> None:
         super().__init__(

@@ -1,0 +1,69 @@
+"""AlphaESS home batteries over Modbus TCP (port 502, unit 85).
+
+Layers, from pure to I/O:
+
+* :mod:`.registers` — the register map as data (address, type, scale,
+  unit, sign, canonical metric, cadence, device part);
+* :mod:`.profiles` — model/firmware quirks as data (scales, readable
+  ranges, FC06 vs FC16, dispatch support) folded into a ``UnitProfile``;
+* :mod:`.planner` — registers → the fewest block reads (≤ 100 registers,
+  gaps bridged only inside readable ranges);
+* :mod:`.decode` — words ↔ values;
+* :mod:`.dispatch` — the 0x0880 block: encoding, decoding, refresh lease;
+* :mod:`.mapping` — decoded values → :class:`~..model.Snapshot`;
+* :mod:`.backoff` — reconnect spacing;
+* :mod:`.client` — the one persistent pymodbus session (spacing, failure
+  classification);
+* :mod:`.source` — :class:`AlphaEssSource`, the
+  :class:`~..source.Source` the integration uses.
+
+Typical use::
+
+    source = AlphaEssSource("192.168.1.50")          # port 502, unit 85
+    serial = await source.identify()                  # config flow unique id
+    snapshot = await source.async_poll(now)           # every scan interval
+    await source.async_dispatch(Command(kind=CommandKind.CHARGE, ...))
+    await source.async_close()
+"""
+
+from __future__ import annotations
+
+from .backoff import Backoff
+from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
+from .errors import (
+    DISCONNECTED,
+    PROTOCOL,
+    REFUSED,
+    TIMEOUT,
+    UNREACHABLE,
+    DispatchNotApplied,
+    ModbusError,
+    UnitBusy,
+)
+from .mapping import UNITS
+from .profiles import MODELS, STANDARD, UnitProfile, resolve_profile
+from .source import SOURCE_TYPE, AlphaEssSource
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_SPACING",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_UNIT",
+    "DISCONNECTED",
+    "MODELS",
+    "PROTOCOL",
+    "REFUSED",
+    "SOURCE_TYPE",
+    "STANDARD",
+    "TIMEOUT",
+    "UNITS",
+    "UNREACHABLE",
+    "AlphaEssClient",
+    "AlphaEssSource",
+    "Backoff",
+    "DispatchNotApplied",
+    "ModbusError",
+    "UnitBusy",
+    "UnitProfile",
+    "resolve_profile",
+]

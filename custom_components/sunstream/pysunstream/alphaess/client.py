@@ -1,0 +1,282 @@
+"""One persistent Modbus TCP session to an AlphaESS unit: the only I/O layer.
+
+Thin on purpose: it reads and writes words, keeps the unit's command
+spacing, classifies failures and spaces reconnects. What the words mean is
+decided elsewhere (:mod:`.registers`, :mod:`.decode`, :mod:`.dispatch`).
+
+Why one persistent connection: the unit serves one TCP client at a time,
+so opening a connection per poll (RUDY) races every other client for the
+slot. Why spacing: DOC128 §2.2 asks for "command interval > 100 ms" on TCP;
+the gap is measured from the end of one exchange to the start of the next.
+
+pymodbus's own reconnect loop is switched off (``reconnect_delay=0``, as
+SEN does) and retries are 0: a failed exchange tears the socket down and
+the next request reconnects through :class:`.backoff.Backoff`, so the
+caller sees each failure with its own reason instead of a silent retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+import time
+from typing import Any
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.pdu import ModbusPDU
+
+from ..errors import SourceUnavailable
+from .backoff import Backoff
+from .errors import (
+    CLOSED_AFTER_CONNECT,
+    CONNECT_REFUSED,
+    DISCONNECTED,
+    SILENT_AFTER_CONNECT,
+    TIMEOUT,
+    UNREACHABLE,
+    ModbusError,
+    UnitBusy,
+)
+from .profiles import WriteCode
+
+DEFAULT_PORT = 502
+DEFAULT_UNIT = 85
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_SPACING = 0.1
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters for diagnostics and tests (requests include failed ones)."""
+
+    requests: int = 0
+    connects: int = 0
+    connect_attempts: int = 0
+
+
+class AlphaEssClient:
+    """Reads and writes holding registers on one unit, one request at a time.
+
+    Raises :class:`~..errors.SourceUnavailable` (see :mod:`.errors` for the
+    reasons) on any failure. A Modbus exception reply raises
+    :class:`.errors.ModbusError` and keeps the session, since the unit is
+    there and answering.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        unit: int = DEFAULT_UNIT,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        spacing: float = DEFAULT_SPACING,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.unit = unit
+        self.timeout = timeout
+        self.spacing = spacing
+        self.backoff = backoff or Backoff()
+        self.stats = ClientStats()
+        self._clock = clock
+        self._client: AsyncModbusTcpClient | None = None
+        self._lost = asyncio.Event()
+        self._answered = False
+        self._last_done = -float("inf")
+        self._last_error: SourceUnavailable | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a session is open (it may still turn out refused)."""
+        return self._client is not None and self._client.connected
+
+    async def read(self, address: int, count: int) -> list[int]:
+        """FC03: ``count`` holding registers from ``address``."""
+        response = await self._exchange(
+            3,
+            address,
+            lambda c: c.read_holding_registers(address, count=count, device_id=self.unit),
+        )
+        if len(response.registers) != count:
+            raise SourceUnavailable(
+                "protocol",
+                f"FC03 at 0x{address:04X}: asked {count} words, got {len(response.registers)}",
+            )
+        return list(response.registers)
+
+    async def write(self, address: int, words: Sequence[int], single: WriteCode) -> None:
+        """Write ``words`` at ``address``: FC06 for one word when ``single`` says so, else FC16."""
+        values = list(words)
+        if len(values) == 1 and single is WriteCode.FC06:
+            await self._exchange(
+                6, address, lambda c: c.write_register(address, values[0], device_id=self.unit)
+            )
+        else:
+            await self._exchange(
+                16, address, lambda c: c.write_registers(address, values, device_id=self.unit)
+            )
+
+    async def close(self) -> None:
+        """Close the session; the next request reconnects."""
+        async with self._lock:
+            self._drop()
+
+    # --- connection ------------------------------------------------------
+
+    async def _connect(self) -> None:
+        now = self._clock()
+        if not self.backoff.ready(now):
+            raise self._again(self.backoff.not_before - now)
+        self.stats.connect_attempts += 1
+        self._lost = asyncio.Event()
+        lost = self._lost
+        client = AsyncModbusTcpClient(
+            self.host,
+            port=self.port,
+            timeout=self.timeout,
+            retries=0,
+            reconnect_delay=0,
+            trace_connect=lambda up: None if up else lost.set(),
+        )
+        errors = _record_connect_errors(client)
+        try:
+            ok = await client.connect()
+        except OSError as exc:  # pragma: no cover - pymodbus catches these itself
+            errors.append(exc)
+            ok = False
+        if not ok:
+            client.close()
+            err = errors[0] if errors else None
+            if isinstance(err, ConnectionRefusedError):
+                raise self._fail(
+                    UnitBusy(CONNECT_REFUSED, f"{self.host}:{self.port} refused the connection")
+                )
+            raise self._fail(
+                SourceUnavailable(
+                    UNREACHABLE, f"{self.host}:{self.port}: {err or 'connect timed out'}"
+                )
+            )
+        if not client.connected or lost.is_set():
+            client.close()
+            raise self._fail(
+                UnitBusy(
+                    CLOSED_AFTER_CONNECT, f"{self.host}:{self.port} closed the connection at once"
+                )
+            )
+        self._client = client
+        self._answered = False
+        self.stats.connects += 1
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _fail(self, err: SourceUnavailable) -> SourceUnavailable:
+        self._drop()
+        self.backoff.failed(self._clock())
+        self._last_error = err
+        return err
+
+    def _again(self, wait: float) -> SourceUnavailable:
+        last = self._last_error or SourceUnavailable(UNREACHABLE, "not connected")
+        detail = f"{last.detail} (next attempt in {wait:.1f} s)"
+        if isinstance(last, UnitBusy):
+            return UnitBusy(last.signature, detail)
+        return SourceUnavailable(last.reason, detail)
+
+    # --- one exchange ----------------------------------------------------
+
+    async def _exchange(
+        self,
+        function_code: int,
+        address: int,
+        call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
+    ) -> ModbusPDU:
+        async with self._lock:
+            if not self.connected:
+                self._drop()
+                await self._connect()
+            client = self._client
+            assert client is not None
+            wait = self._last_done + self.spacing - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.stats.requests += 1
+            response = await self._send(client, call)
+            self._last_done = self._clock()
+            if response is None:
+                link_lost = self._lost.is_set() or not client.connected
+                what = f"FC{function_code:02d} at 0x{address:04X}"
+                if not self._answered:
+                    signature = CLOSED_AFTER_CONNECT if link_lost else SILENT_AFTER_CONNECT
+                    raise self._fail(
+                        UnitBusy(
+                            signature,
+                            f"{what}: the unit accepted the connection but did not serve it",
+                        )
+                    )
+                if link_lost:
+                    raise self._fail(SourceUnavailable(DISCONNECTED, f"{what}: connection lost"))
+                raise self._fail(
+                    SourceUnavailable(TIMEOUT, f"{what}: no answer in {self.timeout} s")
+                )
+            self._answered = True
+            self.backoff.succeeded()
+            if response.isError():
+                raise ModbusError(function_code, address, response.exception_code)
+            return response
+
+    async def _send(
+        self,
+        client: AsyncModbusTcpClient,
+        call: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]],
+    ) -> ModbusPDU | None:
+        """The answer, or ``None`` when none came (timeout or link lost)."""
+
+        async def request() -> ModbusPDU:
+            return await call(client)
+
+        task = asyncio.ensure_future(request())
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, lost}, timeout=self.timeout + 1, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            lost.cancel()
+        if task in done and task.exception() is None:
+            return task.result()
+        task.cancel()
+        with suppress(ModbusException, asyncio.CancelledError):
+            await task
+        return None
+
+
+def _record_connect_errors(client: AsyncModbusTcpClient) -> list[OSError]:
+    """Keep the OSError pymodbus swallows on connect, to tell refused from unreachable.
+
+    pymodbus 3.13 ``connect()`` only returns ``False``; the errno is what
+    separates "nothing listens / slot taken" (ECONNREFUSED) from a host
+    that does not answer. Wraps the transport's connection factory.
+    """
+    errors: list[OSError] = []
+    ctx = client.ctx
+    create: Callable[[], Coroutine[Any, Any, Any]] = ctx.call_create
+
+    async def recording() -> Any:
+        try:
+            return await create()
+        except OSError as err:
+            errors.append(err)
+            raise
+
+    ctx.call_create = recording
+    return errors

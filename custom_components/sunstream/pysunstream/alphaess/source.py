@@ -1,0 +1,353 @@
+"""``AlphaEssSource``: an AlphaESS unit as a Sunstream :class:`~..source.Source`.
+
+What a poll does (requests measured against the fake, see the tests):
+
+* every poll: the real-time registers in **5** block reads (grid meter,
+  PV meter, battery, inverter + PV strings, dispatch block);
+* every ``slow_every`` polls (and the first): settings and lifetime system
+  counters, **3** more reads (0x0800.., 0x084F.., 0x08D0..);
+* once per connection: identity, **2** reads (0x0640.., 0x0743..).
+
+Dispatch writes the 0x0880 block (:mod:`.dispatch`) and reads it back. A
+charge or discharge is written in leases of ``lease`` seconds at most and
+re-sent by :meth:`AlphaEssSource.async_maintain` (which
+:meth:`AlphaEssSource.async_poll` calls first) when less than
+``lease_margin`` is left, until the command's own duration ends. If
+Sunstream stops, the unit returns to its own control within one lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
+from ..errors import CommandRejected
+from ..model import DeviceIdentity, Snapshot, Value
+from .backoff import Backoff
+from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
+from .decode import decode_block
+from .dispatch import (
+    DISPATCH_ADDRESS,
+    DISPATCH_COUNT,
+    FIELD_ORDER,
+    DispatchLease,
+    DispatchState,
+    decode_dispatch,
+    encode_dispatch,
+    lease_seconds,
+)
+from .errors import DispatchNotApplied, ModbusError
+from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
+from .planner import Plan, ReadBlock, plan_reads
+from .profiles import (
+    QUIRKS,
+    STANDARD,
+    DispatchWrite,
+    Quirk,
+    UnitProfile,
+    resolve_profile,
+    without,
+)
+from .registers import BY_KEY, Cadence, registers_for
+
+SOURCE_TYPE = "modbus"
+ILLEGAL_ADDRESS = 2
+READBACK_TRIES = 3
+
+
+class AlphaEssSource:
+    """Reads and commands one AlphaESS unit over Modbus TCP.
+
+    ``model`` is one of :data:`.profiles.MODELS` (the unit does not report
+    its model); the EMS firmware read at connect refines the profile.
+    ``quirks`` replaces :data:`.profiles.QUIRKS` (tests, a new model).
+    """
+
+    source_type = SOURCE_TYPE
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        unit: int = DEFAULT_UNIT,
+        *,
+        model: str = STANDARD,
+        timeout: float = DEFAULT_TIMEOUT,
+        spacing: float = DEFAULT_SPACING,
+        backoff: Backoff | None = None,
+        slow_every: int = 12,
+        lease: timedelta = timedelta(minutes=10),
+        lease_margin: timedelta = timedelta(minutes=2),
+        quirks: Iterable[Quirk] = QUIRKS,
+    ) -> None:
+        self.model = model.lower()
+        self._quirks = tuple(quirks)
+        self.client = AlphaEssClient(
+            host, port, unit, timeout=timeout, spacing=spacing, backoff=backoff
+        )
+        self.slow_every = max(1, slow_every)
+        self.lease = lease
+        self.lease_margin = lease_margin
+        self.profile: UnitProfile = resolve_profile(self.model, quirks=self._quirks)
+        self._identity_values: dict[str, Value] = {}
+        self._slow_values: dict[str, Value] = {}
+        self._values: dict[str, Value] = {}
+        self._unsupported: set[str] = set()
+        self._polls = 0
+        self._connects_seen = -1
+        self._lease: DispatchLease | None = None
+        self._plans: dict[Cadence, Plan] = {}
+
+    # --- Source protocol ---------------------------------------------------
+
+    @property
+    def identity(self) -> DeviceIdentity | None:
+        """The unit, once :meth:`identify` or a poll has read it."""
+        if not self._identity_values:
+            return None
+        return system_identity(self._identity_values, self._model_label())
+
+    @property
+    def battery_limits(self) -> BatteryLimits | None:
+        """From the last poll: capacity 0x0119, max powers 0x012C/0x012D, cut-off SOC 0x0850."""
+        capacity = self._values.get("battery_capacity")
+        if not isinstance(capacity, float) or capacity <= 0:
+            return None
+        min_soc = self._slow_values.get("discharge_cutoff_soc")
+        return BatteryLimits(
+            capacity_kwh=capacity,
+            max_charge_w=_float(self._values.get("battery_max_charge_power")),
+            max_discharge_w=_float(self._values.get("battery_max_discharge_power")),
+            min_soc=min_soc if isinstance(min_soc, float) else 0.0,
+        )
+
+    @property
+    def lease_state(self) -> DispatchLease | None:
+        """The forced command being kept alive, if any."""
+        return self._lease
+
+    async def identify(self) -> str:
+        """Read identity registers and return the serial (for config-flow unique ids).
+
+        Raises :class:`~..errors.SourceUnavailable` when the unit cannot be
+        read, ``CommandRejected("no_serial")`` when it reports none.
+        """
+        await self._read_identity()
+        serial = serial_of(self._identity_values)
+        if serial is None:
+            raise CommandRejected("no_serial")
+        return serial
+
+    async def async_poll(self, now: datetime) -> Snapshot:
+        """Read the unit once; keep a forced command alive first."""
+        if self._connects_seen != self.client.stats.connects or not self._identity_values:
+            await self._read_identity()
+        await self.async_maintain(now)
+        if self._polls % self.slow_every == 0 or not self._slow_values:
+            self._slow_values.update(await self._read(Cadence.SLOW))
+        values = await self._read(Cadence.REALTIME)
+        self._polls += 1
+        self._values = {**self._slow_values, **values}
+        dispatch = self._dispatch_state(values)
+        if (
+            self._lease is not None
+            and dispatch is not None
+            and not dispatch.active
+            and self._lease.command.active(now)
+        ):
+            # Someone else (the app, another controller) ended it: do not fight.
+            self._lease = None
+        identity = self.identity or system_identity({}, self._model_label())
+        return build_snapshot(now, self._values, dispatch, identity)
+
+    async def async_dispatch(self, command: Command) -> None:
+        """Charge, discharge or stop; validated, written, read back.
+
+        Raises :class:`~..errors.CommandRejected` (``no_battery``,
+        ``power_out_of_range``, ``soc_out_of_range``,
+        ``duration_out_of_range``, ``dispatch_unsupported``,
+        ``dispatch_not_applied``) or
+        :class:`~..errors.SourceUnavailable` when the unit is not reachable.
+        """
+        if self.battery_limits is None:
+            self._values.update(await self._read(Cadence.REALTIME))
+        limits = self.battery_limits
+        validate_command(command, limits)
+        if not self.profile.dispatch_supported:
+            raise CommandRejected("dispatch_unsupported", model=self.profile.name)
+        if (
+            command.kind is CommandKind.DISCHARGE
+            and limits is not None
+            and command.target_soc < limits.min_soc
+        ):
+            raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
+        if command.kind is CommandKind.STOP:
+            await self._send(encode_dispatch(CommandKind.STOP))
+            self._lease = None
+            return
+        await self._send_lease(command, command.issued_at)
+
+    async def async_maintain(self, now: datetime) -> bool:
+        """Re-send the forced command when its lease is nearly over; ``True`` if sent.
+
+        Call once per poll (``async_poll`` does). Forgets a command whose
+        duration has ended: the unit has returned to normal by itself.
+        """
+        lease = self._lease
+        if lease is None:
+            return False
+        if not lease.command.active(now):
+            self._lease = None
+            return False
+        if not lease.due(now, self.lease_margin):
+            return False
+        await self._send_lease(lease.command, now)
+        return True
+
+    async def async_close(self) -> None:
+        """Close the Modbus session."""
+        await self.client.close()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The forced command in progress and the registers the unit lacks."""
+        data: dict[str, Any] = {"unsupported": sorted(self._unsupported)}
+        if self._lease is not None:
+            data["lease"] = {
+                "command": self._lease.command.as_dict(),
+                "sent_at": self._lease.sent_at.isoformat(),
+                "sent_seconds": self._lease.sent_seconds,
+            }
+        return data
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Continue a lease and remember unsupported registers after a restart."""
+        self._unsupported = set(data.get("unsupported", []))
+        self._plans.clear()
+        lease = data.get("lease")
+        if lease:
+            self._lease = DispatchLease(
+                Command.from_dict(lease["command"]),
+                datetime.fromisoformat(lease["sent_at"]),
+                int(lease["sent_seconds"]),
+            )
+
+    # --- reading -----------------------------------------------------------
+
+    def plan(self, cadence: Cadence) -> Plan:
+        """The block reads for one cadence on this unit's profile."""
+        if cadence not in self._plans:
+            wanted = [r for r in registers_for(cadence) if r.key not in self._unsupported]
+            # A register the unit lacks is a hole no block may bridge.
+            holes = [(BY_KEY[k].address, BY_KEY[k].end) for k in self._unsupported if k in BY_KEY]
+            profile = replace(self.profile, readable=without(self.profile.readable, holes))
+            self._plans[cadence] = plan_reads(wanted, profile)
+        return self._plans[cadence]
+
+    async def _read_identity(self) -> None:
+        values = await self._read(Cadence.IDENTITY)
+        self._identity_values = values
+        self._connects_seen = self.client.stats.connects
+        profile = resolve_profile(self.model, firmware_tuple(values), quirks=self._quirks)
+        if profile != self.profile:
+            self.profile = profile
+            self._plans.clear()
+
+    async def _read(self, cadence: Cadence) -> dict[str, Value]:
+        values: dict[str, Value] = {}
+        for block in self.plan(cadence).blocks:
+            try:
+                words = await self.client.read(block.start, block.count)
+            except ModbusError as err:
+                if err.exception_code != ILLEGAL_ADDRESS:
+                    raise
+                values.update(await self._read_singly(block))
+                self._plans.clear()
+                continue
+            values.update(decode_block(block, words, self.profile))
+        return values
+
+    async def _read_singly(self, block: ReadBlock) -> dict[str, Value]:
+        """A block hit an address the unit lacks: find which, remember, carry on.
+
+        Costs one request per register once; the re-planned poll skips the
+        missing ones (SEN #21: 0x0453 on a SMILE-Hi10).
+        """
+        values: dict[str, Value] = {}
+        for reg in block.registers:
+            single = ReadBlock(reg.address, reg.length, (reg,))
+            try:
+                words = await self.client.read(single.start, single.count)
+            except ModbusError as err:
+                if err.exception_code != ILLEGAL_ADDRESS:
+                    raise
+                self._unsupported.add(reg.key)
+                continue
+            values.update(decode_block(single, words, self.profile))
+        return values
+
+    def _dispatch_state(self, values: dict[str, Value]) -> DispatchState | None:
+        keys = (
+            "dispatch_start",
+            "dispatch_active_power",
+            "dispatch_mode",
+            "dispatch_soc",
+            "dispatch_time",
+        )
+        if any(not isinstance(values.get(k), float) for k in keys):
+            return None
+        start, power, mode, soc, seconds = (int(_float(values[k])) for k in keys)
+        words = (
+            start,
+            power >> 16,
+            power & 0xFFFF,
+            0,
+            0,
+            mode,
+            soc,
+            seconds >> 16,
+            seconds & 0xFFFF,
+        )
+        return decode_dispatch(words, self.profile.dispatch_soc_step)
+
+    # --- writing -----------------------------------------------------------
+
+    async def _send_lease(self, command: Command, now: datetime) -> None:
+        seconds = lease_seconds(command, now, self.lease, self.profile.dispatch_max_seconds)
+        words = encode_dispatch(
+            command.kind,
+            power_w=command.power_w,
+            target_soc=command.target_soc,
+            seconds=seconds,
+            soc_step=self.profile.dispatch_soc_step,
+        )
+        await self._send(words)
+        self._lease = DispatchLease(command, now, seconds)
+
+    async def _send(self, words: tuple[int, ...]) -> None:
+        """Write the dispatch block (one FC16 where the model allows) and verify it."""
+        if self.profile.dispatch_write is DispatchWrite.ONE_BLOCK:
+            await self.client.write(DISPATCH_ADDRESS, words, self.profile.single_write)
+        else:
+            for offset, count in FIELD_ORDER:
+                await self.client.write(
+                    DISPATCH_ADDRESS + offset,
+                    words[offset : offset + count],
+                    self.profile.single_write,
+                )
+        actual: tuple[int, ...] = ()
+        for _ in range(READBACK_TRIES):
+            # DAL: "power/SOC may read back stale until applied".
+            actual = tuple(await self.client.read(DISPATCH_ADDRESS, DISPATCH_COUNT))
+            if actual == words:
+                return
+        raise DispatchNotApplied(words, actual)
+
+    def _model_label(self) -> str | None:
+        return None if self.model == STANDARD else self.model
+
+
+def _float(value: Value) -> float:
+    return float(value) if isinstance(value, float | int) else 0.0

@@ -1,0 +1,387 @@
+"""A fake AlphaESS unit: a real pymodbus Modbus TCP server on loopback.
+
+Seeded from a captured-data fixture (``alphaess_data/<model>.json``, raw
+words named by the library's register map), it behaves like the unit the
+research describes (§6.4):
+
+* unit 85, holding registers only, big-endian words, high word first;
+* the documented ranges answer, everything else is exception 2;
+* one TCP client at a time: a second one is closed at once (``"close"``)
+  or accepted and never answered (``"silent"``), see :attr:`refuse_style`;
+* model write quirks: the standard unit answers FC16 on one register with
+  exception 2 (SEN v1.7.1); the SMILE-B3 never answers FC06 (A2M, SEN #24);
+* the dispatch block is writable and honoured: the battery follows the
+  setpoint until the SOC target or the time is reached, then the block
+  returns to idle (an assumption: the documents do not say what it reads
+  after expiry);
+* PV, load, battery, grid and the lifetime counters evolve with time
+  (``speed`` times faster than real time).
+
+Fault knobs, all changeable at run time: :attr:`silent` (no answers),
+:attr:`delay` (slow answers), :attr:`illegal` (exception 2 on chosen
+addresses), :meth:`drop_link` (TCP reset of the current client),
+:meth:`set_link_down` (stop listening: connects are refused). Every request
+is logged in :attr:`requests` so tests can count them.
+
+Run standalone::
+
+    python -m custom_components.sunstream.pysunstream.testing.alphaess_fake --port 5020
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
+import time
+from typing import Any, cast
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..alphaess.decode import encode_ascii, encode_raw
+from ..alphaess.dispatch import DISPATCH_ADDRESS, IDLE_WORDS, POWER_OFFSET
+from ..alphaess.profiles import SMILE_B3, SMILE_HI10, resolve_profile
+from ..alphaess.registers import BY_KEY, RegType
+
+DATA = Path(__file__).parent / "alphaess_data"
+UNIT = 85
+RESERVE_SOC = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request the fake received (answered or not)."""
+
+    function_code: int
+    address: int
+    count: int
+    at: float
+
+
+def load_fixture(model: str) -> dict[str, Any]:
+    """The captured register contents for ``model`` (``standard``, ``smile-b3``)."""
+    name = model.replace("-", "_")
+    path = DATA / f"{name}.json"
+    if not path.exists():
+        path = DATA / "standard.json"
+    return cast(dict[str, Any], json.loads(path.read_text()))
+
+
+class _Handler(ServerRequestHandler):
+    """One client connection; applies the connection-level knobs."""
+
+    fake: FakeAlphaEss
+    refused: bool = False
+
+    def callback_connected(self) -> None:
+        super().callback_connected()
+        fake = self.fake
+        if fake.one_client and any(not h.refused for h in fake.handlers):
+            fake.refusals += 1
+            if fake.refuse_style == "close":
+                self.refused = True
+                cast(asyncio.Transport, self.transport).abort()
+                return
+            self.refused = True
+        fake.handlers.append(self)
+        fake.connections += 1
+
+    def callback_disconnected(self, exc: Exception | None) -> None:
+        super().callback_disconnected(exc)
+        if self in self.fake.handlers:
+            self.fake.handlers.remove(self)
+
+    async def handle_request(self) -> None:
+        pdu = self.last_pdu
+        if pdu is None:
+            return
+        fake = self.fake
+        count = len(pdu.registers) if pdu.function_code in (6, 16) else pdu.count
+        fake.requests.append(Request(pdu.function_code, pdu.address, count, time.monotonic()))
+        if self.refused or fake.silent:
+            return
+        if pdu.function_code == 6 and fake.model == SMILE_B3:
+            return  # A2M: "my inverter never responds to any Write Single Register request"
+        if fake.delay:
+            await asyncio.sleep(fake.delay)
+        await super().handle_request()  # type: ignore[no-untyped-call]
+
+
+class _Server(ModbusTcpServer):
+    fake: FakeAlphaEss
+
+    def callback_new_connection(self) -> _Handler:
+        handler = _Handler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
+        handler.fake = self.fake
+        return handler
+
+
+class FakeAlphaEss:
+    """A running AlphaESS unit on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        model: str = "standard",
+        speed: float = 1.0,
+        one_client: bool = True,
+        refuse_style: str = "close",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.model = model
+        self.speed = speed
+        self.one_client = one_client
+        self.refuse_style = refuse_style
+        self.silent = False
+        self.delay = 0.0
+        self.illegal: set[int] = set()
+        self.requests: list[Request] = []
+        self.handlers: list[_Handler] = []
+        self.connections = 0
+        self.refusals = 0
+        self.profile = resolve_profile(model)
+        if model == SMILE_HI10:
+            # The Hi10 lacks 0x0453 (SEN #21); answer exception 2 there.
+            self.illegal |= {0x0453, 0x0454}
+        self.words: dict[int, int] = {}
+        fixture = load_fixture(model)
+        for lo, hi in self.profile.readable:
+            for address in range(lo, hi + 1):
+                self.words[address] = 0
+        for key, raw in fixture["registers"].items():
+            self.set(key, raw)
+        self._server: _Server | None = None
+        self._last_step = time.monotonic()
+        self._dispatch_until: float | None = None
+        self._fractions: dict[str, float] = {}
+
+    # --- register access -------------------------------------------------
+
+    def set(self, key: str, raw: int | str) -> None:
+        """Store a raw value for a register of the map."""
+        reg = BY_KEY[key]
+        words = (
+            encode_ascii(str(raw), reg.length)
+            if reg.type is RegType.ASCII
+            else encode_raw(reg.type, int(raw))
+        )
+        for offset, word in enumerate(words):
+            self.words[reg.address + offset] = word
+
+    def get(self, key: str) -> int:
+        """A numeric register's raw value (signed where the type is)."""
+        reg = BY_KEY[key]
+        words = [self.words[a] for a in range(reg.address, reg.end + 1)]
+        raw = words[0] if reg.length == 1 else (words[0] << 16) | words[1]
+        if reg.type is RegType.S16 and raw >= 0x8000:
+            raw -= 0x1_0000
+        if reg.type is RegType.S32 and raw >= 0x8000_0000:
+            raw -= 0x1_0000_0000
+        return raw
+
+    def dispatch_words(self) -> tuple[int, ...]:
+        """The nine words at 0x0880 now."""
+        return tuple(self.words[DISPATCH_ADDRESS + i] for i in range(9))
+
+    @property
+    def soc(self) -> float:
+        """State of charge in percent."""
+        return self.get("battery_soc") / 10
+
+    # --- life ------------------------------------------------------------
+
+    def step(self, now: float | None = None) -> None:
+        """Advance the battery/PV/house model to ``now`` (monotonic seconds)."""
+        now = time.monotonic() if now is None else now
+        seconds = (now - self._last_step) * self.speed
+        self._last_step = now
+        if seconds <= 0:
+            return
+        if self._dispatch_until is not None and now >= self._dispatch_until:
+            self._dispatch_until = None
+            for offset, word in enumerate(IDLE_WORDS):
+                self.words[DISPATCH_ADDRESS + offset] = word
+        phase = now / 60
+        pv_strings = [0.0, 0.0]
+        if self.get("pv1_voltage") > 0:
+            pv_strings = [1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase)]
+        pv = sum(pv_strings) + self.get("pv_meter_power")
+        load = 650 + 150 * math.sin(phase * 1.7)
+        battery = self._battery_power(load - pv)
+        grid = load - pv - battery
+        for n, power in enumerate(pv_strings, start=1):
+            self.set(f"pv{n}_power", round(power))
+            self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
+        self.set("battery_power", round(battery))
+        self.set("grid_power", round(grid))
+        self.set("grid_power_a", round(grid))
+        self.set("inverter_power", round((pv + battery) / self._power_scale()))
+        self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
+        hours = seconds / 3600
+        capacity = self.get("battery_capacity") / 10
+        soc = self.soc - battery * hours / 1000 / capacity * 100
+        # A coarse step must not carry the charge past where the unit stops.
+        floor, ceiling = RESERVE_SOC, 100.0
+        if self.get("dispatch_start") == 1:
+            target = self.get("dispatch_soc") * 0.4
+            floor, ceiling = (target, 100.0) if battery > 0 else (0.0, target)
+        if battery > 0:
+            soc = max(soc, min(floor, self.soc))
+        elif battery < 0:
+            soc = min(soc, max(ceiling, self.soc))
+        self.set("battery_soc", round(max(0.0, min(100.0, soc)) * 10))
+        self._count("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
+        self._count("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
+        self._count("grid_import_energy", max(0.0, grid) * hours / 1000, 0.01)
+        self._count("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.01)
+        self._count(
+            "system_pv_energy", pv * hours / 1000, self.profile.scale("system_pv_energy", 0.1)
+        )
+        self._count("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
+
+    def _power_scale(self) -> float:
+        return self.profile.scale("inverter_power", 1.0)
+
+    def _count(self, key: str, kwh: float, scale: float) -> None:
+        total = self._fractions.get(key, 0.0) + kwh / scale
+        whole = int(total)
+        self._fractions[key] = total - whole
+        if whole:
+            self.set(key, self.get(key) + whole)
+
+    def _battery_power(self, deficit: float) -> float:
+        """Battery power (+ discharge): dispatch setpoint if active, else cover the deficit."""
+        max_charge = float(self.get("battery_max_charge_power"))
+        max_discharge = float(self.get("battery_max_discharge_power"))
+        soc = self.soc
+        if self.get("dispatch_start") == 1 and self.get("dispatch_mode") == 2:
+            power = float(self.get("dispatch_active_power") - POWER_OFFSET)
+            target = self.get("dispatch_soc") * 0.4
+            if (power < 0 and soc >= target) or (power > 0 and soc <= target):
+                return 0.0
+            return max(-max_charge, min(max_discharge, power))
+        if deficit > 0 and soc <= RESERVE_SOC:
+            return 0.0
+        if deficit < 0 and soc >= 100:
+            return 0.0
+        return max(-max_charge, min(max_discharge, deficit))
+
+    # --- the pymodbus side -------------------------------------------------
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        span = range(address, address + count)
+        if any(a in self.illegal or a not in self.words for a in span):
+            return ExcCodes.ILLEGAL_ADDRESS
+        if function_code == 16 and count == 1 and self.model != SMILE_B3:
+            return ExcCodes.ILLEGAL_ADDRESS  # SEN v1.7.1: FC16 on one register refused
+        if values is not None:
+            self._write_block(address, [int(v) for v in values])
+        else:
+            self.step()
+        offset = address - start_address
+        registers[offset : offset + count] = [self.words[a] for a in span]
+        return None
+
+    def _write_block(self, address: int, values: list[int]) -> None:
+        for offset, word in enumerate(values):
+            self.words[address + offset] = word
+        if DISPATCH_ADDRESS <= address <= DISPATCH_ADDRESS + 8:
+            self.step()
+            seconds = (self.words[0x0887] << 16) | self.words[0x0888]
+            active = self.words[DISPATCH_ADDRESS] == 1 and seconds > 0
+            self._dispatch_until = time.monotonic() + seconds / self.speed if active else None
+
+    def _simdata(self) -> list[SimData]:
+        blocks = []
+        for lo, hi in self.profile.readable:
+            blocks.append(SimData(lo, count=hi - lo + 1, values=0, datatype=DataType.REGISTERS))
+        return blocks
+
+    async def start(self) -> None:
+        """Listen on ``host:port``; a port of 0 becomes the free port chosen."""
+        device = SimDevice(UNIT, simdata=self._simdata(), action=self._action)
+        server = _Server(device, address=(self.host, self.port))
+        server.fake = self
+        self._last_step = time.monotonic()
+        await server.serve_forever(background=True)
+        listener = cast(asyncio.Server, server.transport)
+        self.port = listener.sockets[0].getsockname()[1]
+        self._server = server
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._server is not None:
+            for handler in list(self.handlers):
+                cast(asyncio.Transport, handler.transport).abort()
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+            await asyncio.sleep(0)
+
+    async def __aenter__(self) -> FakeAlphaEss:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # --- knobs -------------------------------------------------------------
+
+    def drop_link(self) -> None:
+        """Reset the TCP connection of every client (the unit rebooted, a cable glitch)."""
+        for handler in list(self.handlers):
+            cast(asyncio.Transport, handler.transport).abort()
+
+    async def set_link_down(self, down: bool) -> None:
+        """Stop listening and drop clients (connects refused), or listen again on the same port."""
+        if down:
+            await self.stop()
+        elif self._server is None:
+            await self.start()
+
+    def reset_counters(self) -> None:
+        """Forget the logged requests."""
+        self.requests.clear()
+
+
+async def _main(host: str, port: int, model: str, speed: float) -> None:
+    fake = FakeAlphaEss(host=host, port=port, model=model, speed=speed)
+    await fake.start()
+    print(f"fake AlphaESS ({model}) on {fake.host}:{fake.port}, unit {UNIT}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5020)
+    parser.add_argument("--model", default="standard")
+    parser.add_argument("--speed", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args.host, args.port, args.model, args.speed))
+
+
+if __name__ == "__main__":
+    main()

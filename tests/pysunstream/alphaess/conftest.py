@@ -1,0 +1,37 @@
+"""Fixtures: a fake AlphaESS on loopback and sources pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource, Backoff
+from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+
+type MakeSource = Callable[..., AlphaEssSource]
+
+
+@pytest.fixture(name="fake")
+async def fake_fixture(socket_enabled: None) -> AsyncIterator[FakeAlphaEss]:
+    async with FakeAlphaEss() as fake:
+        yield fake
+
+
+@pytest.fixture(name="make_source")
+async def make_source_fixture(fake: FakeAlphaEss) -> AsyncIterator[MakeSource]:
+    made: list[AlphaEssSource] = []
+
+    def make(**kwargs: Any) -> AlphaEssSource:
+        kwargs.setdefault("timeout", 0.5)
+        kwargs.setdefault("spacing", 0.01)
+        kwargs.setdefault("backoff", Backoff(initial=0.05, cap=0.4, jitter=0.0))
+        port = kwargs.pop("port", fake.port)
+        source = AlphaEssSource("127.0.0.1", port, **kwargs)
+        made.append(source)
+        return source
+
+    yield make
+    for source in made:
+        await source.async_close()

@@ -1,0 +1,272 @@
+"""WiNet gateways in Home Assistant, against the fake gateway on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY
+from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
+from custom_components.sunstream.pysunstream.winet import Backoff
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWinet]:
+    async with FakeWinet("sh10rt") as gateway:
+        yield gateway
+
+
+def _host(fake: FakeWinet) -> str:
+    return f"127.0.0.1:{fake.ports.ws}"
+
+
+def _form(fake: FakeWinet, **overrides: Any) -> dict[str, Any]:
+    return {
+        "host": _host(fake),
+        "username": "admin",
+        "password": "pw8888",
+        "security": {"tls_mode": "bypass"},
+    } | overrides
+
+
+async def _start(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "winet"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "winet"
+    return str(result["flow_id"])
+
+
+async def _entry(hass: HomeAssistant, fake: FakeWinet) -> MockConfigEntry:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
+    assert entry is not None
+    return entry  # type: ignore[return-value]
+
+
+async def _reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+
+
+async def test_add_gateway(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.unique_id
+    assert entry.data["host"] == _host(fake)
+    assert entry.options["update_interval"] == 10
+    # Sub-devices: the inverter and the battery behind the gateway.
+    registry = dr.async_get(hass)
+    devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
+    gateway = next(d for d in devices if d.via_device_id is None)
+    parts = [d for d in devices if d.via_device_id == gateway.id]
+    assert len(parts) >= 2, [d.name for d in devices]
+    assert hass.states.get("binary_sensor.winet_s_connection") is not None or any(
+        s.entity_id.endswith("_connection") for s in hass.states.async_all("binary_sensor")
+    )
+    pv = [s for s in hass.states.async_all("sensor") if s.entity_id.endswith("_pv_power")]
+    assert pv
+    assert float(pv[0].state) >= 0
+
+
+async def test_same_gateway_twice_aborts(hass: HomeAssistant, fake: FakeWinet) -> None:
+    await _entry(hass, fake)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_wrong_password_then_right(hass: HomeAssistant, fake: FakeWinet) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake, password="nope"))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unreachable(hass: HomeAssistant, fake: FakeWinet) -> None:
+    flow_id = await _start(hass)
+    port = fake.ports.ws
+    await fake.stop()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _form(fake, host=f"127.0.0.1:{port}")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"]["reason"]
+
+
+async def test_reauth(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    fake.password = "changed"
+    await fake.drop_all()
+    # Polls fail with a refused login until the user gives the new password.
+    for _ in range(3):
+        await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+    flow_id = flows[0]["flow_id"]
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"username": "admin", "password": "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"username": "admin", "password": "changed"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["password"] == "changed"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_to_another_gateway_refused(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    async with FakeWinet("sh5_0rs") as other:
+        result = await _reconfigure(hass, entry)
+        assert result["step_id"] == "winet"
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _form(other))
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "wrong_gateway"
+    assert entry.data["host"] == _host(fake)
+
+
+async def test_reconfigure_new_address(hass: HomeAssistant, fake: FakeWinet) -> None:
+    """The same gateway (same serial) answering at a new address."""
+    entry = await _entry(hass, fake)
+    async with FakeWinet("sh10rt") as moved:
+        result = await _reconfigure(hass, entry)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _form(moved))
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data["host"] == _host(moved)
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_gateway_drop_and_return(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    connection = next(
+        s.entity_id for s in hass.states.async_all("binary_sensor") if "connection" in s.entity_id
+    )
+    entry.runtime_data.source.client.backoff = Backoff(base=0.05, cap=0.05)
+    fake.faults.drop = 100
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(connection).state == STATE_OFF
+    fake.faults.drop = 0
+    await asyncio.sleep(0.1)  # past the (test-sized) back-off
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(connection).state == STATE_ON
+    assert [(e.data["source"], e.data["connected"]) for e in events] == [
+        ("winet", False),
+        ("winet", True),
+    ]
+
+
+async def test_part_goes_offline(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    links = [s.entity_id for s in hass.states.async_all("binary_sensor") if "link" in s.entity_id]
+    assert links
+    assert all(hass.states.get(e).state == STATE_ON for e in links)
+    fake.set_link(fake.devices[0]["dev_id"], 0)  # the first device loses its link
+    # The device list is re-read every 30 cycles.
+    for _ in range(31):
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done()
+        if events:
+            break
+    states = [hass.states.get(e).state for e in links]
+    assert STATE_OFF in states
+    assert STATE_UNAVAILABLE not in states
+    assert [e.data["connected"] for e in events] == [False]
+    assert events[0].data["part"]
+
+
+async def test_pinned_mismatch_raises_repair_issue(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    async with FakeWinet("sh10rt", plain=False, tls=True) as gateway:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="WiNet",
+            unique_id="pinned-gateway",
+            data={
+                "source": "winet",
+                "host": f"127.0.0.1:{gateway.ports.https}",
+                "username": "admin",
+                "password": "pw8888",
+                "tls_mode": "pinned",
+                "fingerprint": "00" * 32,
+            },
+            options={"update_interval": 10, "tariff": 0.85, "co2_factor": 0.5},
+        )
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        issue = issue_registry.async_get_issue(DOMAIN, f"certificate_{entry.entry_id}")
+        assert issue is not None
+        assert issue.translation_key == "certificate"
+        assert gateway.logins == 0  # no credential was sent to the impostor
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_pin_the_certificate_in_the_flow(hass: HomeAssistant) -> None:
+    async with FakeWinet("sh10rt", plain=False, tls=True) as gateway:
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id,
+            {
+                "host": f"127.0.0.1:{gateway.ports.https}",
+                "username": "admin",
+                "password": "pw8888",
+                "security": {"tls_mode": "pinned"},
+            },
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "pin_certificate"
+        assert result["description_placeholders"]["fingerprint"] == gateway.fingerprint
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["fingerprint"] == gateway.fingerprint
+        assert result["data"]["tls_mode"] == "pinned"
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_options_refuse_fast_polling(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"update_interval": 2, "tariff": 0.85, "co2_factor": 0.5}
+    )
+    assert result["errors"] == {"update_interval": "update_interval_too_fast"}
