@@ -270,3 +270,64 @@ async def test_options_refuse_fast_polling(hass: HomeAssistant, fake: FakeWinet)
         result["flow_id"], {"update_interval": 2, "tariff": 0.85, "co2_factor": 0.5}
     )
     assert result["errors"] == {"update_interval": "update_interval_too_fast"}
+
+
+async def test_pinning_needs_a_certificate_to_pin(hass: HomeAssistant, fake: FakeWinet) -> None:
+    """Pinned mode against a gateway without TLS: nothing to pin, clear error."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _form(fake, security={"tls_mode": "pinned"})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.168.1.20", ("192.168.1.20", None)),
+        (" winet.local:8082 ", ("winet.local", 8082)),
+        ("[fe80::1]:443", ("fe80::1", 443)),
+        ("[fe80::1]", ("fe80::1", None)),
+        ("fe80::1", ("fe80::1", None)),
+        ("host:http", ("host:http", None)),
+    ],
+)
+def test_split_host(text: str, expected: tuple[str, int | None]) -> None:
+    from custom_components.sunstream.sources import split_host
+
+    assert split_host(text) == expected
+
+
+async def test_impossible_port_is_reported_not_raised(hass: HomeAssistant) -> None:
+    """An address the HTTP stack cannot even form a URL from."""
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            "host": "127.0.0.1:99999",
+            "username": "admin",
+            "password": "pw8888",
+            "security": {"tls_mode": "bypass"},
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_wrong_fingerprint_in_the_flow(hass: HomeAssistant) -> None:
+    async with FakeWinet("sh10rt", plain=False, tls=True) as gateway:
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id,
+            {
+                "host": f"127.0.0.1:{gateway.ports.https}",
+                "username": "admin",
+                "password": "pw8888",
+                "security": {"tls_mode": "pinned", "fingerprint": "AB:" * 31 + "AB"},
+            },
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "certificate_mismatch"}
+        assert gateway.logins == 0
