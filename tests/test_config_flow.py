@@ -97,16 +97,6 @@ async def test_simulated_same_name_aborts(hass: HomeAssistant) -> None:
     assert result["reason"] == "already_configured"
 
 
-@pytest.mark.parametrize("step", ["alphaess"])
-async def test_hardware_sources_not_yet(hass: HomeAssistant, step: str) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": step}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == f"{step}_coming_soon"
-
-
 async def test_reconfigure(located_hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
     hass = located_hass
     await setup_entry(hass, config_entry)

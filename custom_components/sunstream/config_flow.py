@@ -11,7 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -31,12 +31,15 @@ import probatio as vol
 from .const import (
     CONF_BATTERY_KWH,
     CONF_CO2_FACTOR,
+    CONF_CONNECTION,
     CONF_FINGERPRINT,
+    CONF_MODEL,
     CONF_PV_PEAK_KW,
     CONF_SECURITY,
     CONF_SOURCE,
     CONF_TARIFF,
     CONF_TLS_MODE,
+    CONF_UNIT_ID,
     CONF_UPDATE_INTERVAL,
     DEFAULT_BATTERY_KWH,
     DEFAULT_CO2_FACTOR,
@@ -48,13 +51,16 @@ from .const import (
     DEFAULT_WINET_USERNAME,
     DOMAIN,
     LOGGER,
+    MODBUS_DEFAULT_INTERVAL,
+    MODBUS_RANGES,
     RANGES,
     WINET_DEFAULT_INTERVAL,
     WINET_MIN_INTERVAL,
     SourceType,
 )
 from .coordinator import SunstreamConfigEntry
-from .pysunstream.errors import SourceUnavailable
+from .pysunstream.alphaess import DEFAULT_PORT, DEFAULT_UNIT, MODELS, STANDARD, UnitBusy
+from .pysunstream.errors import CommandRejected, SourceUnavailable
 from .pysunstream.winet import (
     AuthenticationFailed,
     CertificateMismatch,
@@ -63,7 +69,7 @@ from .pysunstream.winet import (
     async_fetch_fingerprint,
     normalise_fingerprint,
 )
-from .sources import split_host, winet_source
+from .sources import alphaess_source, split_host, winet_source
 
 
 def _number(unit: str, step: float) -> NumberSelector:
@@ -176,6 +182,85 @@ async def _async_identify_winet(
     except Exception:  # pragma: no cover
         LOGGER.exception("Unexpected error talking to WiNet gateway %s", data.get(CONF_HOST))
         return {"base": "unknown"}, {}, None
+    finally:
+        await source.async_close()
+
+
+ALPHAESS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_CONNECTION): section(
+            vol.Schema(
+                {
+                    vol.Required(CONF_PORT, default=DEFAULT_PORT): _number("", 1),
+                    vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT): _number("", 1),
+                    vol.Required(CONF_MODEL, default=STANDARD): SelectSelector(
+                        SelectSelectorConfig(
+                            options=list(MODELS),
+                            translation_key=CONF_MODEL,
+                            mode=SelectSelectorMode.DROPDOWN,
+                        )
+                    ),
+                }
+            ),
+            {"collapsed": True},
+        ),
+    }
+)
+MODBUS_PLACEHOLDERS = {
+    f"{key}_{end}": str(value)
+    for key, bounds in MODBUS_RANGES.items()
+    for end, value in zip(("min", "max"), bounds, strict=True)
+}
+
+
+def _flatten_alphaess(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    connection = user_input.get(CONF_CONNECTION, {})
+    return {
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_PORT: connection.get(CONF_PORT, DEFAULT_PORT),
+        CONF_UNIT_ID: connection.get(CONF_UNIT_ID, DEFAULT_UNIT),
+        CONF_MODEL: connection.get(CONF_MODEL, STANDARD),
+    }
+
+
+def _nest_alphaess(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_HOST: data.get(CONF_HOST),
+        CONF_CONNECTION: {
+            CONF_PORT: data.get(CONF_PORT, DEFAULT_PORT),
+            CONF_UNIT_ID: data.get(CONF_UNIT_ID, DEFAULT_UNIT),
+            CONF_MODEL: data.get(CONF_MODEL, STANDARD),
+        },
+    }
+
+
+def _validate_modbus(data: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not data[CONF_HOST]:
+        errors[CONF_HOST] = "host_required"
+    for key, (low, high) in MODBUS_RANGES.items():
+        value = float(data[key])
+        if value != int(value) or not low <= value <= high:
+            errors["base"] = f"{key}_out_of_range"
+        else:
+            data[key] = int(value)
+    return errors
+
+
+async def _async_identify_alphaess(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Read the unit's serial; or say, translated, why not."""
+    source = alphaess_source(data)
+    try:
+        return {}, {}, await source.identify()
+    except SourceUnavailable as err:
+        # A unit held by another client is told apart: the fix is different.
+        error = "unit_busy" if isinstance(err, UnitBusy) else "cannot_connect"
+        return {"base": error}, {"reason": err.reason}, None
+    except CommandRejected:
+        return {"base": "no_serial"}, {}, None
     finally:
         await source.async_close()
 
@@ -347,8 +432,38 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_alphaess(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """AlphaESS over Modbus TCP: not yet available."""
-        return self.async_abort(reason="alphaess_coming_soon")
+        """An AlphaESS unit reached over Modbus TCP."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"reason": ""}
+        if user_input is not None:
+            data = _flatten_alphaess(user_input)
+            errors = _validate_modbus(data)
+            if not errors:
+                errors, found, serial = await _async_identify_alphaess(data)
+                placeholders |= found
+                if serial is not None:
+                    await self.async_set_unique_id(serial)
+                    if self.source == SOURCE_RECONFIGURE:
+                        self._abort_if_unique_id_mismatch(reason="wrong_unit")
+                        return self.async_update_reload_and_abort(
+                            self._get_reconfigure_entry(), data_updates=data
+                        )
+                    self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST]})
+                    return self.async_create_entry(
+                        title=f"AlphaESS {serial}",
+                        data={CONF_SOURCE: SourceType.MODBUS.value, **data},
+                        options={
+                            CONF_UPDATE_INTERVAL: MODBUS_DEFAULT_INTERVAL,
+                            CONF_TARIFF: DEFAULT_TARIFF,
+                            CONF_CO2_FACTOR: DEFAULT_CO2_FACTOR,
+                        },
+                    )
+        return self.async_show_form(
+            step_id="alphaess",
+            data_schema=self.add_suggested_values_to_schema(ALPHAESS_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders=placeholders | MODBUS_PLACEHOLDERS,
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -358,6 +473,14 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data.get(CONF_SOURCE) == SourceType.WINET:
             # The same form as adding one; the gateway's serial must not change.
             return self._winet_form(_nest_winet(entry.data), {}, {})
+        if entry.data.get(CONF_SOURCE) == SourceType.MODBUS:
+            return self.async_show_form(
+                step_id="alphaess",
+                data_schema=self.add_suggested_values_to_schema(
+                    ALPHAESS_SCHEMA, _nest_alphaess(entry.data)
+                ),
+                description_placeholders={"reason": ""} | MODBUS_PLACEHOLDERS,
+            )
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate(user_input)

@@ -19,6 +19,9 @@ CONF_CO2_FACTOR: Final = "co2_factor"
 CONF_TLS_MODE: Final = "tls_mode"
 CONF_FINGERPRINT: Final = "fingerprint"
 CONF_SECURITY: Final = "security"
+CONF_CONNECTION: Final = "connection"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_MODEL: Final = "model"
 
 DEFAULT_NAME: Final = "Simulated system"
 DEFAULT_PV_PEAK_KW: Final = 5.5
@@ -31,6 +34,7 @@ DEFAULT_WINET_PASSWORD: Final = "pw8888"
 # WiNet dongles are reported to crash when polled faster than every 10 s.
 WINET_DEFAULT_INTERVAL: Final = 10
 WINET_MIN_INTERVAL: Final = 5
+MODBUS_DEFAULT_INTERVAL: Final = 10
 
 # (minimum, maximum) accepted for each numeric setting.
 RANGES: Final[dict[str, tuple[float, float]]] = {
@@ -40,6 +44,10 @@ RANGES: Final[dict[str, tuple[float, float]]] = {
     CONF_UPDATE_INTERVAL: (1, 300),
     CONF_TARIFF: (0.0, 100.0),
     CONF_CO2_FACTOR: (0.0, 5.0),
+}
+MODBUS_RANGES: Final[dict[str, tuple[int, int]]] = {
+    "port": (1, 65535),
+    "unit_id": (1, 247),
 }
 
 # A tree absorbs about 21 kg of CO2 a year (the figure the seed dashboards use).

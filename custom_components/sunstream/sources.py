@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -14,12 +14,15 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .const import (
     CONF_BATTERY_KWH,
     CONF_FINGERPRINT,
+    CONF_MODEL,
     CONF_PV_PEAK_KW,
     CONF_SOURCE,
     CONF_TLS_MODE,
+    CONF_UNIT_ID,
     DOMAIN,
     SourceType,
 )
+from .pysunstream.alphaess import STANDARD, AlphaEssSource
 from .pysunstream.simulator import SimulatedSystem, SimulatorConfig
 from .pysunstream.source import Source
 from .pysunstream.winet import Ports, TlsConfig, TlsMode, WinetClient, WinetSource
@@ -73,6 +76,16 @@ def winet_source(hass: HomeAssistant, data: Mapping[str, Any], serial: str | Non
     return WinetSource(host, client=client, gateway_serial=serial)
 
 
+def alphaess_source(data: Mapping[str, Any]) -> AlphaEssSource:
+    """An AlphaESS unit over Modbus TCP, for entry (or flow) data."""
+    return AlphaEssSource(
+        data[CONF_HOST],
+        int(data[CONF_PORT]),
+        int(data[CONF_UNIT_ID]),
+        model=data.get(CONF_MODEL, STANDARD),
+    )
+
+
 def create_source(hass: HomeAssistant, entry: ConfigEntry) -> Source:
     """The source an entry describes; unknown kinds stop the set-up for good."""
     kind = entry.data.get(CONF_SOURCE, SourceType.SIMULATED.value)
@@ -80,6 +93,8 @@ def create_source(hass: HomeAssistant, entry: ConfigEntry) -> Source:
         return _simulated(hass, entry)
     if kind == SourceType.WINET:
         return winet_source(hass, entry.data, entry.unique_id)
+    if kind == SourceType.MODBUS:
+        return alphaess_source(entry.data)
     raise ConfigEntryError(
         translation_domain=DOMAIN,
         translation_key="source_not_supported",
