@@ -331,3 +331,30 @@ async def test_wrong_fingerprint_in_the_flow(hass: HomeAssistant) -> None:
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"base": "certificate_mismatch"}
         assert gateway.logins == 0
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_link_counters_and_diagnostics(
+    hass: HomeAssistant, fake: FakeWinet, hass_client: Any
+) -> None:
+    from pytest_homeassistant_custom_component.components.diagnostics import (
+        get_diagnostics_for_config_entry,
+    )
+
+    entry = await _entry(hass, fake)
+    attempts = next(
+        s for s in hass.states.async_all("sensor") if s.entity_id.endswith("_connection_attempts")
+    )
+    assert int(attempts.state) >= 1
+    sent = next(
+        s for s in hass.states.async_all("sensor") if s.entity_id.endswith("_messages_sent")
+    )
+    assert int(sent.state) >= 3  # connect, login, devicelist at least
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
+    assert diagnostics["entry"]["data"]["host"] == "**REDACTED**"
+    link = diagnostics["source_diagnostics"]
+    assert link["metrics"]["successes"] >= 1
+    assert all(device["dev_sn"] == "**REDACTED**" for device in link["devices"])
+    assert "pw8888" not in str(diagnostics)

@@ -8,9 +8,17 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .coordinator import SunstreamConfigEntry
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 
-TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "serial", "latitude", "longitude"}
+TO_REDACT = {
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    "serial",
+    "dev_sn",
+    "latitude",
+    "longitude",
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -43,4 +51,11 @@ async def async_get_config_entry_diagnostics(
             "economics": data.economics,
         },
         "source_state": async_redact_data(coordinator.source.as_dict(), TO_REDACT),
+        "source_diagnostics": async_redact_data(_source_diagnostics(coordinator), TO_REDACT),
     }
+
+
+def _source_diagnostics(coordinator: SunstreamCoordinator) -> dict[str, Any]:
+    """What a source tells about its link (endpoint, counters, raw devices)."""
+    diagnostics = getattr(coordinator.source, "diagnostics", None)
+    return diagnostics() if callable(diagnostics) else {}

@@ -261,6 +261,16 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
 )
 
 
+LINK_METRICS = (
+    "attempts",
+    "successes",
+    "failures",
+    "reconnections",
+    "messages_received",
+    "messages_sent",
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SunstreamConfigEntry,
@@ -276,6 +286,21 @@ async def async_setup_entry(
         for description in SENSORS
         if _reported(data, description)
     )
+    if callable(getattr(coordinator.source, "link_metrics", None)):
+        async_add_entities(
+            SunstreamLinkMetricSensor(
+                coordinator,
+                SensorEntityDescription(
+                    key=f"link_{metric}",
+                    translation_key=f"link_{metric}",
+                    state_class=SensorStateClass.TOTAL_INCREASING,
+                    entity_category=EntityCategory.DIAGNOSTIC,
+                    entity_registry_enabled_default=False,
+                ),
+                metric,
+            )
+            for metric in LINK_METRICS
+        )
 
 
 def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -> bool:
@@ -366,3 +391,35 @@ class SunstreamMonotonicSensor(SunstreamSensor, RestoreSensor):
             return self._highest
         self._highest = float(value)
         return value
+
+
+class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
+    """A counter of the source's connection (attempts, failures, frames…).
+
+    Stays available while the link is down: that is when it matters.
+    """
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: SensorEntityDescription,
+        metric: str,
+    ) -> None:
+        """Follow ``metric`` of the source's link counters."""
+        super().__init__(coordinator, description)
+        self._metric = metric
+
+    @property
+    def available(self) -> bool:
+        """Counters are known whether or not the last poll worked."""
+        return True
+
+    @property
+    def native_value(self) -> int | None:
+        """The counter's current value."""
+        metrics = self.coordinator.source.link_metrics()  # type: ignore[attr-defined]
+        value = metrics.get(self._metric)
+        return value if isinstance(value, int) else None
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (self.native_value,)

@@ -152,6 +152,14 @@ class WinetSource:
     def restore(self, data: dict[str, Any]) -> None:
         """Nothing to restore."""
 
+    def link_metrics(self) -> dict[str, int]:
+        """The client's counters (attempts, failures, frames…), numbers only."""
+        return {
+            key: value
+            for key, value in self.client.metrics.as_dict().items()
+            if isinstance(value, int)
+        }
+
     def diagnostics(self) -> dict[str, Any]:
         """Connection state and counters for a diagnostics download."""
         endpoint = self.client.endpoint
