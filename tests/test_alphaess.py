@@ -260,3 +260,39 @@ async def test_unit_answering_with_modbus_errors(hass: HomeAssistant, fake: Fake
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "no_serial"}
+
+
+async def test_battery_health_sensors(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
+    await _entry(hass, fake)
+    assert float(_value(hass, "_state_of_health")) == pytest.approx(fake.get("battery_soh") * 0.1)
+    assert float(_value(hass, "_highest_cell_temperature")) == pytest.approx(
+        fake.get("battery_max_cell_temperature") * 0.1
+    )
+
+
+async def test_unit_held_while_running_raises_repair_issue(
+    hass: HomeAssistant, fake: FakeAlphaEss, issue_registry: ir.IssueRegistry
+) -> None:
+    """Another client takes the unit between our connections: the user is told."""
+    from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
+
+    entry = await _entry(hass, fake)
+    await entry.runtime_data.source.async_close()  # our link drops…
+    await asyncio.sleep(0.2)  # the unit notices the closed socket
+    holder = AlphaEssSource("127.0.0.1", fake.port)
+    await holder.identify()  # …and another client grabs the unit
+    try:
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done()
+        issue_id = f"busy_{entry.entry_id}"
+        assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    finally:
+        await holder.async_close()
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done()
+        if entry.runtime_data.last_update_success:
+            break
+    assert entry.runtime_data.last_update_success
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

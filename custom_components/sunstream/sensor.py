@@ -49,6 +49,8 @@ class SunstreamSensorEntityDescription(SensorEntityDescription):
     role: DeviceRole = DeviceRole.SYSTEM
     needs_battery: bool = False
     monotonic: bool = False
+    # A source-specific value: created only where the source reports it.
+    extra: bool = False
 
 
 def _metric(metric: Metric) -> Callable[[SystemData], StateType]:
@@ -218,6 +220,7 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             suggested_display_precision=0,
             entity_registry_enabled_default=False,
             value_fn=_extra(f"pv{string}_power"),
+            extra=True,
         )
         for string in (1, 2)
     ),
@@ -233,6 +236,7 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=False,
             value_fn=_extra(f"pv{string}_voltage"),
+            extra=True,
         )
         for string in (1, 2)
     ),
@@ -246,6 +250,7 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=_extra("grid_voltage"),
+        extra=True,
     ),
     SunstreamSensorEntityDescription(
         key="grid_frequency",
@@ -257,6 +262,62 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=_extra("grid_frequency"),
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
+        key="battery_soh",
+        translation_key="battery_soh",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_extra("battery_soh"),
+        role=DeviceRole.BATTERY,
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
+        key="battery_voltage",
+        translation_key="battery_voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_extra("battery_voltage"),
+        role=DeviceRole.BATTERY,
+        extra=True,
+    ),
+    *(
+        SunstreamSensorEntityDescription(
+            key=f"battery_{bound}_cell_temperature",
+            translation_key=f"battery_{bound}_cell_temperature",
+            device_class=SensorDeviceClass.TEMPERATURE,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+            suggested_display_precision=1,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            entity_registry_enabled_default=bound == "max",
+            value_fn=_extra(f"battery_{bound}_cell_temperature"),
+            role=DeviceRole.BATTERY,
+            extra=True,
+        )
+        for bound in ("min", "max")
+    ),
+    *(
+        SunstreamSensorEntityDescription(
+            key=f"grid_voltage_{phase}",
+            translation_key="grid_phase_voltage",
+            translation_placeholders={"phase": phase.upper()},
+            device_class=SensorDeviceClass.VOLTAGE,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+            suggested_display_precision=1,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            entity_registry_enabled_default=False,
+            value_fn=_extra(f"grid_voltage_{phase}"),
+            extra=True,
+        )
+        for phase in ("a", "b", "c")
     ),
 )
 
@@ -313,10 +374,10 @@ def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -
     if description.needs_battery and not data.has_battery:
         return False
     key = description.key
+    if description.extra:
+        return key in data.snapshot.extras
     if key in {metric.value for metric in Metric}:
         return Metric(key) in data.snapshot.metrics
-    if key.startswith(("pv", "grid_")):
-        return key in data.snapshot.extras
     return True
 
 
