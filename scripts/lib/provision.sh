@@ -17,6 +17,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SID_ROOT="${SUNSTREAM_SID_ROOT:-/var/lib/sunstream/sid}"
 REQUIREMENTS="$REPO/requirements_test.txt"
 MIN_PY="3.14.2"
+# Real peers the tests and benchmarks run: the MQTT broker, a headless
+# browser for the dashboard page, and Node's `ws` for the reference server.
+SYSTEM_PACKAGES=(mosquitto chromium nodejs node-ws)
 
 log() { printf '\033[1;34m[sunstream]\033[0m %s\n' "$*" >&2; }
 
@@ -110,6 +113,35 @@ _mount_repo() {
     mount --bind "$REPO" "$inside"
 }
 
+_ensure_root_packages() {
+    local stamp="$SID_ROOT/var/lib/sunstream-packages"
+    local want="${SYSTEM_PACKAGES[*]}"
+    [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
+    log "installing ${want} into the sid root"
+    _in_root apt-get -o Acquire::Check-Valid-Until=false update -qq >/dev/null
+    _in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+        install -y -qq --no-install-recommends "${SYSTEM_PACKAGES[@]}" >/tmp/sunstream-apt.log 2>&1 \
+        || { log "apt-get install failed, see /tmp/sunstream-apt.log"; return 1; }
+    echo "$want" >"$stamp"
+}
+
+_ensure_host_packages() {
+    # Host mode: install what is missing when we may; tests skip what is absent.
+    local missing=()
+    command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    [[ -d /usr/share/nodejs/ws ]] || missing+=(node-ws)
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+            >/tmp/sunstream-apt.log 2>&1 || log "could not install ${missing[*]} (see /tmp/sunstream-apt.log)"
+    else
+        log "missing ${missing[*]}: the tests that need them will be skipped"
+    fi
+}
+
 # --- venv -------------------------------------------------------------------
 
 _in_root() {
@@ -151,12 +183,14 @@ sunstream_provision() {
         SUNSTREAM_VENV="${SUNSTREAM_VENV_DIR:-$REPO/.venv}"
         log "using host Python $py"
         _ensure_venv "" "$py" "$SUNSTREAM_VENV"
+        _ensure_host_packages
     else
         [[ "$(id -u)" == 0 ]] || { log "need root to provision Python $MIN_PY (or put python3.14 on PATH)"; return 1; }
         SUNSTREAM_MODE=root
         SUNSTREAM_VENV=/opt/sunstream-venv
         _ensure_root
         _ensure_venv "$SID_ROOT" /usr/bin/python3.14 "$SUNSTREAM_VENV" _in_root
+        _ensure_root_packages
     fi
 }
 
