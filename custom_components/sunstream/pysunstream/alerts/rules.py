@@ -1,0 +1,240 @@
+"""Alert rules and the limits behind their defaults.
+
+Each rule reads one number from a :class:`Reading` and says when it is out
+of bounds (``trip``) and when it is clearly back (``clear``). The gap
+between the two is the hysteresis: a value hovering at the limit raises an
+alert once, not every poll.
+
+Defaults and where they come from:
+
+* grid voltage: EN 50160 allows ±10 % of the nominal 230 V (207–253 V) for
+  low-voltage supply;
+* grid frequency: EN 50160 allows ±1 % of 50 Hz (49.5–50.5 Hz) on
+  interconnected systems for 99.5 % of a year;
+* harmonic distortion: IEEE 519-2014 limits current distortion to 5 % where
+  the short-circuit ratio is below 20 (the case of a home converter), and
+  voltage THD to 8 % on buses up to 1 kV;
+* inverter temperature: hybrid inverters derate from about 70–75 °C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from statistics import fmean
+
+
+class Severity(StrEnum):
+    """How urgently a user should look."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reading:
+    """What the engine sees of a system at one moment.
+
+    ``values`` holds canonical metrics and source extras by name (W, V, Hz,
+    °C, %). ``expected_pv_w`` is the clear-sky expectation, when the caller
+    can compute one; ``connected`` is the link to the source.
+    """
+
+    values: Mapping[str, float | None] = field(default_factory=dict)
+    connected: bool = True
+    expected_pv_w: float | None = None
+    pv_peak_w: float | None = None
+
+    def get(self, key: str) -> float | None:
+        """A value, ``None`` when unknown."""
+        return self.values.get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Inclusive ``[low, high]``; either end may be open (``None``)."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the band."""
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One condition worth telling a user about.
+
+    The alert is raised once ``value`` has been outside ``normal`` for
+    ``min_duration``, and cleared once it has been inside ``clear`` (the
+    narrower band) for ``clear_duration``.
+    """
+
+    key: str
+    severity: Severity
+    value: Callable[[Reading], float | None]
+    normal: Band
+    clear: Band
+    min_duration: timedelta
+    clear_duration: timedelta = timedelta(seconds=30)
+
+    def tripped(self, value: float) -> bool:
+        """Outside the normal band."""
+        return not self.normal.contains(value)
+
+    def cleared(self, value: float) -> bool:
+        """Back inside the clear band."""
+        return self.clear.contains(value)
+
+
+def _metric(key: str) -> Callable[[Reading], float | None]:
+    def read(reading: Reading) -> float | None:
+        return reading.get(key)
+
+    return read
+
+
+def _max_of(prefix: str) -> Callable[[Reading], float | None]:
+    """The largest of the values whose name starts with ``prefix``."""
+
+    def read(reading: Reading) -> float | None:
+        found = [v for k, v in reading.values.items() if k.startswith(prefix) and v is not None]
+        return max(found) if found else None
+
+    return read
+
+
+def _disconnected(reading: Reading) -> float:
+    return 0.0 if reading.connected else 1.0
+
+
+def string_mismatch(reading: Reading, min_string_w: float = 100.0) -> float | None:
+    """Largest shortfall of one PV string below the strings' mean, in %.
+
+    Only meaningful with two or more strings producing; ``None`` otherwise
+    (dawn, dusk, single-string systems), so the rule holds its state.
+    """
+    powers = [
+        v
+        for k, v in reading.values.items()
+        if k.startswith("pv") and k.endswith("_power") and k != "pv_power" and v is not None
+    ]
+    if len(powers) < 2:
+        return None
+    mean = fmean(powers)
+    if mean < min_string_w:
+        return None
+    return max(0.0, (mean - min(powers)) / mean * 100)
+
+
+def generation_ratio(reading: Reading, min_share: float = 0.2) -> float | None:
+    """PV power as a % of the clear-sky expectation; ``None`` when low sun."""
+    expected, peak, pv = reading.expected_pv_w, reading.pv_peak_w, reading.get("pv_power")
+    if expected is None or pv is None or peak is None or expected < min_share * peak:
+        return None
+    return pv / expected * 100
+
+
+def default_rules(
+    *,
+    soc_low: float = 10.0,
+    inverter_temperature_high: float = 75.0,
+    nominal_voltage: float = 230.0,
+    nominal_frequency: float = 50.0,
+    thd_high: float = 5.0,
+    string_mismatch_high: float = 25.0,
+    generation_low: float = 40.0,
+    communication_loss: timedelta = timedelta(minutes=2),
+) -> tuple[Rule, ...]:
+    """The rules every system gets, with thresholds a user may change."""
+    voltage_low, voltage_high = nominal_voltage * 0.9, nominal_voltage * 1.1
+    frequency_low, frequency_high = nominal_frequency * 0.99, nominal_frequency * 1.01
+    return (
+        Rule(
+            key="battery_soc_low",
+            severity=Severity.WARNING,
+            value=_metric("battery_soc"),
+            normal=Band(low=soc_low),
+            clear=Band(low=soc_low + 5),
+            min_duration=timedelta(minutes=1),
+        ),
+        Rule(
+            key="inverter_over_temperature",
+            severity=Severity.CRITICAL,
+            value=_metric("inverter_temperature"),
+            normal=Band(high=inverter_temperature_high),
+            clear=Band(high=inverter_temperature_high - 5),
+            min_duration=timedelta(minutes=1),
+        ),
+        Rule(
+            key="converter_over_temperature",
+            severity=Severity.CRITICAL,
+            value=_max_of("converter_temperature"),
+            normal=Band(high=inverter_temperature_high),
+            clear=Band(high=inverter_temperature_high - 5),
+            min_duration=timedelta(seconds=30),
+        ),
+        Rule(
+            key="grid_voltage",
+            severity=Severity.WARNING,
+            value=_metric("grid_voltage"),
+            normal=Band(low=voltage_low, high=voltage_high),
+            clear=Band(
+                low=voltage_low + 0.01 * nominal_voltage, high=voltage_high - 0.01 * nominal_voltage
+            ),
+            min_duration=timedelta(minutes=1),
+        ),
+        Rule(
+            key="grid_frequency",
+            severity=Severity.WARNING,
+            value=_metric("grid_frequency"),
+            normal=Band(low=frequency_low, high=frequency_high),
+            clear=Band(
+                low=frequency_low + 0.001 * nominal_frequency,
+                high=frequency_high - 0.001 * nominal_frequency,
+            ),
+            min_duration=timedelta(seconds=10),
+        ),
+        Rule(
+            key="harmonic_distortion",
+            severity=Severity.WARNING,
+            value=_max_of("converter_thd"),
+            normal=Band(high=thd_high),
+            clear=Band(high=thd_high * 0.8),
+            min_duration=timedelta(seconds=30),
+        ),
+        Rule(
+            key="pv_string_mismatch",
+            severity=Severity.INFO,
+            value=string_mismatch,
+            normal=Band(high=string_mismatch_high),
+            clear=Band(high=string_mismatch_high * 0.6),
+            min_duration=timedelta(minutes=10),
+            clear_duration=timedelta(minutes=2),
+        ),
+        Rule(
+            key="generation_low",
+            severity=Severity.INFO,
+            value=generation_ratio,
+            normal=Band(low=generation_low),
+            clear=Band(low=generation_low + 20),
+            min_duration=timedelta(minutes=30),
+            clear_duration=timedelta(minutes=5),
+        ),
+        Rule(
+            key="communication_loss",
+            severity=Severity.CRITICAL,
+            value=_disconnected,
+            normal=Band(high=0.5),
+            clear=Band(high=0.5),
+            min_duration=communication_loss,
+            clear_duration=timedelta(0),
+        ),
+    )
+
+
+DEFAULT_RULES = default_rules()

@@ -1,0 +1,177 @@
+"""The alert engine: hysteresis, minimum durations, limits, no storms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import random
+
+import pytest
+
+from custom_components.sunstream.pysunstream.alerts import (
+    AlertEngine,
+    Band,
+    Reading,
+    Rule,
+    Severity,
+    default_rules,
+)
+from custom_components.sunstream.pysunstream.alerts.rules import generation_ratio, string_mismatch
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _run(
+    engine: AlertEngine, values: list[dict[str, float | None]], step: float = 1.0, **kw: object
+):
+    transitions = []
+    for i, vals in enumerate(values):
+        reading = Reading(values=vals, **kw)  # type: ignore[arg-type]
+        transitions += engine.evaluate(reading, T0 + timedelta(seconds=i * step))
+    return transitions
+
+
+def _engine(key: str) -> AlertEngine:
+    return AlertEngine([r for r in default_rules() if r.key == key])
+
+
+def test_short_spike_does_not_raise() -> None:
+    engine = _engine("inverter_over_temperature")
+    # 59 s above 75 °C, then back: under the one-minute minimum.
+    values = [{"inverter_temperature": 80.0}] * 59 + [{"inverter_temperature": 60.0}] * 5
+    assert _run(engine, values) == []
+
+
+def test_sustained_fault_raises_once_then_clears_once() -> None:
+    engine = _engine("inverter_over_temperature")
+    values = (
+        [{"inverter_temperature": 80.0}] * 120
+        + [{"inverter_temperature": 72.0}] * 60  # below trip, above clear: still active
+        + [{"inverter_temperature": 60.0}] * 40
+    )
+    transitions = _run(engine, values)
+    assert [(t.state, t.rule) for t in transitions] == [
+        ("raised", "inverter_over_temperature"),
+        ("cleared", "inverter_over_temperature"),
+    ]
+    raised, cleared = transitions
+    assert raised.at == T0 + timedelta(seconds=60)
+    assert raised.threshold == 75.0
+    assert raised.severity == Severity.CRITICAL
+    # Cleared 30 s after entering the clear band (at index 180).
+    assert cleared.at == T0 + timedelta(seconds=210)
+
+
+def test_noise_at_the_limit_never_storms() -> None:
+    """10,000 readings jittering around the trip point give at most one alert."""
+    rng = random.Random(42)
+    engine = _engine("grid_voltage")
+    values = [{"grid_voltage": 253.0 + rng.uniform(-1.5, 1.5)} for _ in range(10_000)]
+    transitions = _run(engine, values)
+    assert len(transitions) <= 1
+
+
+def test_unknown_value_holds_state() -> None:
+    engine = _engine("battery_soc_low")
+    values = [{"battery_soc": 5.0}] * 70 + [{"battery_soc": None}] * 100 + [{}] * 10
+    transitions = _run(engine, values)
+    assert [t.state for t in transitions] == ["raised"]
+    assert [s.rule.key for s in engine.active] == ["battery_soc_low"]
+
+
+@pytest.mark.parametrize(
+    ("voltage", "raised"),
+    [(206.0, True), (208.0, False), (252.0, False), (254.0, True)],
+)
+def test_grid_voltage_en50160_band(voltage: float, raised: bool) -> None:
+    engine = _engine("grid_voltage")
+    assert bool(_run(engine, [{"grid_voltage": voltage}] * 61)) is raised
+
+
+@pytest.mark.parametrize(
+    ("frequency", "nominal", "raised"),
+    [
+        (49.4, 50.0, True),
+        (49.6, 50.0, False),
+        (50.6, 50.0, True),
+        (59.5, 60.0, False),
+        (60.7, 60.0, True),
+    ],
+)
+def test_grid_frequency_band_scales_with_nominal(
+    frequency: float, nominal: float, raised: bool
+) -> None:
+    engine = AlertEngine(
+        [r for r in default_rules(nominal_frequency=nominal) if r.key == "grid_frequency"]
+    )
+    assert bool(_run(engine, [{"grid_frequency": frequency}] * 11)) is raised
+
+
+def test_thd_takes_the_worst_converter() -> None:
+    engine = _engine("harmonic_distortion")
+    values = [{"converter_thd_a": 2.0, "converter_thd_b": 6.5, "converter_thd_c": None}] * 31
+    (raised,) = _run(engine, values)
+    assert raised.value == 6.5
+    assert raised.threshold == 5.0
+
+
+def test_communication_loss_after_two_minutes() -> None:
+    engine = _engine("communication_loss")
+    down = [Reading(connected=False)] * 121
+    transitions = []
+    for i, reading in enumerate([*down, Reading(connected=True)]):
+        transitions += engine.evaluate(reading, T0 + timedelta(seconds=i))
+    assert [t.state for t in transitions] == ["raised", "cleared"]
+
+
+def test_string_mismatch() -> None:
+    balanced = Reading(values={"pv1_power": 1000.0, "pv2_power": 980.0, "pv_power": 1980.0})
+    shaded = Reading(values={"pv1_power": 1000.0, "pv2_power": 400.0})
+    dusk = Reading(values={"pv1_power": 40.0, "pv2_power": 10.0})
+    single = Reading(values={"pv1_power": 1000.0})
+    assert string_mismatch(balanced) == pytest.approx(1.0101, rel=1e-3)
+    assert string_mismatch(shaded) == pytest.approx(42.857, rel=1e-3)
+    assert string_mismatch(dusk) is None
+    assert string_mismatch(single) is None
+
+
+def test_generation_ratio_only_in_good_sun() -> None:
+    assert (
+        generation_ratio(
+            Reading(values={"pv_power": 1000.0}, expected_pv_w=4000.0, pv_peak_w=5000.0)
+        )
+        == 25.0
+    )
+    assert (
+        generation_ratio(Reading(values={"pv_power": 10.0}, expected_pv_w=500.0, pv_peak_w=5000.0))
+        is None
+    )
+    assert generation_ratio(Reading(values={"pv_power": 10.0})) is None
+
+
+def test_acknowledge_only_active_and_reset_on_clear() -> None:
+    engine = _engine("battery_soc_low")
+    assert not engine.acknowledge("battery_soc_low")
+    assert not engine.acknowledge("no_such_rule")
+    _run(engine, [{"battery_soc": 5.0}] * 61)
+    assert engine.acknowledge("battery_soc_low")
+    assert engine.active[0].as_dict()["acknowledged"] is True
+    transitions = []
+    for i in range(40):
+        transitions += engine.evaluate(
+            Reading(values={"battery_soc": 50.0}), T0 + timedelta(minutes=5, seconds=i)
+        )
+    assert [t.state for t in transitions] == ["cleared"]
+    assert engine.states[0].acknowledged is False
+
+
+def test_custom_rule_band_open_ends() -> None:
+    rule = Rule(
+        key="x",
+        severity=Severity.INFO,
+        value=lambda r: r.get("x"),
+        normal=Band(low=None, high=None),
+        clear=Band(),
+        min_duration=timedelta(0),
+    )
+    engine = AlertEngine([rule])
+    assert engine.evaluate(Reading(values={"x": 1e9}), T0) == []
