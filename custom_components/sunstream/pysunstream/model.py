@@ -67,6 +67,10 @@ class DeviceKind(StrEnum):
     INVERTER = "inverter"
     BATTERY = "battery"
     METER = "meter"
+    BUS = "bus"
+    CONVERTER = "converter"
+    SOLAR_UNIT = "solar_unit"
+    WIND_UNIT = "wind_unit"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
