@@ -108,12 +108,25 @@ class HomeAssistantServer:
     ws_url: str
     token: str
     entry: MockConfigEntry
+    client: Any = None  # the aiohttp TestClient serving hass.http.app
 
     @property
     def system_id(self) -> str:
         """The simulated system's id (its config entry's unique id)."""
         assert self.entry.unique_id is not None
         return self.entry.unique_id
+
+    def drop_connections(self) -> int:
+        """Abort every open connection on the server side, as a crashing HA would.
+
+        Returns how many were dropped; the server keeps accepting new ones.
+        """
+        runner = self.client.server.runner
+        handlers = list(runner.server.connections)
+        for handler in handlers:
+            if handler.transport is not None:
+                handler.transport.abort()
+        return len(handlers)
 
 
 @pytest.fixture
@@ -127,6 +140,9 @@ async def ha_server(
     await hass.config.async_update(latitude=-23.55, longitude=-46.63, currency="BRL")
     assert await async_setup_component(hass, "websocket_api", {})
     assert await async_setup_component(hass, "api", {})
+    # Registry commands and auth/current_user, as every real HA has (default_config).
+    assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, "auth", {})
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Rooftop",
@@ -146,4 +162,5 @@ async def ha_server(
         ws_url=base.replace("http://", "ws://") + "/api/websocket",
         token=hass_access_token,
         entry=entry,
+        client=client,
     )

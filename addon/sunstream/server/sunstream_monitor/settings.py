@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .mqtt_topics import check_prefix
+
 SUPERVISOR_WS_URL = "ws://supervisor/core/websocket"
 OPTIONS_FILE = Path("/data/options.json")
 # Where the Supervisor's ingress proxy connects from (developers' docs, apps/presentation).
@@ -112,6 +114,15 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+def _first(*values: Any) -> int:
+    """The first value given (0 counts), as an int; a malformed one is a SettingsError."""
+    value = next(v for v in values if v is not None and v != "")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"expected a whole number, got {value!r}") from err
+
+
 def load(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -149,7 +160,11 @@ def load(
     mqtt_url = args.mqtt_url or env.get("MQTT_URL") or options.get("mqtt_url")
     prefix = args.mqtt_prefix or env.get("MQTT_PREFIX") or options.get("mqtt_prefix") or "sunstream"
     commands = bool(args.mqtt_commands or options.get("mqtt_commands", False))
-    buffer = args.mqtt_buffer or int(options.get("mqtt_buffer", 10_000))
+    buffer = _first(args.mqtt_buffer, options.get("mqtt_buffer"), 10_000)
+    try:
+        check_prefix(prefix)
+    except ValueError as err:
+        raise SettingsError(str(err)) from err
     if mqtt_url:
         mqtt = parse_mqtt_url(mqtt_url, prefix=prefix, commands=commands, buffer=buffer)
     if source == "mqtt" and mqtt is None:
@@ -157,7 +172,7 @@ def load(
     if not 1 <= buffer <= 1_000_000:
         raise SettingsError("--mqtt-buffer must be between 1 and 1000000")
 
-    port = args.port or int(env.get("SUNSTREAM_PORT") or options.get("port") or 9000)
+    port = _first(args.port, env.get("SUNSTREAM_PORT"), options.get("port"), 9000)
     if not 1 <= port <= 65535:
         raise SettingsError(f"port must be between 1 and 65535, got {port}")
     return Settings(
@@ -170,6 +185,6 @@ def load(
         tokens=tokens,
         origins=origins,
         mqtt=mqtt,
-        max_clients=args.max_clients or int(options.get("max_clients", 10_000)),
+        max_clients=_first(args.max_clients, options.get("max_clients"), 10_000),
         log_level=args.log_level or str(options.get("log_level", "info")),
     )

@@ -1,0 +1,527 @@
+"""WebSocket clients: admission, authentication, and a cheap, bounded write path.
+
+Fan-out is the hot path: one hub update goes to thousands of sockets. The
+hub serializes the update once; :meth:`Clients.broadcast` then builds the
+WebSocket frame once (a server frame is unmasked and, with compression off,
+identical for every client) and hands the *same bytes object* to each
+client. A client that keeps up gets it written straight into its transport,
+synchronously — no per-client encoding, no task, no queue entry.
+
+Only a client whose transport buffer is already full gets a queue (a deque
+of references to those shared payloads) and one flusher task for as long as
+it lags. When the queue reaches ``settings.client_queue`` (4096, Home
+Assistant's ``MAX_PENDING_MSG``) the client is closed with 1008 "client
+unable to keep up"; nobody else waits for it.
+
+Liveness is one server-wide sweep rather than aiohttp's per-connection
+heartbeat timers: every :data:`HEARTBEAT` seconds each client that sent
+nothing since the previous sweep is dropped, and every other one is sent the
+same two-byte ping. An idle connection then costs no timer and no callback
+per received chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Collection
+import logging
+import struct
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from aiohttp.base_protocol import BaseProtocol
+import orjson
+
+from . import __version__
+from .auth import Authenticator, Principal, bearer_token, normalize_address
+from .problems import Problem, too_many_failures, unauthorized
+from .settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+# Clients only send small commands; anything bigger is closed with 1009.
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+# Every this many seconds each client is pinged; one silent for a whole period is dropped.
+HEARTBEAT: Final = 30.0
+# How long a closing handshake (and the flush of what is already buffered) may take.
+CLOSE_TIMEOUT: Final = 5.0
+# Invalid messages a client may send before it is closed.
+MAX_BAD_MESSAGES: Final = 20
+
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY_VIOLATION: Final = 1008
+CLOSE_INTERNAL_ERROR: Final = 1011
+CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_UNKNOWN_SYSTEM: Final = 4404
+
+TOO_SLOW: Final = "client unable to keep up with pending messages"
+
+_PING_FRAME: Final = b"\x89\x00"
+_ENDED: Final = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
+_LEN16: Final = struct.Struct("!BBH").pack
+_LEN64: Final = struct.Struct("!BBQ").pack
+
+
+def encode_text_frame(payload: bytes) -> bytes:
+    """A final, unmasked, uncompressed RFC 6455 text frame carrying ``payload``."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return _LEN16(0x81, 126, length) + payload
+    return _LEN64(0x81, 127, length) + payload
+
+
+def error_frame(code: str, message: str, **extra: Any) -> bytes:
+    """``{"type": "error", "code": …, "message": …}`` as JSON."""
+    return orjson.dumps({"type": "error", "code": code, "message": message, **extra})
+
+
+class Client:
+    """One WebSocket connection: who it is and its write path."""
+
+    __slots__ = (
+        "_flusher",
+        "_limit",
+        "_pending",
+        "_protocol",
+        "_registry",
+        "_transport",
+        "bad_messages",
+        "closing",
+        "kind",
+        "principal",
+        "remote",
+        "silent",
+        "systems",
+        "ws",
+    )
+
+    def __init__(
+        self,
+        registry: Clients,
+        ws: web.WebSocketResponse,
+        *,
+        kind: str,
+        remote: str | None,
+        limit: int,
+    ) -> None:
+        """A connection being admitted; :meth:`bind` once the upgrade is done."""
+        self._registry = registry
+        self.ws = ws
+        self.kind = kind
+        self.remote = remote
+        self._limit = limit
+        self._transport: asyncio.Transport | None = None
+        self._protocol: BaseProtocol | None = None
+        self._pending: deque[bytes] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self.principal: Principal | None = None
+        self.systems: set[str] | None = None
+        self.closing = False
+        self.bad_messages = 0
+        # Nothing heard from the peer since the last liveness sweep.
+        self.silent = False
+
+    def bind(self, protocol: BaseProtocol) -> None:
+        """Attach the connection the upgrade left us (it may already be gone)."""
+        self._protocol = protocol
+        self._transport = protocol.transport
+        if self._transport is None:
+            self.closing = True
+
+    @property
+    def pending(self) -> int:
+        """Messages queued because the client reads slower than we write."""
+        return len(self._pending) if self._pending is not None else 0
+
+    # -- writing ---------------------------------------------------------------
+
+    def send(self, payload: bytes, frame: bytes | None = None) -> None:
+        """Send a JSON text message; ``frame`` is its pre-built frame, if at hand.
+
+        Synchronous and non-blocking: written now if the transport has room,
+        queued behind earlier messages otherwise, and the client closed if
+        the queue is full.
+        """
+        if self.closing:
+            return
+        if self._pending is None:
+            transport, protocol = self._transport, self._protocol
+            if transport is None or protocol is None or transport.is_closing() or self.ws.closed:
+                self.closing = True
+                return
+            # Paused = the transport holds more than its high-water mark (64 KiB).
+            if not protocol.writing_paused:
+                transport.write(frame if frame is not None else encode_text_frame(payload))
+                return
+            self._pending = deque()
+            # Lazily started, not eagerly: it must find the payload appended below.
+            self._flusher = asyncio.get_running_loop().create_task(self._flush(self._pending))
+        if len(self._pending) >= self._limit:
+            _LOGGER.warning(
+                "Closing %s client %s: %d messages pending", self.kind, self.remote, self._limit
+            )
+            self._registry.evict(self)
+            return
+        self._pending.append(payload)
+
+    def ping(self) -> None:
+        """A protocol ping, unless the client is behind (its queue proves nothing)."""
+        if self._pending is None and not self.closing:
+            transport = self._transport
+            if transport is not None and not transport.is_closing() and not self.ws.closed:
+                transport.write(_PING_FRAME)
+
+    def abort(self) -> None:
+        """Drop the connection at once (a peer that stopped answering)."""
+        self.closing = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def send_json(self, message: Any) -> None:
+        """Serialize and send one message meant for this client only."""
+        self.send(orjson.dumps(message))
+
+    def send_error(self, code: str, message: str, **extra: Any) -> None:
+        """An error frame; the connection stays open."""
+        self.send(error_frame(code, message, **extra))
+
+    async def _flush(self, pending: deque[bytes]) -> None:
+        """Drain the queue at the pace the client reads (aiohttp waits for the socket)."""
+        try:
+            while pending and not self.closing:
+                await self.ws.send_frame(pending.popleft(), WSMsgType.TEXT)
+        except Exception as err:  # a dead socket ends the flush, quietly
+            _LOGGER.debug("Flush to %s stopped: %r", self.remote, err)
+            self.closing = True
+        finally:
+            if self._pending is pending:
+                self._pending = None
+                self._flusher = None
+
+    # -- closing ---------------------------------------------------------------
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with ``code`` and ``reason``; bounded in time whatever the peer does."""
+        if self.closing and self.ws.closed:
+            return
+        self.closing = True
+        self._pending = None
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None and flusher is not asyncio.current_task():
+            flusher.cancel()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.ws.close(code=code, message=reason.encode()[:120], drain=False)
+        except TimeoutError:
+            pass
+        except Exception as err:  # the peer may be gone already
+            _LOGGER.debug("Closing %s: %r", self.remote, err)
+        await self._release_transport()
+
+    async def _release_transport(self) -> None:
+        """Give a slow reader a moment to take what is buffered, then drop it.
+
+        A graceful transport close waits for the buffer to drain, which a
+        client that stopped reading never does; abort keeps it from holding
+        memory forever.
+        """
+        transport = self._transport
+        if transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_TIMEOUT
+        # No public "drained" signal exists for a closing transport; this
+        # runs only for clients being closed, so polling is cheap enough.
+        while transport.get_write_buffer_size() and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if transport.get_write_buffer_size():
+            transport.abort()
+
+
+class Clients:
+    """Every WebSocket client of the server: caps, admission, fan-out, shutdown."""
+
+    def __init__(self, settings: Settings, authenticator: Authenticator) -> None:
+        """No clients yet; caps come from ``settings``."""
+        self.settings = settings
+        self.authenticator = authenticator
+        self.all: set[Client] = set()
+        self._per_address: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0
+        self.evicted = 0
+        self.heartbeat = HEARTBEAT
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        """How many WebSocket connections are open (or being authenticated)."""
+        return len(self.all)
+
+    # -- admission -------------------------------------------------------------
+
+    def _refusal(self, remote: str | None, *, trusted: bool) -> Problem | None:
+        """Why a new connection may not be admitted now, if it may not."""
+        if len(self.all) >= self.settings.max_clients:
+            return Problem(
+                503,
+                f"the server has reached its limit of {self.settings.max_clients} connections",
+                code="server_full",
+                headers={"Retry-After": "5"},
+            )
+        per_address = self.settings.max_clients_per_ip
+        # The ingress proxy carries every panel user; only the total cap applies to it.
+        if not trusted and self._per_address[remote or ""] >= per_address:
+            return Problem(
+                429,
+                f"too many connections from this address (limit {per_address})",
+                code="too_many_connections",
+                headers={"Retry-After": "5"},
+            )
+        return None
+
+    def _add(self, client: Client) -> None:
+        self.all.add(client)
+        self._per_address[client.remote or ""] += 1
+
+    def _discard(self, client: Client) -> None:
+        if client in self.all:
+            self.all.discard(client)
+            key = client.remote or ""
+            self._per_address[key] -= 1
+            if self._per_address[key] <= 0:
+                del self._per_address[key]
+
+    async def open(self, request: web.Request, kind: str) -> Client | web.WebSocketResponse:
+        """Admit, upgrade and authenticate a WebSocket request.
+
+        Returns the authenticated :class:`Client`, or the socket already
+        closed when first-message authentication failed. Refusals before the
+        upgrade (caps, back-off, a bad ``Authorization`` header) raise
+        :class:`Problem`, so they are plain HTTP answers.
+        """
+        auth = self.authenticator
+        remote = normalize_address(request.remote)
+        principal = auth.from_ingress(request)
+        if principal is None and (wait := auth.retry_after(remote)) > 0:
+            self.refused += 1
+            raise too_many_failures(wait)
+        if (refusal := self._refusal(remote, trusted=principal is not None)) is not None:
+            self.refused += 1
+            raise refusal
+        ws = web.WebSocketResponse(
+            timeout=CLOSE_TIMEOUT,
+            autoping=False,  # pongs feed the liveness sweep; pings are answered in _receive
+            compress=False,
+            max_msg_size=MAX_MESSAGE_BYTES,
+        )
+        if not ws.can_prepare(request).ok:
+            raise Problem(
+                400,
+                "this endpoint speaks WebSocket: send an HTTP Upgrade request",
+                code="websocket_required",
+            )
+        client = Client(self, ws, kind=kind, remote=remote, limit=self.settings.client_queue)
+        # Count the connection before the first await, so caps hold under a burst.
+        self._add(client)
+        try:
+            if principal is None and (token := bearer_token(request)) is not None:
+                principal = await auth.authenticate(token, remote=remote)
+                if principal is None:
+                    raise unauthorized("the bearer token was not accepted")
+            await ws.prepare(request)
+            client.bind(request.protocol)
+            if principal is None:
+                principal = await self._first_message_auth(client)
+                if principal is None:
+                    self._discard(client)
+                    return ws
+        except BaseException:
+            self._discard(client)
+            raise
+        client.principal = principal
+        return client
+
+    async def _first_message_auth(self, client: Client) -> Principal | None:
+        """Home Assistant's handshake: ``auth_required``, then ``auth`` within the deadline."""
+        auth = self.authenticator
+        client.send_json({"type": "auth_required", "version": __version__})
+        try:
+            async with asyncio.timeout(auth.auth_timeout):
+                msg = await self._receive(client)
+        except TimeoutError:
+            await self._refuse(client, f"no auth message within {auth.auth_timeout:g} s")
+            return None
+        if msg.type in _ENDED:
+            return None
+        token: Any = None
+        if msg.type is WSMsgType.TEXT:
+            try:
+                message = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                message = None
+            if isinstance(message, dict) and message.get("type") == "auth":
+                token = message.get("access_token")
+        if not isinstance(token, str) or not token:
+            await self._refuse(
+                client, 'the first message must be {"type": "auth", "access_token": "…"}'
+            )
+            return None
+        principal = await auth.authenticate(token, remote=client.remote)
+        if principal is None:
+            await self._refuse(client, "the access token was not accepted")
+            return None
+        client.send_json({"type": "auth_ok", "version": __version__, "user": principal.name})
+        return principal
+
+    async def _refuse(self, client: Client, message: str) -> None:
+        client.send_json({"type": "auth_invalid", "message": message})
+        await client.close(CLOSE_UNAUTHORIZED, "unauthorized")
+
+    def release(self, client: Client) -> None:
+        """Forget a client whose handler is done."""
+        client.closing = True
+        self._discard(client)
+
+    # -- reading ---------------------------------------------------------------
+
+    async def messages(self, client: Client) -> AsyncIterator[dict[str, Any]]:
+        """The client's JSON object messages, each with a string ``type``.
+
+        Malformed JSON, non-objects and binary frames get an error frame and
+        are skipped; after :data:`MAX_BAD_MESSAGES` of them the client is
+        closed (1008). Oversized frames were already closed by aiohttp (1009).
+        Repeated ``auth`` messages are acknowledged, so a dashboard that
+        always authenticates works behind ingress too.
+        """
+        while not client.closing:
+            msg = await self._receive(client)
+            if msg.type is WSMsgType.TEXT:
+                try:
+                    message = orjson.loads(msg.data)
+                except orjson.JSONDecodeError:
+                    await self._complain(client, "invalid_json", "message is not valid JSON")
+                    continue
+                if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                    await self._complain(
+                        client, "invalid_message", 'messages are JSON objects with a "type"'
+                    )
+                    continue
+                if message["type"] == "auth":
+                    assert client.principal is not None
+                    client.send_json({"type": "auth_ok", "user": client.principal.name})
+                    continue
+                yield message
+            elif msg.type is WSMsgType.BINARY:
+                await self._complain(
+                    client, "binary_not_supported", "this server only reads JSON text messages"
+                )
+            else:  # CLOSE, CLOSING, CLOSED or ERROR (oversized frame, protocol error)
+                return
+
+    @staticmethod
+    async def _receive(client: Client) -> aiohttp.WSMessage:
+        """The next data or closing message; pings answered, pongs noted."""
+        ws = client.ws
+        while True:
+            msg = await ws.receive()
+            client.silent = False
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type is not WSMsgType.PONG:
+                return msg
+
+    async def complain_unknown(self, client: Client, kind: str, known: Collection[str]) -> None:
+        """Error frame for a message type this endpoint does not understand."""
+        await self._complain(
+            client,
+            "unknown_type",
+            f"unknown message type {kind[:64]!r}; expected one of {', '.join(sorted(known))}",
+        )
+
+    async def _complain(self, client: Client, code: str, message: str) -> None:
+        client.bad_messages += 1
+        if client.bad_messages > MAX_BAD_MESSAGES:
+            await client.close(CLOSE_POLICY_VIOLATION, "too many invalid messages")
+            return
+        client.send_error(code, message)
+
+    # -- fan-out ---------------------------------------------------------------
+
+    @staticmethod
+    def broadcast(payload: bytes, targets: Collection[Client]) -> int:
+        """Send ``payload`` to every client in ``targets``: one frame, shared."""
+        if not targets:
+            return 0
+        frame = encode_text_frame(payload)
+        for client in targets:
+            try:
+                client.send(payload, frame)
+            except Exception:
+                # One broken socket must not cost the others their update.
+                _LOGGER.exception("Sending to %s failed; dropping it", client.remote)
+                client.abort()
+        return len(targets)
+
+    # -- liveness ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin the liveness sweeps (when the server starts)."""
+        self._sweeper = asyncio.get_running_loop().call_later(self.heartbeat, self._tick)
+
+    def _tick(self) -> None:
+        self.sweep()
+        self.start()
+
+    def sweep(self) -> None:
+        """Drop clients silent since the last sweep; ping the others."""
+        dropped = 0
+        for client in tuple(self.all):
+            if client.principal is None or client.closing:
+                continue  # still authenticating (its own deadline applies), or leaving
+            if client.silent:
+                client.abort()
+                dropped += 1
+            else:
+                client.silent = True
+                client.ping()
+        if dropped:
+            _LOGGER.info("Dropped %d clients that stopped answering pings", dropped)
+
+    # -- background work and shutdown -------------------------------------------
+
+    def evict(self, client: Client) -> None:
+        """Close a client that cannot keep up, in the background.
+
+        Called from inside a synchronous fan-out, which must not wait: the
+        close runs as its own task while everyone else is served.
+        """
+        if client.closing:
+            return
+        client.closing = True
+        self.evicted += 1
+        task = asyncio.get_running_loop().create_task(
+            client.close(CLOSE_POLICY_VIOLATION, TOO_SLOW)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close_all(
+        self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down"
+    ) -> None:
+        """Close every client (shutdown); bounded by :data:`CLOSE_TIMEOUT` overall."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        closes = [client.close(code, reason) for client in tuple(self.all)]
+        if closes:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT * 2):
+                    await asyncio.gather(*closes, return_exceptions=True)
+            except TimeoutError:
+                _LOGGER.warning("Some clients did not close in time")
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,292 @@
+"""What the Home Assistant feed knows of Sunstream, turned into hub updates.
+
+No I/O: the feed hands in what Home Assistant sent (registry layouts, entity
+events, bus events, statistics, config entry states) and the tracker keeps
+the hub's systems, documents and events right. Documents are rebuilt once
+per frame for the systems it touched, not once per entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+import logging
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..hub import Hub
+from ..monitoring import ChartData, EntityState, build_document, hourly_chart
+from .discovery import SystemLayout
+from .ha_protocol import EntityStore
+
+_LOGGER = logging.getLogger(__name__)
+
+EVENT_CONNECTIVITY: Final = "sunstream_connectivity"
+EVENT_DISPATCH: Final = "sunstream_dispatch"
+EVENT_ALERT: Final = "sunstream_alert"
+EVENT_ENTITY_REGISTRY: Final = "entity_registry_updated"
+EVENT_DEVICE_REGISTRY: Final = "device_registry_updated"
+SUNSTREAM_EVENTS: Final = (EVENT_CONNECTIVITY, EVENT_DISPATCH, EVENT_ALERT)
+REGISTRY_EVENTS: Final = (EVENT_ENTITY_REGISTRY, EVENT_DEVICE_REGISTRY)
+
+
+@dataclass(frozen=True, slots=True)
+class HaConfig:
+    """What the document needs of Home Assistant's configuration."""
+
+    currency: str | None = None
+    time_zone: tzinfo = UTC
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> HaConfig:
+        """From a ``get_config`` result; an unknown time zone falls back to UTC."""
+        currency = config.get("currency")
+        zone: tzinfo = UTC
+        name = config.get("time_zone")
+        if isinstance(name, str) and name:
+            try:
+                zone = ZoneInfo(name)
+            except ZoneInfoNotFoundError, ValueError:
+                _LOGGER.warning("Unknown time zone %r: chart labels use UTC", name)
+        return cls(currency=currency if isinstance(currency, str) else None, time_zone=zone)
+
+
+class SystemTracker:
+    """Layouts, entity states, charts and entry states of every system."""
+
+    def __init__(self, hub: Hub, clock: Callable[[], datetime] | None = None) -> None:
+        """Report to ``hub``; ``clock`` gives the current (aware) time."""
+        self._hub = hub
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.store = EntityStore()
+        self.config = HaConfig()
+        self.layouts: dict[str, SystemLayout] = {}
+        self._system_of_entity: dict[str, str] = {}
+        self._charts: dict[str, ChartData] = {}
+        self._entry_states: dict[str, str] = {}
+        self._sources: dict[str, str] = {}
+        self._known_connected: dict[str, bool] = {}
+        self._dirty: set[str] = set()
+        self._awaiting_entry_state: set[str] = set()
+        self._announcements: list[tuple[str, dict[str, Any]]] = []
+        self._live = False
+
+    # -- inputs ---------------------------------------------------------------
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Sources learnt from connectivity events, by system id."""
+        return dict(self._sources)
+
+    def set_config(self, config: HaConfig) -> None:
+        """Home Assistant's currency and time zone."""
+        if config != self.config:
+            self.config = config
+            self._dirty.update(self.layouts)
+
+    def set_layouts(self, layouts: Mapping[str, SystemLayout]) -> None:
+        """The systems discovery found; the hub learns of new and vanished ones."""
+        self.layouts = dict(layouts)
+        self._system_of_entity = {
+            entity_id: system_id
+            for system_id, layout in self.layouts.items()
+            for entity_id in layout.entities.values()
+        }
+        self.store.retain(self._system_of_entity)
+        for gone in set(self._charts) - set(self.layouts):
+            del self._charts[gone]
+        for gone in set(self._known_connected) - set(self.layouts):
+            del self._known_connected[gone]
+        self._awaiting_entry_state &= set(self.layouts)
+        self._hub.set_systems(layout.info for layout in self.layouts.values())
+        self._dirty.update(self.layouts)
+        if self._live:
+            # A system found with no entities to subscribe to (a set-up that
+            # failed before creating them) gets no first event to tell.
+            self._await_stateless()
+
+    def hold(self) -> None:
+        """Publish nothing until the next full set of states arrives.
+
+        Between a (re)subscription and its first event the store is partial:
+        a document built from it would show a working system as all nulls.
+        """
+        self._live = False
+
+    def wanted_entities(self) -> list[str]:
+        """Every entity id the documents read, sorted (a stable subscription)."""
+        return sorted(self._system_of_entity)
+
+    def statistic_ids(self) -> dict[str, str]:
+        """System id by the statistic id of its lifetime PV energy."""
+        return {
+            layout.statistic_id: system_id
+            for system_id, layout in self.layouts.items()
+            if layout.statistic_id is not None
+        }
+
+    def entity_states(self, event: Mapping[str, Any], *, resync: bool = False) -> None:
+        """Apply a ``subscribe_entities`` event.
+
+        ``resync`` marks the first event of a subscription, the full picture
+        after a (re)connect: a system whose link changed while the feed was
+        away gets the connectivity event it missed, so dashboards driven by
+        events (the LIVE/OFFLINE banner) catch up.
+        """
+        if resync:
+            # The first event of a subscription is every state there is:
+            # whatever it leaves out has no state any more.
+            self.store.clear()
+            self._awaiting_entry_state.clear()
+            self._dirty.update(self.layouts)
+            self._live = True
+        for entity_id in self.store.apply(event):
+            system_id = self._system_of_entity.get(entity_id)
+            if system_id is None:
+                continue
+            self._dirty.add(system_id)
+            if entity_id == self.layouts[system_id].connectivity:
+                self._connectivity_changed(system_id, self.store.get(entity_id), resync=resync)
+        if resync:
+            self._await_stateless()
+
+    def _await_stateless(self) -> None:
+        """Systems whose connectivity sensor has no state at all wait for their entry's."""
+        for system_id, layout in self.layouts.items():
+            if layout.connectivity is None or self.store.get(layout.connectivity) is None:
+                self._awaiting_entry_state.add(system_id)
+
+    def _connectivity_changed(
+        self, system_id: str, state: EntityState | None, *, resync: bool
+    ) -> None:
+        if state is None or state.state not in ("on", "off"):
+            # Not running in HA: whether that's maintenance or a retried
+            # set-up depends on the config entry's state, asked by the feed.
+            self._awaiting_entry_state.add(system_id)
+            return
+        connected = state.state == "on"
+        known = self._known_connected.get(system_id)
+        self._known_connected[system_id] = connected
+        if resync and known is not None and known != connected:
+            info = self.layouts[system_id].info
+            reason = state.attributes.get("reason")
+            self._announcements.append(
+                (
+                    system_id,
+                    {
+                        "device_id": info.device_id,
+                        "config_entry_id": info.config_entry_id,
+                        "system_id": system_id,
+                        "source": info.source,
+                        "connected": connected,
+                        "reason": reason if isinstance(reason, str) else "resync",
+                        "resync": True,
+                    },
+                )
+            )
+
+    @property
+    def needs_entry_states(self) -> bool:
+        """Whether some system waits for its config entry's state."""
+        return bool(self._awaiting_entry_state)
+
+    def set_entry_states(self, states: Mapping[str, str]) -> None:
+        """Config entry states by entry id (``config_entries/get``)."""
+        self._entry_states = dict(states)
+        self._dirty |= self._awaiting_entry_state
+        self._awaiting_entry_state.clear()
+
+    def set_charts(self, charts: Mapping[str, ChartData]) -> None:
+        """Fresh charts by system id."""
+        for system_id, chart in charts.items():
+            if system_id in self.layouts and self._charts.get(system_id) != chart:
+                self._charts[system_id] = chart
+                self._dirty.add(system_id)
+
+    def bus_event(self, event_type: str, data: Mapping[str, Any]) -> None:
+        """A ``sunstream_*`` event from Home Assistant's bus."""
+        system_id = self._system_of(data)
+        if system_id is None:
+            _LOGGER.debug("%s for no known system ignored: %s", event_type, data)
+            return
+        payload = dict(data)
+        payload.setdefault("system_id", system_id)
+        # Every sunstream_* event says where the system's data comes from.
+        self._learn_source(system_id, payload.get("source"))
+        if event_type == EVENT_CONNECTIVITY:
+            if "part" not in payload and isinstance(connected := payload.get("connected"), bool):
+                self._known_connected[system_id] = connected
+            self._hub.publish_event("connectivity", system_id, payload)
+        elif event_type == EVENT_DISPATCH:
+            self._hub.publish_event("dispatch", system_id, payload)
+        elif event_type == EVENT_ALERT:
+            self._hub.raise_alert(system_id, payload)
+
+    def concerns_us(self, event_type: str, data: Mapping[str, Any]) -> bool:
+        """Whether a registry event may change what discovery finds."""
+        if data.get("action") == "create":
+            return True
+        if event_type == EVENT_ENTITY_REGISTRY:
+            ids = {data.get("entity_id"), data.get("old_entity_id")}
+            return any(entity_id in self._system_of_entity for entity_id in ids)
+        device_id = data.get("device_id")
+        return any(layout.info.device_id == device_id for layout in self.layouts.values())
+
+    def _system_of(self, data: Mapping[str, Any]) -> str | None:
+        system_id = data.get("system_id")
+        if isinstance(system_id, str) and system_id in self.layouts:
+            return system_id
+        for candidate, layout in self.layouts.items():
+            info = layout.info
+            if (info.device_id and data.get("device_id") == info.device_id) or (
+                info.config_entry_id and data.get("config_entry_id") == info.config_entry_id
+            ):
+                return candidate
+        # A system discovery does not know: no dashboard can be following it.
+        return None
+
+    def _learn_source(self, system_id: str, source: Any) -> None:
+        layout = self.layouts.get(system_id)
+        if not isinstance(source, str) or not source or layout is None:
+            return
+        self._sources[system_id] = source
+        if layout.info.source != source:
+            self.layouts[system_id] = replace(layout, info=replace(layout.info, source=source))
+            self._hub.set_systems(layout.info for layout in self.layouts.values())
+            self._dirty.add(system_id)
+
+    # -- output ---------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Rebuild the documents of the systems touched since the last flush."""
+        if not self._live:
+            return
+        now = self._clock()
+        ready = self._dirty - self._awaiting_entry_state
+        self._dirty -= ready
+        for system_id in sorted(ready):
+            document = self.document(system_id, now)
+            if document is not None:
+                self._hub.update_state(system_id, document)
+        announcements, self._announcements = self._announcements, []
+        for system_id, data in announcements:
+            self._hub.publish_event("connectivity", system_id, data)
+
+    def document(self, system_id: str, now: datetime | None = None) -> dict[str, Any] | None:
+        """The system's MonitoringData document from what is known now."""
+        layout = self.layouts.get(system_id)
+        if layout is None:
+            return None
+        now = now or self._clock()
+        chart = self._charts.get(system_id) or hourly_chart(now, self.config.time_zone)
+        entry_id = layout.info.config_entry_id
+        return build_document(
+            layout.info,
+            {key: self.store.get(entity_id) for key, entity_id in layout.entities.items()},
+            has_battery=layout.has_battery,
+            currency=self.config.currency,
+            chart=chart,
+            entry_state=self._entry_states.get(entry_id) if entry_id else None,
+            now=now,
+        )

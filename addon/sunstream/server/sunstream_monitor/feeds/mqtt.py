@@ -1,0 +1,228 @@
+"""The MQTT feed: a scale-out replica fills its hub from the bridge's topics.
+
+With ``--source mqtt`` a server holds no Home Assistant connection; it reads
+what one bridge publishes (see :mod:`..mqtt_topics`). Subscriptions are
+normal, not shared (``$share/...``): a shared subscription hands each
+message to one member of a group, and every replica needs every message.
+Retained topics (systems, states, availabilities) give a new or reconnected
+replica the current picture at once; events are live only — a replica that
+was disconnected misses the events of that time, not the state.
+
+Anything malformed on the broker is logged once per topic and skipped: a
+stray publisher must not take the replica down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiomqtt
+
+from ..alerts import Alert
+from ..hub import Hub, HubEvent
+from ..mqtt_link import make_client
+from ..mqtt_topics import (
+    PayloadError,
+    Topics,
+    decode_availability,
+    decode_event,
+    decode_state,
+    decode_systems,
+    encode_json,
+)
+from ..settings import MqttSettings
+from .backoff import Backoff
+
+_LOGGER = logging.getLogger(__name__)
+
+# States or availabilities kept for systems the systems list has not named yet.
+MAX_PENDING = 1000
+# Topics remembered as already warned about (then the memory starts again).
+MAX_WARNED = 1000
+
+
+class MqttFeed:
+    """Subscribes to a bridge's topics and writes what it reads into the hub."""
+
+    def __init__(self, mqtt: MqttSettings, hub: Hub, *, backoff: Backoff | None = None) -> None:
+        """Prepare; nothing connects before :meth:`run`."""
+        self._settings = mqtt
+        self._hub = hub
+        self.topics = Topics(mqtt.prefix)
+        self._backoff = backoff or Backoff(0.5, 30.0)
+        self._client: aiomqtt.Client | None = None
+        # Retained values that arrived before the systems list named their system.
+        self._pending_state: dict[str, dict[str, Any]] = {}
+        self._pending_availability: dict[str, bool] = {}
+        self._warned: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.messages = 0
+        self.rejected = 0
+
+    def stats(self) -> dict[str, int | bool]:
+        """Counters for ``/health`` and logs."""
+        return {
+            "messages": self.messages,
+            "rejected": self.rejected,
+            "connected": self._client is not None,
+        }
+
+    async def run(self) -> None:
+        """Follow the broker forever, reconnecting with backoff; cancel to stop."""
+        if self._hub.acknowledge_upstream is None:
+            self._hub.acknowledge_upstream = self._acknowledge_upstream
+        failures = 0
+        try:
+            while True:
+                client = make_client(self._settings, role="replica")
+                try:
+                    async with client:
+                        await self._subscribe(client)
+                        failures = 0
+                        self._backoff.reset()
+                        self._client = client
+                        self._hub.set_feed_connected(True)
+                        _LOGGER.info(
+                            "MQTT feed following %s:%d under %r",
+                            self._settings.host,
+                            self._settings.port,
+                            self.topics.prefix,
+                        )
+                        async for message in client.messages:
+                            self.handle(message.topic.value, message.payload)
+                except aiomqtt.MqttError as err:
+                    failures += 1
+                    log = _LOGGER.warning if failures == 1 else _LOGGER.debug
+                    log("MQTT feed: broker unreachable or link lost: %s; retrying", err)
+                finally:
+                    self._client = None
+                    self._hub.set_feed_connected(False)
+                await asyncio.sleep(self._backoff.next())
+        finally:
+            if self._hub.acknowledge_upstream == self._acknowledge_upstream:
+                self._hub.acknowledge_upstream = None
+            for task in tuple(self._tasks):
+                task.cancel()
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        """The systems list first, so its retained value arrives before the states."""
+        wanted: list[list[tuple[str, int]]] = [
+            [(self.topics.systems, 1)],
+            [(self.topics.wildcard(leaf), 1) for leaf in ("state", "availability", "events")],
+        ]
+        for topics in wanted:
+            granted = await client.subscribe(topics)
+            codes = [code if isinstance(code, int) else code.value for code in granted]
+            for (topic, _), code in zip(topics, codes, strict=False):
+                if code >= 0x80:  # SUBACK failure (an ACL, say)
+                    raise aiomqtt.MqttError(f"broker refused the subscription to {topic}")
+
+    # -- messages ---------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """Apply one message to the hub; a bad one is logged (once per topic) and skipped."""
+        match = self.topics.parse(topic)
+        if match is None:
+            return
+        self.messages += 1
+        try:
+            if match.kind == "systems":
+                self._systems(payload)
+            elif match.system_id is None or not payload:
+                return  # the bridge status, or a topic cleared for a removed system
+            elif match.kind == "state":
+                self._state(match.system_id, decode_state(payload))
+            elif match.kind == "availability":
+                self._availability(match.system_id, decode_availability(payload))
+            elif match.kind == "events":
+                self._event(decode_event(payload, match.system_id))
+        except PayloadError as err:
+            self._reject(topic, str(err))
+        except Exception as err:  # a value the hub could not take
+            self._reject(topic, f"{type(err).__name__}: {err}")
+
+    def _reject(self, topic: str, reason: str) -> None:
+        self.rejected += 1
+        if topic in self._warned:
+            return
+        if len(self._warned) >= MAX_WARNED:
+            self._warned.clear()
+        self._warned.add(topic)
+        _LOGGER.warning("Ignoring invalid MQTT message on %s: %s", topic, reason)
+
+    def _systems(self, payload: bytes) -> None:
+        infos = decode_systems(payload)
+        self._hub.set_systems(infos)
+        for info in infos:
+            state = self._pending_state.pop(info.system_id, None)
+            if state is not None:
+                self._state(info.system_id, state)
+            available = self._pending_availability.pop(info.system_id, None)
+            if available is not None:
+                self._availability(info.system_id, available)
+
+    def _state(self, system_id: str, document: dict[str, Any]) -> None:
+        if system_id in self._hub.systems:
+            self._hub.update_state(system_id, document)
+        elif system_id in self._pending_state or len(self._pending_state) < MAX_PENDING:
+            self._pending_state[system_id] = document
+
+    def _availability(self, system_id: str, available: bool) -> None:
+        system = self._hub.systems.get(system_id)
+        if system is not None:
+            # The same flag the hub derives from states and connectivity events.
+            system.connected = available
+        elif (
+            system_id in self._pending_availability or len(self._pending_availability) < MAX_PENDING
+        ):
+            self._pending_availability[system_id] = available
+
+    def _event(self, event: HubEvent) -> None:
+        if event.kind == "alert":
+            # What hub.raise_alert does, keeping the bridge's acknowledgement time
+            # so the replica's frame is the bridge's frame.
+            alert = self._hub.alerts.apply(event.system_id, event.data)
+            _keep_acknowledged_at(alert, event.data)
+            self._hub.publish_event("alert", event.system_id, alert.as_dict())
+        elif event.kind == "alert_acknowledged":
+            alert_id = event.data.get("alert_id")
+            known = self._hub.alerts.get(alert_id) if isinstance(alert_id, str) else None
+            if known is not None and known.acknowledged:
+                return  # acknowledged here first: the bridge's echo adds nothing
+            alert = self._hub.alerts.apply(event.system_id, {**event.data, "acknowledged": True})
+            _keep_acknowledged_at(alert, event.data)
+            self._hub.publish_event("alert_acknowledged", event.system_id, alert.as_dict())
+        else:
+            self._hub.publish_event(event.kind, event.system_id, event.data)
+
+    # -- acknowledgements made on this replica ------------------------------
+
+    def _acknowledge_upstream(self, alert: Alert, by: str | None) -> None:
+        """Ask the bridge to acknowledge too (works when its commands are on)."""
+        client = self._client
+        if client is None:
+            _LOGGER.info("Alert %s acknowledged locally only: broker unreachable", alert.alert_id)
+            return
+        command: dict[str, Any] = {"action": "acknowledge_alert", "alert_id": alert.alert_id}
+        if by is not None:
+            command["by"] = by
+        task = asyncio.create_task(self._send_command(client, alert.system_id, command))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_command(
+        self, client: aiomqtt.Client, system_id: str, command: dict[str, Any]
+    ) -> None:
+        try:
+            await client.publish(self.topics.command(system_id), encode_json(command), qos=1)
+        except aiomqtt.MqttError as err:
+            _LOGGER.info("Could not forward %s for %s: %s", command["action"], system_id, err)
+
+
+def _keep_acknowledged_at(alert: Alert, data: dict[str, Any]) -> None:
+    """Show the bridge's acknowledgement time, not the moment this replica heard of it."""
+    when = data.get("acknowledged_at")
+    if alert.acknowledged and isinstance(when, str):
+        alert.acknowledged_at = when

@@ -1,0 +1,609 @@
+"""Socket.IO endpoint: the rooms-and-events API of seeds 002 and 003.
+
+Dashboards written for socket.io-client v4 connect at the default
+``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear
+``device:data`` (the MonitoringData document), ``device:alerts`` and
+``device:status`` (connectivity) in that system's room. python-socketio
+encodes an emit once and hands the same packet to every member of the room,
+so a fan-out costs one encoding per update, not one per client.
+
+No data and no action without authentication: the ``connect`` handler
+accepts a token in the Socket.IO ``auth`` payload (``{"token": …}``) or an
+``Authorization: Bearer`` header, or trusts a request that came through the
+Supervisor's ingress proxy; anything else is refused with a message that says
+what to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+import logging
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+import engineio  # type: ignore[import-untyped]
+import socketio  # type: ignore[import-untyped]
+from socketio.exceptions import (  # type: ignore[import-untyped]
+    ConnectionRefusedError as SocketIORefused,
+)
+
+from .auth import AUTH_TIMEOUT, Authenticator, Principal, bearer_token, normalize_address
+from .hub import Hub, HubEvent, System
+
+_LOGGER = logging.getLogger(__name__)
+
+NAMESPACE: Final = "/"
+# Client packets are small commands; anything bigger is abuse.
+MAX_PACKET_BYTES: Final = 64 * 1024
+# A client has no business in more rooms than this.
+MAX_SUBSCRIPTIONS: Final = 256
+# Connection caps when the caller gives none (the defaults of Settings).
+DEFAULT_MAX_CLIENTS: Final = 10_000
+DEFAULT_MAX_CLIENTS_PER_IP: Final = 1_000
+# Packets waiting for one client before it is closed (Home Assistant's MAX_PENDING_MSG).
+DEFAULT_CLIENT_QUEUE: Final = 4096
+# How long a shutdown waits for clients to be told goodbye.
+SHUTDOWN_TIMEOUT: Final = 5.0
+
+# Server → client events.
+EVENT_DATA: Final = "device:data"
+EVENT_ALERTS: Final = "device:alerts"
+EVENT_STATUS: Final = "device:status"
+EVENT_DISPATCH: Final = "device:dispatch"
+EVENT_ERROR: Final = "error"
+
+_ALERT_KINDS: Final = frozenset({"alert", "alert_acknowledged"})
+
+
+def room_of(system_id: str) -> str:
+    """The Socket.IO room a system's subscribers are in."""
+    return f"device:{system_id}"
+
+
+def origin_policy(
+    origins: Iterable[str], authenticator: Authenticator
+) -> Callable[[str | None, Mapping[str, Any]], bool]:
+    """Which browser origins may open a Socket.IO connection.
+
+    The same rule as the rest of the server (``web.origin_middleware``):
+    machine clients (no ``Origin``), the server's own origin and ingress
+    requests always pass; when an allow-list is configured, other origins
+    must be on it. Without a list any origin may try — it still needs a
+    token, which a browser never sends on its own.
+    """
+    allowed = frozenset(origins)
+
+    def check(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        if not origin or not allowed or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST")
+        if isinstance(host, str) and urlsplit(origin).netloc.lower() == host.lower():
+            return True
+        request = environ.get("aiohttp.request")
+        return isinstance(request, web.BaseRequest) and (
+            authenticator.from_ingress(request) is not None
+        )
+
+    return check
+
+
+def _auth_token(auth: Any) -> str | None:
+    """The token of a socket.io-client ``auth`` option: ``{"token": …}`` (or a bare string)."""
+    if isinstance(auth, str) and auth:
+        return auth
+    if isinstance(auth, Mapping):
+        for key in ("token", "access_token"):
+            value = auth.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def _argument(args: Sequence[Any], *keys: str) -> str | None:
+    """The id a client event carries: a bare string, or a field of an object."""
+    if not args:
+        return None
+    value = args[0]
+    if isinstance(value, Mapping):
+        value = next((value[key] for key in keys if key in value), None)
+    if isinstance(value, str) and value.strip() and len(value) <= 256:
+        return value.strip()
+    return None
+
+
+@dataclass(slots=True)
+class _Client:
+    """A connected Socket.IO client: who it is and what it follows."""
+
+    principal: Principal
+    remote: str | None
+    systems: set[str] = field(default_factory=set)
+
+
+class _EngineIO(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO's server, closing transports itself and keeping hold of its tasks.
+
+    Engine.IO closes a client by sending its CLOSE packet and waiting for the
+    client to hang up, and leaves a ping task asleep for a whole ping interval
+    after a socket closed. A server that shuts down, or drops a client that
+    sent garbage, should not depend on the client's manners: :meth:`hang_up`
+    ends the transport from our side, and :meth:`shutdown` ends every task.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.background: set[asyncio.Task[Any]] = set()
+        self.max_queue = DEFAULT_CLIENT_QUEUE
+        # Told (synchronously) when a client's queue is full; the packet is dropped.
+        self.on_overflow: Callable[[str], None] | None = None
+
+    async def send_packet(self, sid: str, pkt: Any) -> None:
+        # Engine.IO's per-socket queue is unbounded: a client that stops
+        # reading would grow it forever. Past the limit nothing more is queued
+        # and the client is closed (Home Assistant's MAX_PENDING_MSG rule).
+        queue = getattr(self.sockets.get(sid), "queue", None)
+        if isinstance(queue, asyncio.Queue) and queue.qsize() >= self.max_queue:
+            if self.on_overflow is not None:
+                self.on_overflow(sid)
+            return
+        await super().send_packet(sid, pkt)
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        task = super().start_background_task(target, *args, **kwargs)
+        if isinstance(task, asyncio.Task):
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+        return task
+
+    async def hang_up(self, eio_sid: str | None = None) -> None:
+        """Close one client (or all): the CLOSE packet, then the transport."""
+        sockets = list(self.sockets.values()) if eio_sid is None else [self.sockets.get(eio_sid)]
+        if eio_sid is not None or sockets:
+            await self.disconnect(eio_sid)
+        for socket in sockets:
+            # An empty slot in the send queue makes the socket's writer close
+            # the transport instead of waiting for the client to do it.
+            queue = getattr(socket, "queue", None)
+            if isinstance(queue, asyncio.Queue):
+                queue.put_nowait(None)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        tasks = [task for task in self.background if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT)
+
+
+class _Server(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server with the admission rules of the rest of the server.
+
+    * Connection caps, checked when the Engine.IO connection opens (before
+      any upgrade): ``max_clients`` in all, ``max_clients_per_ip`` per
+      address (the ingress proxy carries every panel user, so only the total
+      applies to it). A refusal is an HTTP 401 whose body says why.
+    * A connection that has not joined the namespace (Socket.IO's CONNECT,
+      which carries the token) within ``connect_timeout`` is closed, as
+      Home Assistant closes a socket that has not authenticated in 10 s.
+    * The library raises on a packet it cannot decode and Engine.IO logs a
+      traceback for it; a stranger's garbage is not our error, so it gets a
+      one-line log and the connection is closed, as the JavaScript server does.
+    """
+
+    def __init__(
+        self,
+        *,
+        authenticator: Authenticator,
+        max_clients: int,
+        max_clients_per_ip: int,
+        connect_timeout: float,
+        client_queue: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._authenticator = authenticator
+        self.max_clients = max_clients
+        self.max_clients_per_ip = max_clients_per_ip
+        self.connect_timeout = connect_timeout
+        self._addresses: dict[str, str] = {}
+        self._per_address: Counter[str] = Counter()
+        self._evicting: set[str] = set()
+        self.refused = 0
+        self.evicted = 0
+        self.eio.max_queue = client_queue
+        self.eio.on_overflow = self._overflow
+
+    def _refusal(self, eio_sid: str, environ: Mapping[str, Any]) -> str | None:
+        """Why a new Engine.IO connection may not stay, if it may not; else count it."""
+        # Engine.IO has already registered the new socket when it asks us.
+        if len(self.eio.sockets) > self.max_clients:
+            return f"the server has reached its limit of {self.max_clients} connections"
+        request = environ.get("aiohttp.request")
+        if not isinstance(request, web.BaseRequest):
+            return None
+        if self._authenticator.from_ingress(request) is not None:
+            return None
+        address = normalize_address(request.remote) or ""
+        if self._per_address[address] >= self.max_clients_per_ip:
+            return f"too many connections from this address (limit {self.max_clients_per_ip})"
+        self._per_address[address] += 1
+        self._addresses[eio_sid] = address
+        return None
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        refusal = self._refusal(eio_sid, environ)
+        if refusal is not None:
+            self.refused += 1
+            _LOGGER.info("Socket.IO connection refused: %s", refusal)
+            return refusal
+        await super()._handle_eio_connect(eio_sid, environ)
+        self.start_background_task(self._connect_deadline, eio_sid)
+        return None
+
+    async def _connect_deadline(self, eio_sid: str) -> None:
+        await asyncio.sleep(self.connect_timeout)
+        if eio_sid in self.eio.sockets and not self.manager.sid_from_eio_sid(eio_sid, NAMESPACE):
+            _LOGGER.info(
+                "Socket.IO connection closed: no namespace connect within %g s",
+                self.connect_timeout,
+            )
+            await self.eio.hang_up(eio_sid)
+
+    def _overflow(self, eio_sid: str) -> None:
+        if eio_sid in self._evicting:
+            return
+        self._evicting.add(eio_sid)
+        self.evicted += 1
+        _LOGGER.warning(
+            "Closing Socket.IO client %s: %d messages pending",
+            self._addresses.get(eio_sid, "?"),
+            self.eio.max_queue,
+        )
+        self.start_background_task(self._evict, eio_sid)
+
+    async def _evict(self, eio_sid: str) -> None:
+        """Drop a client that cannot keep up, without waiting for it."""
+        try:
+            request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+            socket = self.eio.sockets.get(eio_sid)
+            if socket is not None:
+                await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
+                socket.queue.put_nowait(None)
+            transport = getattr(request, "transport", None)
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()
+        finally:
+            self._evicting.discard(eio_sid)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        address = self._addresses.pop(eio_sid, None)
+        if address is not None:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+            _LOGGER.info("Socket.IO client sent a malformed packet (%s); closing it", err)
+            await self.eio.hang_up(eio_sid)
+
+    def _engineio_server_class(self) -> type[_EngineIO]:
+        return _EngineIO
+
+
+class SocketIOEndpoint:
+    """The Socket.IO server, its handlers, and its link to the hub.
+
+    The endpoint is a hub listener: hub callbacks are synchronous, so each
+    emit is scheduled as a task, in order, and only for rooms that have
+    members.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        authenticator: Authenticator,
+        *,
+        origins: Sequence[str] | None = None,
+        max_clients: int = DEFAULT_MAX_CLIENTS,
+        max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
+        connect_timeout: float = AUTH_TIMEOUT,
+        client_queue: int = DEFAULT_CLIENT_QUEUE,
+    ) -> None:
+        """Build the server; :meth:`attach` puts it on an aiohttp application."""
+        self.hub = hub
+        self.authenticator = authenticator
+        self.server = _Server(
+            authenticator=authenticator,
+            max_clients=max_clients,
+            max_clients_per_ip=max_clients_per_ip,
+            connect_timeout=connect_timeout,
+            client_queue=client_queue,
+            async_mode="aiohttp",
+            cors_allowed_origins=origin_policy(origins or (), authenticator),
+            # Tokens travel in the auth payload, never in cookies.
+            cors_credentials=False,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._clients: dict[str, _Client] = {}
+        self._members: dict[str, set[str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._remove_listener: Callable[[], None] | None = None
+        server = self.server
+        server.on("connect", self._on_connect)
+        server.on("disconnect", self._on_disconnect)
+        server.on("subscribe:device", self._on_subscribe)
+        server.on("unsubscribe:device", self._on_unsubscribe)
+        server.on("alert:acknowledge", self._on_acknowledge)
+        server.on("*", self._on_unknown)
+
+    # -- lifecycle --------------------------------------------------------
+
+    def attach(self, app: web.Application) -> None:
+        """Serve at ``/socket.io/`` on ``app`` and follow the hub while it runs."""
+        self.server.attach(app, socketio_path="socket.io")
+        app.on_startup.append(self._on_app_startup)
+        app.on_shutdown.append(self._on_app_shutdown)
+
+    async def _on_app_startup(self, _app: web.Application) -> None:
+        if self._remove_listener is None:
+            self._remove_listener = self.hub.add_listener(self)
+
+    async def _on_app_shutdown(self, _app: web.Application) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop following the hub, say goodbye to every client, stop background work."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        for task in tuple(self._tasks):
+            task.cancel()
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                await self.server.eio.hang_up()
+        except TimeoutError:
+            _LOGGER.warning("Socket.IO clients did not close within %s s", SHUTDOWN_TIMEOUT)
+        await self.server.shutdown()
+
+    # -- introspection ------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Connections and subscribers per system, for the stats endpoint."""
+        return {
+            "connections": len(self._clients),
+            "refused": self.server.refused,
+            "evicted": self.server.evicted,
+            "systems": {system_id: len(sids) for system_id, sids in self._members.items()},
+        }
+
+    # -- hub listener -------------------------------------------------------
+
+    def on_systems(self, hub: Hub) -> None:
+        """Nothing to push: a client learns of systems by subscribing (or over HTTP)."""
+
+    def on_state(self, system: System) -> None:
+        """A new document: to the system's room."""
+        if system.document is not None:
+            self._emit_to_room(system.system_id, EVENT_DATA, system.document)
+
+    def on_event(self, event: HubEvent) -> None:
+        """Alerts, connectivity and dispatches: to the system's room."""
+        if event.kind in _ALERT_KINDS:
+            self._emit_to_room(event.system_id, EVENT_ALERTS, event.frame())
+        elif event.kind == "connectivity":
+            self._emit_to_room(event.system_id, EVENT_STATUS, self._status(event))
+        elif event.kind == "dispatch":
+            self._emit_to_room(event.system_id, EVENT_DISPATCH, {**event.data})
+
+    def _status(self, event: HubEvent) -> dict[str, Any]:
+        return {**event.data, "system_id": event.system_id}
+
+    def _emit_to_room(self, system_id: str, event: str, data: Any) -> None:
+        if not self._members.get(system_id):
+            return
+        self._spawn(self.server.emit(event, data, room=room_of(system_id)))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:
+            # Called outside the loop (no clients can exist then): drop it.
+            coro.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            _LOGGER.warning("Socket.IO emit failed: %r", err)
+
+    # -- client events ------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request = environ.get("aiohttp.request")
+        if not isinstance(request, web.BaseRequest):
+            # Only the aiohttp driver is used; anything else is a wiring bug.
+            raise SocketIORefused("server misconfigured", {"code": "internal_error"})
+        remote = request.remote
+        principal = self.authenticator.from_ingress(request)
+        if principal is None:
+            principal = await self._authenticate(_auth_token(auth) or bearer_token(request), remote)
+        self._clients[sid] = _Client(principal=principal, remote=remote)
+        _LOGGER.debug("Socket.IO client %s connected as %s", sid, principal.name)
+
+    async def _authenticate(self, token: str | None, remote: str | None) -> Principal:
+        """The principal of ``token``, or a refusal that says what to do."""
+        if token is None:
+            raise SocketIORefused(
+                "unauthorized: send a token in the Socket.IO auth payload "
+                '(io(url, {auth: {token: "…"}})) or an Authorization: Bearer header',
+                {"code": "unauthorized"},
+            )
+        wait = self.authenticator.retry_after(remote)
+        if wait > 0:
+            seconds = max(1, round(wait))
+            raise SocketIORefused(
+                f"too many failed authentications from this address; retry in {seconds} s",
+                {"code": "auth_backoff", "retry_after": seconds},
+            )
+        principal = await self.authenticator.authenticate(token, remote=remote)
+        if principal is None:
+            raise SocketIORefused(
+                "unauthorized: the token was not accepted", {"code": "unauthorized"}
+            )
+        return principal
+
+    async def _on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        client = self._clients.pop(sid, None)
+        if client is None:
+            return
+        for system_id in client.systems:
+            self._leave(sid, system_id)
+
+    async def _on_subscribe(self, sid: str, *args: Any) -> dict[str, Any]:
+        client = self._clients.get(sid)
+        if client is None:
+            return await self._fail(sid, "unauthorized", "not connected")
+        system_id = _argument(args, "system_id", "systemId", "deviceId", "device_id", "id")
+        if system_id is None:
+            return await self._fail(
+                sid,
+                "invalid_request",
+                "subscribe:device takes a system id: a string, or {system_id: …}",
+            )
+        system = self.hub.systems.get(system_id)
+        if system is None:
+            return await self._fail(
+                sid,
+                "unknown_system",
+                f"no system with id {system_id!r}",
+                system_id=system_id,
+                known=sorted(self.hub.systems),
+            )
+        if system_id not in client.systems and len(client.systems) >= MAX_SUBSCRIPTIONS:
+            return await self._fail(
+                sid,
+                "too_many_subscriptions",
+                f"a client may follow at most {MAX_SUBSCRIPTIONS} systems",
+                system_id=system_id,
+            )
+        await self.server.enter_room(sid, room_of(system_id))
+        client.systems.add(system_id)
+        self._members.setdefault(system_id, set()).add(sid)
+        # The current state right away, so a dashboard never starts blank.
+        if system.document is not None:
+            await self.server.emit(EVENT_DATA, system.document, to=sid)
+        if system.connected is not None:
+            status = {
+                "system_id": system_id,
+                "source": system.info.source,
+                "connected": system.connected,
+                "reason": "current",
+            }
+            await self.server.emit(EVENT_STATUS, status, to=sid)
+        alerts = [alert.as_dict() for alert in self.hub.alerts.list(system_id, active_only=True)]
+        return {"ok": True, "system_id": system_id, "alerts": alerts}
+
+    async def _on_unsubscribe(self, sid: str, *args: Any) -> dict[str, Any]:
+        client = self._clients.get(sid)
+        system_id = _argument(args, "system_id", "systemId", "deviceId", "device_id", "id")
+        if client is None or system_id is None:
+            return await self._fail(
+                sid,
+                "invalid_request",
+                "unsubscribe:device takes a system id: a string, or {system_id: …}",
+            )
+        if system_id in client.systems:
+            client.systems.discard(system_id)
+            self._leave(sid, system_id)
+            await self.server.leave_room(sid, room_of(system_id))
+        return {"ok": True, "system_id": system_id}
+
+    async def _on_acknowledge(self, sid: str, *args: Any) -> dict[str, Any]:
+        client = self._clients.get(sid)
+        alert_id = _argument(args, "alert_id", "alertId", "id")
+        if client is None or alert_id is None:
+            return await self._fail(
+                sid,
+                "invalid_request",
+                "alert:acknowledge takes an alert id: a string, or {alert_id: …}",
+            )
+        try:
+            alert = self.hub.acknowledge(alert_id, client.principal.name)
+        except Exception:
+            _LOGGER.exception("Acknowledging alert %s failed", alert_id)
+            return await self._fail(
+                sid, "acknowledge_failed", "the alert could not be acknowledged", alert_id=alert_id
+            )
+        if alert is None:
+            return await self._fail(
+                sid, "unknown_alert", f"no alert with id {alert_id!r}", alert_id=alert_id
+            )
+        return {"ok": True, "alert": alert.as_dict()}
+
+    async def _on_unknown(self, event: Any, sid: str, *_args: Any) -> dict[str, Any]:
+        known = ("subscribe:device", "unsubscribe:device", "alert:acknowledge")
+        return await self._fail(
+            sid,
+            "unknown_event",
+            f"unknown event {str(event)[:64]!r}; this server understands {', '.join(known)}",
+        )
+
+    async def _fail(self, sid: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
+        """Tell the client what went wrong, as an ``error`` event and as the ack."""
+        error = {"code": code, "message": message, **extra}
+        await self.server.emit(EVENT_ERROR, error, to=sid)
+        return {"ok": False, "error": error}
+
+    def _leave(self, sid: str, system_id: str) -> None:
+        members = self._members.get(system_id)
+        if members is not None:
+            members.discard(sid)
+            if not members:
+                del self._members[system_id]
+
+
+SOCKETIO_KEY: Final = web.AppKey("sunstream_socketio", SocketIOEndpoint)
+
+
+def attach(
+    app: web.Application,
+    hub: Hub,
+    authenticator: Authenticator,
+    *,
+    origins: Iterable[str] | None = None,
+    max_clients: int = DEFAULT_MAX_CLIENTS,
+    max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
+    client_queue: int = DEFAULT_CLIENT_QUEUE,
+) -> SocketIOEndpoint:
+    """Serve Socket.IO on ``app`` at ``/socket.io/``; the endpoint is also ``app[SOCKETIO_KEY]``.
+
+    ``origins`` is the browser origin allow-list (``settings.origins``), see
+    :func:`origin_policy`; the caps are ``settings.max_clients`` and
+    ``settings.max_clients_per_ip`` (counted apart from the WebSocket
+    clients) and ``settings.client_queue`` packets waiting per client.
+    """
+    endpoint = SocketIOEndpoint(
+        hub,
+        authenticator,
+        origins=tuple(origins or ()),
+        max_clients=max_clients,
+        max_clients_per_ip=max_clients_per_ip,
+        connect_timeout=authenticator.auth_timeout,
+        client_queue=client_queue,
+    )
+    endpoint.attach(app)
+    app[SOCKETIO_KEY] = endpoint
+    return endpoint

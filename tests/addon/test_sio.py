@@ -1,0 +1,668 @@
+"""The Socket.IO endpoint against the real python-socketio client, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AsyncExitStack
+import json
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+import socketio  # type: ignore[import-untyped]
+
+from sunstream_monitor import sio
+from sunstream_monitor.auth import Authenticator
+from sunstream_monitor.hub import Hub, SystemInfo
+from sunstream_monitor.settings import Settings
+
+from .conftest import free_port
+
+TOKEN = "sio-test-token"
+SYSTEM = "sim-rooftop"
+OTHER = "sim-garage"
+WAIT = 5.0
+
+
+def document(system_id: str = SYSTEM, **overrides: Any) -> dict[str, Any]:
+    """A complete MonitoringData document with plausible numbers."""
+    doc: dict[str, Any] = {
+        "system_id": system_id,
+        "name": "Rooftop" if system_id == SYSTEM else system_id,
+        "source": "simulated",
+        "status": "online",
+        "current_generation_kw": 3.42,
+        "today_generation_kwh": 12.5,
+        "monthly_generation_kwh": 310.25,
+        "total_generation_kwh": 10234.5,
+        "today_savings": 10.63,
+        "monthly_savings": 263.71,
+        "total_savings": 8699.33,
+        "currency": "BRL",
+        "co2_offset_kg": 5117.25,
+        "trees_planted_equivalent": 243.68,
+        "battery": {
+            "soc_percent": 76.0,
+            "power_kw": -1.2,
+            "charge_energy_kwh": 4.1,
+            "discharge_energy_kwh": 2.3,
+            "mode": "charging",
+        },
+        "grid": {"power_kw": -0.8, "import_energy_kwh": 3.2, "export_energy_kwh": 5.6},
+        "load": {"power_kw": 1.42},
+        "inverter": {"temperature_c": 41.5, "status": "running"},
+        "chart_data": {
+            "labels": [f"{hour:02d}:00" for hour in range(24)],
+            "values": [round(max(0.0, 1.0 - abs(hour - 12) / 6) * 1.8, 3) for hour in range(24)],
+        },
+        "last_updated": "2026-11-23T14:00:00+00:00",
+    }
+    doc.update(overrides)
+    return doc
+
+
+def make_authenticator(**settings: Any) -> Authenticator:
+    """The real authenticator, accepting :data:`TOKEN` as a configured token."""
+    return Authenticator(Settings(tokens=(TOKEN,), **settings))
+
+
+def make_hub() -> Hub:
+    hub = Hub()
+    hub.set_systems(
+        [
+            SystemInfo(system_id=SYSTEM, name="Rooftop", source="simulated"),
+            SystemInfo(system_id=OTHER, name="Garage", source="simulated"),
+        ]
+    )
+    hub.update_state(SYSTEM, document())
+    hub.update_state(OTHER, document(OTHER))
+    return hub
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait (bounded) until ``predicate()`` holds."""
+    for _ in range(int(WAIT / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("condition not met in time")
+
+
+class Recorder:
+    """A python-socketio client that queues every event it hears, by name."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.queues: dict[str, asyncio.Queue[Any]] = {}
+        self.disconnected = asyncio.Event()
+        for name in ("device:data", "device:alerts", "device:status", "device:dispatch", "error"):
+            self.client.on(name, self._recorder(name))
+        self.client.on("disconnect", self._on_disconnect)
+
+    def _recorder(self, name: str) -> Callable[[Any], Awaitable[None]]:
+        queue = self.queues.setdefault(name, asyncio.Queue())
+
+        async def record(data: Any = None) -> None:
+            await queue.put(data)
+
+        return record
+
+    async def _on_disconnect(self, *_args: Any) -> None:
+        self.disconnected.set()
+
+    async def next(self, name: str) -> Any:
+        async with asyncio.timeout(WAIT):
+            return await self.queues[name].get()
+
+    async def nothing(self, name: str, within: float = 0.5) -> None:
+        """Assert that no ``name`` event arrives for ``within`` seconds."""
+        try:
+            async with asyncio.timeout(within):
+                data = await self.queues[name].get()
+        except TimeoutError:
+            return
+        pytest.fail(f"unexpected {name}: {data!r}")
+
+    async def call(self, event: str, data: Any) -> Any:
+        return await self.client.call(event, data, timeout=WAIT)
+
+
+class Server:
+    """An aiohttp app with the Socket.IO endpoint, on a free loopback port."""
+
+    def __init__(self, hub: Hub, authenticator: Authenticator, **options: Any) -> None:
+        self.hub = hub
+        self.authenticator = authenticator
+        self.app = web.Application()
+        self.endpoint = sio.attach(self.app, hub, authenticator, **options)
+        self.runner = web.AppRunner(self.app)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+@pytest.fixture
+async def server(socket_enabled: None) -> AsyncGenerator[Server]:
+    srv = Server(make_hub(), make_authenticator())
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+async def clients(server: Server) -> AsyncGenerator[Callable[..., Awaitable[Recorder]]]:
+    """Connects recorders (authenticated unless told otherwise); disconnects them after."""
+    async with AsyncExitStack() as stack:
+
+        async def connect(**kwargs: Any) -> Recorder:
+            kwargs.setdefault("auth", {"token": TOKEN})
+            kwargs.setdefault("transports", ["websocket"])
+            recorder = Recorder()
+            await recorder.client.connect(server.url, wait_timeout=WAIT, **kwargs)
+            stack.push_async_callback(recorder.client.disconnect)
+            return recorder
+
+        yield connect
+
+
+async def refusal(server: Server, **kwargs: Any) -> Any:
+    """Connect expecting a refusal; return what ``connect_error`` carried."""
+    refusals: asyncio.Queue[Any] = asyncio.Queue()
+    client = socketio.AsyncClient(reconnection=False)
+
+    async def on_connect_error(data: Any) -> None:
+        await refusals.put(data)
+
+    client.on("connect_error", on_connect_error)
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(server.url, transports=["websocket"], wait_timeout=WAIT, **kwargs)
+        async with asyncio.timeout(WAIT):
+            return await refusals.get()
+    finally:
+        await client.disconnect()
+
+
+async def test_refused_without_token(server: Server) -> None:
+    data = await refusal(server)
+    assert data["message"].startswith("unauthorized: send a token")
+    assert data["data"] == {"code": "unauthorized"}
+
+
+async def test_refused_with_wrong_token(server: Server) -> None:
+    data = await refusal(server, auth={"token": "nope"})
+    assert data["message"] == "unauthorized: the token was not accepted"
+
+
+async def test_repeated_failures_back_off(server: Server) -> None:
+    for _ in range(5):
+        assert (await refusal(server, auth={"token": "guess"}))["data"]["code"] == "unauthorized"
+    # Now even the right token waits: the address is refused for a while.
+    data = await refusal(server, auth={"token": TOKEN})
+    assert data["data"]["code"] == "auth_backoff"
+    assert data["data"]["retry_after"] >= 1
+    assert "too many failed authentications" in data["message"]
+
+
+async def test_refused_with_wrong_bearer_header(server: Server) -> None:
+    data = await refusal(server, headers={"Authorization": "Bearer nope"})
+    assert data["data"] == {"code": "unauthorized"}
+
+
+async def test_accepted_with_auth_payload_over_polling(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    # socket.io-client's default: long-polling first, then the WebSocket upgrade.
+    recorder = await clients(transports=["polling", "websocket"])
+    assert recorder.client.connected
+    assert server.endpoint.stats()["connections"] == 1
+
+
+async def test_accepted_with_bearer_header(clients: Callable[..., Awaitable[Recorder]]) -> None:
+    recorder = await clients(auth=None, headers={"Authorization": f"Bearer {TOKEN}"})
+    ack = await recorder.call("subscribe:device", SYSTEM)
+    assert ack["ok"] is True
+
+
+async def test_subscribe_gets_data_now_and_on_change(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    recorder = await clients()
+    ack = await recorder.call("subscribe:device", SYSTEM)
+    assert ack == {"ok": True, "system_id": SYSTEM, "alerts": []}
+    first = await recorder.next("device:data")
+    assert first == document()
+
+    server.hub.update_state(SYSTEM, document(current_generation_kw=4.75))
+    changed = await recorder.next("device:data")
+    assert changed["current_generation_kw"] == 4.75
+    assert changed["system_id"] == SYSTEM
+    # The other system's updates don't reach this room.
+    server.hub.update_state(OTHER, document(OTHER, current_generation_kw=9.9))
+    await recorder.nothing("device:data")
+    assert server.endpoint.stats()["systems"] == {SYSTEM: 1}
+
+
+async def test_subscribe_accepts_an_object_argument(
+    clients: Callable[..., Awaitable[Recorder]],
+) -> None:
+    recorder = await clients()
+    ack = await recorder.call("subscribe:device", {"deviceId": OTHER})
+    assert ack["ok"] is True
+    assert (await recorder.next("device:data"))["system_id"] == OTHER
+
+
+async def test_every_member_of_the_room_gets_the_update_encoded_once(
+    server: Server, clients: Callable[..., Awaitable[Recorder]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorders = [await clients() for _ in range(3)]
+    for recorder in recorders:
+        await recorder.call("subscribe:device", SYSTEM)
+        await recorder.next("device:data")
+
+    # Count Socket.IO packet encodings of device:data (server and clients share the class).
+    encoded: list[Any] = []
+    original = socketio.packet.Packet.encode
+
+    def counting_encode(packet: Any) -> Any:
+        if isinstance(packet.data, list) and packet.data[:1] == ["device:data"]:
+            encoded.append(packet)
+        return original(packet)
+
+    monkeypatch.setattr(socketio.packet.Packet, "encode", counting_encode)
+    server.hub.update_state(SYSTEM, document(today_generation_kwh=13.0))
+    for recorder in recorders:
+        assert (await recorder.next("device:data"))["today_generation_kwh"] == 13.0
+    assert len(encoded) == 1
+
+
+async def test_alerts_reach_the_room_and_acknowledge(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    watcher, bystander = await clients(), await clients()
+    await watcher.call("subscribe:device", SYSTEM)
+    await bystander.call("subscribe:device", OTHER)
+
+    alert = server.hub.raise_alert(
+        SYSTEM, {"rule": "battery_low", "severity": "warning", "value": 9.0, "threshold": 10.0}
+    )
+    raised = await watcher.next("device:alerts")
+    assert raised["type"] == "alert"
+    assert raised["system_id"] == SYSTEM
+    assert raised["data"]["alert_id"] == alert.alert_id
+    assert raised["data"]["state"] == "raised"
+
+    # A later subscriber learns of active alerts in the ack.
+    late = await clients()
+    ack = await late.call("subscribe:device", SYSTEM)
+    assert [a["alert_id"] for a in ack["alerts"]] == [alert.alert_id]
+
+    reply = await watcher.call("alert:acknowledge", alert.alert_id)
+    assert reply["ok"] is True
+    assert reply["alert"]["acknowledged"] is True
+    acknowledged = await watcher.next("device:alerts")
+    assert acknowledged["type"] == "alert_acknowledged"
+    assert acknowledged["data"]["acknowledged_by"] == "token-1"
+    stored = server.hub.alerts.get(alert.alert_id)
+    assert stored is not None
+    assert stored.acknowledged
+    await bystander.nothing("device:alerts")
+
+
+async def test_acknowledge_unknown_alert(clients: Callable[..., Awaitable[Recorder]]) -> None:
+    recorder = await clients()
+    reply = await recorder.call("alert:acknowledge", {"alert_id": "no-such-alert"})
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "unknown_alert"
+    assert (await recorder.next("error"))["code"] == "unknown_alert"
+
+
+async def test_connectivity_reaches_the_room_as_device_status(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    recorder = await clients()
+    await recorder.call("subscribe:device", SYSTEM)
+    # Known state right away (the document says online).
+    current = await recorder.next("device:status")
+    assert current["connected"] is True
+
+    server.hub.publish_event(
+        "connectivity",
+        SYSTEM,
+        {"system_id": SYSTEM, "source": "simulated", "connected": False, "reason": "outage"},
+    )
+    status = await recorder.next("device:status")
+    assert status == {
+        "system_id": SYSTEM,
+        "source": "simulated",
+        "connected": False,
+        "reason": "outage",
+    }
+    server.hub.publish_event("dispatch", SYSTEM, {"command": "charge", "power": 2000})
+    assert (await recorder.next("device:dispatch"))["command"] == "charge"
+
+
+async def test_unsubscribe_stops_updates(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    leaver, stayer = await clients(), await clients()
+    for recorder in (leaver, stayer):
+        await recorder.call("subscribe:device", SYSTEM)
+        await recorder.next("device:data")
+    assert (await leaver.call("unsubscribe:device", SYSTEM))["ok"] is True
+
+    server.hub.update_state(SYSTEM, document(current_generation_kw=1.11))
+    server.hub.raise_alert(SYSTEM, {"rule": "inverter_hot", "severity": "critical"})
+    # The update was sent (the stayer hears it), just not to the leaver.
+    assert (await stayer.next("device:data"))["current_generation_kw"] == 1.11
+    await stayer.next("device:alerts")
+    await leaver.nothing("device:data")
+    await leaver.nothing("device:alerts", within=0.1)
+    assert server.endpoint.stats()["systems"] == {SYSTEM: 1}
+
+
+async def test_unknown_system_is_an_error_event_not_a_crash(
+    clients: Callable[..., Awaitable[Recorder]],
+) -> None:
+    recorder = await clients()
+    reply = await recorder.call("subscribe:device", "no-such-system")
+    assert reply["ok"] is False
+    error = await recorder.next("error")
+    assert error["code"] == "unknown_system"
+    assert error["system_id"] == "no-such-system"
+    assert SYSTEM in error["known"]
+    # Still connected and still served.
+    assert (await recorder.call("subscribe:device", SYSTEM))["ok"] is True
+    assert (await recorder.next("device:data"))["system_id"] == SYSTEM
+
+
+@pytest.mark.parametrize(
+    ("event", "args", "code"),
+    [
+        ("subscribe:device", (), "invalid_request"),
+        ("subscribe:device", (42,), "invalid_request"),
+        ("subscribe:device", ({"nope": 1},), "invalid_request"),
+        ("unsubscribe:device", ([],), "invalid_request"),
+        ("alert:acknowledge", (None,), "invalid_request"),
+        ("launch:rocket", ("now",), "unknown_event"),
+    ],
+)
+async def test_bad_events_get_clear_errors(
+    clients: Callable[..., Awaitable[Recorder]], event: str, args: tuple[Any, ...], code: str
+) -> None:
+    recorder = await clients()
+    data = args[0] if len(args) == 1 else (args or None)
+    reply = await recorder.client.call(event, data, timeout=WAIT)
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == code
+    assert reply["error"]["message"]
+    assert (await recorder.next("error"))["code"] == code
+
+
+async def test_malformed_packet_closes_only_that_client(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    healthy = await clients()
+    await healthy.call("subscribe:device", SYSTEM)
+    await healthy.next("device:data")
+
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        async with asyncio.timeout(WAIT):
+            opening = await ws.receive_str()
+            assert opening.startswith("0{")
+            await ws.send_str("40" + json.dumps({"token": TOKEN}))
+            assert (await ws.receive_str()).startswith("40{")
+            await ws.send_str('42["subscribe:device"')  # truncated JSON
+            texts = []
+            while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+                texts.append(message.data)
+            # Engine.IO's CLOSE packet, then the transport itself closes.
+            assert texts[-1:] == ["1"]
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    server.hub.update_state(SYSTEM, document(current_generation_kw=2.5))
+    assert (await healthy.next("device:data"))["current_generation_kw"] == 2.5
+
+
+async def test_oversized_packet_is_refused(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        async with asyncio.timeout(WAIT):
+            await ws.receive_str()
+            await ws.send_str("40" + json.dumps({"token": TOKEN}))
+            await ws.receive_str()
+            await ws.send_str('42["subscribe:device","' + "x" * (sio.MAX_PACKET_BYTES + 1) + '"]')
+            while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+                pass
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert (await clients()).client.connected
+
+
+async def test_shutdown_disconnects_clients_and_leaves_the_hub(socket_enabled: None) -> None:
+    srv = Server(make_hub(), make_authenticator())
+    await srv.start()
+    recorder = Recorder()
+    try:
+        await recorder.client.connect(
+            srv.url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
+        )
+        await recorder.call("subscribe:device", SYSTEM)
+    finally:
+        await srv.stop()
+    async with asyncio.timeout(WAIT):
+        await recorder.disconnected.wait()
+    await recorder.client.disconnect()
+    # No listener left behind: updates after shutdown go nowhere and raise nothing.
+    assert srv.endpoint not in srv.hub._listeners
+    srv.hub.update_state(SYSTEM, document(current_generation_kw=0.5))
+
+
+async def test_ingress_is_trusted_from_the_proxy_only(socket_enabled: None) -> None:
+    ingress_headers = {"X-Ingress-Path": "/api/hassio_ingress/abc", "X-Remote-User-Name": "ana"}
+    # The proxy here is loopback, so the test's requests come "from the Supervisor".
+    proxied = Server(make_hub(), make_authenticator(trusted_proxies=("127.0.0.1",)))
+    elsewhere = Server(make_hub(), make_authenticator())
+    await proxied.start()
+    await elsewhere.start()
+    recorder = Recorder()
+    try:
+        await recorder.client.connect(
+            proxied.url, headers=ingress_headers, transports=["websocket"], wait_timeout=WAIT
+        )
+        alert = proxied.hub.raise_alert(SYSTEM, {"rule": "grid_sag"})
+        assert (await recorder.call("alert:acknowledge", alert.alert_id))["ok"] is True
+        assert alert.acknowledged_by == "ana"
+        # The same headers from an address that is not the proxy are just headers.
+        data = await refusal(elsewhere, headers=ingress_headers)
+        assert data["data"] == {"code": "unauthorized"}
+    finally:
+        await recorder.client.disconnect()
+        await proxied.stop()
+        await elsewhere.stop()
+
+
+async def test_origin_allow_list(socket_enabled: None) -> None:
+    srv = Server(make_hub(), make_authenticator(), origins=["https://solar.example"])
+    await srv.start()
+    try:
+        listed = Recorder()
+        await listed.client.connect(
+            srv.url,
+            auth={"token": TOKEN},
+            headers={"Origin": "https://solar.example"},
+            transports=["websocket"],
+            wait_timeout=WAIT,
+        )
+        assert listed.client.connected
+        await listed.client.disconnect()
+
+        # The server's own origin always passes (the page it serves).
+        own = Recorder()
+        await own.client.connect(
+            srv.url,
+            auth={"token": TOKEN},
+            headers={"Origin": srv.url},
+            transports=["websocket"],
+            wait_timeout=WAIT,
+        )
+        assert own.client.connected
+        await own.client.disconnect()
+
+        stranger = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await stranger.connect(
+                srv.url,
+                auth={"token": TOKEN},
+                headers={"Origin": "https://evil.example"},
+                transports=["websocket"],
+                wait_timeout=WAIT,
+            )
+        await stranger.disconnect()
+        async with aiohttp.ClientSession() as session:
+            url = f"{srv.url}/socket.io/?EIO=4&transport=polling"
+            async with session.get(url, headers={"Origin": "https://evil.example"}) as response:
+                assert response.status == 400
+                assert "not an accepted origin" in await response.text()
+    finally:
+        await srv.stop()
+
+
+async def test_served_by_the_whole_app(socket_enabled: None) -> None:
+    """create_app mounts the endpoint beside /ws and reports it in the statistics."""
+    from sunstream_monitor.web import create_app
+
+    settings = Settings(tokens=(TOKEN,))
+    hub = make_hub()
+    app = create_app(settings, hub, Authenticator(settings))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    recorder = Recorder()
+    try:
+        await recorder.client.connect(
+            url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
+        )
+        await recorder.call("subscribe:device", SYSTEM)
+        await recorder.next("device:data")
+        hub.update_state(SYSTEM, document(current_generation_kw=5.5))
+        assert (await recorder.next("device:data"))["current_generation_kw"] == 5.5
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{url}/ws/monitoring", headers={"Authorization": f"Bearer {TOKEN}"}
+            ) as response,
+        ):
+            stats = await response.json()
+        assert stats["socketio"] == {
+            "connections": 1,
+            "refused": 0,
+            "evicted": 0,
+            "systems": {SYSTEM: 1},
+        }
+    finally:
+        await recorder.client.disconnect()
+        await runner.cleanup()
+    assert not hub._listeners
+
+
+async def test_connection_caps(socket_enabled: None) -> None:
+    srv = Server(make_hub(), make_authenticator(), max_clients=3, max_clients_per_ip=2)
+    await srv.start()
+    connected: list[Recorder] = []
+    try:
+        for _ in range(2):
+            recorder = Recorder()
+            await recorder.client.connect(
+                srv.url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
+            )
+            connected.append(recorder)
+        # A third from the same address is refused before any upgrade, with the reason.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{srv.url}/socket.io/?EIO=4&transport=polling") as response,
+        ):
+            assert response.status == 401
+            assert "too many connections from this address" in await response.text()
+        assert srv.endpoint.stats()["refused"] == 1
+        # Leaving frees the place.
+        await connected.pop().client.disconnect()
+        await eventually(lambda: srv.endpoint.stats()["connections"] == 1)
+        again = Recorder()
+        await again.client.connect(
+            srv.url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
+        )
+        connected.append(again)
+    finally:
+        for recorder in connected:
+            await recorder.client.disconnect()
+        await srv.stop()
+
+
+async def test_connection_without_namespace_connect_is_closed(socket_enabled: None) -> None:
+    authenticator = Authenticator(Settings(tokens=(TOKEN,)), auth_timeout=0.3)
+    srv = Server(make_hub(), authenticator)
+    await srv.start()
+    try:
+        url = f"{srv.url}/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            async with asyncio.timeout(WAIT):
+                assert (await ws.receive_str()).startswith("0{")
+                # Never send the CONNECT packet: the server hangs up on its own.
+                texts = []
+                while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+                    texts.append(message.data)
+                assert texts[-1:] == ["1"]
+    finally:
+        await srv.stop()
+
+
+async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> None:
+    srv = Server(make_hub(), make_authenticator(), client_queue=64)
+    await srv.start()
+    healthy = Recorder()
+    try:
+        await healthy.client.connect(
+            srv.url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
+        )
+        await healthy.call("subscribe:device", SYSTEM)
+        url = f"{srv.url}/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as stuck:
+            async with asyncio.timeout(WAIT):
+                await stuck.receive_str()
+                await stuck.send_str("40" + json.dumps({"token": TOKEN}))
+                await stuck.receive_str()
+                await stuck.send_str("42" + json.dumps(["subscribe:device", SYSTEM]))
+            await eventually(lambda: srv.endpoint.stats()["systems"] == {SYSTEM: 2})
+            # From here on the stuck client reads nothing while updates pour in:
+            # far more than the socket buffers and its queue of 64 can hold.
+            padding = "x" * 65_536
+            last = 299
+            for number in range(last + 1):
+                srv.hub.update_state(
+                    SYSTEM, document(current_generation_kw=float(number), padding=padding)
+                )
+                await asyncio.sleep(0.001)
+            await eventually(lambda: srv.endpoint.stats()["evicted"] == 1)
+            await eventually(lambda: srv.endpoint.stats()["connections"] == 1)
+            # Everyone else was served throughout, up to the last update.
+            async with asyncio.timeout(WAIT * 4):
+                while (await healthy.next("device:data"))["current_generation_kw"] != last:
+                    pass
+            assert healthy.client.connected
+    finally:
+        await healthy.client.disconnect()
+        await srv.stop()
