@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from pymodbus.constants import ExcCodes
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
+from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
 from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -97,6 +103,34 @@ async def test_unit_twice_aborts(hass: HomeAssistant, fake: FakeAlphaEss) -> Non
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_configured_address_aborts_without_asking_the_unit(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """The running entry holds the unit's one slot: a second connect would read as "busy"."""
+    await _entry(hass, fake)
+    connections, refusals = fake.connections, fake.refusals
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert (fake.connections, fake.refusals) == (connections, refusals)
+
+
+async def test_same_unit_at_another_address_updates_the_entry(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """Recognised by its serial, not its address (a new IP, a changed port forward)."""
+    entry = await _entry(hass, fake)
+    await hass.config_entries.async_unload(entry.entry_id)
+    async with FakeAlphaEss() as moved:  # the same fixture: the same serial
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, _form(moved))
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data["port"] == moved.port != fake.port
 
 
 @pytest.mark.parametrize(
@@ -238,6 +272,38 @@ async def test_reconfigure_same_unit(hass: HomeAssistant, fake: FakeAlphaEss) ->
     assert result["reason"] == "reconfigure_successful"
 
 
+async def test_reconfigure_loaded_unit_in_place(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
+    """The running entry holds the unit's one Modbus slot: don't ask it again."""
+    entry = await _entry(hass, fake)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(fake, model="smile-b3")
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["model"] == "smile-b3"
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_to_a_new_address(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
+    """The unit moved (a new port here): it is asked for its serial there."""
+    entry = await _entry(hass, fake)
+    async with FakeAlphaEss() as moved:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _form(moved))
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data["port"] == moved.port
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_blank_host(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
     flow_id = await _start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake) | {"host": " "})
@@ -296,3 +362,221 @@ async def test_unit_held_while_running_raises_repair_issue(
             break
     assert entry.runtime_data.last_update_success
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+# --- fault matrix: each knob of the fake, through a real Home Assistant ------
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def _poll_until_connected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Poll as the coordinator would, faster: the reconnect back-off starts at ~1 s."""
+    for _ in range(50):
+        await _poll(hass, entry)
+        if entry.runtime_data.connected:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("the unit did not come back")
+
+
+def _states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
+    """The state of every enabled entity of the entry."""
+    registry = er.async_get(hass)
+    states = {}
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (state := hass.states.get(entity.entity_id)) is not None:
+            states[entity.entity_id] = state.state
+    assert states
+    return states
+
+
+def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    return {e for e, state in _states(hass, entry).items() if state == STATE_UNAVAILABLE}
+
+
+def _connectivity(hass: HomeAssistant) -> str:
+    return next(
+        s.entity_id for s in hass.states.async_all("binary_sensor") if "connection" in s.entity_id
+    )
+
+
+def _no_answer(fake: FakeAlphaEss, entry: MockConfigEntry) -> None:
+    # The default 5 s timeout works the same, only slower.
+    entry.runtime_data.source.client.timeout = 0.3
+    fake.silent = True
+
+
+def _gateway_exception(fake: FakeAlphaEss, entry: MockConfigEntry) -> None:
+    fake.exception = ExcCodes.GATEWAY_NO_RESPONSE
+
+
+def _heal(fake: FakeAlphaEss) -> None:
+    fake.silent = False
+    fake.exception = None
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [(_no_answer, "timeout"), (_gateway_exception, "protocol")],
+    ids=["no_answer", "modbus_exception_11"],
+)
+async def test_fault_makes_entities_unavailable_only_while_it_lasts(
+    hass: HomeAssistant,
+    fake: FakeAlphaEss,
+    issue_registry: ir.IssueRegistry,
+    start: Callable[[FakeAlphaEss, MockConfigEntry], None],
+    reason: str,
+) -> None:
+    """Unavailable during the fault, one event per transition, back without a restart."""
+    entry = await _entry(hass, fake)
+    connectivity = _connectivity(hass)
+    assert _unavailable(hass, entry) == set()
+    # Every reading; the link sensor (and alerts) stay available by design.
+    readings = {e for e in _states(hass, entry) if e.startswith("sensor.")}
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+
+    start(fake, entry)
+    for poll in range(3):  # the fault outlasts several polls…
+        await _poll(hass, entry)
+        assert hass.states.get(connectivity).state == STATE_OFF
+        assert readings <= _unavailable(hass, entry)
+        assert connectivity not in _unavailable(hass, entry)
+        if poll == 0:
+            await asyncio.sleep(1.05)  # …and a reconnect (first back-off step ≤ 1 s)
+    assert [(e.data["connected"], e.data["reason"]) for e in events] == [(False, reason)]
+    # A hanging unit or a failing converter is not "another client holds it".
+    assert issue_registry.async_get_issue(DOMAIN, f"busy_{entry.entry_id}") is None
+
+    _heal(fake)
+    await _poll_until_connected(hass, entry)
+    assert hass.states.get(connectivity).state == STATE_ON
+    assert _unavailable(hass, entry) == set()
+    assert [(e.data["connected"], e.data["reason"]) for e in events] == [
+        (False, reason),
+        (True, "connected"),
+    ]
+    assert {e.data["source"] for e in events} == {"modbus"}
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reset_mid_request_is_one_failed_poll(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """A TCP reset while a request is out: that poll fails, the next reconnects."""
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    fake.delay = 0.3
+    asyncio.get_running_loop().call_later(0.1, fake.drop_link)
+    await _poll(hass, entry)
+    assert _unavailable(hass, entry)
+    fake.delay = 0
+    await _poll_until_connected(hass, entry)
+    assert _unavailable(hass, entry) == set()
+    assert [(e.data["connected"], e.data["reason"]) for e in events] == [
+        (False, "disconnected"),
+        (True, "connected"),
+    ]
+
+
+async def test_reset_between_polls_goes_unnoticed(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
+    """The reset is seen before the next request: reconnect at once, nothing to report."""
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    connects = entry.runtime_data.source.client.stats.connects
+    fake.drop_link()
+    await asyncio.sleep(0.05)
+    await _poll(hass, entry)
+    assert entry.runtime_data.source.client.stats.connects == connects + 1
+    assert _unavailable(hass, entry) == set()
+    assert events == []
+
+
+async def test_slow_answers_within_the_timeout_change_nothing(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    fake.delay = 0.2
+    fake.reset_counters()
+    started = asyncio.get_running_loop().time()
+    await _poll(hass, entry)
+    assert asyncio.get_running_loop().time() - started >= len(fake.requests) * 0.2 >= 1.0
+    assert entry.runtime_data.last_update_success
+    assert _unavailable(hass, entry) == set()
+    assert events == []
+
+
+async def test_missing_register_leaves_the_rest_available_and_comes_back(
+    hass: HomeAssistant, fake: FakeAlphaEss, issue_registry: ir.IssueRegistry
+) -> None:
+    """Exception 2: that one value is unknown, the unit stays connected; asked again later."""
+    entry = await _entry(hass, fake)
+    source = entry.runtime_data.source
+    source.client.spacing = 0.01  # many polls below; the 100 ms default only slows the test
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    soh = f"{fake.get('battery_soh') * 0.1:g}"
+    assert float(_value(hass, "_state_of_health")) == float(soh)
+
+    fake.illegal = {BY_KEY["battery_soh"].address}
+    await _poll(hass, entry)
+    assert _value(hass, "_state_of_health") == STATE_UNKNOWN
+    assert _unavailable(hass, entry) == set()
+    assert float(_value(hass, "_state_of_charge")) == pytest.approx(fake.soc)
+    assert hass.states.get(_connectivity(hass)).state == STATE_ON
+    assert not issue_registry.issues
+
+    fake.illegal = set()
+    for _ in range(source.slow_every):  # asked again within one slow cycle
+        await _poll(hass, entry)
+        if _value(hass, "_state_of_health") != STATE_UNKNOWN:
+            break
+    assert float(_value(hass, "_state_of_health")) == float(soh)
+    assert events == []
+
+
+async def test_unit_that_ignores_a_command_is_not_the_users_fault(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """Read-back differs: a HomeAssistantError, not a validation error; no dispatch event."""
+    entry = await _entry(hass, fake)
+    battery = _battery_device(hass, entry).id
+    dispatched = async_capture_events(hass, EVENT_DISPATCH)
+    charge = {"device_id": battery, "power": 2000, "target_soc": 90, "duration": 30}
+    fake.ignore_dispatch = True
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "charge", charge, blocking=True)
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "dispatch_not_applied"
+    assert "did not apply the command" in str(err.value)  # translated, not the bare key
+    assert dispatched == []
+    assert fake.get("dispatch_start") == 0
+    assert _unavailable(hass, entry) == set()
+
+    fake.ignore_dispatch = False
+    await hass.services.async_call(DOMAIN, "charge", charge, blocking=True)
+    assert fake.get("dispatch_start") == 1
+    assert [e.data["command"] for e in dispatched] == ["charge"]
+
+
+async def test_discharge_below_the_units_cutoff_is_invalid_input(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    entry = await _entry(hass, fake)
+    cutoff = fake.get("discharge_cutoff_soc")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "discharge",
+            {
+                "device_id": _battery_device(hass, entry).id,
+                "power": 1000,
+                "target_soc": cutoff - 1,
+                "duration": 30,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "soc_out_of_range"
+    assert fake.get("dispatch_start") == 0

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -17,9 +20,9 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
-from custom_components.sunstream.pysunstream.winet import Backoff
+from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
+from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
+from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -358,3 +361,241 @@ async def test_link_counters_and_diagnostics(
     assert link["metrics"]["successes"] >= 1
     assert all(device["dev_sn"] == "**REDACTED**" for device in link["devices"])
     assert "pw8888" not in str(diagnostics)
+
+
+# -- battery commands through Home Assistant's actions ---------------------------------
+
+
+def _gateway_device(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    return next(d.id for d in devices if d.via_device_id is None)
+
+
+def _battery_power(hass: HomeAssistant) -> str:
+    """The battery device's power sensor (W, + discharge / − charge)."""
+    return next(
+        s.state
+        for s in hass.states.async_all("sensor")
+        if s.entity_id.startswith("sensor.battery_") and s.entity_id.endswith("_power")
+    )
+
+
+async def _act(hass: HomeAssistant, service: str, **data: Any) -> None:
+    await hass.services.async_call(DOMAIN, service, data, blocking=True)
+
+
+async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    device_id = _gateway_device(hass, entry)
+    events = async_capture_events(hass, EVENT_DISPATCH)
+    assert _battery_power(hass) == "-1220.0"  # the fixture charges from PV
+
+    await _act(hass, "charge", device_id=device_id, power=3000, target_soc=90, duration=30)
+    # The coordinator polls right after the command: the fake applied it.
+    assert (fake.ems[1].mode, fake.ems[1].command, fake.ems[1].power_kw) == (2, 0xAA, 3.0)
+    assert _battery_power(hass) == "-3000.0"
+
+    await _act(hass, "discharge", device_id=device_id, power=2500, target_soc=20, duration=30)
+    assert _battery_power(hass) == "2500.0"
+
+    await _act(hass, "stop", device_id=device_id)
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    assert _battery_power(hass) == "-1220.0"
+    assert [(e.data["source"], e.data["command"]) for e in events] == [
+        ("winet", "charge"),
+        ("winet", "discharge"),
+        ("winet", "stop"),
+    ]
+
+
+async def test_charge_ends_at_its_target(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    device_id = _gateway_device(hass, entry)
+    await _act(hass, "charge", device_id=device_id, power=3000, target_soc=70, duration=60)
+    assert fake.ems[1].mode == 2
+    fake.set_value(1, "real_battery", "I18N_COMMON_BATTERY_SOC", "70.0")
+    fake.set_value(2, "real", "I18N_COMMON_REMAIN_BATTERY_POWER", "70.0")
+    await entry.runtime_data.async_refresh()
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    # One write for the charge, one for the stop; later polls write nothing.
+    await entry.runtime_data.async_refresh()
+    assert len(fake.param_requests) == 2
+
+
+async def test_charge_above_the_rating_is_refused(hass: HomeAssistant, fake: FakeWinet) -> None:
+    entry = await _entry(hass, fake)
+    with pytest.raises(ServiceValidationError) as refused:
+        await _act(
+            hass,
+            "charge",
+            device_id=_gateway_device(hass, entry),
+            power=12000,
+            target_soc=90,
+            duration=30,
+        )
+    assert refused.value.translation_key == "power_out_of_range"
+    assert "10000" in str(refused.value)
+    assert fake.param_requests == []
+
+
+async def test_inverter_refusal_is_not_the_users_fault(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_DISPATCH)
+    fake.faults.param_reject = 1
+    with pytest.raises(HomeAssistantError) as failed:
+        await _act(hass, "stop", device_id=_gateway_device(hass, entry))
+    assert not isinstance(failed.value, ServiceValidationError)
+    assert failed.value.translation_key == "dispatch_refused"
+    assert "Energy Management Mode" in str(failed.value)
+    assert events == []
+
+
+async def test_pv_only_inverter_says_so(hass: HomeAssistant) -> None:
+    fixture = load_fixture("sh5_0rs")
+    fixture["devices"] = [dict(fixture["devices"][0], dev_type=21, dev_model="SG5.0RS")]
+    fixture["data"] = {"1": {k: fixture["data"]["1"][k] for k in ("real", "direct")}}
+    async with FakeWinet(fixture) as gateway:
+        entry = await _entry(hass, gateway)
+        with pytest.raises(ServiceValidationError) as refused:
+            await _act(hass, "stop", device_id=_gateway_device(hass, entry))
+        assert refused.value.translation_key == "not_supported"
+        assert "SG5.0RS does not accept battery commands" in str(refused.value)
+        assert gateway.requests["param"] == 0
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+# -- fault matrix: every knob of the fake, through Home Assistant ----------------------
+
+
+def _pv_power(hass: HomeAssistant) -> str:
+    return next(
+        s.state for s in hass.states.async_all("sensor") if s.entity_id.endswith("_pv_power")
+    )
+
+
+def _link_events(events: list[Any]) -> list[bool]:
+    """Connectivity transitions of the gateway itself (not of its parts)."""
+    return [e.data["connected"] for e in events if "part" not in e.data]
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def quick(hass: HomeAssistant, fake: FakeWinet) -> MockConfigEntry:
+    """A loaded gateway whose client waits test-sized delays."""
+    entry = await _entry(hass, fake)
+    client = entry.runtime_data.source.client
+    client.backoff = Backoff(base=0.05, cap=0.05, jitter=0.0)
+    client.request_timeout = 0.3
+    client._session.read_retry_delay = 0.01  # 5 s in the field
+    return entry
+
+
+async def _slow_handshake(fake: FakeWinet) -> None:
+    fake.faults.upgrade_delay = 0.1  # slow (P030), within the timeout
+    await fake.drop_all()
+
+
+async def _expiring_tokens(fake: FakeWinet) -> None:
+    fake.faults.token_expiry_after = 3  # every token dies mid-cycle
+
+
+async def _read_failed(fake: FakeWinet) -> None:
+    fake.faults.read_failed = 2  # within the retries
+
+
+async def _garbage(fake: FakeWinet) -> None:
+    fake.faults.garbage = 3
+    fake.faults.inject = ['{"result_code":7,"result_msg":"odd","result_data":{"service":"notice"}}']
+
+
+async def _idle_drop(fake: FakeWinet) -> None:
+    fake.faults.idle_timeout = 0.05
+    await asyncio.sleep(0.2)
+
+
+async def _single_drop(fake: FakeWinet) -> None:
+    fake.faults.drop = 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [_slow_handshake, _expiring_tokens, _read_failed, _garbage, _idle_drop, _single_drop],
+    ids=["slow_handshake", "token_expiry", "read_failed_301", "garbage", "idle_drop", "drop_once"],
+)
+async def test_faults_absorbed_within_the_poll(
+    hass: HomeAssistant, fake: FakeWinet, quick: MockConfigEntry, fault: Any
+) -> None:
+    """Routine faults: the poll recovers by itself; nothing goes unavailable, no event."""
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    await fault(fake)
+    for _ in range(3):
+        await _poll(hass, quick)
+        assert _pv_power(hass) != STATE_UNAVAILABLE
+    assert _link_events(events) == []
+    assert quick.runtime_data.last_update_success
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ({"drop": 1000}, {"drop": 0}),
+        ({"stall": 1000}, {"stall": 0}),
+        ({"inter_abnormal": 1000}, {"inter_abnormal": 0}),
+        ({"notice_after": 0}, {}),  # another user took the dongle (one notice)
+        ({"reject_upgrade": 1000, "drop": 1}, {"reject_upgrade": 0}),  # HTTP 400 (#27/#28)
+        ({"upgrade_delay": 1.0, "drop": 1}, {"upgrade_delay": 0.0}),  # handshake > timeout
+    ],
+    ids=["drop", "stall", "internal_error", "user_limit", "upgrade_400", "slow_tls_timeout"],
+)
+async def test_outages_recover_without_restart(
+    hass: HomeAssistant,
+    fake: FakeWinet,
+    quick: MockConfigEntry,
+    start: dict[str, Any],
+    end: dict[str, Any],
+) -> None:
+    """Unavailable only while the fault lasts; one event down, one up; no reload."""
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    for knob, value in start.items():
+        setattr(fake.faults, knob, value)
+    await _poll(hass, quick)
+    assert _pv_power(hass) == STATE_UNAVAILABLE
+    if end:  # a lasting fault: still down after the back-off, and no second event
+        await asyncio.sleep(0.06)
+        await _poll(hass, quick)
+        assert _pv_power(hass) == STATE_UNAVAILABLE
+    for knob, value in end.items():
+        setattr(fake.faults, knob, value)
+    await asyncio.sleep(0.06)
+    await _poll(hass, quick)
+    assert _pv_power(hass) != STATE_UNAVAILABLE
+    await _poll(hass, quick)
+    assert _link_events(events) == [False, True]
+    assert quick.state is ConfigEntryState.LOADED
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) -> None:
+    """The entry runs the keep-alive: an idle gateway session outlives the idle timeout."""
+    with patch(
+        "custom_components.sunstream.sources.WinetClient", partial(WinetClient, keepalive=0.05)
+    ):
+        entry = await _entry(hass, fake)
+    connections = fake.connection_count
+    fake.faults.idle_timeout = 0.2
+    await asyncio.sleep(0.6)  # no poll in between (the interval is 10 s)
+    assert fake.requests["ping"] >= 5
+    await _poll(hass, entry)
+    assert fake.connection_count == connections  # the same socket, no new login
+    assert entry.runtime_data.source.client.metrics.reconnections == 0
+    # Unloading ends the keep-alive with the entry.
+    await hass.config_entries.async_unload(entry.entry_id)
+    pings = fake.requests["ping"]
+    await asyncio.sleep(0.2)
+    assert fake.requests["ping"] == pings

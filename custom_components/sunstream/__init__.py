@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .alerts import SystemAlerts
 from .const import DOMAIN
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import (
@@ -19,7 +20,12 @@ from .services import async_setup_services
 from .sources import create_source
 from .store import system_store
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -38,10 +44,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) ->
     coordinator.system_device_id = async_register_system_device(hass, coordinator)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
+    coordinator.alerts = SystemAlerts(hass, coordinator)
+    entry.async_on_unload(coordinator.alerts.async_start())
     # Now that the system has answered, record what it says it is.
     async_register_system_device(hass, coordinator)
     async_remove_stale_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Sources holding a session open between polls (WiNet) keep it alive
+    # themselves; the task ends with the entry.
+    if (keepalive := getattr(coordinator.source, "async_run_keepalive", None)) is not None:
+        entry.async_create_background_task(hass, keepalive(), f"{DOMAIN} keep-alive {entry.title}")
 
     parts = set(readings(coordinator.data))
 

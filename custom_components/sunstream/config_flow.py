@@ -28,12 +28,14 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import slugify
 import probatio as vol
 
+from .alerts import ALERT_OPTIONS, CONF_ALERTS
 from .const import (
     CONF_BATTERY_KWH,
     CONF_CO2_FACTOR,
     CONF_CONNECTION,
     CONF_FINGERPRINT,
     CONF_MODEL,
+    CONF_PROFILE,
     CONF_PV_PEAK_KW,
     CONF_SECURITY,
     CONF_SOURCE,
@@ -56,6 +58,7 @@ from .const import (
     RANGES,
     WINET_DEFAULT_INTERVAL,
     WINET_MIN_INTERVAL,
+    Profile,
     SourceType,
 )
 from .coordinator import SunstreamConfigEntry
@@ -92,12 +95,41 @@ OPTION_FIELDS: dict[vol.Marker, Any] = {
 SIMULATED_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME, default=DEFAULT_NAME): TextSelector(),
+        vol.Required(CONF_PROFILE, default=Profile.RESIDENTIAL.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[profile.value for profile in Profile],
+                translation_key=CONF_PROFILE,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
         **SYSTEM_FIELDS,
         **OPTION_FIELDS,
     }
 )
 RECONFIGURE_SCHEMA = vol.Schema(SYSTEM_FIELDS)
-OPTIONS_SCHEMA = vol.Schema(OPTION_FIELDS)
+ALERT_UNITS = {
+    "soc_low": ("%", 1),
+    "inverter_temperature_high": ("°C", 1),
+    "nominal_voltage": ("V", 1),
+    "nominal_frequency": ("Hz", 10),
+    "thd_high": ("%", 0.5),
+    "communication_loss_minutes": ("min", 1),
+}
+ALERTS_SECTION = section(
+    vol.Schema(
+        {
+            vol.Required(key, default=default): _number(*ALERT_UNITS[key])
+            for key, (default, _, _) in ALERT_OPTIONS.items()
+        }
+    ),
+    {"collapsed": True},
+)
+# Alert thresholds are optional: an options call without the section (an
+# older client, a script) keeps the defaults rather than failing.
+OPTIONS_SCHEMA = vol.Schema({**OPTION_FIELDS, vol.Optional(CONF_ALERTS): ALERTS_SECTION})
+
+# What tells one Modbus unit from another on the network.
+ADDRESS_KEYS = (CONF_HOST, CONF_PORT, CONF_UNIT_ID)
 
 PLACEHOLDERS = {
     f"{key}_{end}": f"{value:g}"
@@ -286,15 +318,31 @@ def _split(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         CONF_PV_PEAK_KW: float(user_input[CONF_PV_PEAK_KW]),
         CONF_BATTERY_KWH: float(user_input[CONF_BATTERY_KWH]),
     }
+    # Residential is what entries made before profiles existed simulate, so
+    # only the other profile needs to be written down.
+    if user_input.get(CONF_PROFILE, Profile.RESIDENTIAL) != Profile.RESIDENTIAL:
+        data[CONF_PROFILE] = user_input[CONF_PROFILE]
     return data, _options(user_input)
 
 
 def _options(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    options: dict[str, Any] = {
         CONF_UPDATE_INTERVAL: int(user_input[CONF_UPDATE_INTERVAL]),
         CONF_TARIFF: float(user_input[CONF_TARIFF]),
         CONF_CO2_FACTOR: float(user_input[CONF_CO2_FACTOR]),
     }
+    if CONF_ALERTS in user_input:
+        options[CONF_ALERTS] = {key: float(v) for key, v in user_input[CONF_ALERTS].items()}
+    return options
+
+
+def _alert_error(user_input: Mapping[str, Any]) -> dict[str, str] | None:
+    """Placeholders naming the first alert threshold out of range, if any."""
+    for key, value in (user_input.get(CONF_ALERTS) or {}).items():
+        _, low, high = ALERT_OPTIONS[key]
+        if not low <= float(value) <= high:
+            return {"alert_field": key, "alert_min": f"{low:g}", "alert_max": f"{high:g}"}
+    return None
 
 
 class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -438,6 +486,16 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = _flatten_alphaess(user_input)
             errors = _validate_modbus(data)
+            if not errors and self.source == SOURCE_RECONFIGURE:
+                entry = self._get_reconfigure_entry()
+                if all(entry.data.get(key) == data[key] for key in ADDRESS_KEYS):
+                    # Same address, same unit: asking it again would be
+                    # refused as "busy" by the entry's own running session.
+                    return self.async_update_reload_and_abort(entry, data_updates=data)
+            if not errors and self.source != SOURCE_RECONFIGURE:
+                # A configured unit keeps its one Modbus slot taken: asking
+                # it again would be refused, by our own session, as "busy".
+                self._async_abort_entries_match({key: data[key] for key in ADDRESS_KEYS})
             if not errors:
                 errors, found, serial = await _async_identify_alphaess(data)
                 placeholders |= found
@@ -448,7 +506,10 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
                         return self.async_update_reload_and_abort(
                             self._get_reconfigure_entry(), data_updates=data
                         )
-                    self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST]})
+                    # Found by its serial at another address: that address now.
+                    self._abort_if_unique_id_configured(
+                        updates={key: data[key] for key in ADDRESS_KEYS}
+                    )
                     return self.async_create_entry(
                         title=f"AlphaESS {serial}",
                         data={CONF_SOURCE: SourceType.MODBUS.value, **data},
@@ -514,6 +575,11 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options."""
         errors: dict[str, str] = {}
+        placeholders = dict(PLACEHOLDERS) | {
+            "alert_field": "",
+            "alert_min": "",
+            "alert_max": "",
+        }
         if user_input is not None:
             errors = _validate(user_input)
             if (
@@ -522,6 +588,9 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
                 and user_input[CONF_UPDATE_INTERVAL] < WINET_MIN_INTERVAL
             ):
                 errors[CONF_UPDATE_INTERVAL] = "update_interval_too_fast"
+            if not errors and (alert_error := _alert_error(user_input)) is not None:
+                errors["base"] = "alert_threshold_out_of_range"
+                placeholders |= alert_error
             if not errors:
                 return self.async_create_entry(data=_options(user_input))
         return self.async_show_form(
@@ -530,5 +599,5 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
                 OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
             errors=errors,
-            description_placeholders=PLACEHOLDERS,
+            description_placeholders=placeholders,
         )

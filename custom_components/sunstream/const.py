@@ -22,6 +22,7 @@ CONF_SECURITY: Final = "security"
 CONF_CONNECTION: Final = "connection"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_MODEL: Final = "model"
+CONF_PROFILE: Final = "profile"
 
 DEFAULT_NAME: Final = "Simulated system"
 DEFAULT_PV_PEAK_KW: Final = 5.5
@@ -69,6 +70,13 @@ ATTR_POWER: Final = "power"
 ATTR_TARGET_SOC: Final = "target_soc"
 ATTR_DURATION: Final = "duration"
 ATTR_EXPIRES_AT: Final = "expires_at"
+
+
+class Profile(StrEnum):
+    """What a simulated system simulates."""
+
+    RESIDENTIAL = "residential"
+    MICROGRID = "microgrid"
 
 
 class SourceType(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -43,15 +43,30 @@ from .const import (
 from .devices import part_identifier
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
-from .pysunstream.errors import CommandRejected, SourceUnavailable
+from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value
 from .pysunstream.source import Source
 from .store import system_store
+
+if TYPE_CHECKING:
+    from .alerts import SystemAlerts
 
 REASON_AUTH = "auth"
 # Link failures only the user can resolve (SourceUnavailable.issue); each
 # becomes a repair issue, withdrawn as soon as a poll succeeds again.
 USER_ISSUES = ("certificate", "busy")
+
+# How a command error reaches the user, first match wins. A rejection is
+# about what was asked (power above the battery's maximum, SOC out of
+# range): a ServiceValidationError, so the UI blames the input. A failure
+# is the system's doing (it ignored a valid command): a plain
+# HomeAssistantError. Any other command error is not assumed to be the
+# user's fault either, hence the last row.
+COMMAND_ERRORS: tuple[tuple[type[CommandError], type[HomeAssistantError]], ...] = (
+    (CommandRejected, ServiceValidationError),
+    (CommandFailed, HomeAssistantError),
+    (CommandError, HomeAssistantError),
+)
 
 type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
 
@@ -117,6 +132,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.connected: bool | None = None
         self.disconnect_reason: str | None = None
         self.economics = Economics()
+        # Set once the system is up; entities and actions reach it through here.
+        self.alerts: SystemAlerts | None = None
         self._restored = False
         self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
@@ -279,12 +296,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             )
         try:
             await self.source.async_dispatch(command)
-        except CommandRejected as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key=err.key,
-                translation_placeholders=err.placeholders,
-            ) from err
+        except CommandError as err:
+            raise _command_error(err) from err
         except SourceUnavailable as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -303,6 +316,16 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             },
         )
         await self.async_refresh()
+
+
+def _command_error(err: CommandError) -> HomeAssistantError:
+    """The translated Home Assistant exception for ``err`` (see COMMAND_ERRORS)."""
+    kind = next(ha for lib, ha in COMMAND_ERRORS if isinstance(err, lib))
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key=err.key,
+        translation_placeholders=err.placeholders,
+    )
 
 
 def _as_float(value: Value) -> float | None:

@@ -50,6 +50,7 @@ async def async_get_config_entry_diagnostics(
             "extras": dict(data.snapshot.extras),
             "economics": data.economics,
         },
+        "alerts": coordinator.alerts.as_dict() if coordinator.alerts else [],
         "source_state": async_redact_data(coordinator.source.as_dict(), TO_REDACT),
         "source_diagnostics": async_redact_data(_source_diagnostics(coordinator), TO_REDACT),
     }

@@ -32,6 +32,7 @@ from .const import LOGGER
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
 from .devices import DeviceRole
 from .entity import SunstreamEntity
+from .part_sensor import part_sensors
 from .pysunstream.model import BatteryMode, InverterStatus, Metric
 
 PARALLEL_UPDATES = 0
@@ -87,6 +88,14 @@ def _start_of_month(data: SystemData) -> datetime:
 def _extra(key: str) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
         return data.snapshot.extras.get(key)
+
+    return read
+
+
+def _extra_energy(key: str) -> Callable[[SystemData], StateType]:
+    def read(data: SystemData) -> StateType:
+        value = data.snapshot.extras.get(key)
+        return round(value, ENERGY_DECIMALS) if isinstance(value, float | int) else None
 
     return read
 
@@ -241,6 +250,36 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         for string in (1, 2)
     ),
     SunstreamSensorEntityDescription(
+        key="wind_power",
+        translation_key="wind_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_extra("wind_power"),
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
+        key="wind_energy_total",
+        translation_key="wind_energy_total",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_extra_energy("wind_energy_total"),
+        monotonic=True,
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
+        key="simulation",
+        translation_key="simulation",
+        device_class=SensorDeviceClass.ENUM,
+        options=["running", "stopped"],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_extra("simulation"),
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
         key="grid_voltage",
         translation_key="grid_voltage",
         device_class=SensorDeviceClass.VOLTAGE,
@@ -347,6 +386,7 @@ async def async_setup_entry(
         for description in SENSORS
         if _reported(data, description)
     )
+    async_add_entities(part_sensors(coordinator))
     if callable(getattr(coordinator.source, "link_metrics", None)):
         async_add_entities(
             SunstreamLinkMetricSensor(

@@ -21,11 +21,17 @@ from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MA
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
 from .pysunstream.simulator import SimulatedSystem
+from .pysunstream.simulator.microgrid import FaultKind, MicrogridSystem
 
 SERVICE_CHARGE = "charge"
 SERVICE_DISCHARGE = "discharge"
 SERVICE_STOP = "stop"
 SERVICE_SIMULATE_OUTAGE = "simulate_outage"
+SERVICE_ACKNOWLEDGE_ALERT = "acknowledge_alert"
+SERVICE_SIMULATE_FAULT = "simulate_fault"
+ATTR_KIND = "kind"
+ATTR_RULE = "rule"
+ATTR_ALERT_ID = "alert_id"
 
 # Ranges are checked in the handlers, not here, so that a bad value gets a
 # translated message naming the limit instead of a bare schema error.
@@ -38,6 +44,25 @@ DISPATCH_SCHEMA = vol.Schema(
     }
 )
 STOP_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+FAULT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_KIND): vol.In([kind.value for kind in FaultKind]),
+        vol.Required(ATTR_DURATION): cv.time_period,
+    }
+)
+# Either the system's device and a rule (the UI's way), or the alert id
+# ("<system_id>:<rule>") that the app and the events carry.
+ACKNOWLEDGE_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_DEVICE_ID): cv.string,
+            vol.Optional(ATTR_RULE): cv.string,
+            vol.Optional(ATTR_ALERT_ID): cv.string,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_DEVICE_ID, ATTR_ALERT_ID),
+)
 OUTAGE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
@@ -115,7 +140,7 @@ async def _async_stop(call: ServiceCall) -> None:
 async def _async_simulate_outage(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
     source = coordinator.source
-    if not isinstance(source, SimulatedSystem):
+    if not isinstance(source, SimulatedSystem | MicrogridSystem):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_simulated",
@@ -135,6 +160,63 @@ async def _async_simulate_outage(call: ServiceCall) -> None:
     await coordinator.async_refresh()
 
 
+async def _async_simulate_fault(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    source = coordinator.source
+    kind = FaultKind(call.data[ATTR_KIND])
+    duration: timedelta = call.data[ATTR_DURATION]
+    if not timedelta(0) < duration <= OUTAGE_MAX:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="outage_out_of_range",
+            translation_placeholders={
+                "duration": f"{duration.total_seconds():g}",
+                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
+            },
+        )
+    now = dt_util.now()
+    if isinstance(source, MicrogridSystem):
+        source.simulate_fault(kind, now, duration)
+    elif isinstance(source, SimulatedSystem) and kind is FaultKind.INVERTER_OFFLINE:
+        # A house has one inverter: it going offline is the system going quiet.
+        source.start_outage(now, duration)
+    else:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="fault_not_applicable",
+            translation_placeholders={"name": coordinator.config_entry.title, "kind": kind.value},
+        )
+    await coordinator.async_refresh()
+
+
+def _system_by_id(hass: HomeAssistant, system_id: str) -> SunstreamCoordinator:
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        coordinator: SunstreamCoordinator = entry.runtime_data
+        if coordinator.system_id == system_id:
+            return coordinator
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="system_not_found",
+        translation_placeholders={"system_id": system_id},
+    )
+
+
+async def _async_acknowledge_alert(call: ServiceCall) -> None:
+    if ATTR_ALERT_ID in call.data:
+        system_id, _, rule = str(call.data[ATTR_ALERT_ID]).rpartition(":")
+        coordinator = _system_by_id(call.hass, system_id)
+    else:
+        coordinator = _coordinator(call)
+        rule = call.data.get(ATTR_RULE, "")
+    alerts = coordinator.alerts
+    if alerts is None or not alerts.acknowledge(rule):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="alert_not_active",
+            translation_placeholders={"rule": rule or "?", "name": coordinator.config_entry.title},
+        )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register Sunstream's actions."""
@@ -143,4 +225,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_STOP, _async_stop, STOP_SCHEMA)
     hass.services.async_register(
         DOMAIN, SERVICE_SIMULATE_OUTAGE, _async_simulate_outage, OUTAGE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_ACKNOWLEDGE_ALERT, _async_acknowledge_alert, ACKNOWLEDGE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SIMULATE_FAULT, _async_simulate_fault, FAULT_SCHEMA
     )

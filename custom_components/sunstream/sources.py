@@ -15,23 +15,30 @@ from .const import (
     CONF_BATTERY_KWH,
     CONF_FINGERPRINT,
     CONF_MODEL,
+    CONF_PROFILE,
     CONF_PV_PEAK_KW,
     CONF_SOURCE,
     CONF_TLS_MODE,
     CONF_UNIT_ID,
     DOMAIN,
+    Profile,
     SourceType,
 )
 from .pysunstream.alphaess import STANDARD, AlphaEssSource
 from .pysunstream.simulator import SimulatedSystem, SimulatorConfig
+from .pysunstream.simulator.microgrid import MicrogridConfig, MicrogridSystem
 from .pysunstream.source import Source
 from .pysunstream.winet import Ports, TlsConfig, TlsMode, WinetClient, WinetSource
 
 
-def _simulated(hass: HomeAssistant, entry: ConfigEntry) -> SimulatedSystem:
+def _simulated(hass: HomeAssistant, entry: ConfigEntry) -> SimulatedSystem | MicrogridSystem:
     location: tuple[float, float] | None = (hass.config.latitude, hass.config.longitude)
     if location == (0.0, 0.0):
         location = None  # no home location set: fall back to the demo curve
+    if entry.data.get(CONF_PROFILE) == Profile.MICROGRID:
+        return MicrogridSystem(
+            MicrogridConfig(seed=entry.unique_id or entry.entry_id, location=location)
+        )
     return SimulatedSystem(
         SimulatorConfig(
             pv_peak_kw=entry.data[CONF_PV_PEAK_KW],

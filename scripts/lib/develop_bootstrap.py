@@ -3,6 +3,9 @@
 Once the instance answers on HTTP, this onboards it (owner user ``demo`` /
 ``sunstream``) and adds one simulated Sunstream system, so that
 ``scripts/develop`` ends with a logged-in-ready UI showing live entities.
+With ``--winet HOST:PORT`` / ``--alphaess HOST:PORT`` (``scripts/develop
+--fakes``) it also adds the fake WiNet gateway and the fake AlphaESS unit
+running there, through the same config-flow steps a user takes.
 
 Everything goes through Home Assistant's public HTTP APIs, the very ones the
 frontend uses: the onboarding views, the login flow and ``/auth/token``, and
@@ -44,6 +47,12 @@ PASSWORD = "sunstream"
 LANGUAGE = "en"
 
 MENU_OPTION = "simulated"
+WINET_OPTION = "winet"
+ALPHAESS_OPTION = "alphaess"
+# The fake gateway's credentials are a real dongle's factory defaults.
+WINET_USERNAME = "admin"
+WINET_PASSWORD = "pw8888"
+ALPHAESS_UNIT = 85
 SYSTEM: dict[str, Any] = {
     "name": "Demo rooftop",
     "pv_peak_kw": 5.5,
@@ -54,6 +63,9 @@ SYSTEM: dict[str, Any] = {
 }
 
 RUNNING_TIMEOUT = 600.0  # seconds from first answer to state RUNNING
+# A one-client AlphaESS unit may still count the flow's own connection when
+# the entry first sets up; Home Assistant retries within seconds.
+LOADED_TIMEOUT = 90.0
 PROGRESS_EVERY = 30.0  # seconds between "still waiting" lines
 POLL_EVERY = 2.0  # seconds between probes
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=5)
@@ -391,29 +403,71 @@ def _describe(result: object) -> str:
     return f"unexpected result {_short(result)}"
 
 
-async def _walk_flow(hass: Hass, flow_id: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Pick the simulated system in the menu, fill in its form; return the result."""
-    if result.get("type") != "menu" or MENU_OPTION not in (result.get("menu_options") or []):
-        raise BootstrapError(f"expected a menu offering {MENU_OPTION!r}: {_describe(result)}")
+async def _walk_flow(
+    hass: Hass,
+    flow_id: str,
+    result: dict[str, Any],
+    option: str,
+    form: Mapping[str, Any],
+    *,
+    may_abort: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Pick ``option`` in the menu, fill in its form; return the result.
+
+    The result creates an entry, or aborts for one of the ``may_abort``
+    reasons; anything else is an error.
+    """
+    if result.get("type") != "menu" or option not in (result.get("menu_options") or []):
+        raise BootstrapError(f"expected a menu offering {option!r}: {_describe(result)}")
     _, result = await hass.request(
         "POST",
         f"/api/config/config_entries/flow/{flow_id}",
-        json={"next_step_id": MENU_OPTION},
+        json={"next_step_id": option},
     )
     if result.get("type") != "form":
-        raise BootstrapError(f"after choosing {MENU_OPTION!r}: {_describe(result)}")
+        raise BootstrapError(f"after choosing {option!r}: {_describe(result)}")
 
     status, result = await hass.request(
         "POST",
         f"/api/config/config_entries/flow/{flow_id}",
-        json=SYSTEM,
+        json=form,
         ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST),
     )
     if status == HTTPStatus.BAD_REQUEST:
-        raise BootstrapError(f"the form rejected {SYSTEM}: {_short(result)}")
+        raise BootstrapError(f"the form rejected {form}: {_short(result)}")
+    if result.get("type") == "abort" and result.get("reason") in may_abort:
+        return result
     if result.get("type") != "create_entry":
         raise BootstrapError(f"{DOMAIN} flow did not create an entry: {_describe(result)}")
     return result
+
+
+async def _run_flow(
+    hass: Hass, option: str, form: Mapping[str, Any], *, may_abort: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Start the integration's config flow and walk it to the end."""
+    status, result = await hass.request(
+        "POST",
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "show_advanced_options": False},
+        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
+    )
+    if status != HTTPStatus.OK:
+        raise BootstrapError(
+            f"cannot start the {DOMAIN} config flow (HTTP {status}: {_short(result)}); "
+            "is the integration importable? see the log"
+        )
+    flow_id = result["flow_id"]
+    try:
+        return await _walk_flow(hass, flow_id, result, option, form, may_abort=may_abort)
+    except BootstrapError:
+        # Do not leave a half-filled flow behind in the UI.
+        await hass.request(
+            "DELETE",
+            f"/api/config/config_entries/flow/{flow_id}",
+            ok=(HTTPStatus.OK, HTTPStatus.NOT_FOUND),
+        )
+        raise
 
 
 def _warn_unless_loaded(entry: dict[str, Any]) -> None:
@@ -433,44 +487,110 @@ async def add_system(hass: Hass) -> None:
             _warn_unless_loaded(entry)
         return
 
-    status, result = await hass.request(
-        "POST",
-        "/api/config/config_entries/flow",
-        json={"handler": DOMAIN, "show_advanced_options": False},
-        ok=(HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
-    )
-    if status != HTTPStatus.OK:
-        raise BootstrapError(
-            f"cannot start the {DOMAIN} config flow (HTTP {status}: {_short(result)}); "
-            "is the integration importable? see the log"
-        )
-    flow_id = result["flow_id"]
-    try:
-        result = await _walk_flow(hass, flow_id, result)
-    except BootstrapError:
-        # Do not leave a half-filled flow behind in the UI.
-        await hass.request(
-            "DELETE",
-            f"/api/config/config_entries/flow/{flow_id}",
-            ok=(HTTPStatus.OK, HTTPStatus.NOT_FOUND),
-        )
-        raise
-
+    result = await _run_flow(hass, MENU_OPTION, SYSTEM)
     entry = result.get("result") or {}
     state = entry.get("state")
     log(f"{DOMAIN}: created {result.get('title')!r} (entry state: {state})")
     _warn_unless_loaded(entry)
 
 
+# --- the fake devices (scripts/develop --fakes) -----------------------------------
+
+
+def split_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` as given on the command line."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def winet_form(host: str, port: int) -> dict[str, Any]:
+    """The WiNet step as a user fills it for the fake gateway.
+
+    A port in the host field serves every transport of the fake (the
+    integration's documented way to reach a gateway behind a forwarded port).
+    """
+    return {
+        "host": f"{host}:{port}",
+        "username": WINET_USERNAME,
+        "password": WINET_PASSWORD,
+        "security": {"tls_mode": "bypass"},
+    }
+
+
+def alphaess_form(host: str, port: int) -> dict[str, Any]:
+    """The AlphaESS step for the fake unit (its port in the collapsed section)."""
+    return {
+        "host": host,
+        "connection": {"port": port, "unit_id": ALPHAESS_UNIT, "model": "standard"},
+    }
+
+
+async def add_device(hass: Hass, label: str, option: str, form: Mapping[str, Any]) -> str | None:
+    """Add a fake device through the config flow; return its entry id (None: kept).
+
+    The integration identifies a device by its serial, so a kept config dir
+    that has it already ends in the flow's ``already_configured``.
+    """
+    result = await _run_flow(hass, option, form, may_abort=("already_configured",))
+    if result.get("type") == "abort":
+        log(f"{DOMAIN}: {label} is already configured, keeping it")
+        return None
+    entry = result.get("result") or {}
+    log(f"{DOMAIN}: added {label} as {result.get('title')!r} (entry state: {entry.get('state')})")
+    entry_id = entry.get("entry_id")
+    return entry_id if isinstance(entry_id, str) else None
+
+
+async def wait_until_loaded(hass: Hass, entry_ids: list[str], limit: float) -> None:
+    """Wait for new entries to load; warn about any that still have not."""
+    start = time.monotonic()
+    entries: list[dict[str, Any]] = []
+    while True:
+        _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        waiting = [
+            e for e in entries if e.get("entry_id") in entry_ids and e.get("state") != "loaded"
+        ]
+        if not waiting or time.monotonic() - start > limit:
+            break
+        await asyncio.sleep(POLL_EVERY)
+    for entry in waiting:
+        _warn_unless_loaded(entry)
+
+
+async def add_fakes(
+    hass: Hass, winet: tuple[str, int] | None, alphaess: tuple[str, int] | None
+) -> list[tuple[str, str]]:
+    """Add the fake devices that run; return banner rows describing them."""
+    fakes = []
+    if winet is not None:
+        fakes.append(("Fake WiNet", winet, WINET_OPTION, winet_form(*winet)))
+    if alphaess is not None:
+        fakes.append(("Fake AlphaESS", alphaess, ALPHAESS_OPTION, alphaess_form(*alphaess)))
+    added = []
+    for label, _, option, form in fakes:
+        if (entry_id := await add_device(hass, label.lower(), option, form)) is not None:
+            added.append(entry_id)
+    await wait_until_loaded(hass, added, LOADED_TIMEOUT)
+    return [(label, f"{host}:{port}") for label, (host, port), _, _ in fakes]
+
+
 # --- main ----------------------------------------------------------------------
 
 
-def banner(public_url: str, config_dir: str | None, log_file: Path | None) -> None:
+def banner(
+    public_url: str,
+    config_dir: str | None,
+    log_file: Path | None,
+    fakes: list[tuple[str, str]] | None = None,
+) -> None:
     """Tell the user where to go and how to log in."""
     rows = [
         ("URL", public_url),
         ("Username", USERNAME),
         ("Password", PASSWORD),
+        *(fakes or []),
     ]
     if config_dir:
         rows.append(("Config dir", config_dir))
@@ -507,11 +627,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=900,
         help="seconds to wait for HTTP (default 900)",
     )
+    parser.add_argument(
+        "--winet",
+        type=split_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="also add the (fake) WiNet gateway listening there",
+    )
+    parser.add_argument(
+        "--alphaess",
+        type=split_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="also add the (fake) AlphaESS unit listening there (unit 85)",
+    )
     return parser.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> None:
-    """Wait, onboard, add the system, print the banner."""
+    """Wait, onboard, add the system (and any fakes), print the banner."""
     async with aiohttp.ClientSession() as session:
         hass = Hass(session, args.url)
         console = ConsoleLog(args.log_file)
@@ -519,7 +653,8 @@ async def run(args: argparse.Namespace) -> None:
         await onboard(hass, steps)
         await wait_until_running(hass, RUNNING_TIMEOUT, args.hass_pid, console)
         await add_system(hass)
-    banner(args.public_url or args.url, args.config_dir, args.log_file)
+        fakes = await add_fakes(hass, args.winet, args.alphaess)
+    banner(args.public_url or args.url, args.config_dir, args.log_file, fakes)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -24,14 +24,32 @@ class SourceUnavailable(SunstreamError):
         self.detail = detail
 
 
-class CommandRejected(SunstreamError):
-    """A dispatch command is not valid for this system.
+class CommandError(SunstreamError):
+    """A dispatch command was not carried out.
 
-    ``key`` names the rule broken (``no_battery``, ``power_out_of_range``,
-    …) and ``placeholders`` the numbers a message needs.
+    ``key`` names what went wrong (a translation key of the integration)
+    and ``placeholders`` the numbers its message needs. Raise one of the
+    subclasses: whose fault it was decides how the user is told.
     """
 
     def __init__(self, key: str, **placeholders: str) -> None:
         super().__init__(key)
         self.key = key
         self.placeholders = placeholders
+
+
+class CommandRejected(CommandError):
+    """The command is not valid for this system; nothing was sent.
+
+    What was asked must change (``no_battery``, ``power_out_of_range``,
+    ``soc_out_of_range``, …), so retrying the same command cannot help.
+    """
+
+
+class CommandFailed(CommandError):
+    """A valid command was sent, but the system did not carry it out.
+
+    Nothing the user typed was wrong: the system ignored or overrode the
+    command (``dispatch_not_applied``), so checking the system or retrying
+    later may help.
+    """

@@ -14,7 +14,8 @@ class Source(Protocol):
 
     ``async_poll`` raises :class:`~.errors.SourceUnavailable` when the link
     is down; ``async_dispatch`` raises :class:`~.errors.CommandRejected` for
-    a command the system cannot carry out.
+    a command the system cannot accept and :class:`~.errors.CommandFailed`
+    for one it took but did not carry out.
     """
 
     source_type: str

@@ -26,7 +26,7 @@ async def make_source_fixture(fake: FakeAlphaEss) -> AsyncIterator[MakeSource]:
     def make(**kwargs: Any) -> AlphaEssSource:
         kwargs.setdefault("timeout", 0.5)
         kwargs.setdefault("spacing", 0.01)
-        kwargs.setdefault("backoff", Backoff(initial=0.05, cap=0.4, jitter=0.0))
+        kwargs.setdefault("backoff", Backoff(base=0.05, cap=0.4, jitter=0.0))
         port = kwargs.pop("port", fake.port)
         source = AlphaEssSource("127.0.0.1", port, **kwargs)
         made.append(source)

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 import itertools
 import time
 
+from pymodbus.constants import ExcCodes
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess import Backoff, UnitBusy
+from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, Backoff, UnitBusy
 from custom_components.sunstream.pysunstream.alphaess.errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
     SILENT_AFTER_CONNECT,
+    ModbusError,
 )
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
@@ -83,6 +85,35 @@ async def test_no_answer_on_a_working_session_is_a_timeout(
     assert source.client.backoff.failures == 0
 
 
+async def test_a_unit_that_keeps_hanging_is_not_called_busy(
+    fake: FakeAlphaEss, make_source: MakeSource
+) -> None:
+    """Silence on a new session right after a timeout is the same hang, not a new client."""
+    fake.refuse_style = "silent"
+    source = make_source(timeout=0.3)
+    await source.async_poll(_now())
+    fake.silent = True
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(SourceUnavailable) as err:
+            await source.async_poll(_now())
+        assert not isinstance(err.value, UnitBusy)
+        reasons.append(err.value.reason)
+        await asyncio.sleep(0.45)  # past the back-off (0.05, 0.1, 0.2 s)
+    assert reasons == ["timeout"] * 3
+    assert source.client.stats.connects >= 2  # it did reconnect while hanging
+    fake.silent = False
+    await source.async_poll(_now())
+    # Once it answered, silence on a new session means refusal again.
+    await source.async_close()
+    await asyncio.sleep(0.05)
+    holder = make_source()
+    await holder.async_poll(_now())
+    with pytest.raises(UnitBusy) as busy:
+        await source.async_poll(_now())
+    assert busy.value.signature == SILENT_AFTER_CONNECT
+
+
 async def test_link_drop_between_polls_reconnects_at_once(
     fake: FakeAlphaEss, make_source: MakeSource
 ) -> None:
@@ -115,7 +146,7 @@ async def test_link_drop_mid_request_is_disconnected(
 
 
 async def test_outage_backs_off_then_recovers(fake: FakeAlphaEss, make_source: MakeSource) -> None:
-    source = make_source(backoff=Backoff(initial=0.05, cap=0.2, jitter=0.0))
+    source = make_source(backoff=Backoff(base=0.05, cap=0.2, jitter=0.0))
     await source.async_poll(_now())
     await fake.set_link_down(True)
     reasons: list[str] = []
@@ -192,9 +223,98 @@ async def test_missing_register_is_learned(fake: FakeAlphaEss, make_source: Make
     assert len(fake.requests) == 6  # the battery block now splits around 0x0127
 
 
+async def test_missing_register_comes_back_when_it_answers_again(
+    fake: FakeAlphaEss, make_source: MakeSource
+) -> None:
+    source = make_source(slow_every=3)
+    await source.async_poll(_now())  # poll 1 (slow)
+    fake.illegal = {0x0127}
+    snapshot = await source.async_poll(_now())  # poll 2: learned missing
+    assert "battery_remaining_time" not in snapshot.extras
+    fake.reset_counters()
+    await source.async_poll(_now())  # poll 3: not asked for
+    assert 0x0127 not in {r.address for r in fake.requests}
+    fake.illegal = set()
+    fake.reset_counters()
+    snapshot = await source.async_poll(_now())  # poll 4 (slow): asked again, answers
+    assert "battery_remaining_time" in snapshot.extras
+    assert source.as_dict()["unsupported"] == []
+    first = fake.requests[0]
+    assert (first.address, first.count) == (0x0127, 1)  # the re-probe, before the blocks
+    fake.reset_counters()
+    await source.async_poll(_now())
+    assert len(fake.requests) == 5  # back to the usual blocks
+
+
+async def test_register_still_missing_stays_out_of_the_plan(
+    fake: FakeAlphaEss, make_source: MakeSource
+) -> None:
+    source = make_source(slow_every=2)
+    await source.async_poll(_now())
+    fake.illegal = {0x0127}
+    await source.async_poll(_now())  # learned
+    fake.reset_counters()
+    await source.async_poll(_now())  # slow: one re-probe, still exception 2
+    singles = [r for r in fake.requests if r.address == 0x0127]
+    assert [(r.address, r.count) for r in singles] == [(0x0127, 1)]
+    assert len(fake.requests) == 1 + 3 + 6  # re-probe + slow blocks + split battery block
+    assert source.as_dict()["unsupported"] == ["battery_remaining_time"]
+
+
+async def test_forgotten_register_names_are_dropped(
+    fake: FakeAlphaEss, make_source: MakeSource
+) -> None:
+    """A saved key the map no longer has (renamed in an upgrade) is simply forgotten."""
+    source = make_source()
+    source.restore({"unsupported": ["no_such_register"]})
+    await source.async_poll(_now())
+    assert source.as_dict()["unsupported"] == []
+
+
+async def test_other_modbus_exceptions_fail_the_poll_and_keep_the_session(
+    fake: FakeAlphaEss, make_source: MakeSource
+) -> None:
+    """Exception 6/11 is not "no such register": nothing is learned, the poll fails."""
+    source = make_source()
+    await source.async_poll(_now())
+    fake.exception = ExcCodes.GATEWAY_NO_RESPONSE
+    with pytest.raises(ModbusError) as err:
+        await source.async_poll(_now())
+    assert err.value.reason == "protocol"
+    assert err.value.exception_code == 11
+    fake.exception = None
+    await source.async_poll(_now())
+    assert source.as_dict()["unsupported"] == []
+    assert source.client.stats.connects == 1  # the unit answered: no reconnect
+
+
 async def test_dispatch_on_a_dead_link_raises(fake: FakeAlphaEss, make_source: MakeSource) -> None:
     source = make_source()
     await source.async_poll(_now())
     await fake.set_link_down(True)
     with pytest.raises(SourceUnavailable):
         await source.async_dispatch(Command(kind=CommandKind.STOP, issued_at=_now()))
+
+
+async def test_reconnects_wait_for_the_backoff_on_the_clients_clock(socket_enabled: None) -> None:
+    """No connect is attempted before the delay the shared back-off chose has passed."""
+    async with FakeAlphaEss() as fake:
+        port = fake.port
+    now = [100.0]
+    client = AlphaEssClient(
+        "127.0.0.1", port, backoff=Backoff(base=2, cap=8, jitter=0), clock=lambda: now[0]
+    )
+    waits = []
+    for step in (0.0, 1.9, 0.1, 3.9, 0.1):  # attempt, wait, attempt, wait, attempt
+        now[0] += step
+        with pytest.raises(UnitBusy) as err:
+            await client.read(0x0010, 1)
+        waits.append("next attempt" in err.value.detail)
+    assert waits == [False, True, False, True, False]
+    assert client.stats.connect_attempts == 3
+    assert client.backoff.failures == 3
+    async with FakeAlphaEss(port=port):
+        now[0] += 8.0
+        assert len(await client.read(0x0010, 2)) == 2
+    assert client.backoff.failures == 0  # reset on success
+    await client.close()

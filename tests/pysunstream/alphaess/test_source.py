@@ -12,7 +12,7 @@ from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 from custom_components.sunstream.pysunstream.alphaess.dispatch import DISPATCH_ADDRESS, IDLE_WORDS
 from custom_components.sunstream.pysunstream.alphaess.errors import DispatchNotApplied
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
-from custom_components.sunstream.pysunstream.errors import CommandRejected
+from custom_components.sunstream.pysunstream.errors import CommandFailed, CommandRejected
 from custom_components.sunstream.pysunstream.model import (
     BatteryMode,
     DeviceKind,
@@ -245,16 +245,13 @@ async def test_t10_dispatch_is_refused(fake: FakeAlphaEss, make_source: MakeSour
 async def test_ignored_write_is_reported(fake: FakeAlphaEss, make_source: MakeSource) -> None:
     source = make_source()
     await source.async_poll(_now())
-    original = fake._write_block
-
-    def ignore(address: int, values: list[int]) -> None:
-        if address != DISPATCH_ADDRESS:
-            original(address, values)
-
-    fake._write_block = ignore  # type: ignore[method-assign]
+    fake.ignore_dispatch = True
     with pytest.raises(DispatchNotApplied) as err:
         await source.async_dispatch(_charge())
     assert err.value.key == "dispatch_not_applied"
+    # The unit's doing, not a rule the command broke.
+    assert isinstance(err.value, CommandFailed)
+    assert not isinstance(err.value, CommandRejected)
     assert source.lease_state is None
 
 

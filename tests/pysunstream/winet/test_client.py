@@ -10,7 +10,7 @@ import json
 import pytest
 
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
-from custom_components.sunstream.pysunstream.errors import CommandRejected, SourceUnavailable
+from custom_components.sunstream.pysunstream.errors import SourceUnavailable
 from custom_components.sunstream.pysunstream.model import DeviceKind, Metric
 from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import (
@@ -47,9 +47,9 @@ async def test_source_happy_path(fake: FakeWinet, make_client: MakeClient) -> No
     assert (metrics.attempts, metrics.successes, metrics.failures) == (1, 1, 0)
     assert metrics.messages_sent == metrics.messages_received == 3 + 4 + 4
     assert source.diagnostics()["metrics"]["messages_sent"] == 11
-    with pytest.raises(CommandRejected) as rejected:
-        await source.async_dispatch(Command(kind=CommandKind.STOP, issued_at=NOW))
-    assert rejected.value.key == "not_supported"
+    # A stop is written to the hybrid inverter (dispatch is tested in test_dispatch.py).
+    await source.async_dispatch(Command(kind=CommandKind.STOP, issued_at=NOW))
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
     assert source.as_dict() == {}
     await source.async_close()
     assert not source.client.connected
@@ -67,6 +67,24 @@ async def test_token_expiry_recovers_within_the_poll(
     assert client.metrics.token_expiries == 1
     assert client.metrics.reconnections == 1
     assert fake.logins == 2
+
+
+async def test_tokens_dying_mid_cycle_cost_one_request(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    """Every token answers 3 requests: each poll resumes where the 106 struck."""
+    client = make_client(fake)
+    await client.async_poll()
+    fake.faults.token_expiry_after = 3
+    for _ in range(3):
+        data = await client.async_poll()
+        assert [len(d.points) for d in data.devices] == [46 + 15, 8]
+        assert data.devices[0].failed == ()
+    # Not one data request was asked twice except the ones refused with 106.
+    assert (
+        fake.requests["real"] + fake.requests["real_battery"] + fake.requests["direct"]
+        == 4 * 4 + client.metrics.token_expiries
+    )
 
 
 async def test_idle_drop_is_transparent(fake: FakeWinet, make_client: MakeClient) -> None:

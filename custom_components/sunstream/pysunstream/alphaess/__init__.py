@@ -11,9 +11,8 @@ Layers, from pure to I/O:
 * :mod:`.decode` — words ↔ values;
 * :mod:`.dispatch` — the 0x0880 block: encoding, decoding, refresh lease;
 * :mod:`.mapping` — decoded values → :class:`~..model.Snapshot`;
-* :mod:`.backoff` — reconnect spacing;
 * :mod:`.client` — the one persistent pymodbus session (spacing, failure
-  classification);
+  classification, reconnects spaced by the shared :mod:`..backoff`);
 * :mod:`.source` — :class:`AlphaEssSource`, the
   :class:`~..source.Source` the integration uses.
 
@@ -28,7 +27,7 @@ Typical use::
 
 from __future__ import annotations
 
-from .backoff import Backoff
+from ..backoff import Backoff
 from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
 from .errors import (
     DISCONNECTED,

@@ -11,7 +11,7 @@ the gap is measured from the end of one exchange to the start of the next.
 
 pymodbus's own reconnect loop is switched off (``reconnect_delay=0``, as
 SEN does) and retries are 0: a failed exchange tears the socket down and
-the next request reconnects through :class:`.backoff.Backoff`, so the
+the next request reconnects, spaced by :class:`..backoff.Backoff`, so the
 caller sees each failure with its own reason instead of a silent retry.
 """
 
@@ -28,8 +28,8 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
+from ..backoff import Backoff
 from ..errors import SourceUnavailable
-from .backoff import Backoff
 from .errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
@@ -46,6 +46,12 @@ DEFAULT_PORT = 502
 DEFAULT_UNIT = 85
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_SPACING = 0.1
+#: A unit that dropped us usually answers again within seconds (a reboot,
+#: another client letting go), so retry sooner and cap lower than WiNet.
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 60.0
+# Time a unit needs to notice a closed session and free its slot.
+CLOSE_GRACE = 0.2
 
 
 @dataclass(slots=True)
@@ -82,7 +88,7 @@ class AlphaEssClient:
         self.unit = unit
         self.timeout = timeout
         self.spacing = spacing
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(base=BACKOFF_BASE, cap=BACKOFF_CAP)
         self.stats = ClientStats()
         self._clock = clock
         self._client: AsyncModbusTcpClient | None = None
@@ -90,6 +96,7 @@ class AlphaEssClient:
         self._answered = False
         self._last_done = -float("inf")
         self._last_error: SourceUnavailable | None = None
+        self._retry_at = -float("inf")
         self._lock = asyncio.Lock()
 
     @property
@@ -124,16 +131,24 @@ class AlphaEssClient:
             )
 
     async def close(self) -> None:
-        """Close the session; the next request reconnects."""
+        """Close the session; the next request reconnects.
+
+        A unit frees its single Modbus slot only once it has seen the
+        connection close: a reload that reconnects at once would be refused
+        as "busy" by our own departing session, so give the close a moment.
+        """
         async with self._lock:
+            was_open = self._client is not None
             self._drop()
+            if was_open:
+                await asyncio.sleep(CLOSE_GRACE)
 
     # --- connection ------------------------------------------------------
 
     async def _connect(self) -> None:
         now = self._clock()
-        if not self.backoff.ready(now):
-            raise self._again(self.backoff.not_before - now)
+        if now < self._retry_at:
+            raise self._again(self._retry_at - now)
         self.stats.connect_attempts += 1
         self._lost = asyncio.Event()
         lost = self._lost
@@ -181,9 +196,13 @@ class AlphaEssClient:
 
     def _fail(self, err: SourceUnavailable) -> SourceUnavailable:
         self._drop()
-        self.backoff.failed(self._clock())
+        self._retry_at = self._clock() + self.backoff.next_delay()
         self._last_error = err
         return err
+
+    def _hung(self) -> bool:
+        """Whether the last failure was a session that stopped answering."""
+        return self._last_error is not None and self._last_error.reason == TIMEOUT
 
     def _again(self, wait: float) -> SourceUnavailable:
         last = self._last_error or SourceUnavailable(UNREACHABLE, "not connected")
@@ -215,6 +234,12 @@ class AlphaEssClient:
             if response is None:
                 link_lost = self._lost.is_set() or not client.connected
                 what = f"FC{function_code:02d} at 0x{address:04X}"
+                if not self._answered and not link_lost and self._hung():
+                    # Silent since the last session timed out: the unit hangs;
+                    # calling it "held by another client" would mislead.
+                    raise self._fail(
+                        SourceUnavailable(TIMEOUT, f"{what}: still no answer in {self.timeout} s")
+                    )
                 if not self._answered:
                     signature = CLOSED_AFTER_CONNECT if link_lost else SILENT_AFTER_CONNECT
                     raise self._fail(
@@ -229,7 +254,9 @@ class AlphaEssClient:
                     SourceUnavailable(TIMEOUT, f"{what}: no answer in {self.timeout} s")
                 )
             self._answered = True
-            self.backoff.succeeded()
+            self._last_error = None
+            self.backoff.reset()
+            self._retry_at = -float("inf")
             if response.isError():
                 raise ModbusError(function_code, address, response.exception_code)
             return response

@@ -11,10 +11,14 @@ user:
     TCP client at a time (SEN README, snitzelweck92 #7/#19, evcc #13816);
     a second client is knocked off or ignored. The usual cause is another
     integration, a proxy or a scan tool holding the slot. ``signature``
-    tells which of the three was seen.
+    tells which of the three was seen. A refused connect looks exactly like
+    a unit with Modbus TCP switched off, or a wrong port: nothing on the
+    wire tells them apart.
 ``timeout``
     An established session that had answered before stopped answering
     within the timeout. The socket is torn down; the next poll reconnects.
+    A new session that stays silent right after such a timeout is the unit
+    still hanging, so it keeps this reason rather than ``refused``.
 ``disconnected``
     An established, answering session was closed or reset by the peer.
 ``unreachable``
@@ -31,7 +35,7 @@ flap between reasons.
 
 from __future__ import annotations
 
-from ..errors import CommandRejected, SourceUnavailable
+from ..errors import CommandFailed, SourceUnavailable
 
 REFUSED = "refused"
 TIMEOUT = "timeout"
@@ -71,7 +75,7 @@ class ModbusError(SourceUnavailable):
         self.exception_code = exception_code
 
 
-class DispatchNotApplied(CommandRejected):
+class DispatchNotApplied(CommandFailed):
     """The dispatch block read back differs from what was written.
 
     Key ``dispatch_not_applied``; placeholders ``expected`` and ``actual``

@@ -6,7 +6,9 @@ What a poll does (requests measured against the fake, see the tests):
   PV meter, battery, inverter + PV strings, dispatch block);
 * every ``slow_every`` polls (and the first): settings and lifetime system
   counters, **3** more reads (0x0800.., 0x084F.., 0x08D0..);
-* once per connection: identity, **2** reads (0x0640.., 0x0743..).
+* once per connection: identity, **2** reads (0x0640.., 0x0743..);
+* registers learned missing (exception 2) are left out of every plan and
+  asked for again, one request each, with the slow reads.
 
 Dispatch writes the 0x0880 block (:mod:`.dispatch`) and reads it back. A
 charge or discharge is written in leases of ``lease`` seconds at most and
@@ -23,10 +25,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..backoff import Backoff
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandRejected
 from ..model import DeviceIdentity, Snapshot, Value
-from .backoff import Backoff
 from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
 from .decode import decode_block
 from .dispatch import (
@@ -147,7 +149,8 @@ class AlphaEssSource:
             await self._read_identity()
         await self.async_maintain(now)
         if self._polls % self.slow_every == 0 or not self._slow_values:
-            self._slow_values.update(await self._read(Cadence.SLOW))
+            await self._reprobe()
+            self._slow_values = await self._read(Cadence.SLOW)
         values = await self._read(Cadence.REALTIME)
         self._polls += 1
         self._values = {**self._slow_values, **values}
@@ -168,9 +171,11 @@ class AlphaEssSource:
 
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
         ``power_out_of_range``, ``soc_out_of_range``,
-        ``duration_out_of_range``, ``dispatch_unsupported``,
-        ``dispatch_not_applied``) or
-        :class:`~..errors.SourceUnavailable` when the unit is not reachable.
+        ``duration_out_of_range``, ``dispatch_unsupported``) before
+        writing, :class:`.errors.DispatchNotApplied` (a
+        :class:`~..errors.CommandFailed`) when the unit took the write but
+        reads back something else, or :class:`~..errors.SourceUnavailable`
+        when the unit is not reachable.
         """
         if self.battery_limits is None:
             self._values.update(await self._read(Cadence.REALTIME))
@@ -273,7 +278,8 @@ class AlphaEssSource:
         """A block hit an address the unit lacks: find which, remember, carry on.
 
         Costs one request per register once; the re-planned poll skips the
-        missing ones (SEN #21: 0x0453 on a SMILE-Hi10).
+        missing ones (SEN #21: 0x0453 on a SMILE-Hi10) until :meth:`_reprobe`
+        finds them answering again.
         """
         values: dict[str, Value] = {}
         for reg in block.registers:
@@ -287,6 +293,33 @@ class AlphaEssSource:
                 continue
             values.update(decode_block(single, words, self.profile))
         return values
+
+    async def _reprobe(self) -> None:
+        """Ask again for the registers learned missing; plan those that answer.
+
+        Exception 2 is what a unit lacking a register answers (SEN #21), but
+        no document says it is for good: a firmware update can add
+        registers, and nothing rules out a unit answering it for a while. A
+        register dropped forever (it is saved across restarts) would leave
+        its entity unknown until the entry is re-added, so each one costs
+        one request per slow cycle instead.
+        """
+        back: set[str] = set()
+        for key in sorted(self._unsupported):
+            reg = BY_KEY.get(key)
+            if reg is None:  # no longer in the map (saved by an older version)
+                back.add(key)
+                continue
+            try:
+                await self.client.read(reg.address, reg.length)
+            except ModbusError as err:
+                if err.exception_code != ILLEGAL_ADDRESS:
+                    raise
+                continue
+            back.add(key)
+        if back:
+            self._unsupported -= back
+            self._plans.clear()
 
     def _dispatch_state(self, values: dict[str, Value]) -> DispatchState | None:
         keys = (

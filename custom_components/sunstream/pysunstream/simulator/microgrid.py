@@ -213,6 +213,7 @@ class MicrogridSystem:
         self._loads = (0.0, 0.0)
         self._last: datetime | None = None
         self._steps = 0
+        self.outage_until: datetime | None = None
 
     # -- controls -----------------------------------------------------------
 
@@ -232,6 +233,18 @@ class MicrogridSystem:
     def clear_faults(self) -> None:
         """End every fault at once."""
         self.faults.until.clear()
+
+    def start_outage(self, now: datetime, duration: timedelta) -> None:
+        """Stop answering polls until ``now + duration`` (the link, not the grid)."""
+        self.outage_until = now + duration
+
+    def end_outage(self) -> None:
+        """Answer polls again at once."""
+        self.outage_until = None
+
+    def online(self, now: datetime) -> bool:
+        """Whether a poll at ``now`` would be answered."""
+        return self.outage_until is None or now >= self.outage_until
 
     # -- simulation -----------------------------------------------------------
 
@@ -331,6 +344,11 @@ class MicrogridSystem:
                 self._step(t, STEP)
                 t += timedelta(seconds=STEP)
             self._last = t - timedelta(seconds=STEP)
+            # A trip takes effect at once, not at the next half-second step.
+            c1, _, c3 = self.converters
+            if c1.online == self.faults.active(FaultKind.INVERTER_OFFLINE, now):
+                c1.online = not c1.online
+                c1.follow(self.units.solar_kw[0] + c3.p_kw, 0.0)
             power = self._powers()
             self.meter.sample(now, power)
         return self._snapshot(now)
@@ -469,8 +487,12 @@ class MicrogridSystem:
     # -- the Source protocol --------------------------------------------------
 
     async def async_poll(self, now: datetime) -> Snapshot:
-        """Step and read; the whole system answers even with a tripped converter."""
-        return self.step(now)
+        """Step and read; a tripped converter is a part offline, not the system."""
+        snapshot = self.step(now)
+        if not self.online(now):
+            raise SourceUnavailable("outage", "simulated outage")
+        self.outage_until = None
+        return snapshot
 
     async def async_dispatch(self, command: Command) -> None:
         """The microgrid has no battery to command."""

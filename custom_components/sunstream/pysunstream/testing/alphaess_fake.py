@@ -19,9 +19,12 @@ research describes (§6.4):
 
 Fault knobs, all changeable at run time: :attr:`silent` (no answers),
 :attr:`delay` (slow answers), :attr:`illegal` (exception 2 on chosen
-addresses), :meth:`drop_link` (TCP reset of the current client),
-:meth:`set_link_down` (stop listening: connects are refused). Every request
-is logged in :attr:`requests` so tests can count them.
+addresses), :attr:`exception` (one exception code for every request),
+:attr:`ignore_dispatch` (dispatch writes acknowledged, not applied),
+:meth:`drop_link` (TCP reset of the current client), :meth:`set_link_down`
+(stop listening: connects are refused), :attr:`refuse_style` (how a second
+client is turned away). Every request is logged in :attr:`requests` so
+tests can count them.
 
 Run standalone::
 
@@ -145,6 +148,15 @@ class FakeAlphaEss:
         self.silent = False
         self.delay = 0.0
         self.illegal: set[int] = set()
+        #: Answer every request with this exception: 6 (device busy), or 11,
+        #: which the Modbus spec has a TCP-to-RTU gateway answer when the
+        #: device behind it is silent (no AlphaESS capture of either in the
+        #: research). ``None``: answer normally.
+        self.exception: ExcCodes | None = None
+        #: Acknowledge writes to the dispatch block without applying them:
+        #: a command the unit took but did not carry out, as reported for a
+        #: G3-S5 (A2M #6: "discharge dispatch not applied").
+        self.ignore_dispatch = False
         self.requests: list[Request] = []
         self.handlers: list[_Handler] = []
         self.connections = 0
@@ -288,6 +300,8 @@ class FakeAlphaEss:
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         span = range(address, address + count)
+        if self.exception is not None:
+            return self.exception
         if any(a in self.illegal or a not in self.words for a in span):
             return ExcCodes.ILLEGAL_ADDRESS
         if function_code == 16 and count == 1 and self.model != SMILE_B3:
@@ -301,9 +315,12 @@ class FakeAlphaEss:
         return None
 
     def _write_block(self, address: int, values: list[int]) -> None:
+        dispatch = range(DISPATCH_ADDRESS, DISPATCH_ADDRESS + 9)
+        if self.ignore_dispatch and address in dispatch:
+            return
         for offset, word in enumerate(values):
             self.words[address + offset] = word
-        if DISPATCH_ADDRESS <= address <= DISPATCH_ADDRESS + 8:
+        if address in dispatch:
             self.step()
             seconds = (self.words[0x0887] << 16) | self.words[0x0888]
             active = self.words[DISPATCH_ADDRESS] == 1 and seconds > 0

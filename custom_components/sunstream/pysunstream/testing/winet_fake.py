@@ -10,6 +10,16 @@ strings, ``"--"``, ``℃``/``kΩ``/``HZ``/``kVar``, ``dev_procotol``, misspelled
 keys, a new token after ``login``, pushed ``notice`` frames, one user at a
 time.
 
+Battery commands (the ``param`` service, energy-management group ``"9"``)
+are applied to a hybrid inverter's data: a forced charge or discharge shows
+its power in ``real_battery`` on the next poll, a stop or self-consumption
+returns the fixture's values. The state of charge moves only when a test
+sets it (:meth:`FakeWinet.set_value`). Which replies a real gateway gives to
+a ``param`` write is inferred from the two clients that parse them (OPT,
+ANICOLL): a ``list`` of ``{param_id, param_pid, param_name, result}``,
+``result`` 0 when set; an unknown device or group answers ``391``
+``I18N_COMMON_SET_FAILED``.
+
 Faults are attributes of :attr:`FakeWinet.faults` and may be changed while
 the server runs (tests, a soak harness, ``scripts/develop``). Standalone::
 
@@ -46,6 +56,10 @@ _LOGGER = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).with_name("winet_data")
 FIXTURES = ("sh10rt", "sh5_0rs", "sh10rs")
 DATA_SERVICES = frozenset({"real", "real_battery", "direct"})
+HYBRID = 35
+ENERGY_MANAGEMENT = "9"
+CHARGE, DISCHARGE, STOP = 0xAA, 0xBB, 0xCC
+CHARGE_POWER, DISCHARGE_POWER = "I18N_CONFIG_KEY_3907", "I18N_CONFIG_KEY_3921"
 CLOSE_TIMEOUT = 1.0
 """Seconds the server waits for a client to answer a close frame on stop."""
 LOGIN_FAILED_CODE = 102
@@ -81,7 +95,9 @@ class Faults:
     * ``reject_upgrade``: next N WebSocket upgrades answer HTTP 400 (#27);
     * ``upgrade_delay``: seconds before accepting a connection (slow TLS, P030);
     * ``about_available``: whether ``/about/list`` answers;
-    * ``single_user``: a new login kicks the previous session with a notice.
+    * ``single_user``: a new login kicks the previous session with a notice;
+    * ``param_reject``: next N ``param`` writes answer every item as not set;
+    * ``param_set_failed``: next N ``param`` writes answer ``391``.
     """
 
     token_expiry_after: int | None = None
@@ -99,6 +115,28 @@ class Faults:
     upgrade_delay: float = 0.0
     about_available: bool = True
     single_user: bool = True
+    param_reject: int = 0
+    param_set_failed: int = 0
+
+
+@dataclass
+class EnergyManagement:
+    """The energy-management parameters of one hybrid inverter."""
+
+    mode: int = 0
+    command: int = STOP
+    power_kw: float = 0.0
+
+    @property
+    def forced_power_kw(self) -> tuple[float, float]:
+        """(charging, discharging) kW the inverter is forced to, if forced."""
+        if self.mode != 2 or self.command == STOP:
+            return (0.0, 0.0)
+        if self.command == CHARGE:
+            return (self.power_kw, 0.0)
+        if self.command == DISCHARGE:
+            return (0.0, self.power_kw)
+        return (0.0, 0.0)
 
 
 @dataclass
@@ -151,6 +189,18 @@ class FakeWinet:
         self.logins = 0
         self.requests: Counter[str] = Counter()
         self.http_requests: Counter[str] = Counter()
+        self.param_requests: list[dict[str, Any]] = []
+        self.transcript: list[tuple[str, str]] | None = None
+        """Set to a list to record every WebSocket frame: ("in" | "out", text)."""
+        self.ems: dict[int, EnergyManagement] = {
+            d["dev_id"]: EnergyManagement() for d in self.devices if d.get("dev_type") == HYBRID
+        }
+        self._self_consumption = {
+            (dev_id, name): point["data_value"]
+            for dev_id in self.ems
+            for point in self.data.get(str(dev_id), {}).get("real_battery", [])
+            if (name := point.get("data_name")) in {CHARGE_POWER, DISCHARGE_POWER}
+        }
 
     # -- life cycle -------------------------------------------------------------
 
@@ -215,6 +265,10 @@ class FakeWinet:
                     await connection.close()
             except ConnectionClosed:
                 pass
+
+    def expire_tokens(self) -> None:
+        """Forget every token: the next request on a session answers 106."""
+        self._tokens.clear()
 
     async def drop_all(self) -> None:
         """Close every open connection, as a rebooting dongle does."""
@@ -287,6 +341,9 @@ class FakeWinet:
 
     async def _request(self, connection: ServerConnection, message: str | bytes) -> None:
         faults = self.faults
+        if self.transcript is not None:
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            self.transcript.append(("in", text))
         try:
             request = json.loads(message)
         except ValueError:
@@ -311,6 +368,8 @@ class FakeWinet:
             await connection.send(faults.inject.pop(0))
         reply = self._answer(connection, service, request)
         if reply is not None:
+            if self.transcript is not None:
+                self.transcript.append(("out", reply))
             await connection.send(reply)
         if faults.notice_after is not None and sum(self.requests.values()) >= faults.notice_after:
             faults.notice_after = None
@@ -349,7 +408,66 @@ class FakeWinet:
             return _reply(1, "success", {"service": service})
         if service in DATA_SERVICES:
             return self._data(service, request)
+        if service == "param":
+            return self._param(request)
         return _reply(200, "", {"service": service})
+
+    def _param(self, request: dict[str, Any]) -> str:
+        """Apply an energy-management write, answering per item."""
+        self.param_requests.append(request)
+        faults = self.faults
+        ids = request.get("devid_array")
+        device = next(
+            (
+                d
+                for d in self.devices
+                if isinstance(ids, list)
+                and [str(d["dev_id"])] == ids
+                and str(d.get("dev_code")) == request.get("dev_code")
+                and str(d.get("dev_type")) == request.get("dev_type")
+            ),
+            None,
+        )
+        items = request.get("list")
+        if (
+            faults.param_set_failed > 0
+            or device is None
+            or device["dev_id"] not in self.ems
+            or request.get("type") != ENERGY_MANAGEMENT
+            or not isinstance(items, list)
+        ):
+            faults.param_set_failed = max(0, faults.param_set_failed - 1)
+            return _reply(391, "I18N_COMMON_SET_FAILED", {"service": "param"})
+        reject = faults.param_reject > 0
+        faults.param_reject = max(0, faults.param_reject - 1)
+        ems = self.ems[device["dev_id"]]
+        results = []
+        for raw in items:
+            item: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            ok = not reject and _apply(ems, item)
+            results.append(
+                {
+                    "param_id": item.get("param_id"),
+                    "param_pid": item.get("param_id", -1),
+                    "param_name": item.get("param_name", ""),
+                    "result": 0 if ok else 1,
+                }
+            )
+        self._show(device["dev_id"], ems)
+        return _reply(1, "success", {"service": "param", "list": results, "count": len(results)})
+
+    def _show(self, dev_id: int, ems: EnergyManagement) -> None:
+        """Make the inverter's battery powers tell what it was told to do."""
+        if "real_battery" not in self.data.get(str(dev_id), {}):
+            return
+        charging, discharging = ems.forced_power_kw
+        forced = ems.mode == 2
+        for name, forced_kw in ((CHARGE_POWER, charging), (DISCHARGE_POWER, discharging)):
+            if forced:
+                value = f"{forced_kw:.3f}"
+            else:
+                value = self._self_consumption.get((dev_id, name), "0.000")
+            self.set_value(dev_id, "real_battery", name, value)
 
     def _login(self, connection: ServerConnection, request: dict[str, Any]) -> str:
         if (
@@ -399,6 +517,27 @@ class FakeWinet:
         context.load_cert_chain(cert_file, key_file)
         self.fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert_pem.decode())).hexdigest()
         return context
+
+
+def _apply(ems: EnergyManagement, item: dict[str, Any]) -> bool:
+    """Set one energy-management parameter; whether the value was valid."""
+    value = item.get("param_value")
+    if not isinstance(value, str):
+        return False
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    match item.get("param_addr"):
+        case 33146 if number in {0, 2}:
+            ems.mode = int(number)
+        case 33147 if number in {CHARGE, DISCHARGE, STOP}:
+            ems.command = int(number)
+        case 33148 if 0 <= number <= 100:
+            ems.power_kw = number
+        case _:
+            return False
+    return True
 
 
 async def _kick(connection: ServerConnection) -> None:
@@ -495,6 +634,8 @@ async def _serve_forever(args: argparse.Namespace) -> None:
         plain_port=args.port or 0,
         tls_port=args.tls_port or 0,
     )
+    fake.faults.latency = args.latency
+    fake.faults.idle_timeout = args.idle_timeout
     async with fake:
         ports = fake.ports
         print(
@@ -513,6 +654,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help="plain HTTP + WS port")
     parser.add_argument("--tls-port", type=int, default=None, help="HTTPS + WSS port")
     parser.add_argument("--fixture", choices=FIXTURES, default="sh10rt")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds before every reply (benchmarks)"
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=None, help="close sockets idle this many seconds"
+    )
     args = parser.parse_args(argv)
     if args.port is None and args.tls_port is None:
         args.port = 8082

@@ -5,7 +5,8 @@ Layers, bottom up (each importable and testable on its own):
 * sans-I/O core: :mod:`.messages` (frames), :mod:`.values` (value and unit
   parsing), :mod:`.i18n` (translation file), :mod:`.devices`,
   :mod:`.mapping` (to the data model), :mod:`.session` (protocol state
-  machine), :mod:`.backoff`, :mod:`.watchdog`;
+  machine), :mod:`.watchdog` (reconnects are spaced by the shared
+  :mod:`..backoff`);
 * I/O: :mod:`.client` (aiohttp WebSocket + HTTP), :mod:`.tls`,
   :mod:`.endpoint`, :mod:`.metrics`;
 * the Sunstream source: :class:`WinetSource`.
@@ -15,7 +16,7 @@ What the integration normally needs is re-exported here.
 
 from __future__ import annotations
 
-from .backoff import Backoff
+from ..backoff import Backoff
 from .client import DEFAULT_PASSWORD, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USERNAME, WinetClient
 from .devices import DeviceInfo
 from .endpoint import Endpoint, Ports

@@ -15,6 +15,11 @@ applies the request timeout, counts, and decides *when* to reconnect:
   also re-detects the transport (firmware updates have switched dongles from
   plain to TLS-only, research §9).
 
+Between polls, :meth:`WinetClient.async_run_keepalive` (run by the caller,
+e.g. as a Home Assistant background task) pings a session that has been
+quiet for the keep-alive interval (:mod:`.keepalive`). Battery commands go
+through :meth:`WinetClient.async_write_params`, one request between polls.
+
 The aiohttp ``ClientSession`` comes from the caller (Home Assistant's shared
 session); the client creates and closes its own only if none is given.
 """
@@ -28,14 +33,15 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from ..backoff import Backoff
 from ..errors import SourceUnavailable, SunstreamError
-from .backoff import Backoff
 from .devices import DeviceInfo
 from .endpoint import Endpoint, Ports
-from .errors import CertificateMismatch, WinetProtocolError
+from .errors import CertificateMismatch, ParamsRefused, WinetProtocolError
 from .gateway import GatewayInfo, parse_about
 from .i18n import I18n, looks_like_properties, parse_properties
-from .messages import DEFAULT_LANG, ConnectReply
+from .keepalive import DEFAULT_INTERVAL as DEFAULT_KEEPALIVE, KeepAlive
+from .messages import DEFAULT_LANG, ConnectReply, Param, ParamResult
 from .metrics import ConnectionMetrics
 from .session import (
     DEFAULT_DEVICELIST_EVERY,
@@ -52,6 +58,8 @@ from .session import (
     State,
     Wait,
     WinetSession,
+    WriteFailed,
+    Written,
 )
 from .tls import TlsConfig
 from .watchdog import DEFAULT_LIMIT, Watchdog
@@ -96,6 +104,7 @@ class WinetClient:
         devicelist_every: int = DEFAULT_DEVICELIST_EVERY,
         backoff: Backoff | None = None,
         watchdog_limit: int = DEFAULT_LIMIT,
+        keepalive: float | None = DEFAULT_KEEPALIVE,
     ) -> None:
         self.host = host
         self.tls = tls or TlsConfig()
@@ -106,6 +115,7 @@ class WinetClient:
         self.metrics = ConnectionMetrics()
         self.backoff = backoff or Backoff()
         self.watchdog = Watchdog(watchdog_limit)
+        self.keepalive = KeepAlive(keepalive)
         self._http = session
         self._own_http = session is None
         self._forced_secure = secure
@@ -190,13 +200,79 @@ class WinetClient:
         failed ping closes the socket and the next poll reconnects.
         """
         async with self._lock:
-            if not self.connected:
-                return False
-            result = await self._run(self._session.ping())
-            if isinstance(result, Pong):
-                return True
-            await self._drop_socket()
+            return await self._ping()
+
+    async def async_keepalive(self) -> bool:
+        """Ping once if the link has been quiet for the keep-alive interval.
+
+        Returns whether a ping was answered. A poll or write in progress is
+        traffic already: the ping is skipped (the interval is checked again
+        once the lock is ours).
+        """
+        if self._lock.locked():
             return False
+        async with self._lock:
+            if not self.keepalive.due(asyncio.get_running_loop().time()):
+                return False
+            return await self._ping()
+
+    async def async_run_keepalive(self) -> None:
+        """Keep the session alive until cancelled (returns at once if disabled).
+
+        Pings when the link has been quiet for the interval, then sleeps
+        until it next could be; without a session, or while a poll holds the
+        link (traffic anyway), it checks back after one interval. Never
+        raises for link problems.
+        """
+        interval = self.keepalive.interval
+        if interval is None:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.async_keepalive()
+            await asyncio.sleep(self.keepalive.delay(loop.time()) or interval)
+
+    async def async_write_params(
+        self, device: DeviceInfo, params: tuple[Param, ...], *, param_type: str
+    ) -> tuple[ParamResult, ...]:
+        """Write ``params`` to ``device`` over the open session (opened if needed).
+
+        Returns the gateway's per-parameter results; raises
+        :class:`~.errors.ParamsRefused` when the gateway refuses the write
+        or reports a parameter as not set, and
+        :class:`~..errors.SourceUnavailable` when it cannot be reached.
+        After a routine reconnect (token expiry, a socket dropped while
+        idle) the write is sent again: each parameter is an absolute value,
+        so writing it twice is harmless. After a timeout it is not (the
+        first write may still land), the caller gets the error instead.
+        """
+        async with self._lock:
+            immediate = _IMMEDIATE_RECONNECTS
+            while True:
+                await self._ensure_ready()
+                self.metrics.writes += 1
+                result = await self._run(
+                    self._session.write_params(device, params, param_type=param_type)
+                )
+                if isinstance(result, Written):
+                    if failures := result.failures:
+                        raise ParamsRefused(
+                            ", ".join(f"{f.name or f.param_id}: {f.result}" for f in failures)
+                        )
+                    return result.results
+                if isinstance(result, WriteFailed):
+                    raise ParamsRefused(f"{result.code} {result.message}".strip())
+                if isinstance(result, Reconnect):
+                    await self._after_reconnect_action(result)
+                    if not result.backoff and immediate > 0:
+                        immediate -= 1
+                        continue
+                    self._schedule_retry(result.reason)
+                    raise SourceUnavailable(result.reason, result.detail)
+                # A write is answered by one of the above (Fail only ends a login).
+                raise SourceUnavailable(  # pragma: no cover
+                    "protocol", f"unexpected action {result!r}"
+                )
 
     async def async_fetch_i18n(self) -> I18n:
         """Fetch the translation file (detecting the transport if needed)."""
@@ -236,6 +312,14 @@ class WinetClient:
     # -- polling -------------------------------------------------------------
 
     async def _poll(self) -> PollData:
+        try:
+            return await self._run_cycle()
+        finally:
+            # Whatever did not finish within this poll starts over next time:
+            # a cycle resumed minutes later would mix old and new values.
+            self._session.abandon_cycle()
+
+    async def _run_cycle(self) -> PollData:
         immediate = _IMMEDIATE_RECONNECTS
         while True:
             try:
@@ -250,10 +334,13 @@ class WinetClient:
             if isinstance(result, CycleDone):
                 self.watchdog.success()
                 return result.data
-            self._session.abandon_cycle()
             if isinstance(result, Reconnect):
                 await self._after_reconnect_action(result)
                 if not result.backoff and immediate > 0:
+                    # Token expiry, a dropped socket: log in again and resume
+                    # the cycle with the request that failed (the session
+                    # keeps it), so a token that dies mid-cycle costs one
+                    # request, not the cycle.
                     immediate -= 1
                     continue
                 self._schedule_retry(result.reason)
@@ -391,9 +478,22 @@ class WinetClient:
             return SourceUnavailable("tls", f"{url}: {err}")
         return SourceUnavailable("unreachable", f"{url}: {err}")
 
+    async def _ping(self) -> bool:
+        if not self.connected:
+            return False
+        self.keepalive.pinged(asyncio.get_running_loop().time())
+        self.metrics.pings += 1
+        result = await self._run(self._session.ping())
+        if isinstance(result, Pong):
+            return True
+        _LOGGER.debug("WiNet %s: keep-alive ping failed: %s", self.host, result)
+        await self._drop_socket()
+        return False
+
     async def _drop_socket(self) -> None:
         ws, self._ws = self._ws, None
         self._session.connection_lost()
+        self.keepalive.reset()
         if ws is not None and not ws.closed:
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                 await ws.close()
@@ -417,14 +517,17 @@ class WinetClient:
             self._session.connection_lost()
             return Reconnect("closed", "socket closed", backoff=False)
         before = self._session.unexpected_count
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.request_timeout):
                 await ws.send_str(send.frame)
                 self.metrics.messages_sent += 1
+                self.keepalive.traffic(loop.time())
                 while True:
                     message = await ws.receive()
                     if message.type in {aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY}:
                         self.metrics.messages_received += 1
+                        self.keepalive.traffic(loop.time())
                         result = self._session.receive(message.data)
                         if result is not None:
                             return result

@@ -11,7 +11,7 @@ repair issue.
 
 from __future__ import annotations
 
-from ..errors import SourceUnavailable, SunstreamError
+from ..errors import CommandFailed, SourceUnavailable, SunstreamError
 
 
 class WinetProtocolError(SunstreamError):
@@ -59,3 +59,18 @@ class CertificateMismatch(SourceUnavailable):
         )
         self.expected = expected
         self.actual = actual
+
+
+class ParamsRefused(CommandFailed):
+    """The gateway took a ``param`` write but did not set the parameters.
+
+    Key ``dispatch_refused``; placeholder ``detail`` names the gateway's
+    ``result_code`` / ``result_msg`` (e.g. ``391 I18N_COMMON_SET_FAILED``)
+    or the parameters it reported as failed. The command was valid, so this
+    is the system's doing (another controller, a firmware that locks the
+    energy-management mode), not the user's.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("dispatch_refused", detail=detail)
+        self.detail = detail

@@ -21,6 +21,8 @@ class ConnectionMetrics:
     * ``token_expiries``: ``106`` replies;
     * ``unexpected_messages``: frames set aside (garbage, strays, notices);
     * ``watchdog_trips``: full reconnects after consecutive failed cycles;
+    * ``pings``: keep-alive pings sent on an idle session;
+    * ``writes``: ``param`` writes (battery commands) sent;
     * ``last_error``: the reason of the latest failure, ``None`` before any.
     """
 
@@ -34,6 +36,8 @@ class ConnectionMetrics:
     token_expiries: int = 0
     unexpected_messages: int = 0
     watchdog_trips: int = 0
+    pings: int = 0
+    writes: int = 0
     last_error: str | None = None
 
     def as_dict(self) -> dict[str, int | str | None]:

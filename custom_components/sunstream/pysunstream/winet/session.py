@@ -23,7 +23,12 @@ Protocol rules enforced here (research §2, §5, §10):
   reconnect after a back-off (another user holds the dongle, or it hangs);
 * ``301`` / ``I18N_COMMON_READ_FAILED`` → ask again after a delay, a few
   times, then give up on that one request and carry on with the cycle;
-* a failed ``login`` is permanent: retrying the same password cannot help.
+* a failed ``login`` is permanent: retrying the same password cannot help;
+* a ``param`` write is one request like any other, only between cycles; its
+  reply (or an error without ``service``) ends it, and the per-item verdicts
+  go back to the caller undecided (:class:`Written`);
+* the keep-alive ``ping`` is only sent while idle; *when* is the I/O layer's
+  call, measured by :class:`~.keepalive.KeepAlive`.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from .messages import (
     MSG_READ_FAILED,
     MSG_USER_LIMIT,
     NOTICE,
+    PARAM,
     PING,
     RESULT_READ_FAILED,
     RESULT_TOKEN_EXPIRED,
@@ -56,16 +62,20 @@ from .messages import (
     DataPoint,
     DirectItem,
     Frame,
+    Param,
+    ParamResult,
     connect_request,
     device_request,
     devicelist_request,
     login_request,
+    param_request,
     parse_connect,
     parse_data_points,
     parse_devicelist,
     parse_direct,
     parse_frame,
     parse_login,
+    parse_param_results,
     ping_request,
 )
 
@@ -90,6 +100,7 @@ class State(StrEnum):
     POLLING = "polling"
     WAITING = "waiting"
     PINGING = "pinging"
+    WRITING = "writing"
 
 
 # -- actions the I/O layer carries out ---------------------------------------
@@ -159,7 +170,33 @@ class Pong:
     """The keep-alive ping was answered."""
 
 
-type Action = Send | Wait | Reconnect | Ready | CycleDone | CycleFailed | Fail | Pong
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The gateway answered a ``param`` write with success.
+
+    ``results`` are its per-parameter verdicts (possibly none); whether a
+    failed item fails the whole write is the caller's decision.
+    """
+
+    results: tuple[ParamResult, ...]
+
+    @property
+    def failures(self) -> tuple[ParamResult, ...]:
+        """The parameters the gateway says it did not set."""
+        return tuple(result for result in self.results if result.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFailed:
+    """The gateway refused a ``param`` write as a whole (e.g. ``391``)."""
+
+    code: int
+    message: str
+
+
+type Action = (
+    Send | Wait | Reconnect | Ready | CycleDone | CycleFailed | Fail | Pong | Written | WriteFailed
+)
 
 
 @dataclass(slots=True)
@@ -298,6 +335,22 @@ class WinetSession:
         self.state = State.PINGING
         return self._send(ping_request(self.token, lang=self.lang), PING)
 
+    def write_params(
+        self, device: DeviceInfo, params: tuple[Param, ...], *, param_type: str
+    ) -> Send:
+        """Write ``params`` (group ``param_type``) to ``device`` between cycles.
+
+        The reply is :class:`Written` or :class:`WriteFailed`; token expiry
+        and the other session-wide errors give the usual :class:`Reconnect`.
+        """
+        if self.state is not State.READY:
+            raise RuntimeError(f"cannot write in state {self.state}")
+        self.state = State.WRITING
+        frame = param_request(
+            self.token, device, params, self._clock_ms(), param_type=param_type, lang=self.lang
+        )
+        return self._send(frame, PARAM)
+
     def receive(self, raw: str | bytes) -> Action | None:
         """Handle one incoming frame; ``None`` means keep waiting."""
         try:
@@ -343,6 +396,7 @@ class WinetSession:
             State.LOGGING_IN: self._on_login,
             State.LISTING: self._on_devicelist,
             State.POLLING: self._on_data,
+            State.WRITING: self._on_param,
         }.get(self.state)
         if handler is None:  # pragma: no cover - expecting implies one of these
             self._unexpected(f"state:{self.state}", f"reply in state {self.state}")
@@ -420,6 +474,17 @@ class WinetSession:
         cycle.queue.popleft()
         cycle.retries = 0
         return self._advance()
+
+    def _on_param(self, frame: Frame) -> Action:
+        self.state = State.READY
+        self.expecting = None
+        if not frame.ok:
+            return WriteFailed(frame.code, frame.message)
+        try:
+            return Written(parse_param_results(frame.data))
+        except WinetProtocolError as err:
+            self._unexpected("invalid:param", f"invalid param reply: {err}")
+            return WriteFailed(frame.code, f"invalid reply: {err}")
 
     def _stage_failed(self, device: DeviceInfo, stage: str, detail: str) -> Action:
         cycle = self._cycle

@@ -4,25 +4,47 @@ One client, one session kept open across polls; each poll becomes a
 :class:`~..model.Snapshot` whose ``identity`` is the gateway (kind
 ``GATEWAY``) and whose ``devices`` are the inverters and batteries behind it,
 ``online`` as the dongle reports their link.
+
+Battery commands go to the one hybrid inverter behind the gateway through
+the ``param`` service (:mod:`.dispatch`). The inverter knows neither a
+target state of charge nor a duration for a forced command, so the source
+keeps the command and, after every poll, returns the inverter to
+self-consumption once the command's time is up or its target is reached.
+The command is part of :meth:`WinetSource.as_dict`, so a restart in the
+middle of a forced charge still ends it; while Sunstream is not running,
+nothing can (the inverter stays forced until Sunstream is back).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+import logging
 from typing import Any
 
 import aiohttp
 
-from ..dispatch import BatteryLimits, Command
-from ..errors import CommandRejected
-from ..model import DeviceIdentity, Snapshot
+from ..dispatch import BatteryLimits, Command, CommandKind
+from ..errors import CommandError, CommandRejected, SourceUnavailable
+from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
 from .devices import DeviceInfo
+from .dispatch import (
+    ENERGY_MANAGEMENT,
+    battery_capacity_kwh,
+    check_command,
+    command_finished,
+    command_params,
+    dispatch_target,
+    rated_power_w,
+    target_reached,
+)
 from .gateway import GatewayInfo, gateway_identity
 from .i18n import I18n
 from .mapping import build_snapshot, device_identity
 from .tls import TlsConfig
+
+_LOGGER = logging.getLogger(__name__)
 
 SOURCE_TYPE = "winet"
 MIN_POLL_INTERVAL = 5.0
@@ -53,7 +75,7 @@ class GatewayDescription:
 
 
 class WinetSource:
-    """Reads a WiNet gateway; commands are not supported yet.
+    """Reads a WiNet gateway and commands the battery of its hybrid inverter.
 
     ``gateway_serial`` pins the gateway identity to the serial the caller
     stored at set-up, so the snapshot identity never changes even if
@@ -78,16 +100,34 @@ class WinetSource:
         )
         self.gateway_serial = gateway_serial
         self._gateway_info_tried = False
+        self._snapshot: Snapshot | None = None
+        self.command: Command | None = None
+        """The forced charge or discharge Sunstream is holding, if any."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
-        """``None``: WiNet reports no battery capacity or power limits.
+        """What the model names tell, once a poll has seen the battery.
 
-        The BMS current limits in ``real_battery`` are not the inverter's
-        power limits; with no dispatch implemented yet there is nothing to
-        check commands against.
+        WiNet reports neither capacity nor power limits: the capacity comes
+        from the SBR stack's model (``SBR096`` → 9.6 kWh) and the power
+        limit from the hybrid inverter's rating (``SH10RT`` → 10 kW).
+        ``None`` unless both are known and the inverter reports a state of
+        charge. Commands are checked without the capacity (see
+        :func:`.dispatch.check_command`).
         """
-        return None
+        soc = self._soc()
+        rating = self._rating()
+        capacity = next(
+            (
+                battery_capacity_kwh(device.model)
+                for device in self.client.devices
+                if device.kind is DeviceKind.BATTERY and battery_capacity_kwh(device.model)
+            ),
+            None,
+        )
+        if soc is None or rating is None or capacity is None:
+            return None
+        return BatteryLimits(capacity_kwh=capacity, max_charge_w=rating, max_discharge_w=rating)
 
     @property
     def i18n(self) -> I18n | None:
@@ -135,22 +175,96 @@ class WinetSource:
         data = await self.client.async_poll()
         info = await self._gateway_info()
         identity = gateway_identity(info, self.client.devices, serial=self.gateway_serial)
-        return build_snapshot(now, identity, data)
+        snapshot = build_snapshot(now, identity, data)
+        self._snapshot = snapshot
+        await self._enforce(now)
+        return snapshot
 
     async def async_dispatch(self, command: Command) -> None:
-        """Battery commands over WiNet are not implemented yet."""
-        raise CommandRejected("not_supported")
+        """Charge, discharge or stop the battery of the hybrid inverter.
+
+        Raises :class:`~..errors.CommandRejected` (``not_supported`` for a
+        gateway without hybrid inverter, ``dispatch_ambiguous`` with several,
+        ``no_battery``, ``power_out_of_range``, ``soc_out_of_range``,
+        ``duration_out_of_range``), :class:`~.errors.ParamsRefused` when the
+        inverter does not set the parameters, or
+        :class:`~..errors.SourceUnavailable` when it cannot be reached.
+
+        A charge or discharge whose target the battery has already reached
+        writes nothing (beyond ending a forced command still held).
+        """
+        if self._snapshot is None:  # not polled yet: devices and SOC unknown
+            await self.async_poll(command.issued_at)
+        target = dispatch_target(self.client.devices)
+        if not target.online:
+            raise SourceUnavailable("offline", f"{target.model or 'inverter'} is offline")
+        soc = self._soc()
+        check_command(command, soc, self._rating())
+        if command.kind is not CommandKind.STOP and target_reached(command, soc):
+            _LOGGER.debug("WiNet: %s target already reached at %s %%", command.kind, soc)
+            if self.command is not None:
+                await self._write(target, _stop(command.issued_at))
+                self.command = None
+            return
+        await self._write(target, command)
+        self.command = None if command.kind is CommandKind.STOP else command
+
+    async def async_run_keepalive(self) -> None:
+        """Ping the gateway whenever the session is idle; runs until cancelled."""
+        await self.client.async_run_keepalive()
+
+    async def _write(self, target: DeviceInfo, command: Command) -> None:
+        await self.client.async_write_params(
+            target, command_params(command), param_type=ENERGY_MANAGEMENT
+        )
+
+    async def _enforce(self, now: datetime) -> None:
+        """End the held command once its time is up or its target is met.
+
+        A stop the inverter refuses, or that cannot reach it, is logged and
+        tried again after the next poll: the command stays held until the
+        inverter has taken the stop. One that can never be sent (the hybrid
+        inverter is gone from the gateway) is dropped.
+        """
+        command = self.command
+        if command is None or not command_finished(command, self._soc(), now):
+            return
+        try:
+            await self._write(dispatch_target(self.client.devices), _stop(now))
+        except CommandRejected as err:
+            _LOGGER.warning("WiNet: forced %s cannot be ended here: %s", command.kind, err)
+            self.command = None
+            return
+        except (CommandError, SourceUnavailable) as err:
+            _LOGGER.warning("WiNet: could not end the forced %s: %s", command.kind, err)
+            return
+        _LOGGER.debug("WiNet: forced %s ended", command.kind)
+        self.command = None
+
+    def _soc(self) -> float | None:
+        snapshot = self._snapshot
+        soc = None if snapshot is None else snapshot.metrics.get(Metric.BATTERY_SOC)
+        return soc if isinstance(soc, float | int) else None
+
+    def _rating(self) -> float | None:
+        try:
+            target = dispatch_target(self.client.devices)
+        except CommandError:
+            return None
+        return rated_power_w(target.model)
 
     async def async_close(self) -> None:
         """Close the socket."""
         await self.client.async_close()
 
     def as_dict(self) -> dict[str, Any]:
-        """Nothing to persist: every value comes from the device."""
-        return {}
+        """The forced command being held, so a restart can still end it."""
+        return {} if self.command is None else {"command": self.command.as_dict()}
 
     def restore(self, data: dict[str, Any]) -> None:
-        """Nothing to restore."""
+        """Hold again the command saved by :meth:`as_dict`."""
+        saved = data.get("command")
+        self.command = Command.from_dict(saved) if saved else None
 
     def link_metrics(self) -> dict[str, int]:
         """The client's counters (attempts, failures, frames…), numbers only."""
@@ -170,5 +284,11 @@ class WinetSource:
             "tls_mode": self.client.tls.mode.value,
             "generation": connect.generation if connect else None,
             "metrics": self.client.metrics.as_dict(),
+            "command": None if self.command is None else self.command.as_dict(),
             "devices": [dict(device.raw) for device in self.client.devices],
         }
+
+
+def _stop(at: datetime) -> Command:
+    """The stop that ends a held command."""
+    return Command(kind=CommandKind.STOP, issued_at=at)

@@ -1,0 +1,181 @@
+"""Alerts of one system: the engine fed from the coordinator, told to HA.
+
+Each poll (and each failed poll) becomes a :class:`Reading`; the engine
+decides what is raised or cleared, with hysteresis and minimum durations.
+Transitions go on the bus as ``sunstream_alert`` and to the system's event
+entity; acknowledgements come back through ``sunstream.acknowledge_alert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, CONF_PV_PEAK_KW, DOMAIN
+from .pysunstream.alerts import AlertEngine, Reading, Transition, default_rules
+from .pysunstream.simulator.sun import clear_sky_fraction, solar_elevation
+
+if TYPE_CHECKING:
+    from .coordinator import SunstreamCoordinator
+
+EVENT_ALERT: Final = "sunstream_alert"
+EVALUATE_EVERY: Final = timedelta(seconds=15)
+CONF_ALERTS: Final = "alerts"
+
+# Option key → (default, minimum, maximum), in the rule's unit.
+ALERT_OPTIONS: Final[dict[str, tuple[float, float, float]]] = {
+    "soc_low": (10.0, 0.0, 100.0),
+    "inverter_temperature_high": (75.0, 30.0, 120.0),
+    "nominal_voltage": (230.0, 100.0, 480.0),
+    "nominal_frequency": (50.0, 50.0, 60.0),
+    "thd_high": (5.0, 0.5, 50.0),
+    "communication_loss_minutes": (2.0, 0.0, 1440.0),
+}
+
+
+def alert_settings(options: Mapping[str, Any]) -> dict[str, float]:
+    """The thresholds in force: the user's, else the defaults."""
+    chosen = options.get(CONF_ALERTS) or {}
+    return {key: float(chosen.get(key, default)) for key, (default, _, _) in ALERT_OPTIONS.items()}
+
+
+def _engine(options: Mapping[str, Any]) -> AlertEngine:
+    settings = alert_settings(options)
+    return AlertEngine(
+        default_rules(
+            soc_low=settings["soc_low"],
+            inverter_temperature_high=settings["inverter_temperature_high"],
+            nominal_voltage=settings["nominal_voltage"],
+            nominal_frequency=settings["nominal_frequency"],
+            thd_high=settings["thd_high"],
+            communication_loss=timedelta(minutes=settings["communication_loss_minutes"]),
+        )
+    )
+
+
+class SystemAlerts:
+    """The alert engine of one system, wired to its coordinator."""
+
+    def __init__(self, hass: HomeAssistant, coordinator: SunstreamCoordinator) -> None:
+        """Build the rules from the entry's options."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.engine = _engine(coordinator.config_entry.options)
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Evaluate after every poll, and on a timer.
+
+        The coordinator stays quiet while a poll keeps failing the same
+        way, yet "offline for two minutes" must still raise: the timer lets
+        time-based rules progress without new data.
+        """
+        remove_listener = self.coordinator.async_add_listener(self.async_evaluate)
+        remove_timer = async_track_time_interval(self.hass, self._on_timer, EVALUATE_EVERY)
+
+        def stop() -> None:
+            remove_listener()
+            remove_timer()
+
+        return stop
+
+    @callback
+    def _on_timer(self, _now: datetime) -> None:
+        self.async_evaluate()
+
+    def add_listener(self, listener: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``listener(event_type, attributes)`` on every transition."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _reading(self) -> Reading:
+        coordinator = self.coordinator
+        values: dict[str, float | None] = {}
+        if coordinator.data is not None and coordinator.last_update_success:
+            snapshot = coordinator.data.snapshot
+            for metric, value in snapshot.metrics.items():
+                values[metric.value] = _number(value)
+            for key, value in snapshot.extras.items():
+                values[key] = _number(value)
+        connected = bool(coordinator.connected) and coordinator.last_update_success
+        peak_kw = coordinator.config_entry.data.get(CONF_PV_PEAK_KW)
+        expected = None
+        if peak_kw is not None:
+            config = self.hass.config
+            elevation = solar_elevation(config.latitude, config.longitude, dt_util.utcnow())
+            expected = float(peak_kw) * 1000 * clear_sky_fraction(elevation)
+        return Reading(
+            values=values,
+            connected=connected,
+            expected_pv_w=expected,
+            pv_peak_w=float(peak_kw) * 1000 if peak_kw is not None else None,
+        )
+
+    @callback
+    def async_evaluate(self) -> None:
+        """Run the rules over the latest reading; announce what changed."""
+        for transition in self.engine.evaluate(self._reading(), dt_util.utcnow()):
+            self._announce(transition.state, _attributes(transition))
+
+    def acknowledge(self, rule: str) -> bool:
+        """Acknowledge an active alert; ``False`` if it isn't active."""
+        state = next((s for s in self.engine.active if s.rule.key == rule), None)
+        if state is None or state.acknowledged:
+            return state is not None
+        self.engine.acknowledge(rule)
+        self._announce(
+            "acknowledged",
+            {
+                "rule": rule,
+                "severity": state.rule.severity.value,
+                "value": state.value,
+                "threshold": None,
+            },
+        )
+        return True
+
+    def as_dict(self) -> list[dict[str, Any]]:
+        """Active alerts, for diagnostics."""
+        return [state.as_dict() for state in self.engine.active]
+
+    def _announce(self, event_type: str, attributes: dict[str, Any]) -> None:
+        coordinator = self.coordinator
+        self.hass.bus.async_fire(
+            EVENT_ALERT,
+            {
+                "device_id": coordinator.system_device_id,
+                "config_entry_id": coordinator.config_entry.entry_id,
+                ATTR_SYSTEM_ID: coordinator.system_id,
+                ATTR_SOURCE: coordinator.source.source_type,
+                "alert_id": f"{coordinator.system_id}:{attributes['rule']}",
+                "state": event_type,
+                "acknowledged": event_type == "acknowledged",
+                **attributes,
+            },
+        )
+        for listener in tuple(self._listeners):
+            listener(event_type, attributes)
+
+
+def _attributes(transition: Transition) -> dict[str, Any]:
+    return {
+        "rule": transition.rule,
+        "severity": transition.severity,
+        "value": transition.value,
+        "threshold": transition.threshold,
+    }
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+__all__ = ["ALERT_OPTIONS", "CONF_ALERTS", "DOMAIN", "EVENT_ALERT", "SystemAlerts"]

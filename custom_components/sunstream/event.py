@@ -1,0 +1,58 @@
+"""One event entity per system: alerts raised, cleared and acknowledged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .entity import SunstreamEntity
+
+PARALLEL_UPDATES = 0
+
+ALERT = EventEntityDescription(
+    key="alert",
+    translation_key="alert",
+    event_types=["raised", "cleared", "acknowledged"],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the system's alert entity."""
+    async_add_entities([SunstreamAlertEvent(entry.runtime_data)])
+
+
+class SunstreamAlertEvent(SunstreamEntity, EventEntity):
+    """Fires when one of the system's alert rules changes state."""
+
+    def __init__(self, coordinator: SunstreamCoordinator) -> None:
+        """Place the entity on the system's device."""
+        super().__init__(coordinator, ALERT)
+
+    @property
+    def available(self) -> bool:
+        """Alerts matter most when the link is down: stay available."""
+        return True
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the system's alerts."""
+        await super().async_added_to_hass()
+        alerts = self.coordinator.alerts
+        assert alerts is not None
+        self.async_on_remove(alerts.add_listener(self._on_alert))
+
+    @callback
+    def _on_alert(self, event_type: str, attributes: dict[str, Any]) -> None:
+        self._trigger_event(event_type, attributes)
+        self.async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Nothing to show between alerts."""

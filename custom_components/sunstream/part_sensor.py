@@ -1,0 +1,159 @@
+"""Sensors of a system's parts: buses, converters and units of a microgrid.
+
+A part reports its values by name (``DeviceReading.values``); this table
+says how each name becomes a sensor. Rates are high and most users want a
+few of them, so the niche ones (angles, d/q currents, reactive power, DC
+link) are created disabled.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    DEGREE,
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfFrequency,
+    UnitOfIrradiance,
+    UnitOfPower,
+    UnitOfReactivePower,
+    UnitOfSpeed,
+    UnitOfTemperature,
+)
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import SunstreamCoordinator
+from .entity import SunstreamEntity
+from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
+
+PART_KINDS = frozenset(
+    {DeviceKind.BUS, DeviceKind.CONVERTER, DeviceKind.SOLAR_UNIT, DeviceKind.WIND_UNIT}
+)
+
+
+def _measurement(
+    key: str,
+    device_class: SensorDeviceClass | None,
+    unit: str,
+    precision: int,
+    *,
+    enabled: bool = True,
+) -> SensorEntityDescription:
+    return SensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_registry_enabled_default=enabled,
+        entity_category=None if enabled else EntityCategory.DIAGNOSTIC,
+    )
+
+
+PART_SENSORS: dict[str, SensorEntityDescription] = {
+    d.key: d
+    for d in (
+        _measurement("bus_voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
+        _measurement("bus_angle", None, DEGREE, 2, enabled=False),
+        _measurement(
+            "bus_frequency", SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ, 3, enabled=False
+        ),
+        _measurement("bus_active_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
+        _measurement(
+            "bus_reactive_power",
+            SensorDeviceClass.REACTIVE_POWER,
+            UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE,
+            2,
+            enabled=False,
+        ),
+        _measurement(
+            "current_d", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1, enabled=False
+        ),
+        _measurement(
+            "current_q", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1, enabled=False
+        ),
+        _measurement(
+            "dc_link_voltage",
+            SensorDeviceClass.VOLTAGE,
+            UnitOfElectricPotential.VOLT,
+            1,
+            enabled=False,
+        ),
+        _measurement("active_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
+        _measurement(
+            "reactive_power",
+            SensorDeviceClass.REACTIVE_POWER,
+            UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE,
+            2,
+            enabled=False,
+        ),
+        _measurement("thd", None, PERCENTAGE, 2),
+        _measurement("temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1),
+        _measurement(
+            "irradiance", SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, 0
+        ),
+        _measurement(
+            "panel_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1
+        ),
+        _measurement("efficiency", None, PERCENTAGE, 1, enabled=False),
+        _measurement("unit_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
+        _measurement("wind_speed", SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND, 1),
+    )
+}
+
+
+def part_sensors(coordinator: SunstreamCoordinator) -> list[SunstreamPartSensor]:
+    """One sensor per value each microgrid part reports."""
+    return [
+        SunstreamPartSensor(coordinator, reading.identity, PART_SENSORS[key])
+        for reading in coordinator.data.snapshot.devices
+        if reading.identity.kind in PART_KINDS
+        for key in reading.values
+        if key in PART_SENSORS
+    ]
+
+
+class SunstreamPartSensor(SunstreamEntity, SensorEntity):
+    """One value of one part, on the part's own device."""
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        part: DeviceIdentity,
+        description: SensorEntityDescription,
+    ) -> None:
+        """Place the sensor on ``part``."""
+        super().__init__(coordinator, description, part=part)
+        self._part_key = part.key
+
+    def _reading(self) -> DeviceReading | None:
+        for reading in self.coordinator.data.snapshot.devices:
+            if reading.identity.key == self._part_key:
+                return reading
+        return None
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the part itself is offline (a tripped converter)."""
+        reading = self._reading()
+        return super().available and reading is not None and reading.online
+
+    @property
+    def native_value(self) -> StateType:
+        """The part's latest value."""
+        reading = self._reading()
+        if reading is None:
+            return None
+        value = reading.values.get(self.entity_description.key)
+        return value if isinstance(value, int | float) else None
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        return (self.available, self.native_value)
