@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, CONF_PV_PEAK_KW, DOMAIN
 from .pysunstream.alerts import AlertEngine, Reading, Transition, default_rules
+from .pysunstream.model import Metric
 from .pysunstream.simulator.sun import clear_sky_fraction, solar_elevation
 
 if TYPE_CHECKING:
@@ -97,12 +98,15 @@ class SystemAlerts:
     def _reading(self) -> Reading:
         coordinator = self.coordinator
         values: dict[str, float | None] = {}
+        status: str | None = None
         if coordinator.data is not None and coordinator.last_update_success:
             snapshot = coordinator.data.snapshot
             for metric, value in snapshot.metrics.items():
                 values[metric.value] = _number(value)
             for key, value in snapshot.extras.items():
                 values[key] = _number(value)
+            raw_status = snapshot.get(Metric.STATUS)
+            status = raw_status if isinstance(raw_status, str) else None
         connected = bool(coordinator.connected) and coordinator.last_update_success
         peak_kw = coordinator.config_entry.data.get(CONF_PV_PEAK_KW)
         expected = None
@@ -112,6 +116,7 @@ class SystemAlerts:
             expected = float(peak_kw) * 1000 * clear_sky_fraction(elevation)
         return Reading(
             values=values,
+            status=status,
             connected=connected,
             expected_pv_w=expected,
             pv_peak_w=float(peak_kw) * 1000 if peak_kw is not None else None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 import random
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.sunstream.pysunstream.alerts import (
@@ -175,3 +177,46 @@ def test_custom_rule_band_open_ends() -> None:
     )
     engine = AlertEngine([rule])
     assert engine.evaluate(Reading(values={"x": 1e9}), T0) == []
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    centre=st.floats(min_value=-3, max_value=3),
+    amplitude=st.floats(min_value=0, max_value=4),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    step=st.sampled_from([1.0, 5.0, 10.0]),
+)
+def test_noise_never_raises_more_than_once_per_minimum_duration(
+    centre: float, amplitude: float, seed: int, step: float
+) -> None:
+    """Noise around the 253 V trip point: at most one alert per minute of data.
+
+    Between two raises the alert must clear (30 s inside the clear band) and
+    trip again (60 s outside): so two raises are at least 90 s apart.
+    """
+    rng = random.Random(seed)
+    engine = _engine("grid_voltage")
+    raised_at = []
+    for i in range(600):
+        now = T0 + timedelta(seconds=i * step)
+        voltage = 253.0 + centre + rng.uniform(-amplitude, amplitude)
+        for t in engine.evaluate(Reading(values={"grid_voltage": voltage}), now):
+            if t.state == "raised":
+                raised_at.append(t.at)
+    gaps = [(b - a).total_seconds() for a, b in pairwise(raised_at)]
+    assert all(gap >= 90 for gap in gaps)
+    duration = 600 * step
+    assert len(raised_at) <= 1 + duration // 90
+
+
+def test_inverter_fault_needs_a_live_link() -> None:
+    engine = _engine("inverter_fault")
+    transitions = []
+    for i in range(15):
+        transitions += engine.evaluate(
+            Reading(status="fault", connected=False), T0 + timedelta(seconds=i)
+        )
+    assert transitions == []
+    for i in range(15, 30):
+        transitions += engine.evaluate(Reading(status="fault"), T0 + timedelta(seconds=i))
+    assert [t.state for t in transitions] == ["raised"]

@@ -168,9 +168,9 @@ def _alerts_over(system: MicrogridSystem, start: datetime, seconds: int) -> set[
         snapshot = system.step(now)
         values = {m.value: v for m, v in snapshot.metrics.items() if isinstance(v, float)}
         values |= {k: v for k, v in snapshot.extras.items() if isinstance(v, float)}
-        raised |= {
-            t.rule for t in engine.evaluate(Reading(values=values), now) if t.state == "raised"
-        }
+        status = snapshot.get(Metric.STATUS)
+        reading = Reading(values=values, status=status if isinstance(status, str) else None)
+        raised |= {t.rule for t in engine.evaluate(reading, now) if t.state == "raised"}
     return raised
 
 
@@ -180,6 +180,8 @@ def test_faults_raise_the_matching_alerts() -> None:
         FaultKind.BUS_VOLTAGE_SAG: "grid_voltage",
         FaultKind.CONVERTER_OVER_TEMPERATURE: "converter_over_temperature",
         FaultKind.PV_STRING_SHADING: "pv_string_mismatch",
+        FaultKind.INVERTER_OFFLINE: "inverter_fault",
+        FaultKind.WIND_CUT_OUT: "wind_cut_out",
     }
     for fault, rule in cases.items():
         system = _grid()
@@ -214,3 +216,29 @@ def test_state_round_trips() -> None:
     again = _grid()
     again.restore(saved)
     assert again.meter.as_dict() == system.meter.as_dict()
+
+
+def test_physical_invariants_over_a_simulated_day() -> None:
+    """Every 10 minutes for 24 h (each poll simulates its last minute at 0.5 s)."""
+    system = _grid()
+    base = system.config.base_kva
+    previous_total = 0.0
+    start = NOON.replace(hour=0)
+    for minute in range(0, 24 * 60, 10):
+        now = start + timedelta(minutes=minute)
+        snapshot = system.step(now)
+        injections = sum(bus.p for bus in system.buses) * base
+        assert 0 <= injections < 0.05 * (sum(system._loads) + 1), now  # losses
+        assert all(0.9 < bus.voltage < 1.1 for bus in system.buses), now
+        assert 49.5 < system.frequency < 50.5, now
+        assert all(-10 < c.temperature < 90 for c in system.converters), now
+        assert all(
+            0 <= kw <= rated
+            for kw, rated in zip(system.units.wind_kw, system.config.wind_kw, strict=True)
+        )
+        assert all(0 <= g <= 1100 for g in system.units.irradiance)
+        assert all(0 <= c.thd() <= c.thd_floor for c in system.converters)
+        total = snapshot.get(Metric.PV_ENERGY_TOTAL)
+        assert isinstance(total, float)
+        assert total >= previous_total
+        previous_total = total

@@ -14,7 +14,9 @@ Defaults and where they come from:
 * harmonic distortion: IEEE 519-2014 limits current distortion to 5 % where
   the short-circuit ratio is below 20 (the case of a home converter), and
   voltage THD to 8 % on buses up to 1 kV;
-* inverter temperature: hybrid inverters derate from about 70–75 °C.
+* inverter temperature: hybrid inverters derate from about 70–75 °C;
+* wind: turbines stop above their cut-out speed (25 m/s for the simulated
+  ones) and restart once the wind has dropped a margin below it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Reading:
     """
 
     values: Mapping[str, float | None] = field(default_factory=dict)
+    status: str | None = None
     connected: bool = True
     expected_pv_w: float | None = None
     pv_peak_w: float | None = None
@@ -110,6 +113,13 @@ def _max_of(prefix: str) -> Callable[[Reading], float | None]:
 
 def _disconnected(reading: Reading) -> float:
     return 0.0 if reading.connected else 1.0
+
+
+def _faulted(reading: Reading) -> float | None:
+    """1 while the inverter reports a fault; unknown while the link is down."""
+    if not reading.connected or reading.status is None:
+        return None
+    return 1.0 if reading.status == "fault" else 0.0
 
 
 def string_mismatch(reading: Reading, min_string_w: float = 100.0) -> float | None:
@@ -224,6 +234,24 @@ def default_rules(
             clear=Band(low=generation_low + 20),
             min_duration=timedelta(minutes=30),
             clear_duration=timedelta(minutes=5),
+        ),
+        Rule(
+            key="inverter_fault",
+            severity=Severity.CRITICAL,
+            value=_faulted,
+            normal=Band(high=0.5),
+            clear=Band(high=0.5),
+            min_duration=timedelta(seconds=10),
+            clear_duration=timedelta(seconds=10),
+        ),
+        Rule(
+            key="wind_cut_out",
+            severity=Severity.INFO,
+            value=_metric("wind_speed"),
+            normal=Band(high=25.0),
+            clear=Band(high=22.0),
+            min_duration=timedelta(seconds=10),
+            clear_duration=timedelta(minutes=1),
         ),
         Rule(
             key="communication_loss",

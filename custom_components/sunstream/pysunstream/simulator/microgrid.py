@@ -391,6 +391,7 @@ class MicrogridSystem:
             "grid_voltage": round(self.buses[0].voltage * PHASE_VOLTAGE, 1),
             "grid_frequency": round(self.frequency, 3),
             "wind_power": round(power["wind"], 1),
+            "wind_speed": round(max(self.units.wind_speed), 2),
             "wind_energy_total": counters["wind"].total,
             "simulation": "running" if self.running else "stopped",
             "pv1_power": round(self.units.solar_kw[0] * 1000, 1),
