@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 MAX_ALERTS = 500
+# Hub event kinds (``HubEvent.kind``) that announce alert changes.
+ALERT = "alert"
+ALERT_ACKNOWLEDGED = "alert_acknowledged"
+# Who acknowledged an alert Home Assistant reports acknowledged (its event names nobody).
+ACKNOWLEDGED_IN_HA = "Home Assistant"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -23,7 +28,7 @@ class Alert:
     system_id: str
     rule: str
     severity: str
-    state: str  # "raised" | "cleared"
+    state: str  # "raised" | "cleared" (acknowledgement is its own flag)
     value: float | None = None
     threshold: float | None = None
     raised_at: str
@@ -37,8 +42,20 @@ class Alert:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """What :meth:`AlertBook.apply` changed, and the hub event that announces it."""
+
+    alert: Alert
+    kind: str  # ALERT | ALERT_ACKNOWLEDGED
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _number(value: Any) -> float | None:
@@ -69,35 +86,76 @@ class AlertBook:
             and (not active_only or alert.state == "raised")
         ]
 
-    def apply(self, system_id: str, data: dict[str, Any]) -> Alert:
-        """Record a ``sunstream_alert`` event (raised, cleared or acknowledged)."""
+    def apply(self, system_id: str, data: dict[str, Any]) -> AlertUpdate | None:
+        """Record a ``sunstream_alert`` event; what to announce, or ``None`` if nothing changed.
+
+        The integration fires ``raised``, ``cleared`` and ``acknowledged``:
+
+        * ``raised`` starts a new alert, unless the book holds that alert raised
+          and (as far as the event knows) in the same acknowledgement state — a
+          redelivery, which only refreshes the numbers. An alert raised again
+          after it was cleared, or raised unacknowledged while the book holds it
+          acknowledged (Home Assistant restarted and lost the acknowledgement),
+          is a new alert.
+        * ``cleared`` updates the alert it clears; clearing an alert the book
+          never saw raised changes nothing.
+        * ``acknowledged`` marks the alert acknowledged and is announced as
+          ``alert_acknowledged``, once: Home Assistant's echo of an
+          acknowledgement made here is not news, and an acknowledgement of an
+          alert the book does not hold creates nothing.
+        """
         rule = str(data.get("rule", "unknown"))
         alert_id = str(data.get("alert_id") or f"{system_id}:{rule}")
         state = str(data.get("state", "raised"))
         alert = self._alerts.get(alert_id)
-        if alert is None or (state == "raised" and alert.state == "cleared"):
-            alert = Alert(
-                alert_id=alert_id,
-                system_id=system_id,
-                rule=rule,
-                severity=str(data.get("severity", "warning")),
-                state="raised",
-                raised_at=str(data.get("raised_at") or _now()),
-            )
-            self._alerts[alert_id] = alert
-            self._alerts.move_to_end(alert_id)
-        alert.value = _number(data.get("value"))
-        alert.threshold = _number(data.get("threshold"))
-        if "severity" in data:
-            alert.severity = str(data["severity"])
-        if state == "cleared" and alert.state != "cleared":
-            alert.state = "cleared"
-            alert.cleared_at = str(data.get("cleared_at") or _now())
-        if data.get("acknowledged"):
-            self.acknowledge(alert_id, data.get("acknowledged_by"))
+        if state == "acknowledged":
+            if alert is None or alert.acknowledged:
+                return None
+            self.acknowledge(alert_id, _text(data.get("acknowledged_by")) or ACKNOWLEDGED_IN_HA)
+            return AlertUpdate(alert, ALERT_ACKNOWLEDGED)
+        if state == "raised":
+            if (
+                alert is None
+                or alert.state != "raised"
+                or (alert.acknowledged and not data.get("acknowledged"))
+            ):
+                alert = self._add(alert_id, system_id, rule, data)
+                self._update(alert, data)
+                return AlertUpdate(alert, ALERT)
+        elif state != "cleared" or alert is None:
+            return None
+        before = alert.as_dict()
+        self._update(alert, data)
+        return None if alert.as_dict() == before else AlertUpdate(alert, ALERT)
+
+    def _add(self, alert_id: str, system_id: str, rule: str, data: dict[str, Any]) -> Alert:
+        """A newly raised alert, at the end of the book (the oldest ones fall off)."""
+        alert = Alert(
+            alert_id=alert_id,
+            system_id=system_id,
+            rule=rule,
+            severity=str(data.get("severity", "warning")),
+            state="raised",
+            raised_at=str(data.get("raised_at") or _now()),
+        )
+        self._alerts[alert_id] = alert
+        self._alerts.move_to_end(alert_id)
         while len(self._alerts) > MAX_ALERTS:
             self._alerts.popitem(last=False)
         return alert
+
+    def _update(self, alert: Alert, data: dict[str, Any]) -> None:
+        """Take the event's numbers, severity, clearing and acknowledgement flag."""
+        for name in ("value", "threshold"):
+            if name in data:
+                setattr(alert, name, _number(data[name]))
+        if "severity" in data:
+            alert.severity = str(data["severity"])
+        if data.get("state") == "cleared" and alert.state != "cleared":
+            alert.state = "cleared"
+            alert.cleared_at = str(data.get("cleared_at") or _now())
+        if data.get("acknowledged"):
+            self.acknowledge(alert.alert_id, _text(data.get("acknowledged_by")))
 
     def acknowledge(self, alert_id: str, by: str | None) -> Alert | None:
         """Mark an alert acknowledged; ``None`` if the book doesn't hold it."""

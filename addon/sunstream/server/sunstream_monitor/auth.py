@@ -5,15 +5,16 @@ Three ways in, checked in this order by the endpoints:
 * **Ingress.** The Supervisor's ingress proxy has already authenticated the
   Home Assistant user and says who it is in ``X-Remote-User-*`` headers. Those
   headers are believed only when the TCP peer is one of
-  ``settings.trusted_proxies`` (``172.30.32.2``); from anyone else they are
-  ignored, since any client can send any header.
+  ``settings.trusted_proxies`` (``172.30.32.2``, and only when the Supervisor
+  started the server); from anyone else they are ignored, since any client
+  can send any header.
 * **Configured tokens** (``settings.tokens``): compared in constant time.
   They are the app owner's own credentials and carry the ``admin`` role,
   which actions that reach every client (``POST /api/broadcast``) require.
-* **Home Assistant access tokens**, checked by a callable the HA feed
-  provides (absent in MQTT mode). Accepted results are cached briefly, by a
-  hash of the token, so a thousand dashboards reconnecting at once do not
-  each cost a round trip to Home Assistant.
+* **Home Assistant access tokens** of administrators, checked by a callable
+  the HA feed provides (absent in MQTT mode). Accepted results are cached
+  briefly, by a hash of the token, so a thousand dashboards reconnecting at
+  once do not each cost a round trip to Home Assistant.
 
 Repeated failures from one address earn a temporary refusal (HTTP 429),
 the back-off Home Assistant applies through its IP-ban counter.
@@ -100,7 +101,11 @@ class FailureTracker:
 
     A sliding window of failure times per address (at most
     :data:`MAX_FAILURES` kept each) and a refusal deadline. Bounded: beyond
-    :data:`_MAX_TRACKED` addresses the least recently failing is forgotten.
+    :data:`_MAX_TRACKED` addresses the least recently failing is forgotten,
+    and so is the oldest refusal — forgetting one early is the lesser evil
+    than a table anyone with many addresses (IPv6) can grow without end.
+    Refusals are kept in deadline order, so expired ones are dropped from the
+    front at no more than constant cost per failure.
     """
 
     def __init__(
@@ -117,7 +122,7 @@ class FailureTracker:
         self.refuse_for = refuse_for
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._refused_until: dict[str, float] = {}
+        self._refused_until: OrderedDict[str, float] = OrderedDict()
 
     def retry_after(self, address: str | None) -> float:
         """Seconds ``address`` must still wait; ``0`` when it may try."""
@@ -146,6 +151,7 @@ class FailureTracker:
             times.popleft()
         if len(times) >= self.max_failures:
             self._refused_until[address] = now + self.refuse_for
+            self._refused_until.move_to_end(address)
             times.clear()
             _LOGGER.warning(
                 "%s failed to authenticate %d times within %.0f s; refusing it for %.0f s",
@@ -156,9 +162,9 @@ class FailureTracker:
             )
         while len(self._failures) > _MAX_TRACKED:
             self._failures.popitem(last=False)
-        if len(self._refused_until) > _MAX_TRACKED:
-            for stale in [a for a, t in self._refused_until.items() if t <= now]:
-                del self._refused_until[stale]
+        refused = self._refused_until
+        while refused and (len(refused) > _MAX_TRACKED or next(iter(refused.values())) <= now):
+            refused.popitem(last=False)
 
     def clear(self, address: str | None) -> None:
         """Forget an address's failures (after it authenticated)."""
@@ -230,10 +236,15 @@ class Authenticator:
         if not token:
             return None
         address = normalize_address(remote)
-        if len(token) > MAX_TOKEN_LENGTH:
+        try:
+            # A header may carry bytes that are not UTF-8 (aiohttp keeps them as
+            # surrogates): no token can match those, so they are a wrong guess.
+            encoded = token.encode()
+        except UnicodeEncodeError:
+            encoded = b""
+        if not encoded or len(token) > MAX_TOKEN_LENGTH:
             self.failures.record(address)
             return None
-        encoded = token.encode()
         for index, known in enumerate(self._tokens, start=1):
             if hmac.compare_digest(encoded, known):
                 self.failures.clear(address)

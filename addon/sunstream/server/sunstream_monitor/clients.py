@@ -370,6 +370,15 @@ class Clients:
                 client, 'the first message must be {"type": "auth", "access_token": "…"}'
             )
             return None
+        # Checked again here, not only at the upgrade: sockets opened together
+        # before the first failure must not each get a guess past the back-off.
+        if (wait := auth.retry_after(client.remote)) > 0:
+            await self._refuse(
+                client,
+                "too many failed authentications from this address; "
+                f"retry in {max(1, round(wait))} s",
+            )
+            return None
         principal = await auth.authenticate(token, remote=client.remote)
         if principal is None:
             await self._refuse(client, "the access token was not accepted")

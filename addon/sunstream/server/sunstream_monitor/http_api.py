@@ -7,6 +7,8 @@ an admin one. Documents go out as the bytes the hub already serialized.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -55,6 +57,8 @@ class HttpApi:
         self.channel = channel
         self.static_dir = static_dir
         self.extra_stats: dict[str, Any] = {}
+        # Other outputs' broadcast (Socket.IO): (message, system_id or None) → clients reached.
+        self.broadcasters: list[Callable[[Any, str | None], int]] = []
         self._openapi = orjson.dumps(document())
 
     def routes(self) -> list[web.RouteDef]:
@@ -125,23 +129,35 @@ class HttpApi:
 
     async def index(self, _request: web.Request) -> web.StreamResponse:
         """The dashboard page (it holds no data; it authenticates like any client)."""
-        return self._file("index.html")
+        return await self._file("index.html")
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         """A file under ``static/``."""
-        return self._file(request.match_info["path"])
+        return await self._file(request.match_info["path"])
 
     async def top_level_file(self, request: web.Request) -> web.StreamResponse:
         """A file of ``static/`` addressed from the page's own directory."""
-        return self._file(request.match_info["name"])
+        return await self._file(request.match_info["name"])
 
-    def _file(self, relative: str) -> web.StreamResponse:
-        root = self.static_dir.resolve()
-        candidate = (root / relative).resolve()
-        hidden = any(part.startswith(".") for part in Path(relative).parts)
-        if hidden or not candidate.is_relative_to(root) or not candidate.is_file():
+    async def _file(self, relative: str) -> web.StreamResponse:
+        # Resolving symlinks and stat-ing touch the disk: not in the event loop
+        # (aiohttp's own static routes do the same in an executor).
+        candidate = await asyncio.to_thread(self._resolve, relative)
+        if candidate is None:
             raise Problem(404, f"no such file: /{relative[:128]}", code="not_found")
         return web.FileResponse(candidate, headers={"Cache-Control": "no-cache"})
+
+    def _resolve(self, relative: str) -> Path | None:
+        """The file ``relative`` names inside the static directory, if there is one."""
+        root = self.static_dir.resolve()
+        try:
+            candidate = (root / relative).resolve()
+            hidden = any(part.startswith(".") for part in Path(relative).parts)
+            if hidden or not candidate.is_relative_to(root) or not candidate.is_file():
+                return None
+        except OSError, ValueError:  # a NUL byte (%00) or a name the OS refuses
+            return None
+        return candidate
 
     # -- data ---------------------------------------------------------------------
 
@@ -244,7 +260,10 @@ class HttpApi:
         else:
             targets = set(self.monitoring.subscribers.get(system_id, ()))
             targets.update(self.channel.targets(system_id))
-        delivered = Clients.broadcast(orjson.dumps(body["message"]), targets)
+        message = body["message"]
+        delivered = Clients.broadcast(orjson.dumps(message), targets)
+        for broadcast in self.broadcasters:
+            delivered += broadcast(message, system_id)
         return json_response({"delivered": delivered, "system_id": system_id})
 
 

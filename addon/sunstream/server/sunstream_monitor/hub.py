@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from .alerts import Alert, AlertBook
+from .alerts import ALERT_ACKNOWLEDGED, Alert, AlertBook
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -174,11 +174,21 @@ class Hub:
         self._notify("on_event", event)
         return event
 
-    def raise_alert(self, system_id: str, data: dict[str, Any]) -> Alert:
-        """Book a ``sunstream_alert`` (raised or cleared) and announce it."""
-        alert = self.alerts.apply(system_id, data)
-        self.publish_event("alert", system_id, alert.as_dict())
-        return alert
+    def raise_alert(self, system_id: str, data: dict[str, Any]) -> Alert | None:
+        """Book a ``sunstream_alert`` (raised, cleared or acknowledged) and announce it.
+
+        Announced as ``alert`` (raised or cleared) or ``alert_acknowledged``,
+        and only when the book changed (see :meth:`AlertBook.apply`): Home
+        Assistant's echo of an acknowledgement made here is dropped, since
+        :meth:`acknowledge` announced it already. An acknowledgement that
+        came from Home Assistant is not sent back upstream. Returns the
+        alert, or ``None`` when nothing changed.
+        """
+        update = self.alerts.apply(system_id, data)
+        if update is None:
+            return None
+        self.publish_event(update.kind, system_id, update.alert.as_dict())
+        return update.alert
 
     def acknowledge(self, alert_id: str, by: str | None) -> Alert | None:
         """Acknowledge an alert here and upstream; ``None`` if unknown.
@@ -192,7 +202,7 @@ class Hub:
         if alert.acknowledged:
             return alert
         self.alerts.acknowledge(alert_id, by)
-        self.publish_event("alert_acknowledged", alert.system_id, alert.as_dict())
+        self.publish_event(ALERT_ACKNOWLEDGED, alert.system_id, alert.as_dict())
         if self.acknowledge_upstream is not None:
             self.acknowledge_upstream(alert, by)
         return alert

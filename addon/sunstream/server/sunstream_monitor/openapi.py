@@ -199,7 +199,10 @@ _SCHEMAS: Final[dict[str, Any]] = {
             },
             "message": {
                 "type": "object",
-                "description": "Sent verbatim as one JSON text frame",
+                "description": (
+                    "Sent verbatim as one JSON text frame to WebSocket clients, and as a "
+                    "`broadcast` event to Socket.IO clients"
+                ),
             },
         },
     },
@@ -207,7 +210,10 @@ _SCHEMAS: Final[dict[str, Any]] = {
         "type": "object",
         "required": ["delivered"],
         "properties": {
-            "delivered": {"type": "integer"},
+            "delivered": {
+                "type": "integer",
+                "description": "WebSocket and Socket.IO clients it was sent to",
+            },
             "system_id": {"type": ["string", "null"]},
         },
     },

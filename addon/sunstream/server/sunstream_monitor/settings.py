@@ -20,7 +20,8 @@ from .mqtt_topics import check_prefix
 
 SUPERVISOR_WS_URL = "ws://supervisor/core/websocket"
 OPTIONS_FILE = Path("/data/options.json")
-# Where the Supervisor's ingress proxy connects from (developers' docs, apps/presentation).
+# Where the Supervisor's ingress proxy connects from (developers' docs, apps/presentation);
+# trusted by :func:`load` only when the Supervisor started us (SUPERVISOR_TOKEN is set).
 INGRESS_PROXY = "172.30.32.2"
 
 
@@ -186,5 +187,9 @@ def load(
         origins=origins,
         mqtt=mqtt,
         max_clients=_first(args.max_clients, options.get("max_clients"), 10_000),
+        # Ingress exists only under the Supervisor. Elsewhere 172.30.32.2 is
+        # just an address someone on the network may hold, whose headers
+        # must not stand in for a token.
+        trusted_proxies=(INGRESS_PROXY,) if supervisor_token else (),
         log_level=args.log_level or str(options.get("log_level", "info")),
     )

@@ -2,8 +2,9 @@
 
 Dashboards written for socket.io-client v4 connect at the default
 ``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear
-``device:data`` (the MonitoringData document), ``device:alerts`` and
-``device:status`` (connectivity) in that system's room. python-socketio
+``device:data`` (the MonitoringData document), ``device:alerts``,
+``device:status`` (connectivity) and ``device:dispatch`` in that system's room,
+and what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
 encodes an emit once and hands the same packet to every member of the room,
 so a fan-out costs one encoding per update, not one per client.
 
@@ -55,6 +56,7 @@ EVENT_ALERTS: Final = "device:alerts"
 EVENT_STATUS: Final = "device:status"
 EVENT_DISPATCH: Final = "device:dispatch"
 EVENT_ERROR: Final = "error"
+EVENT_BROADCAST: Final = "broadcast"
 
 _ALERT_KINDS: Final = frozenset({"alert", "alert_acknowledged"})
 
@@ -405,6 +407,25 @@ class SocketIOEndpoint:
             self._emit_to_room(event.system_id, EVENT_STATUS, self._status(event))
         elif event.kind == "dispatch":
             self._emit_to_room(event.system_id, EVENT_DISPATCH, {**event.data})
+
+    def broadcast(self, message: Any, system_id: str | None = None) -> int:
+        """Seed 000's broadcastToSystem / broadcastToAll: a ``broadcast`` event.
+
+        To the system's room, or (``system_id`` None) to every connected
+        client — all of them authenticated, since ``connect`` refuses the
+        rest. Encoded once for all of them; returns how many it goes to.
+        """
+        if system_id is None:
+            count = len(self._clients)
+            if count:
+                self._spawn(self.server.emit(EVENT_BROADCAST, message, namespace=NAMESPACE))
+            return count
+        members = self._members.get(system_id)
+        if not members:
+            return 0
+        count = len(members)
+        self._spawn(self.server.emit(EVENT_BROADCAST, message, room=room_of(system_id)))
+        return count
 
     def _status(self, event: HubEvent) -> dict[str, Any]:
         return {**event.data, "system_id": event.system_id}

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-import importlib
-import inspect
 import logging
 from typing import Final
 from urllib.parse import urlsplit
@@ -24,6 +22,7 @@ from .http_api import HttpApi, problem_for
 from .hub import Hub
 from .problems import Problem, problem_response
 from .settings import Settings
+from .sio import attach as attach_socketio
 from .ws_channel import ChannelEndpoint
 from .ws_monitoring import MonitoringEndpoint
 
@@ -107,23 +106,25 @@ def origin_middleware(settings: Settings, authenticator: Authenticator) -> Middl
 
 
 def _attach_socketio(app: web.Application, hub: Hub, authenticator: Authenticator) -> None:
-    """Add Socket.IO if its module is there (it is written separately)."""
-    try:
-        sio = importlib.import_module(f"{__package__}.sio")
-    except ModuleNotFoundError as err:
-        if err.name != f"{__package__}.sio":
-            raise
-        _LOGGER.info("Socket.IO is not available in this build")
-        return
-    attach = sio.attach
+    """Serve Socket.IO with the server's origin list, caps and queue length.
+
+    Its caps are counted apart from the WebSocket clients' (each endpoint
+    may hold ``max_clients``). ``POST /api/broadcast`` reaches its clients
+    too, and ``GET /ws/monitoring`` reports its counters.
+    """
     settings = app[SETTINGS_KEY]
-    if "origins" in inspect.signature(attach).parameters:
-        endpoint = attach(app, hub, authenticator, origins=settings.origins)
-    else:
-        endpoint = attach(app, hub, authenticator)
-    stats = getattr(endpoint, "stats", None)
-    if callable(stats):
-        app[API_KEY].extra_stats["socketio"] = stats
+    endpoint = attach_socketio(
+        app,
+        hub,
+        authenticator,
+        origins=settings.origins,
+        max_clients=settings.max_clients,
+        max_clients_per_ip=settings.max_clients_per_ip,
+        client_queue=settings.client_queue,
+    )
+    api = app[API_KEY]
+    api.extra_stats["socketio"] = endpoint.stats
+    api.broadcasters.append(endpoint.broadcast)
 
 
 def create_app(settings: Settings, hub: Hub, authenticator: Authenticator) -> web.Application:

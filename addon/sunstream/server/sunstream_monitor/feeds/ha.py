@@ -175,6 +175,14 @@ class HomeAssistantFeed:
             )
             return self.auth_retry
         except (HomeAssistantError, aiohttp.ClientError, OSError, TimeoutError) as err:
+            if isinstance(err, CommandFailed) and err.code == "unauthorized":
+                # Only administrators may subscribe to the sunstream_* events.
+                self._failed(
+                    f"Home Assistant refused a command ({err}): the access token must belong "
+                    f"to an administrator. Retrying every {self.auth_retry:.0f} s",
+                    logging.ERROR,
+                )
+                return self.auth_retry
             delay = self._backoff.next()
             self._failed(
                 f"Home Assistant at {self._url}: {err or type(err).__name__}; "

@@ -2,8 +2,13 @@
 
 A dashboard presents a Home Assistant access token; Home Assistant itself
 decides. The check is a short WebSocket session — auth, then
-``auth/current_user`` for the user's name — so the answer names the user,
-which the plain REST ping (``GET /api/``) cannot.
+``auth/current_user`` for the user's name and role — so the answer names the
+user, which the plain REST ping (``GET /api/``) cannot.
+
+Only administrators' tokens are accepted: the app's sidebar panel is for
+administrators (``panel_admin``), and a token must not open on port 9000
+what the panel keeps closed. A token whose user is not an administrator, or
+whose user Home Assistant cannot describe, is refused like an unknown one.
 
 Three guards keep this from hurting Home Assistant or the feed:
 
@@ -82,7 +87,11 @@ class TokenChecker:
         self._refusals: deque[float] = deque()
 
     async def validate(self, token: str) -> str | None:
-        """The HA user's name (or id) if HA accepts ``token``, else ``None``."""
+        """The HA user's name (or id) if HA accepts ``token`` and it is an admin's; else ``None``.
+
+        An accepted token of a user who is not an administrator is refused,
+        and that answer cached like any other.
+        """
         if not looks_like_token(token):
             return None
         key = hashlib.sha256(token.encode()).digest()
@@ -131,7 +140,7 @@ class TokenChecker:
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
 
-    async def _ask(self, token: str) -> str:
+    async def _ask(self, token: str) -> str | None:
         """Ask the URL that answered last, then the others if it can't be reached."""
         failure: Exception | None = None
         for url in (self.url, *(u for u in self._urls if u != self.url)):
@@ -145,7 +154,7 @@ class TokenChecker:
         assert failure is not None
         raise failure
 
-    async def _ask_at(self, url: str, token: str) -> str:
+    async def _ask_at(self, url: str, token: str) -> str | None:
         async with asyncio.timeout(AUTH_TIMEOUT):
             ws = await open_websocket(self._session, url, verify_tls=url != CORE_FROM_APP_WSS)
             try:
@@ -157,7 +166,7 @@ class TokenChecker:
                         raise HomeAssistantError("Home Assistant closed before answering")
                     for item in decode_frame(message.data):
                         if item.get("id") == 1 and item.get("type") == "result":
-                            return _user_name(_current_user(item))
+                            return _admin_name(_current_user(item))
             finally:
                 await ws.close()
 
@@ -166,7 +175,8 @@ def _current_user(message: dict[str, Any]) -> Any:
     """The ``auth/current_user`` result; ``None`` where the command is missing.
 
     HA accepted the token already (``auth_ok``); a Home Assistant without
-    the ``auth`` component merely cannot say whose it is.
+    the ``auth`` component merely cannot say whose it is — nor whether the
+    user is an administrator, so such a token is refused.
     """
     try:
         return result_of(message)
@@ -176,9 +186,12 @@ def _current_user(message: dict[str, Any]) -> Any:
         return None
 
 
-def _user_name(user: Any) -> str:
-    if isinstance(user, dict):
-        for key in ("name", "id"):
-            if isinstance(value := user.get(key), str) and value:
-                return value
+def _admin_name(user: Any) -> str | None:
+    """The user's name (or id) if Home Assistant says they are an administrator."""
+    if not isinstance(user, dict) or user.get("is_admin") is not True:
+        _LOGGER.info("Refusing a Home Assistant token: its user is not an administrator")
+        return None
+    for key in ("name", "id"):
+        if isinstance(value := user.get(key), str) and value:
+            return value
     return "Home Assistant user"

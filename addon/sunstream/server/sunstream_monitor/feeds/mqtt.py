@@ -20,7 +20,7 @@ from typing import Any
 
 import aiomqtt
 
-from ..alerts import Alert
+from ..alerts import ALERT, ALERT_ACKNOWLEDGED, Alert
 from ..hub import Hub, HubEvent
 from ..mqtt_link import make_client
 from ..mqtt_topics import (
@@ -180,20 +180,23 @@ class MqttFeed:
             self._pending_availability[system_id] = available
 
     def _event(self, event: HubEvent) -> None:
-        if event.kind == "alert":
+        if event.kind in (ALERT, ALERT_ACKNOWLEDGED):
             # What hub.raise_alert does, keeping the bridge's acknowledgement time
-            # so the replica's frame is the bridge's frame.
-            alert = self._hub.alerts.apply(event.system_id, event.data)
-            _keep_acknowledged_at(alert, event.data)
-            self._hub.publish_event("alert", event.system_id, alert.as_dict())
-        elif event.kind == "alert_acknowledged":
-            alert_id = event.data.get("alert_id")
-            known = self._hub.alerts.get(alert_id) if isinstance(alert_id, str) else None
-            if known is not None and known.acknowledged:
-                return  # acknowledged here first: the bridge's echo adds nothing
-            alert = self._hub.alerts.apply(event.system_id, {**event.data, "acknowledged": True})
-            _keep_acknowledged_at(alert, event.data)
-            self._hub.publish_event("alert_acknowledged", event.system_id, alert.as_dict())
+            # so the replica's frame is the bridge's frame. The bridge's frames
+            # are whole alerts (state raised or cleared, the acknowledgement a
+            # flag), so a replica that missed the raise still learns the alert.
+            data = event.data
+            if event.kind == ALERT_ACKNOWLEDGED:
+                alert_id = data.get("alert_id")
+                known = self._hub.alerts.get(alert_id) if isinstance(alert_id, str) else None
+                if known is not None and known.acknowledged:
+                    return  # acknowledged here first: the bridge's echo adds nothing
+                data = {**data, "acknowledged": True}
+            update = self._hub.alerts.apply(event.system_id, data)
+            if update is None:
+                return
+            _keep_acknowledged_at(update.alert, data)
+            self._hub.publish_event(event.kind, event.system_id, update.alert.as_dict())
         else:
             self._hub.publish_event(event.kind, event.system_id, event.data)
 

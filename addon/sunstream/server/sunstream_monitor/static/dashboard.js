@@ -254,7 +254,7 @@ function handle(message) {
         send({ type: "auth", access_token: token });
       } else {
         link.needToken = true;
-        link.tokenReason = "This server needs an access token: a Home Assistant long-lived access token or a token configured in the app.";
+        link.tokenReason = "This server needs an access token: a Home Assistant administrator's long-lived access token, or a token configured in the app.";
         link.socket?.close(1000, "no token");
       }
       break;
