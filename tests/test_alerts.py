@@ -14,6 +14,7 @@ from custom_components.sunstream.const import DOMAIN
 from custom_components.sunstream.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import advance, setup_entry
+from .test_connectivity import _outage
 
 ALERT = "event.rooftop_alert"
 
@@ -28,15 +29,6 @@ async def system(
     )
     assert device is not None
     return device.id
-
-
-async def _outage(hass: HomeAssistant, device_id: str, seconds: int) -> None:
-    await hass.services.async_call(
-        DOMAIN,
-        "simulate_outage",
-        {"device_id": device_id, "duration": {"seconds": seconds}},
-        blocking=True,
-    )
 
 
 async def test_short_outage_raises_nothing(

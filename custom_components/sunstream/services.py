@@ -137,6 +137,21 @@ async def _async_stop(call: ServiceCall) -> None:
     await _async_dispatch(call, CommandKind.STOP)
 
 
+def _rehearsal_duration(call: ServiceCall) -> timedelta:
+    """How long an outage or fault lasts: more than nothing, at most a day."""
+    duration: timedelta = call.data[ATTR_DURATION]
+    if not timedelta(0) < duration <= OUTAGE_MAX:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="outage_out_of_range",
+            translation_placeholders={
+                "duration": f"{duration.total_seconds():g}",
+                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
+            },
+        )
+    return duration
+
+
 async def _async_simulate_outage(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
     source = coordinator.source
@@ -146,16 +161,7 @@ async def _async_simulate_outage(call: ServiceCall) -> None:
             translation_key="not_simulated",
             translation_placeholders={"name": coordinator.config_entry.title},
         )
-    duration: timedelta = call.data[ATTR_DURATION]
-    if not timedelta(0) < duration <= OUTAGE_MAX:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="outage_out_of_range",
-            translation_placeholders={
-                "duration": f"{duration.total_seconds():g}",
-                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
-            },
-        )
+    duration = _rehearsal_duration(call)
     source.start_outage(dt_util.now(), duration)
     await coordinator.async_refresh()
 
@@ -164,16 +170,7 @@ async def _async_simulate_fault(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
     source = coordinator.source
     kind = FaultKind(call.data[ATTR_KIND])
-    duration: timedelta = call.data[ATTR_DURATION]
-    if not timedelta(0) < duration <= OUTAGE_MAX:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="outage_out_of_range",
-            translation_placeholders={
-                "duration": f"{duration.total_seconds():g}",
-                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
-            },
-        )
+    duration = _rehearsal_duration(call)
     now = dt_util.now()
     if isinstance(source, MicrogridSystem):
         source.simulate_fault(kind, now, duration)

@@ -91,6 +91,11 @@ def validate_command(command: Command, limits: BatteryLimits | None) -> None:
             power=f"{command.power_w:g}",
             max_power=f"{max_power:g}",
         )
+    validate_target(command)
+
+
+def validate_target(command: Command) -> None:
+    """Check what every source checks alike: the SOC target and the duration."""
     if not 0 <= command.target_soc <= 100:
         raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
     if not MIN_DURATION <= command.duration <= MAX_DURATION:

@@ -54,9 +54,10 @@ class Transition:
     value: float | None
     threshold: float | None
     at: datetime
+    acknowledged: bool = False
 
 
-def _threshold(rule: Rule, value: float | None) -> float | None:
+def threshold(rule: Rule, value: float | None) -> float | None:
     """The limit the value crossed (or the nearer one, when unknown)."""
     band = rule.normal
     if value is not None and band.low is not None and value < band.low:
@@ -127,6 +128,7 @@ class AlertEngine:
             severity=state.rule.severity.value,
             state=kind,
             value=state.value,
-            threshold=_threshold(state.rule, state.value),
+            threshold=threshold(state.rule, state.value),
             at=now,
+            acknowledged=state.acknowledged,
         )

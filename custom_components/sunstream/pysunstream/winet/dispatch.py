@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from datetime import datetime
 import re
 
-from ..dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
+from ..dispatch import Command, CommandKind, validate_target
 from ..errors import CommandRejected
 from .devices import HYBRID_INVERTER, DeviceInfo
 from .messages import Param
@@ -157,15 +157,7 @@ def check_command(command: Command, soc: float | None, max_power_w: float | None
         or (max_power_w is not None and command.power_w > max_power_w)
     ):
         raise CommandRejected("power_out_of_range", power=f"{command.power_w:g}", max_power=limit)
-    if not 0 <= command.target_soc <= 100:
-        raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
-    if not MIN_DURATION <= command.duration <= MAX_DURATION:
-        raise CommandRejected(
-            "duration_out_of_range",
-            duration=f"{command.duration.total_seconds() / 60:g}",
-            min_duration=f"{MIN_DURATION.total_seconds() / 60:g}",
-            max_duration=f"{MAX_DURATION.total_seconds() / 60:g}",
-        )
+    validate_target(command)
 
 
 def target_reached(command: Command, soc: float | None) -> bool:
