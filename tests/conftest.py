@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -125,3 +126,9 @@ async def advance(
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
         remaining -= tick
+
+
+async def config_message(hass: HomeAssistant, kind: str, key: str) -> str:
+    """The English text a config flow shows for an ``error`` or ``abort`` key."""
+    translations = await async_get_translations(hass, "en", "config", {DOMAIN})
+    return translations[f"component.{DOMAIN}.config.{kind}.{key}"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -72,7 +74,13 @@ async def test_communication_loss_raised_acknowledged_cleared(
         blocking=True,
     )
     assert [e.data["state"] for e in events] == ["raised", "acknowledged"]
+    acknowledged = events[1].data
+    assert acknowledged["acknowledged"] is True
+    assert acknowledged["threshold"] == raised["threshold"]
     assert hass.states.get(ALERT).attributes["event_type"] == "acknowledged"
+    assert [a["rule"] for a in hass.states.get(ALERT).attributes["active"]] == [
+        "communication_loss"
+    ]
     # Acknowledging twice is harmless and announces nothing new.
     await hass.services.async_call(
         DOMAIN, "acknowledge_alert", {"alert_id": "sim-rooftop:communication_loss"}, blocking=True
@@ -81,6 +89,9 @@ async def test_communication_loss_raised_acknowledged_cleared(
 
     await advance(hass, frozen, 200)
     assert [e.data["state"] for e in events] == ["raised", "acknowledged", "cleared"]
+    # The clear says the alert had been acknowledged; nothing is active any more.
+    assert events[2].data["acknowledged"] is True
+    assert hass.states.get(ALERT).attributes["active"] == []
     assert hass.states.get(ALERT).attributes["event_type"] == "cleared"
 
 
@@ -146,3 +157,19 @@ async def test_options_set_thresholds_and_refuse_out_of_range(
     rules = {state.rule.key: state.rule for state in config_entry.runtime_data.alerts.engine.states}
     assert rules["grid_voltage"].normal.low == pytest.approx(127 * 0.9)
     assert rules["grid_frequency"].normal.high == pytest.approx(60.6)
+
+
+async def test_generation_low_follows_the_houses_pv_peak(
+    located_hass: HomeAssistant, system: str, frozen: FrozenDateTimeFactory
+) -> None:
+    """Heavy overcast over a 5.5 kWp roof: far below a clear sky, raised after 30 minutes."""
+    hass = located_hass
+    events = async_capture_events(hass, EVENT_ALERT)
+    with patch(
+        "custom_components.sunstream.pysunstream.simulator.profiles.cloud_transmittance",
+        return_value=0.3,
+    ):
+        await advance(hass, frozen, 35 * 60, step=30)
+    raised = [e.data for e in events if e.data["rule"] == "generation_low"]
+    assert [a["state"] for a in raised] == ["raised"]
+    assert 15 < raised[0]["value"] < 40

@@ -24,6 +24,8 @@ from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_
 from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
 from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
 
+from .conftest import config_message
+
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 SERIAL = "AL7001021060321"
@@ -103,6 +105,8 @@ async def test_unit_twice_aborts(hass: HomeAssistant, fake: FakeAlphaEss) -> Non
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    # A unit is known by its serial, not by a name the user never typed.
+    assert "name" not in await config_message(hass, "abort", result["reason"])
 
 
 async def test_configured_address_aborts_without_asking_the_unit(
@@ -171,6 +175,22 @@ async def test_unreachable(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
     # Nothing listens: the unit refuses, as one held by another client does.
     assert result["errors"] == {"base": "unit_busy"}
     assert result["description_placeholders"]["reason"] == "refused"
+
+
+async def test_unit_failing_every_read_cannot_connect(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """Any other failure: said about the unit, in the unit's words (no gateway, no dongle)."""
+    fake.exception = ExcCodes.DEVICE_FAILURE
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect_unit"}
+    assert result["description_placeholders"]["reason"]
+    message = await config_message(hass, "error", result["errors"]["base"])
+    assert "unit" in message
+    assert "gateway" not in message
+    assert "dongle" not in message
 
 
 async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeAlphaEss) -> None:

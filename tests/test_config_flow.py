@@ -20,7 +20,7 @@ from custom_components.sunstream.const import (
     DOMAIN,
 )
 
-from .conftest import entry_options, setup_entry
+from .conftest import config_message, entry_options, setup_entry
 
 GOOD_INPUT: dict[str, Any] = {
     CONF_NAME: "  Rooftop  ",
@@ -94,7 +94,10 @@ async def test_simulated_same_name_aborts(hass: HomeAssistant) -> None:
         result["flow_id"], GOOD_INPUT | {CONF_NAME: "ROOFTOP"}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    # Its own reason: a simulated system is known by its name (hardware by its serial).
+    assert result["reason"] == "name_in_use"
+    assert "name" in await config_message(hass, "abort", "name_in_use")
+    assert "name" not in await config_message(hass, "abort", "already_configured")
 
 
 async def test_reconfigure(located_hass: HomeAssistant, config_entry: MockConfigEntry) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -13,6 +15,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.sunstream.alerts import EVENT_ALERT
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY
+from custom_components.sunstream.pysunstream.model import DeviceReading
+from custom_components.sunstream.pysunstream.simulator.microgrid import MicrogridSystem
 
 from .conftest import advance, entry_data, entry_options, setup_entry
 
@@ -73,7 +77,8 @@ async def test_parts_are_sub_devices_with_their_sensors(
     parts = [d for d in devices if d.via_device_id == campus]
     names = sorted(d.name or "" for d in parts)
     assert len(parts) == 12
-    assert "Bus Bus 1 (SLACK)" in names
+    assert "Bus 1 (SLACK)" in names
+    assert not [name for name in names if name.startswith("Bus Bus")]
     assert "Converter converter_2 (NPC)" in names
     assert "Wind unit wind_1" in names
     registry = er.async_get(hass)
@@ -179,3 +184,71 @@ async def test_house_supports_only_inverter_offline(
         blocking=True,
     )
     assert hass.states.get("binary_sensor.rooftop_connection").state == "off"
+
+
+async def test_generation_low_follows_the_microgrids_own_solar(
+    located_hass: HomeAssistant, campus: str, frozen: FrozenDateTimeFactory
+) -> None:
+    """Heavy overcast: 50 kWp give far less than a clear sky would; the alert says so.
+
+    The entry's PV peak field (5.5 kWp here) is the house's, not the microgrid's.
+    """
+    hass = located_hass
+    alerts = async_capture_events(hass, EVENT_ALERT)
+    with patch(
+        "custom_components.sunstream.pysunstream.simulator.microgrid.cloud_transmittance",
+        return_value=0.3,
+    ):
+        await advance(hass, frozen, 35 * 60, step=30)
+    raised = [e.data for e in alerts if e.data["rule"] == "generation_low"]
+    assert [a["state"] for a in raised] == ["raised"]
+    assert 15 < raised[0]["value"] < 40
+
+
+PART_SENSORS = {
+    "sim-campus_wind_2_link",
+    "sim-campus_wind_2_wind_speed",
+    "sim-campus_wind_2_unit_power",
+}
+
+
+async def test_a_part_reported_later_gets_its_sensors_without_reload(
+    located_hass: HomeAssistant, microgrid_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    """A part missing at start-up, then reported, then gone, then back: sensors follow."""
+    hass = located_hass
+    registry = er.async_get(hass)
+    report = MicrogridSystem._devices
+    hidden = {"wind_2"}
+
+    def devices(system: MicrogridSystem) -> tuple[DeviceReading, ...]:
+        return tuple(r for r in report(system) if r.identity.key not in hidden)
+
+    def part_sensors() -> set[str]:
+        entries = er.async_entries_for_config_entry(registry, ENTRY_ID)
+        return {e.unique_id for e in entries if e.unique_id.startswith("sim-campus_wind_2_")}
+
+    with patch.object(MicrogridSystem, "_devices", devices):
+        await setup_entry(hass, microgrid_entry)
+        assert part_sensors() == set()
+
+        hidden.clear()
+        await advance(hass, frozen, 5)
+        assert part_sensors() == PART_SENSORS
+        power = registry.async_get_entity_id("sensor", DOMAIN, "sim-campus_wind_2_unit_power")
+        assert power is not None
+        assert hass.states.get(power).state != STATE_UNAVAILABLE
+
+        hidden.add("wind_2")
+        await advance(hass, frozen, 5)
+        assert part_sensors() == set()  # its device went, and its entities with it
+
+        hidden.clear()
+        await advance(hass, frozen, 10)
+        assert part_sensors() == PART_SENSORS
+        everything = {e.unique_id for e in er.async_entries_for_config_entry(registry, ENTRY_ID)}
+        await hass.config_entries.async_reload(ENTRY_ID)
+        await hass.async_block_till_done()
+        assert {e.unique_id for e in er.async_entries_for_config_entry(registry, ENTRY_ID)} == (
+            everything
+        )

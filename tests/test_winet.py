@@ -11,9 +11,13 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -23,6 +27,8 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
 from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient
+
+from .conftest import config_message
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -98,6 +104,9 @@ async def test_same_gateway_twice_aborts(hass: HomeAssistant, fake: FakeWinet) -
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    # A gateway is known by its serial, not by a name the user never typed.
+    message = await config_message(hass, "abort", result["reason"])
+    assert "name" not in message
 
 
 async def test_wrong_password_then_right(hass: HomeAssistant, fake: FakeWinet) -> None:
@@ -334,6 +343,42 @@ async def test_wrong_fingerprint_in_the_flow(hass: HomeAssistant) -> None:
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"base": "certificate_mismatch"}
         assert gateway.logins == 0
+
+
+def _suggested(schema: Any) -> dict[str, Any]:
+    """What a form shows filled in: its suggested values, sections nested."""
+    values: dict[str, Any] = {}
+    for marker, value in schema.schema.items():
+        if isinstance(value, section):
+            values[marker.schema] = _suggested(value.schema)
+        elif marker.description and "suggested_value" in marker.description:
+            values[marker.schema] = marker.description["suggested_value"]
+    return values
+
+
+@pytest.mark.parametrize("fingerprint", ["AB:CD:EF", "zz" * 32, "AB:" * 32 + "AB"])
+async def test_malformed_fingerprint_is_a_field_error(
+    hass: HomeAssistant, fake: FakeWinet, fingerprint: str
+) -> None:
+    """Not 64 hex digits: said at the section, in words; nothing typed is lost."""
+    flow_id = await _start(hass)
+    typed = _form(
+        fake,
+        username="installer",
+        password="secret",
+        security={"tls_mode": "pinned", "fingerprint": fingerprint},
+    )
+    result = await hass.config_entries.flow.async_configure(flow_id, typed)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "winet"
+    assert result["errors"] == {"security": "fingerprint_invalid"}
+    assert _suggested(result["data_schema"]) == typed
+    assert "64" in await config_message(hass, "error", "fingerprint_invalid")
+    assert fake.logins == 0  # nothing was sent with a pin that cannot match
+    # Corrected, the same flow goes on.
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -599,3 +644,91 @@ async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) 
     pings = fake.requests["ping"]
     await asyncio.sleep(0.2)
     assert fake.requests["ping"] == pings
+
+
+# -- parts that come later ---------------------------------------------------------------
+
+
+def _without_battery_stack() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The SH10RT fixture with its SBR stack unplugged: (fixture, the SBR, its data)."""
+    fixture = load_fixture("sh10rt")
+    sbr = next(d for d in fixture["devices"] if d["dev_model"].startswith("SBR"))
+    fixture["devices"] = [d for d in fixture["devices"] if d is not sbr]
+    return fixture, sbr, fixture["data"].pop(str(sbr["dev_id"]))
+
+
+def _entities_by_device(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, set[str]]:
+    """Unique ids of the entry's entities, by the name of their device."""
+    devices = dr.async_get(hass)
+    found: dict[str, set[str]] = {}
+    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
+        device = devices.async_get(entity.device_id) if entity.device_id else None
+        found.setdefault(device.name if device else "", set()).add(entity.unique_id)
+    return found
+
+
+async def test_battery_without_its_own_device_is_not_called_simulated(
+    hass: HomeAssistant,
+) -> None:
+    """The inverter reports a battery, the dongle lists no SBR: a plain battery device."""
+    fixture, _, _ = _without_battery_stack()
+    async with FakeWinet(fixture) as gateway:
+        entry = await _entry(hass, gateway)
+        devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        battery = next(d for d in devices if d.name == f"{entry.title} battery")
+        assert battery.model != "Simulated battery"
+        assert not (battery.model_id or "").startswith("SIM")
+        assert battery.manufacturer == "Sungrow"
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAssistant) -> None:
+    """A battery stack the dongle starts listing: device, Link and battery sensors, once."""
+    fixture, sbr, sbr_data = _without_battery_stack()
+    async with FakeWinet(fixture) as gateway:
+        entry = await _entry(hass, gateway)
+        stack = f"Battery {sbr['dev_model']} {sbr['dev_sn']}"
+        assert stack not in _entities_by_device(hass, entry)
+
+        gateway.add_device(dict(sbr), sbr_data)
+        # The dongle's device list is re-read every 30 cycles; one more for the sensors.
+        for _ in range(32):
+            await _poll(hass, entry)
+        found = _entities_by_device(hass, entry)
+        assert f"{entry.title} battery" not in found
+        system_id = entry.unique_id
+        assert {uid.removeprefix(f"{system_id}_") for uid in found[stack]} == {
+            f"winet_{sbr['dev_sn']}_link",
+            "battery_power",
+            "battery_soc",
+            "battery_charge_energy",
+            "battery_discharge_energy",
+        }
+        soc = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{system_id}_battery_soc")
+        assert soc is not None
+        assert hass.states.get(soc).state not in (STATE_UNAVAILABLE, "unknown")
+        # More polls add nothing twice; a reload would find exactly the same entities.
+        for _ in range(3):
+            await _poll(hass, entry)
+        assert _entities_by_device(hass, entry) == found
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert _entities_by_device(hass, entry) == found
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_faults_are_not_simulated_on_real_hardware(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    entry = await _entry(hass, fake)
+    with pytest.raises(ServiceValidationError) as refused:
+        await _act(
+            hass,
+            "simulate_fault",
+            device_id=_gateway_device(hass, entry),
+            kind="inverter_offline",
+            duration={"minutes": 1},
+        )
+    assert refused.value.translation_key == "fault_not_simulated"
+    assert f"{entry.title} is real hardware" in str(refused.value)
+    assert "house" not in str(refused.value)

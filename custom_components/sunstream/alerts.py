@@ -16,8 +16,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, CONF_PV_PEAK_KW, DOMAIN
+from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, DOMAIN
 from .pysunstream.alerts import AlertEngine, Reading, Transition, default_rules
+from .pysunstream.alerts.engine import threshold
 from .pysunstream.model import Metric
 from .pysunstream.simulator.sun import clear_sky_fraction, solar_elevation
 
@@ -108,28 +109,36 @@ class SystemAlerts:
             raw_status = snapshot.get(Metric.STATUS)
             status = raw_status if isinstance(raw_status, str) else None
         connected = bool(coordinator.connected) and coordinator.last_update_success
-        peak_kw = coordinator.config_entry.data.get(CONF_PV_PEAK_KW)
+        # Only a source that knows its PV peak (the simulated ones) says so;
+        # a microgrid's is its solar units', not the entry's house-only field.
+        peak_w: float | None = getattr(coordinator.source, "pv_peak_w", None)
         expected = None
-        if peak_kw is not None:
+        if peak_w is not None:
             config = self.hass.config
             elevation = solar_elevation(config.latitude, config.longitude, dt_util.utcnow())
-            expected = float(peak_kw) * 1000 * clear_sky_fraction(elevation)
+            expected = peak_w * clear_sky_fraction(elevation)
         return Reading(
             values=values,
             status=status,
             connected=connected,
             expected_pv_w=expected,
-            pv_peak_w=float(peak_kw) * 1000 if peak_kw is not None else None,
+            pv_peak_w=peak_w,
         )
 
     @callback
     def async_evaluate(self) -> None:
         """Run the rules over the latest reading; announce what changed."""
         for transition in self.engine.evaluate(self._reading(), dt_util.utcnow()):
-            self._announce(transition.state, _attributes(transition))
+            self._announce(
+                transition.state, _attributes(transition), acknowledged=transition.acknowledged
+            )
 
-    def acknowledge(self, rule: str) -> bool:
-        """Acknowledge an active alert; ``False`` if it isn't active."""
+    def acknowledge(self, rule: str, by: str | None = None) -> bool:
+        """Acknowledge an active alert; ``False`` if it isn't active.
+
+        ``by`` names who acknowledged (a Home Assistant user, the app's
+        user), so every output can say it.
+        """
         state = next((s for s in self.engine.active if s.rule.key == rule), None)
         if state is None or state.acknowledged:
             return state is not None
@@ -140,8 +149,10 @@ class SystemAlerts:
                 "rule": rule,
                 "severity": state.rule.severity.value,
                 "value": state.value,
-                "threshold": None,
+                "threshold": threshold(state.rule, state.value),
+                "acknowledged_by": by,
             },
+            acknowledged=True,
         )
         return True
 
@@ -149,7 +160,7 @@ class SystemAlerts:
         """Active alerts, for diagnostics."""
         return [state.as_dict() for state in self.engine.active]
 
-    def _announce(self, event_type: str, attributes: dict[str, Any]) -> None:
+    def _announce(self, event_type: str, attributes: dict[str, Any], *, acknowledged: bool) -> None:
         coordinator = self.coordinator
         self.hass.bus.async_fire(
             EVENT_ALERT,
@@ -160,7 +171,7 @@ class SystemAlerts:
                 ATTR_SOURCE: coordinator.source.source_type,
                 "alert_id": f"{coordinator.system_id}:{attributes['rule']}",
                 "state": event_type,
-                "acknowledged": event_type == "acknowledged",
+                "acknowledged": acknowledged,
                 **attributes,
             },
         )

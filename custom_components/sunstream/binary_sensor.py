@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -10,12 +11,12 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import readings
-from .entity import SunstreamEntity
+from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .pysunstream.model import DeviceIdentity
 
 PARALLEL_UPDATES = 0
@@ -44,19 +45,16 @@ async def async_setup_entry(
     """Add the system's connectivity sensor, and one per part as parts appear."""
     coordinator = entry.runtime_data
     async_add_entities([SunstreamConnectivitySensor(coordinator, CONNECTIVITY)])
-    known: set[str] = set()
 
-    @callback
-    def add_new_parts() -> None:
-        new = [r for key, r in readings(coordinator.data).items() if key not in known]
-        known.update(r.identity.key for r in new)
-        async_add_entities(
-            SunstreamPartConnectivitySensor(coordinator, PART_CONNECTIVITY, part=r.identity)
-            for r in new
-        )
+    def reported() -> Reported:
+        for reading in readings(coordinator.data).values():
+            part = reading.identity
+            yield (
+                unique_id(coordinator, PART_CONNECTIVITY.key, part),
+                partial(SunstreamPartConnectivitySensor, coordinator, PART_CONNECTIVITY, part=part),
+            )
 
-    add_new_parts()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_parts))
+    async_add_reported(entry, async_add_entities, reported)
 
 
 class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):

@@ -173,6 +173,10 @@ REAUTH_SCHEMA = vol.Schema(
 
 
 def _flatten_winet(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry data from the WiNet form.
+
+    Raises :class:`ValueError` for a fingerprint that is not 64 hex digits.
+    """
     security = user_input.get(CONF_SECURITY, {})
     fingerprint = str(security.get(CONF_FINGERPRINT) or "").strip()
     return {
@@ -289,7 +293,7 @@ async def _async_identify_alphaess(
         return {}, {}, await source.identify()
     except SourceUnavailable as err:
         # A unit held by another client is told apart: the fix is different.
-        error = "unit_busy" if isinstance(err, UnitBusy) else "cannot_connect"
+        error = "unit_busy" if isinstance(err, UnitBusy) else "cannot_connect_unit"
         return {"base": error}, {"reason": err.reason}, None
     except CommandRejected:
         return {"base": "no_serial"}, {}, None
@@ -372,7 +376,8 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 name = str(user_input[CONF_NAME]).strip()
                 await self.async_set_unique_id(f"sim-{slugify(name)}")
-                self._abort_if_unique_id_configured()
+                # Hardware is known by its serial; a simulated system by its name.
+                self._abort_if_unique_id_configured(error="name_in_use")
                 data, options = _split(user_input)
                 return self.async_create_entry(title=name, data=data, options=options)
         return self.async_show_form(
@@ -387,7 +392,12 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            data = _flatten_winet(user_input)
+            try:
+                data = _flatten_winet(user_input)
+            except ValueError:
+                # Said at the section the fingerprint is in; the form keeps what was typed.
+                errors[CONF_SECURITY] = "fingerprint_invalid"
+                return self._winet_form(user_input, errors, placeholders)
             if data[CONF_TLS_MODE] == TlsMode.PINNED and not data.get(CONF_FINGERPRINT):
                 # Offer to pin what the gateway presents right now.
                 host, port = split_host(data[CONF_HOST])

@@ -88,6 +88,12 @@ def _apply_identity(info: DeviceInfo, identity: DeviceIdentity) -> None:
     info["hw_version"] = identity.hardware
 
 
+def _number(key: str) -> str:
+    """The number a part's key ends with (``bus_1`` → ``1``), else the key."""
+    _, _, last = key.rpartition("_")
+    return last if last.isdigit() else key
+
+
 def part_device_info(coordinator: SunstreamCoordinator, identity: DeviceIdentity) -> DeviceInfo:
     """Describe a part the source reports, connected through the system."""
     info = DeviceInfo(
@@ -96,6 +102,7 @@ def part_device_info(coordinator: SunstreamCoordinator, identity: DeviceIdentity
         translation_placeholders={
             "model": identity.model or identity.kind.value,
             "serial": identity.serial or identity.key,
+            "number": _number(identity.key),
         },
     )
     _apply_identity(info, identity)
@@ -115,13 +122,18 @@ def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceIn
     if role is DeviceRole.BATTERY:
         if (battery := _battery_part(data)) is not None:
             return part_device_info(coordinator, battery)
+        simulated = entry.data.get(CONF_SOURCE, SourceType.SIMULATED) == SourceType.SIMULATED
+        system = data.identity() if data is not None else None
         info = DeviceInfo(
             identifiers={battery_identifier(coordinator.system_id, None)},
-            manufacturer=MANUFACTURER,
-            model="Simulated battery",
-            model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}",
             translation_key="battery_of_system",
             translation_placeholders={"system": entry.title},
+            # Real hardware here is a battery the inverter reports without a
+            # device of its own (a WiNet hybrid with no SBR listed): its
+            # maker's, model unknown.
+            manufacturer=MANUFACTURER if simulated else system.manufacturer if system else None,
+            model="Simulated battery" if simulated else None,
+            model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}" if simulated else None,
         )
         if coordinator.system_device_id is not None:
             info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)

@@ -1,18 +1,66 @@
-"""Base entity: device placement and write-only-on-change."""
+"""Base entity: device placement, write-only-on-change, entities as parts appear."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import SunstreamCoordinator
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import DeviceRole, device_info, part_device_info
 from .pysunstream.model import DeviceIdentity
+
+# What the latest data has room for: (unique id, how to build the entity).
+type Reported = Iterable[tuple[str, Callable[[], Entity]]]
+
+
+def unique_id(coordinator: SunstreamCoordinator, key: str, part: DeviceIdentity | None) -> str:
+    """The unique id of the entity ``key`` on the system, or on one ``part`` of it."""
+    if part is None:
+        return f"{coordinator.system_id}_{key}"
+    return f"{coordinator.system_id}_{part.key}_{key}"
+
+
+@callback
+def async_add_reported(
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    reported: Callable[[], Reported],
+) -> None:
+    """Add an entity for everything the system reports, now and after every poll.
+
+    A part (a battery the gateway starts listing, a unit) or a value that
+    shows up after start-up gets its entities at the poll that brings it,
+    without a reload. Each unique id is added once; an entity Home Assistant
+    removes (with the device of a part that went away, or of a fallback
+    battery replaced by the real one) may be added again, on its new device,
+    by a later poll that still reports it.
+    """
+    coordinator = entry.runtime_data
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        new: list[Entity] = []
+        for uid, build in reported():
+            if uid in added:
+                continue
+            added.add(uid)
+            entity = build()
+            entity.async_on_remove(partial(added.discard, uid))
+            new.append(entity)
+        if new:
+            async_add_entities(new)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
 
 
 class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
@@ -30,11 +78,10 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         """Bind the entity to its system, or to one ``part`` of it."""
         super().__init__(coordinator)
         self.entity_description = description
+        self._attr_unique_id = unique_id(coordinator, description.key, part)
         if part is None:
-            self._attr_unique_id = f"{coordinator.system_id}_{description.key}"
             self._attr_device_info: DeviceInfo = device_info(coordinator, role)
         else:
-            self._attr_unique_id = f"{coordinator.system_id}_{part.key}_{description.key}"
             self._attr_device_info = part_device_info(coordinator, part)
         self._written: tuple[Any, ...] | None = None
 
@@ -62,4 +109,4 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self.async_write_ha_state()
 
 
-__all__ = ["DOMAIN", "SunstreamEntity"]
+__all__ = ["DOMAIN", "SunstreamEntity", "async_add_reported", "unique_id"]

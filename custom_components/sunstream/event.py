@@ -53,6 +53,12 @@ class SunstreamAlertEvent(SunstreamEntity, EventEntity):
         self._trigger_event(event_type, attributes)
         self.async_write_ha_state()
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The alerts active now, so a client that just connected can catch up."""
+        alerts = self.coordinator.alerts
+        return {"active": alerts.as_dict() if alerts else []}
+
     @callback
     def _handle_coordinator_update(self) -> None:
         """Nothing to show between alerts."""

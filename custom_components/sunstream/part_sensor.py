@@ -8,6 +8,8 @@ link) are created disabled.
 
 from __future__ import annotations
 
+from functools import partial
+
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
@@ -30,7 +32,7 @@ from homeassistant.const import (
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import SunstreamCoordinator
-from .entity import SunstreamEntity
+from .entity import Reported, SunstreamEntity, unique_id
 from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
 
 PART_KINDS = frozenset(
@@ -110,15 +112,17 @@ PART_SENSORS: dict[str, SensorEntityDescription] = {
 }
 
 
-def part_sensors(coordinator: SunstreamCoordinator) -> list[SunstreamPartSensor]:
-    """One sensor per value each microgrid part reports."""
-    return [
-        SunstreamPartSensor(coordinator, reading.identity, PART_SENSORS[key])
-        for reading in coordinator.data.snapshot.devices
-        if reading.identity.kind in PART_KINDS
-        for key in reading.values
-        if key in PART_SENSORS
-    ]
+def reported_part_sensors(coordinator: SunstreamCoordinator) -> Reported:
+    """One sensor per value each microgrid part reports (see ``async_add_reported``)."""
+    for reading in coordinator.data.snapshot.devices:
+        if reading.identity.kind not in PART_KINDS:
+            continue
+        for key in reading.values:
+            if key in PART_SENSORS:
+                yield (
+                    unique_id(coordinator, key, reading.identity),
+                    partial(SunstreamPartSensor, coordinator, reading.identity, PART_SENSORS[key]),
+                )
 
 
 class SunstreamPartSensor(SunstreamEntity, SensorEntity):

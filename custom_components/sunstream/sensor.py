@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -31,8 +32,8 @@ from homeassistant.helpers.typing import StateType
 from .const import LOGGER
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
 from .devices import DeviceRole
-from .entity import SunstreamEntity
-from .part_sensor import part_sensors
+from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
+from .part_sensor import reported_part_sensors
 from .pysunstream.model import BatteryMode, InverterStatus, Metric
 
 PARALLEL_UPDATES = 0
@@ -376,17 +377,18 @@ async def async_setup_entry(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors the system can fill."""
+    """Add the sensors the system can fill, and more as it reports more."""
     coordinator = entry.runtime_data
-    data = coordinator.data
-    async_add_entities(
-        (SunstreamMonotonicSensor if description.monotonic else SunstreamSensor)(
-            coordinator, description
-        )
-        for description in SENSORS
-        if _reported(data, description)
-    )
-    async_add_entities(part_sensors(coordinator))
+
+    def reported() -> Reported:
+        for description in SENSORS:
+            if _reported(coordinator.data, description):
+                kind = SunstreamMonotonicSensor if description.monotonic else SunstreamSensor
+                uid = unique_id(coordinator, description.key, None)
+                yield uid, partial(kind, coordinator, description)
+        yield from reported_part_sensors(coordinator)
+
+    async_add_reported(entry, async_add_entities, reported)
     if callable(getattr(coordinator.source, "link_metrics", None)):
         async_add_entities(
             SunstreamLinkMetricSensor(

@@ -169,12 +169,18 @@ async def _async_simulate_outage(call: ServiceCall) -> None:
 async def _async_simulate_fault(call: ServiceCall) -> None:
     coordinator = _coordinator(call)
     source = coordinator.source
+    if not isinstance(source, SimulatedSystem | MicrogridSystem):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="fault_not_simulated",
+            translation_placeholders={"name": coordinator.config_entry.title},
+        )
     kind = FaultKind(call.data[ATTR_KIND])
     duration = _rehearsal_duration(call)
     now = dt_util.now()
     if isinstance(source, MicrogridSystem):
         source.simulate_fault(kind, now, duration)
-    elif isinstance(source, SimulatedSystem) and kind is FaultKind.INVERTER_OFFLINE:
+    elif kind is FaultKind.INVERTER_OFFLINE:
         # A house has one inverter: it going offline is the system going quiet.
         source.start_outage(now, duration)
     else:
@@ -206,7 +212,10 @@ async def _async_acknowledge_alert(call: ServiceCall) -> None:
         coordinator = _coordinator(call)
         rule = call.data.get(ATTR_RULE, "")
     alerts = coordinator.alerts
-    if alerts is None or not alerts.acknowledge(rule):
+    user = (
+        await call.hass.auth.async_get_user(call.context.user_id) if call.context.user_id else None
+    )
+    if alerts is None or not alerts.acknowledge(rule, user.name if user else None):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="alert_not_active",

@@ -18,6 +18,14 @@ from custom_components.sunstream.pysunstream.alerts import (
     default_rules,
 )
 from custom_components.sunstream.pysunstream.alerts.rules import generation_ratio, string_mismatch
+from custom_components.sunstream.pysunstream.alphaess import mapping as alphaess_mapping
+from custom_components.sunstream.pysunstream.model import (
+    DeviceIdentity,
+    DeviceKind,
+    DeviceReading,
+    Snapshot,
+)
+from custom_components.sunstream.pysunstream.winet import mapping as winet_mapping
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -134,6 +142,80 @@ def test_string_mismatch() -> None:
     assert string_mismatch(shaded) == pytest.approx(42.857, rel=1e-3)
     assert string_mismatch(dusk) is None
     assert string_mismatch(single) is None
+
+
+def _reading(snapshot: Snapshot) -> Reading:
+    """What the integration hands the engine: numeric metrics and extras by name."""
+    named = {**{m.value: v for m, v in snapshot.metrics.items()}, **snapshot.extras}
+    return Reading(values={k: float(v) for k, v in named.items() if isinstance(v, int | float)})
+
+
+def _alphaess(strings: dict[int, tuple[float, float]], meter_w: float = 0.0) -> Reading:
+    """An AlphaESS unit's reading, through the real mapping: six strings, a PV meter.
+
+    ``strings`` maps string number to (volts, watts); the others read 0 V, 0 W,
+    as the unit reports strings that are not connected.
+    """
+    values: dict[str, float | str | None] = {"pv_meter_power": meter_w}
+    for n in range(1, 7):
+        volts, watts = strings.get(n, (0.0, 0.0))
+        values |= {f"pv{n}_voltage": volts, f"pv{n}_current": 0.0, f"pv{n}_power": watts}
+    identity = DeviceIdentity(key="AL1", kind=DeviceKind.INVERTER, manufacturer="AlphaESS")
+    return _reading(alphaess_mapping.build_snapshot(T0, values, None, identity))
+
+
+def _winet(mppts: dict[int, tuple[float | None, float | None]]) -> Reading:
+    """A WiNet inverter's reading, through the real mapping: MPPT n → (volts, amps)."""
+    values: dict[str, float | str | None] = {}
+    for n, (volts, amps) in mppts.items():
+        power = None if volts is None or amps is None else volts * amps
+        values |= {f"MPPT{n}.voltage": volts, f"MPPT{n}.current": amps, f"MPPT{n}.power": power}
+    inverter = DeviceReading(
+        identity=DeviceIdentity(key="inv", kind=DeviceKind.INVERTER, manufacturer="Sungrow"),
+        values=values,
+    )
+    return Reading(
+        values={
+            k: float(v)
+            for k, v in winet_mapping.system_extras((inverter,)).items()
+            if isinstance(v, float)
+        }
+    )
+
+
+def test_string_mismatch_leaves_out_what_is_not_a_string() -> None:
+    """AlphaESS: unused strings 3–6 at 0 V / 0 W, the AC PV meter, the DC total."""
+    healthy = _alphaess({1: (380.0, 1200.0), 2: (350.0, 1000.0)}, meter_w=1500.0)
+    assert {"pv_meter_power", "pv_dc_power", "pv3_power", "pv_power"} <= set(healthy.values)
+    assert string_mismatch(healthy) == pytest.approx(100 / 11, rel=1e-3)
+    shaded = _alphaess({1: (380.0, 1200.0), 2: (300.0, 300.0)}, meter_w=1500.0)
+    assert string_mismatch(shaded) == pytest.approx(60.0)
+    # A few volts of noise on an open input is still no string.
+    noisy = _alphaess({1: (380.0, 1200.0), 2: (350.0, 1000.0), 3: (3.2, 0.0), 4: (10.0, 0.0)})
+    assert string_mismatch(noisy) == pytest.approx(100 / 11, rel=1e-3)
+    # A connected string (it has voltage) that gives nothing is exactly what to report.
+    dead = _alphaess({1: (380.0, 1200.0), 2: (350.0, 1000.0), 3: (360.0, 0.0)})
+    assert string_mismatch(dead) == pytest.approx(100.0)
+    # One string in use: nothing to compare.
+    assert string_mismatch(_alphaess({1: (380.0, 1200.0)}, meter_w=1500.0)) is None
+
+
+def test_string_mismatch_on_winet_mppts() -> None:
+    """WiNet: an unused MPPT reads 0 V; one the dongle does not know reads "--"."""
+    both = _winet({1: (512.3, 5.2), 2: (498.7, 3.7)})
+    assert string_mismatch(both) == pytest.approx(18.158, rel=1e-3)
+    unused = _winet({1: (512.3, 5.2), 2: (498.7, 3.7), 3: (0.0, 0.0), 4: (None, None)})
+    assert {"pv3_power", "pv3_voltage", "mppt_total_power"} <= set(unused.values)
+    assert string_mismatch(unused) == string_mismatch(both)
+    weak = _winet({1: (512.3, 5.2), 2: (480.0, 1.0), 3: (0.0, 0.0)})
+    assert string_mismatch(weak) == pytest.approx(69.47, rel=1e-3)
+
+
+def test_string_mismatch_without_voltages() -> None:
+    """Sources without string voltages: a string at exactly 0 W is taken as unused."""
+    assert string_mismatch(Reading(values={"pv1_power": 1000.0, "pv2_power": 0.0})) is None
+    low = Reading(values={"pv1_power": 1000.0, "pv2_power": 5.0, "pv3_power": 0.0})
+    assert string_mismatch(low) == pytest.approx(99.0, rel=1e-3)
 
 
 def test_generation_ratio_only_in_good_sun() -> None:

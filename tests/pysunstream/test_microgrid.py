@@ -242,3 +242,8 @@ def test_physical_invariants_over_a_simulated_day() -> None:
         assert isinstance(total, float)
         assert total >= previous_total
         previous_total = total
+
+
+def test_pv_peak_is_the_solar_units_together() -> None:
+    assert MicrogridSystem(MicrogridConfig()).pv_peak_w == 50_000.0
+    assert MicrogridSystem(MicrogridConfig(solar_kwp=(10.0, 2.5))).pv_peak_w == 12_500.0

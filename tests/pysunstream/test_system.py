@@ -549,3 +549,7 @@ async def test_async_source_protocol() -> None:
         await source.async_poll(noon + STEP)
     await source.async_close()
     assert source.as_dict() == sim.as_dict()
+
+
+def test_pv_peak_is_the_configured_array() -> None:
+    assert SimulatedSystem(SimulatorConfig(pv_peak_kw=6.2)).pv_peak_w == pytest.approx(6200.0)

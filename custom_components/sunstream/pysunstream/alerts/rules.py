@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+import re
 from statistics import fmean
 
 
@@ -94,6 +95,11 @@ class Rule:
         return self.clear.contains(value)
 
 
+UNUSED_STRING_MAX_V = 10.0
+"""At or below this many volts a PV input has no string connected."""
+_STRING_POWER = re.compile(r"^pv(\d+)_power$")
+
+
 def _metric(key: str) -> Callable[[Reading], float | None]:
     def read(reading: Reading) -> float | None:
         return reading.get(key)
@@ -122,17 +128,41 @@ def _faulted(reading: Reading) -> float | None:
     return 1.0 if reading.status == "fault" else 0.0
 
 
+def string_powers(reading: Reading) -> dict[int, float]:
+    """The power of each PV string in use, by string number.
+
+    Strings are the values named ``pv<N>_power`` and nothing else: not the
+    system's ``pv_power``, nor an AC PV meter (``pv_meter_power``) or a DC
+    total (``pv_dc_power``). A string counts as not in use (inputs with
+    nothing connected, which AlphaESS and WiNet report like the others) when
+
+    * its ``pv<N>_voltage`` is known and at most
+      :data:`UNUSED_STRING_MAX_V` (an open input reads 0 V, or a few volts
+      of noise; a connected array shows tens of volts even at dusk), or
+    * no voltage is known for it and it gives exactly 0 W.
+
+    A connected string giving nothing (voltage present, 0 W) stays in: that
+    is what the rule is for.
+    """
+    powers: dict[int, float] = {}
+    for key, power in reading.values.items():
+        if power is None or (match := _STRING_POWER.match(key)) is None:
+            continue
+        voltage = reading.get(f"pv{match[1]}_voltage")
+        unused = power == 0 if voltage is None else voltage <= UNUSED_STRING_MAX_V
+        if not unused:
+            powers[int(match[1])] = power
+    return powers
+
+
 def string_mismatch(reading: Reading, min_string_w: float = 100.0) -> float | None:
     """Largest shortfall of one PV string below the strings' mean, in %.
 
-    Only meaningful with two or more strings producing; ``None`` otherwise
-    (dawn, dusk, single-string systems), so the rule holds its state.
+    Only meaningful with two or more strings in use (see
+    :func:`string_powers`) and producing; ``None`` otherwise (dawn, dusk,
+    single-string systems), so the rule holds its state.
     """
-    powers = [
-        v
-        for k, v in reading.values.items()
-        if k.startswith("pv") and k.endswith("_power") and k != "pv_power" and v is not None
-    ]
+    powers = list(string_powers(reading).values())
     if len(powers) < 2:
         return None
     mean = fmean(powers)

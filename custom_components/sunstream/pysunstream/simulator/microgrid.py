@@ -215,6 +215,11 @@ class MicrogridSystem:
         self._steps = 0
         self.outage_until: datetime | None = None
 
+    @property
+    def pv_peak_w(self) -> float:
+        """Peak power of the solar units together, in W (what the PV power can reach)."""
+        return sum(self.config.solar_kwp) * 1000
+
     # -- controls -----------------------------------------------------------
 
     def start(self) -> None:
@@ -418,7 +423,7 @@ class MicrogridSystem:
                         key=f"bus_{number}",
                         kind=DeviceKind.BUS,
                         manufacturer="Sunstream",
-                        model=f"Bus {number} ({kind.upper()})",
+                        model=kind.upper(),  # the bus type; its number is in the key
                     ),
                     values={
                         "bus_voltage": round(bus.voltage * PHASE_VOLTAGE, 2),

@@ -57,6 +57,11 @@ class SimulatedSystem:
         self._last_step: datetime | None = None
 
     @property
+    def pv_peak_w(self) -> float:
+        """Peak power of the PV array, in W."""
+        return self.config.pv_peak_kw * 1000
+
+    @property
     def has_battery(self) -> bool:
         """Whether the system was configured with a battery."""
         return self.config.battery_kwh > 0
