@@ -1,10 +1,14 @@
 """Alerts both ways between Home Assistant and the app.
 
 First the hub's rules for the ``sunstream_alert`` states the integration
-fires (raised, cleared, acknowledged), then the whole round trip: a fault
-simulated in a real Home Assistant, the alert on ``/ws``, Socket.IO and the
-broker, an acknowledgement through the app's HTTP API that reaches Home
-Assistant, and its echo coming back to every output exactly once.
+fires (raised, cleared, acknowledged), and for the list of active alerts on
+each system's alert entity, which the feed catches up from after a
+reconnect; then, against a real Home Assistant, alerts raised, cleared and
+acknowledged while the feed was away, an acknowledgement by a named user,
+and the whole round trip: a fault simulated in a real Home Assistant, the
+alert on ``/ws``, Socket.IO and the broker, an acknowledgement through the
+app's HTTP API that reaches Home Assistant, and its echo coming back to
+every output exactly once.
 """
 
 from __future__ import annotations
@@ -16,17 +20,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Context, Event, HomeAssistant, callback
 import orjson
+import pytest
 import socketio  # type: ignore[import-untyped]
 
-from sunstream_monitor.alerts import MAX_ALERTS
+from sunstream_monitor.alerts import ACKNOWLEDGED_IN_HA, MAX_ALERTS
+from sunstream_monitor.feeds import ha as ha_feed
+from sunstream_monitor.feeds.discovery import SystemLayout
+from sunstream_monitor.feeds.ha_tracker import SystemTracker
 from sunstream_monitor.hub import Hub, SystemInfo
 from sunstream_monitor.runner import serve
 from sunstream_monitor.settings import MqttSettings, Settings
 
 from .conftest import Broker, HomeAssistantServer, free_port
-from .ha_feed_support import HubRecorder, sunstream_entities, system_device_id, until
+from .ha_feed_support import (
+    HubRecorder,
+    RunningFeed,
+    running_feed,
+    sunstream_entities,
+    system_device_id,
+    until,
+)
 from .mqtt_support import Subscriber
 from .web_support import ADMIN_TOKEN, bearer, receive
 
@@ -166,7 +181,379 @@ def test_the_book_stays_bounded() -> None:
     assert hub.alerts.get(f"{SYSTEM}:r{MAX_ALERTS + 49}") is not None
 
 
+# -- the list of active alerts: catching up, and no announcement twice -------------------------
+
+RAISED_AT = "2026-11-22T09:41:07.512345+00:00"
+RAISED_AGAIN_AT = "2026-11-22T10:02:31.000001+00:00"
+
+
+def listed(**extra: Any) -> dict[str, Any]:
+    """One item of the alert entity's ``active`` attribute (custom_components/sunstream)."""
+    item: dict[str, Any] = {
+        "rule": RULE,
+        "severity": "critical",
+        "value": 1.0,
+        "raised_at": RAISED_AT,
+        "acknowledged": False,
+    }
+    item.update(extra)
+    return item
+
+
+def test_list_books_what_was_missed_once() -> None:
+    """Raised and acknowledged while away, then cleared while away: one announcement each."""
+    hub, recorder = recorded_hub()
+    upstream: list[str] = []
+    hub.acknowledge_upstream = lambda alert, by: upstream.append(alert.alert_id)
+
+    [alert] = hub.sync_alerts(SYSTEM, [listed(acknowledged=True)])
+    assert hub.alerts.get(ALERT_ID) is alert
+    assert (alert.system_id, alert.rule, alert.severity, alert.state) == (
+        SYSTEM,
+        RULE,
+        "critical",
+        "raised",
+    )
+    assert (alert.value, alert.threshold, alert.raised_at) == (1.0, None, RAISED_AT)
+    assert (alert.acknowledged, alert.acknowledged_by) == (True, ACKNOWLEDGED_IN_HA)
+    assert kinds(recorder) == ["alert"]
+    assert recorder.events[0].data == alert.as_dict()
+    # The same list again (every reconnect, every later change of the entity) is not news.
+    assert hub.sync_alerts(SYSTEM, [listed(acknowledged=True, value=2.0)]) == []
+
+    # No longer listed: cleared, announced once.
+    assert hub.sync_alerts(SYSTEM, []) == [alert]
+    assert (alert.state, alert.raised_at) == ("cleared", RAISED_AT)
+    assert alert.cleared_at is not None
+    assert hub.sync_alerts(SYSTEM, []) == []
+    assert kinds(recorder) == ["alert", "alert"]
+    assert recorder.events[-1].data == alert.as_dict()
+    assert upstream == []  # what Home Assistant says is not sent back to it
+
+
+def test_list_acknowledges_and_clears_what_the_events_raised() -> None:
+    hub, recorder = recorded_hub()
+    raised = hub.raise_alert(SYSTEM, ha_alert("raised"))
+    assert raised is not None
+    other = hub.raise_alert(
+        SYSTEM, ha_alert("raised", rule="thd_high", alert_id=f"{SYSTEM}:thd_high")
+    )
+    assert other is not None
+    # Acknowledged in Home Assistant while away (the list names nobody); thd_high cleared.
+    assert hub.sync_alerts(SYSTEM, [listed(acknowledged=True)]) == [raised, other]
+    assert kinds(recorder) == ["alert", "alert", "alert_acknowledged", "alert"]
+    assert (raised.state, raised.acknowledged_by, raised.raised_at) == (
+        "raised",
+        ACKNOWLEDGED_IN_HA,
+        recorder.events[0].data["raised_at"],  # the raise announced, not another one
+    )
+    assert raised.threshold == 0.5
+    assert other.state == "cleared"
+    # Another system's list leaves this one's alerts alone.
+    assert hub.sync_alerts("elsewhere", []) == []
+    assert len(recorder.events) == 4
+
+
+def test_list_tells_a_new_raise_by_its_time() -> None:
+    """Cleared and raised again while away: Home Assistant's raised_at moved on."""
+    hub, recorder = recorded_hub()
+    first = hub.raise_alert(SYSTEM, ha_alert("raised"))
+    assert first is not None
+    hub.acknowledge(ALERT_ID, "ana")
+    assert hub.sync_alerts(SYSTEM, [listed()]) == []  # HA has not heard of "ana" yet
+    assert hub.sync_alerts(SYSTEM, [listed(acknowledged=True)]) == []  # now it has
+
+    [second] = hub.sync_alerts(SYSTEM, [listed(raised_at=RAISED_AGAIN_AT, value=3.0)])
+    assert second is not first
+    assert (second.state, second.raised_at, second.value) == ("raised", RAISED_AGAIN_AT, 3.0)
+    assert (second.acknowledged, second.acknowledged_by) == (False, None)
+    assert hub.alerts.get(ALERT_ID) is second
+    assert kinds(recorder) == ["alert", "alert_acknowledged", "alert"]
+    assert hub.sync_alerts(SYSTEM, [listed(raised_at=RAISED_AGAIN_AT)]) == []
+
+
+def test_event_then_list_announces_each_transition_once() -> None:
+    """Live, the event comes first and the entity's list follows: the list adds nothing."""
+    hub, recorder = recorded_hub()
+    hub.raise_alert(SYSTEM, ha_alert("raised"))
+    assert hub.sync_alerts(SYSTEM, [listed()]) == []
+    hub.raise_alert(SYSTEM, ha_alert("acknowledged", acknowledged_by="Alice"))
+    assert hub.sync_alerts(SYSTEM, [listed(acknowledged=True)]) == []
+    hub.raise_alert(SYSTEM, ha_alert("cleared", acknowledged=True, value=0.0))
+    assert hub.sync_alerts(SYSTEM, []) == []
+
+    assert kinds(recorder) == ["alert", "alert_acknowledged", "alert"]
+    assert recorder.events[1].data["acknowledged_by"] == "Alice"
+    alert = hub.alerts.get(ALERT_ID)
+    assert alert is not None
+    assert (alert.state, alert.value, alert.threshold) == ("cleared", 0.0, 0.5)
+    assert recorder.events[-1].data == alert.as_dict()
+
+
+def test_list_then_event_announces_each_transition_once() -> None:
+    """Should the list come first, the event only fills in what the list lacks, quietly."""
+    hub, recorder = recorded_hub()
+    [alert] = hub.sync_alerts(SYSTEM, [listed()])
+    assert hub.raise_alert(SYSTEM, ha_alert("raised")) is None
+    assert alert.threshold == 0.5  # the list has no threshold; the event does
+    assert hub.sync_alerts(SYSTEM, [listed(acknowledged=True)]) == [alert]
+    assert hub.raise_alert(SYSTEM, ha_alert("acknowledged", acknowledged_by="Alice")) is None
+    assert alert.acknowledged_by == "Alice"  # the list does not say who; the event does
+    assert hub.sync_alerts(SYSTEM, []) == [alert]
+    assert hub.raise_alert(SYSTEM, ha_alert("cleared", acknowledged=True, value=0.0)) is None
+    assert (alert.state, alert.value) == ("cleared", 0.0)
+    assert kinds(recorder) == ["alert", "alert_acknowledged", "alert"]
+
+    # The next raise is news again, whichever comes first.
+    again = hub.raise_alert(SYSTEM, ha_alert("raised"))
+    assert again is not None
+    assert again is not alert
+    assert hub.sync_alerts(SYSTEM, [listed(raised_at=RAISED_AGAIN_AT)]) == []
+    assert kinds(recorder) == ["alert", "alert_acknowledged", "alert", "alert"]
+
+
+def test_tracker_follows_the_alert_entity() -> None:
+    """The entity's list is synced after the frame's events; no list, no change."""
+    hub, recorder = recorded_hub()
+    tracker = SystemTracker(hub)
+    info = SystemInfo(system_id=SYSTEM, name="Rooftop", source="simulated")
+    tracker.set_layouts(
+        {
+            SYSTEM: SystemLayout(
+                info=info,
+                entities={"connectivity": "binary_sensor.rooftop"},
+                alert_entity="event.rooftop_alert",
+            )
+        }
+    )
+    assert tracker.wanted_entities() == ["binary_sensor.rooftop", "event.rooftop_alert"]
+    tracker.entity_states(
+        {
+            "a": {
+                "binary_sensor.rooftop": {"s": "off", "a": {}, "lc": 1.0},
+                "event.rooftop_alert": {"s": "unknown", "a": {"active": [listed()]}, "lc": 1.0},
+            }
+        },
+        resync=True,
+    )
+    assert hub.alerts.list() == []  # not before the frame is over
+    tracker.flush()
+    documents = len(recorder.states)
+    assert kinds(recorder) == ["alert"]
+    alert = hub.alerts.get(ALERT_ID)
+    assert alert is not None
+    assert alert.raised_at == RAISED_AT
+
+    # The event and the entity's change in one frame, the change first: one announcement.
+    cleared = {
+        "c": {"event.rooftop_alert": {"+": {"s": "2026-11-22T10:00:00", "a": {"active": []}}}}
+    }
+    tracker.entity_states(cleared)
+    tracker.bus_event("sunstream_alert", ha_alert("cleared", value=0.0))
+    tracker.flush()
+    assert kinds(recorder) == ["alert", "alert"]
+    assert (alert.state, alert.value) == ("cleared", 0.0)
+
+    # Unavailable (entry unloaded) or from an older integration: no list, nothing cleared.
+    hub.raise_alert(SYSTEM, ha_alert("raised"))
+    tracker.entity_states({"a": {"event.rooftop_alert": {"s": "unavailable", "a": {}, "lc": 2.0}}})
+    tracker.flush()
+    assert hub.alerts.list(SYSTEM, active_only=True) != []
+    assert kinds(recorder) == ["alert", "alert", "alert"]
+    assert len(recorder.states) == documents  # the alert entity is not in the document
+
+
 # -- end to end, with the real Home Assistant, server and broker ------------------------------
+
+
+async def _alerts_at_once(ha: HomeAssistantServer) -> None:
+    """Communication loss raised on the first failed poll, cleared on the first good one."""
+    hass, entry = ha.hass, ha.entry
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "alerts": {"communication_loss_minutes": 0}}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _outage(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "sunstream",
+        "simulate_outage",
+        {"device_id": system_device_id(hass, SYSTEM), "duration": {"seconds": 60}},
+        blocking=True,
+    )
+
+
+def _listed_in_ha(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """The alert entity's ``active`` attribute, as Home Assistant has it now."""
+    state = hass.states.get(sunstream_entities(hass, SYSTEM)["alert"])
+    assert state is not None
+    return [dict(item) for item in state.attributes["active"]]
+
+
+@pytest.fixture
+def reconnect_gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """While cleared, the feed's reconnection attempts wait (the feed stays away)."""
+    gate = asyncio.Event()
+    gate.set()
+    open_websocket = ha_feed.open_websocket
+
+    async def gated(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await open_websocket(*args, **kwargs)
+
+    monkeypatch.setattr(ha_feed, "open_websocket", gated)
+    return gate
+
+
+async def _away(ha: HomeAssistantServer, run: RunningFeed, gate: asyncio.Event) -> None:
+    gate.clear()
+    assert ha.drop_connections() >= 1
+    await until(lambda: not run.hub.feed_connected, what="the feed to notice")
+
+
+async def _back(run: RunningFeed, gate: asyncio.Event) -> None:
+    gate.set()
+    await until(lambda: run.hub.feed_connected, within=10, what="the feed to reconnect")
+
+
+async def _settled(hass: HomeAssistant, run: RunningFeed) -> None:
+    """Wait until an event fired now reached the hub (so everything before it has)."""
+    seen = len(run.recorder.of_kind("dispatch"))
+    hass.bus.async_fire("sunstream_dispatch", {"system_id": SYSTEM, "command": "stop"})
+    await until(lambda: len(run.recorder.of_kind("dispatch")) > seen, what="the barrier event")
+
+
+async def test_alert_raised_while_away_is_caught_up_once(
+    ha_server: HomeAssistantServer, reconnect_gate: asyncio.Event
+) -> None:
+    hass = ha_server.hass
+    await _alerts_at_once(ha_server)
+    async with running_feed(ha_server) as run:
+        assert _listed_in_ha(hass) == []
+        assert run.hub.alerts.list() == []
+        await _away(ha_server, run, reconnect_gate)
+        await _outage(hass)
+        await until(lambda: _listed_in_ha(hass), within=20, what="Home Assistant to raise it")
+        [in_ha] = _listed_in_ha(hass)
+        assert not run.hub.feed_connected
+        assert run.hub.alerts.list() == []
+
+        await _back(run, reconnect_gate)
+        await until(lambda: run.recorder.of_kind("alert"), what="the alert after the resync")
+        await _settled(hass, run)
+        [event] = run.recorder.of_kind("alert")
+        alert = run.hub.alerts.get(ALERT_ID)
+        assert alert is not None
+        assert event.system_id == SYSTEM
+        assert event.data == alert.as_dict()
+        assert (alert.rule, alert.severity, alert.state, alert.raised_at) == (
+            RULE,
+            "critical",
+            "raised",
+            in_ha["raised_at"],
+        )
+        assert (alert.value, alert.acknowledged) == (in_ha["value"], False)
+        assert run.hub.alerts.list(SYSTEM, active_only=True) == [alert]
+
+        # Another reconnect finds it already known: still announced once.
+        assert ha_server.drop_connections() >= 1
+        await until(lambda: not run.hub.feed_connected, what="the feed to notice")
+        await until(lambda: run.hub.feed_connected, within=10, what="the feed to reconnect")
+        await _settled(hass, run)
+        assert len(run.recorder.of_kind("alert")) == 1
+        assert run.recorder.of_kind("alert_acknowledged") == []
+
+
+async def test_alert_cleared_while_away_is_cleared_after_resync(
+    ha_server: HomeAssistantServer, reconnect_gate: asyncio.Event
+) -> None:
+    hass = ha_server.hass
+    await _alerts_at_once(ha_server)
+    coordinator = ha_server.entry.runtime_data
+    async with running_feed(ha_server) as run:
+        await _outage(hass)
+        await until(lambda: run.hub.alerts.get(ALERT_ID), within=20, what="the alert, live")
+        await _settled(hass, run)
+        [raised] = run.recorder.of_kind("alert")
+        assert raised.data["state"] == "raised"
+
+        await _away(ha_server, run, reconnect_gate)
+        coordinator.source.end_outage()
+        await coordinator.async_refresh()
+        await until(lambda: not _listed_in_ha(hass), within=20, what="Home Assistant to clear it")
+        alert = run.hub.alerts.get(ALERT_ID)
+        assert alert is not None
+        assert alert.state == "raised"
+
+        await _back(run, reconnect_gate)
+        await until(lambda: alert.state == "cleared", what="the clear after the resync")
+        await _settled(hass, run)
+        assert [event.data["state"] for event in run.recorder.of_kind("alert")] == [
+            "raised",
+            "cleared",
+        ]
+        cleared = run.recorder.of_kind("alert")[1].data
+        assert cleared == alert.as_dict()
+        assert cleared["raised_at"] == raised.data["raised_at"]
+        assert cleared["cleared_at"] is not None
+        assert run.hub.alerts.list(SYSTEM, active_only=True) == []
+
+
+async def test_acknowledged_in_ha_by_a_named_user(ha_server: HomeAssistantServer) -> None:
+    """HA's acknowledged event names the user: that name, not "Home Assistant", once."""
+    hass = ha_server.hass
+    await _alerts_at_once(ha_server)
+    user = await hass.auth.async_create_user("Alice Operator")
+    async with running_feed(ha_server) as run:
+        await _outage(hass)
+        await until(lambda: run.hub.alerts.get(ALERT_ID), within=20, what="the alert, live")
+        await hass.services.async_call(
+            "sunstream",
+            "acknowledge_alert",
+            {"alert_id": ALERT_ID},
+            blocking=True,
+            context=Context(user_id=user.id),
+        )
+        await until(lambda: run.recorder.of_kind("alert_acknowledged"), what="the acknowledgement")
+        await _settled(hass, run)
+        assert [item["acknowledged"] for item in _listed_in_ha(hass)] == [True]
+        [event] = run.recorder.of_kind("alert_acknowledged")
+        alert = run.hub.alerts.get(ALERT_ID)
+        assert alert is not None
+        assert event.data == alert.as_dict()
+        assert (alert.acknowledged, alert.acknowledged_by) == (True, "Alice Operator")
+        assert len(run.recorder.of_kind("alert")) == 1
+
+
+async def test_acknowledged_while_away(
+    ha_server: HomeAssistantServer, reconnect_gate: asyncio.Event
+) -> None:
+    """The list says it was acknowledged, not by whom."""
+    hass = ha_server.hass
+    await _alerts_at_once(ha_server)
+    user = await hass.auth.async_create_user("Alice Operator")
+    async with running_feed(ha_server) as run:
+        await _outage(hass)
+        await until(lambda: run.hub.alerts.get(ALERT_ID), within=20, what="the alert, live")
+        await _away(ha_server, run, reconnect_gate)
+        await hass.services.async_call(
+            "sunstream",
+            "acknowledge_alert",
+            {"alert_id": ALERT_ID},
+            blocking=True,
+            context=Context(user_id=user.id),
+        )
+        await _back(run, reconnect_gate)
+        await until(lambda: run.recorder.of_kind("alert_acknowledged"), what="the acknowledgement")
+        await _settled(hass, run)
+        [event] = run.recorder.of_kind("alert_acknowledged")
+        assert (event.data["acknowledged"], event.data["acknowledged_by"]) == (
+            True,
+            ACKNOWLEDGED_IN_HA,
+        )
+        assert len(run.recorder.of_kind("alert")) == 1
 
 
 class SocketIORecorder:
@@ -314,13 +701,7 @@ async def _acknowledged_in_ha(
 
 async def test_alert_round_trip(ha_server: HomeAssistantServer, broker: Broker) -> None:
     hass = ha_server.hass
-    entry = ha_server.entry
-    # Communication loss raised on the first failed poll, cleared on the first good one.
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "alerts": {"communication_loss_minutes": 0}}
-    )
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
+    await _alerts_at_once(ha_server)
     in_ha: list[dict[str, Any]] = []
 
     @callback

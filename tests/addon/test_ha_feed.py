@@ -533,6 +533,7 @@ def test_discovery() -> None:
         entity("sys-1_connectivity", "binary_sensor.roof_connection"),
         entity("sys-1_grid_voltage", "sensor.roof_grid_voltage"),  # not in the document
         entity("sys-1_inverter_link", "binary_sensor.roof_inverter_link"),
+        entity("sys-1_alert", "event.roof_alert"),  # the alerts' list, not in the document
         entity("sys-1_load_power", "sensor.roof_load", disabled_by="user"),
         entity("sys-2_pv_power", "sensor.shed_pv_power", entry="entry-2"),
         entity("sys-2_status", "sensor.shed_status", entry="elsewhere", device_id="dev-2"),
@@ -553,6 +554,7 @@ def test_discovery() -> None:
     assert roof.has_battery
     assert roof.connectivity == "binary_sensor.roof_connection"
     assert roof.statistic_id is None
+    assert roof.alert_entity == "event.roof_alert"
     assert shed.info.name == "Garden shed"
     assert shed.info.source == "winet"  # learnt from an event, beats the guess
     assert shed.info.config_entry_id == "entry-2"
@@ -561,3 +563,4 @@ def test_discovery() -> None:
         "status": "sensor.shed_status",
     }
     assert not shed.has_battery
+    assert shed.alert_entity is None

@@ -1,13 +1,18 @@
 """Alerts the integration raised, as dashboards list and acknowledge them.
 
 The integration owns alert rules; the app only keeps the book: what is
-active, what was cleared, who acknowledged what. The book is bounded so a
-flapping rule cannot grow memory without end.
+active, what was cleared, who acknowledged what. It learns of them two ways:
+the ``sunstream_alert`` events as they happen (:meth:`AlertBook.apply`), and
+the list of alerts active right now on each system's alert entity
+(:meth:`AlertBook.sync`), which catches up on what was missed while the feed
+was away. The book is bounded so a flapping rule cannot grow memory without end.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +73,12 @@ class AlertBook:
     def __init__(self) -> None:
         """Start with no alerts."""
         self._alerts: OrderedDict[str, Alert] = OrderedDict()
+        # Home Assistant's own raised_at for the raise the book holds, as its
+        # list of active alerts gave it: how a raise is told from a later one.
+        self._listed_raised_at: dict[str, str] = {}
+        # Alerts whose last change the book took from that list, before the
+        # event of the same transition: when the event follows, it is not news.
+        self._ahead_of_event: set[str] = set()
 
     def __len__(self) -> int:
         """How many alerts the book holds."""
@@ -102,16 +113,29 @@ class AlertBook:
         * ``acknowledged`` marks the alert acknowledged and is announced as
           ``alert_acknowledged``, once: Home Assistant's echo of an
           acknowledgement made here is not news, and an acknowledgement of an
-          alert the book does not hold creates nothing.
+          alert the book does not hold creates nothing. Who acknowledged is
+          the event's ``acknowledged_by`` (the Home Assistant user), else
+          :data:`ACKNOWLEDGED_IN_HA`.
+
+        An event for a transition :meth:`sync` booked first (Home Assistant's
+        list arrived before it) only fills in what the list lacks — the
+        threshold, who acknowledged — and is not announced again.
         """
         rule = str(data.get("rule", "unknown"))
         alert_id = str(data.get("alert_id") or f"{system_id}:{rule}")
         state = str(data.get("state", "raised"))
         alert = self._alerts.get(alert_id)
+        ahead = alert_id in self._ahead_of_event
+        self._ahead_of_event.discard(alert_id)
+        by = _text(data.get("acknowledged_by"))
         if state == "acknowledged":
-            if alert is None or alert.acknowledged:
+            if alert is None:
                 return None
-            self.acknowledge(alert_id, _text(data.get("acknowledged_by")) or ACKNOWLEDGED_IN_HA)
+            if alert.acknowledged:
+                if ahead and by is not None and alert.acknowledged_by == ACKNOWLEDGED_IN_HA:
+                    alert.acknowledged_by = by  # the list does not say who
+                return None
+            self.acknowledge(alert_id, by or ACKNOWLEDGED_IN_HA)
             return AlertUpdate(alert, ALERT_ACKNOWLEDGED)
         if state == "raised":
             if (
@@ -126,9 +150,74 @@ class AlertBook:
             return None
         before = alert.as_dict()
         self._update(alert, data)
-        return None if alert.as_dict() == before else AlertUpdate(alert, ALERT)
+        if alert.as_dict() == before or (
+            ahead and (alert.state, alert.acknowledged) == (before["state"], before["acknowledged"])
+        ):
+            return None
+        return AlertUpdate(alert, ALERT)
 
-    def _add(self, alert_id: str, system_id: str, rule: str, data: dict[str, Any]) -> Alert:
+    def sync(
+        self, system_id: str, active: Iterable[Mapping[str, Any]]
+    ) -> builtins.list[AlertUpdate]:
+        """Catch up with the alerts Home Assistant lists as active on one system.
+
+        ``active`` is the ``active`` attribute of the system's alert entity:
+        ``{"rule", "severity", "value", "raised_at", "acknowledged"}`` per alert
+        active right now. The book follows it:
+
+        * an alert listed but not held raised — or held from an earlier raise
+          (another ``raised_at`` than the list gave before) — is booked raised,
+          and acknowledged if the list says so; announced as ``alert``;
+        * an alert held raised and listed acknowledged, but not acknowledged
+          here, is acknowledged (by :data:`ACKNOWLEDGED_IN_HA`: the list does
+          not say who); announced as ``alert_acknowledged``;
+        * an alert held raised on the system but not listed is cleared;
+          announced as ``alert``.
+
+        Whatever already agrees changes nothing, so the list that follows each
+        live event adds no announcement; and when the list comes first, the
+        event of the same transition adds none either (see :meth:`apply`).
+        Returns what changed, in order.
+        """
+        updates: builtins.list[AlertUpdate] = []
+        listed: set[str] = set()
+        for item in active:
+            rule = _text(item.get("rule"))
+            if rule is None:
+                continue
+            alert_id = f"{system_id}:{rule}"
+            listed.add(alert_id)
+            raised_at = _text(item.get("raised_at"))
+            acknowledged = item.get("acknowledged") is True
+            alert = self._alerts.get(alert_id)
+            seen = self._listed_raised_at.get(alert_id)
+            if (
+                alert is None
+                or alert.state != "raised"
+                or (seen is not None and raised_at is not None and seen != raised_at)
+            ):
+                alert = self._add(alert_id, system_id, rule, item)
+                alert.value = _number(item.get("value"))
+                if acknowledged:
+                    self.acknowledge(alert_id, ACKNOWLEDGED_IN_HA)
+                updates.append(AlertUpdate(alert, ALERT))
+                self._ahead_of_event.add(alert_id)
+            elif acknowledged and not alert.acknowledged:
+                self.acknowledge(alert_id, ACKNOWLEDGED_IN_HA)
+                updates.append(AlertUpdate(alert, ALERT_ACKNOWLEDGED))
+                self._ahead_of_event.add(alert_id)
+            if raised_at is not None:
+                self._listed_raised_at[alert_id] = raised_at
+        for alert in self.list(system_id, active_only=True):
+            if alert.alert_id not in listed:
+                alert.state = "cleared"
+                alert.cleared_at = _now()
+                self._listed_raised_at.pop(alert.alert_id, None)
+                self._ahead_of_event.add(alert.alert_id)
+                updates.append(AlertUpdate(alert, ALERT))
+        return updates
+
+    def _add(self, alert_id: str, system_id: str, rule: str, data: Mapping[str, Any]) -> Alert:
         """A newly raised alert, at the end of the book (the oldest ones fall off)."""
         alert = Alert(
             alert_id=alert_id,
@@ -140,9 +229,15 @@ class AlertBook:
         )
         self._alerts[alert_id] = alert
         self._alerts.move_to_end(alert_id)
+        self._forget(alert_id)
         while len(self._alerts) > MAX_ALERTS:
-            self._alerts.popitem(last=False)
+            self._forget(self._alerts.popitem(last=False)[0])
         return alert
+
+    def _forget(self, alert_id: str) -> None:
+        """Drop what the book noted about the alert it held under ``alert_id``."""
+        self._listed_raised_at.pop(alert_id, None)
+        self._ahead_of_event.discard(alert_id)
 
     def _update(self, alert: Alert, data: dict[str, Any]) -> None:
         """Take the event's numbers, severity, clearing and acknowledgement flag."""

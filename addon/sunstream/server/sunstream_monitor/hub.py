@@ -8,7 +8,7 @@ cost is then one copy per client, not one JSON encoding per client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import logging
 from typing import Any, Protocol
@@ -189,6 +189,20 @@ class Hub:
             return None
         self.publish_event(update.kind, system_id, update.alert.as_dict())
         return update.alert
+
+    def sync_alerts(self, system_id: str, active: Iterable[Mapping[str, Any]]) -> list[Alert]:
+        """Catch up with the alerts the source lists as active on a system; announce changes.
+
+        ``active`` is what Home Assistant's alert entity lists (see
+        :meth:`AlertBook.sync`): alerts missed while the feed was away are
+        booked raised (or acknowledged, or cleared) and announced once, like
+        the live events would have been; what already agrees says nothing.
+        Nothing is sent upstream. Returns the alerts that changed.
+        """
+        updates = self.alerts.sync(system_id, active)
+        for update in updates:
+            self.publish_event(update.kind, system_id, update.alert.as_dict())
+        return [update.alert for update in updates]
 
     def acknowledge(self, alert_id: str, by: str | None) -> Alert | None:
         """Acknowledge an alert here and upstream; ``None`` if unknown.

@@ -11,13 +11,16 @@ which is how an entity on a part device still finds its system.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..hub import SystemInfo
 from ..monitoring import BATTERY_KEYS, CONNECTIVITY, KEYS, PV_ENERGY_TOTAL
 
 DOMAIN: Final = "sunstream"
+# The key of each system's alert event entity (unique id ``f"{system_id}_alert"``),
+# whose ``active`` attribute lists the alerts active right now.
+ALERT_ENTITY_KEY: Final = "alert"
 
 # What a system's device says about where its data comes from; the
 # ``source`` of the integration's connectivity events overrides this guess.
@@ -26,10 +29,11 @@ _SOURCE_BY_MANUFACTURER: Final = {"Sungrow": "winet", "AlphaESS": "modbus"}
 
 @dataclass(frozen=True, slots=True)
 class SystemLayout:
-    """One system: who it is, and the entity id behind each key the document reads."""
+    """One system: who it is, the entity id behind each key the document reads, its alerts."""
 
     info: SystemInfo
     entities: Mapping[str, str]
+    alert_entity: str | None = field(default=None, kw_only=True)
 
     @property
     def has_battery(self) -> bool:
@@ -97,9 +101,9 @@ def discover(
 ) -> dict[str, SystemLayout]:
     """Systems by id, from ``config/device_registry/list`` and ``…/entity_registry/list``.
 
-    Only enabled entities whose key the document reads are kept: the feed
-    subscribes to exactly those. ``sources`` are sources already learnt
-    from connectivity events, by system id.
+    Only enabled entities whose key the document reads are kept, and the
+    system's alert entity: the feed subscribes to exactly those. ``sources``
+    are sources already learnt from connectivity events, by system id.
     """
     sources = sources or {}
     infos: dict[str, SystemInfo] = {}
@@ -129,6 +133,7 @@ def discover(
             system_of_entry[entry_id] = system_id
 
     keyed: dict[str, dict[str, str]] = {system_id: {} for system_id in infos}
+    alert_entities: dict[str, str] = {}
     for entity in entities:
         if entity.get("platform") != DOMAIN or entity.get("disabled_by"):
             continue
@@ -141,12 +146,16 @@ def discover(
             device_id = entity.get("device_id")
             device_id = parts.get(str(device_id), device_id)
             system_id = system_of_device.get(str(device_id))
-        if system_id is None:
+        if system_id is None or not unique_id.startswith(prefix := f"{system_id}_"):
             continue
-        key = unique_id.removeprefix(f"{system_id}_")
-        if key != unique_id and key in KEYS:
+        key = unique_id.removeprefix(prefix)
+        if key in KEYS:
             keyed[system_id][key] = entity_id
+        elif key == ALERT_ENTITY_KEY:
+            alert_entities[system_id] = entity_id
     return {
-        system_id: SystemLayout(info=info, entities=keyed[system_id])
+        system_id: SystemLayout(
+            info=info, entities=keyed[system_id], alert_entity=alert_entities.get(system_id)
+        )
         for system_id, info in infos.items()
     }

@@ -8,8 +8,12 @@ Per connection, in this order:
 3. ``subscribe_events`` for exactly the ``sunstream_*`` events and the two
    registry events — before discovery, so no registry change falls between;
 4. discovery from the device and entity registries;
-5. ``subscribe_entities`` for exactly the entities the documents read (its
-   first event is every current state: the resync after a reconnect);
+5. ``subscribe_entities`` for exactly the entities the documents read and
+   each system's alert entity (its first event is every current state: the
+   resync after a reconnect). The alert entity's ``active`` attribute, then
+   and on every change, brings the hub's alerts up to date: alerts raised,
+   acknowledged or cleared while the feed was away are announced once, and
+   those the live ``sunstream_alert`` events announced are not repeated;
 6. recorder statistics for the 24-hour charts, then every few minutes.
 
 Only then is the feed "connected" for the hub. A lost connection is retried

@@ -2,8 +2,11 @@
 
 No I/O: the feed hands in what Home Assistant sent (registry layouts, entity
 events, bus events, statistics, config entry states) and the tracker keeps
-the hub's systems, documents and events right. Documents are rebuilt once
-per frame for the systems it touched, not once per entity.
+the hub's systems, documents, events and alerts right. Documents are rebuilt
+once per frame for the systems it touched, not once per entity; the alert
+entities' lists of active alerts are reconciled with the hub's book once per
+frame too, after the frame's ``sunstream_alert`` events (see
+:meth:`SystemTracker.flush`).
 """
 
 from __future__ import annotations
@@ -63,12 +66,14 @@ class SystemTracker:
         self.config = HaConfig()
         self.layouts: dict[str, SystemLayout] = {}
         self._system_of_entity: dict[str, str] = {}
+        self._system_of_alert_entity: dict[str, str] = {}
         self._charts: dict[str, ChartData] = {}
         self._entry_states: dict[str, str] = {}
         self._sources: dict[str, str] = {}
         self._known_connected: dict[str, bool] = {}
         self._dirty: set[str] = set()
         self._awaiting_entry_state: set[str] = set()
+        self._alerts_changed: set[str] = set()
         self._announcements: list[tuple[str, dict[str, Any]]] = []
         self._live = False
 
@@ -93,12 +98,18 @@ class SystemTracker:
             for system_id, layout in self.layouts.items()
             for entity_id in layout.entities.values()
         }
-        self.store.retain(self._system_of_entity)
+        self._system_of_alert_entity = {
+            layout.alert_entity: system_id
+            for system_id, layout in self.layouts.items()
+            if layout.alert_entity is not None
+        }
+        self.store.retain(self._system_of_entity.keys() | self._system_of_alert_entity.keys())
         for gone in set(self._charts) - set(self.layouts):
             del self._charts[gone]
         for gone in set(self._known_connected) - set(self.layouts):
             del self._known_connected[gone]
         self._awaiting_entry_state &= set(self.layouts)
+        self._alerts_changed &= set(self.layouts)
         self._hub.set_systems(layout.info for layout in self.layouts.values())
         self._dirty.update(self.layouts)
         if self._live:
@@ -115,8 +126,8 @@ class SystemTracker:
         self._live = False
 
     def wanted_entities(self) -> list[str]:
-        """Every entity id the documents read, sorted (a stable subscription)."""
-        return sorted(self._system_of_entity)
+        """Every entity id the documents read, and the alert entities; sorted (stable)."""
+        return sorted(self._system_of_entity.keys() | self._system_of_alert_entity.keys())
 
     def statistic_ids(self) -> dict[str, str]:
         """System id by the statistic id of its lifetime PV energy."""
@@ -132,7 +143,9 @@ class SystemTracker:
         ``resync`` marks the first event of a subscription, the full picture
         after a (re)connect: a system whose link changed while the feed was
         away gets the connectivity event it missed, so dashboards driven by
-        events (the LIVE/OFFLINE banner) catch up.
+        events (the LIVE/OFFLINE banner) catch up; and its alert entity's
+        list of active alerts brings the hub's alerts up to date (at the
+        next :meth:`flush`, as after every change of that list).
         """
         if resync:
             # The first event of a subscription is every state there is:
@@ -142,6 +155,9 @@ class SystemTracker:
             self._dirty.update(self.layouts)
             self._live = True
         for entity_id in self.store.apply(event):
+            if (alerting := self._system_of_alert_entity.get(entity_id)) is not None:
+                self._alerts_changed.add(alerting)
+                continue
             system_id = self._system_of_entity.get(entity_id)
             if system_id is None:
                 continue
@@ -229,7 +245,10 @@ class SystemTracker:
             return True
         if event_type == EVENT_ENTITY_REGISTRY:
             ids = {data.get("entity_id"), data.get("old_entity_id")}
-            return any(entity_id in self._system_of_entity for entity_id in ids)
+            return any(
+                entity_id in self._system_of_entity or entity_id in self._system_of_alert_entity
+                for entity_id in ids
+            )
         device_id = data.get("device_id")
         return any(layout.info.device_id == device_id for layout in self.layouts.values())
 
@@ -259,7 +278,12 @@ class SystemTracker:
     # -- output ---------------------------------------------------------------
 
     def flush(self) -> None:
-        """Rebuild the documents of the systems touched since the last flush."""
+        """Rebuild the documents of the systems touched since the last flush; sync alerts.
+
+        Alerts come last, once the frame's ``sunstream_alert`` events are in
+        the book: the list of active alerts that follows each transition then
+        only confirms what the event announced (see :meth:`Hub.sync_alerts`).
+        """
         if not self._live:
             return
         now = self._clock()
@@ -272,6 +296,24 @@ class SystemTracker:
         announcements, self._announcements = self._announcements, []
         for system_id, data in announcements:
             self._hub.publish_event("connectivity", system_id, data)
+        alerts_changed, self._alerts_changed = self._alerts_changed, set()
+        for system_id in sorted(alerts_changed):
+            self._sync_alerts(system_id)
+
+    def _sync_alerts(self, system_id: str) -> None:
+        """Bring the hub's alerts of a system in line with its alert entity's ``active``.
+
+        Only a list is followed: an entity with no state, an unavailable one
+        (its entry unloaded, Home Assistant starting) or one from an
+        integration too old to list its alerts says nothing about them.
+        """
+        layout = self.layouts.get(system_id)
+        if layout is None or layout.alert_entity is None:
+            return
+        state = self.store.get(layout.alert_entity)
+        active = state.attributes.get("active") if state is not None else None
+        if isinstance(active, list):
+            self._hub.sync_alerts(system_id, [item for item in active if isinstance(item, Mapping)])
 
     def document(self, system_id: str, now: datetime | None = None) -> dict[str, Any] | None:
         """The system's MonitoringData document from what is known now."""
