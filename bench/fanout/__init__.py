@@ -1,0 +1,1 @@
+"""Fan-out benchmark of the app's monitoring server against a minimal Node ``ws`` server."""
