@@ -181,6 +181,24 @@ class Hass:
         except (aiohttp.ClientError, TimeoutError) as err:
             raise BootstrapError(f"{method} {path} failed: {err!r}") from err
 
+    async def command(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        """Send one WebSocket API command (as the logged-in user); return the result."""
+        if self.token is None:
+            raise BootstrapError(f"{message.get('type')}: not logged in")
+        url = self.url.replace("http", "ws", 1) + "/api/websocket"
+        try:
+            async with self._session.ws_connect(url) as ws:
+                await ws.receive_json(timeout=REQUEST_TIMEOUT.total)
+                await ws.send_json({"type": "auth", "access_token": self.token})
+                answer = await ws.receive_json(timeout=REQUEST_TIMEOUT.total)
+                if answer.get("type") != "auth_ok":
+                    raise BootstrapError(f"websocket auth refused: {_short(answer)}")
+                await ws.send_json({"id": 1, **message})
+                result: dict[str, Any] = await ws.receive_json(timeout=REQUEST_TIMEOUT.total)
+                return result
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise BootstrapError(f"{message.get('type')} failed: {err!r}") from err
+
     async def probe(self, path: str) -> tuple[int, object] | None:
         """GET path without auth; None while nothing answers (yet)."""
         try:
@@ -478,6 +496,18 @@ def _warn_unless_loaded(entry: dict[str, Any]) -> None:
         log(f"warning: {entry.get('title')!r} is {state!r}, not 'loaded'{why}; see the log")
 
 
+async def keep_http_settings(hass: Hass) -> None:
+    """Confirm the ``http:`` settings of configuration.yaml, as a user would.
+
+    Home Assistant 2026.10 treats YAML ``http:`` settings as pending on the
+    first start: unconfirmed for five minutes, they revert (to port 8123)
+    and Home Assistant exits to restart.
+    """
+    result = await hass.command({"type": "http/config/promote"})
+    if not result.get("success"):
+        log(f"warning: could not confirm the HTTP settings: {_short(result.get('error'))}")
+
+
 async def add_system(hass: Hass) -> None:
     """Create one simulated Sunstream system unless one already exists."""
     _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
@@ -652,6 +682,7 @@ async def run(args: argparse.Namespace) -> None:
         steps = await wait_for_http(hass, args.timeout, args.hass_pid, console)
         await onboard(hass, steps)
         await wait_until_running(hass, RUNNING_TIMEOUT, args.hass_pid, console)
+        await keep_http_settings(hass)
         await add_system(hass)
         fakes = await add_fakes(hass, args.winet, args.alphaess)
     banner(args.public_url or args.url, args.config_dir, args.log_file, fakes)

@@ -146,6 +146,22 @@ async def test_publishes_retained_state_and_live_events(broker: Broker) -> None:
     assert stats["published"] >= 10
 
 
+async def test_no_availability_is_guessed_before_anything_is_known(broker: Broker) -> None:
+    """Was: a false retained "offline" at every start, flipped back a moment later."""
+    hub = Hub()
+    hub.set_systems([SystemInfo(system_id=SYSTEM, name="Rooftop", source="simulated")])
+    bridge = MqttBridge(mqtt_settings(broker.port), hub, None, backoff=fast_backoff())
+    async with (
+        Subscriber(broker.port, T.availability(SYSTEM)) as sub,
+        running(bridge.run()),
+    ):
+        await eventually(lambda: bridge.stats()["connected"])
+        await asyncio.sleep(0.3)
+        assert sub.on(T.availability(SYSTEM)) == []
+        hub.update_state(SYSTEM, document())
+        assert (await sub.take(T.availability(SYSTEM))).payload == b"online"
+
+
 async def test_removed_system_clears_its_retained_topics(broker: Broker) -> None:
     hub = make_hub()
     bridge = MqttBridge(mqtt_settings(broker.port), hub, None, backoff=fast_backoff())

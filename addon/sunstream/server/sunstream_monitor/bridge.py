@@ -143,16 +143,22 @@ class MqttBridge:
         return encode_systems(system.info for system in self._hub.systems.values())
 
     @staticmethod
-    def _availability_of(system: System) -> str:
-        """What the last connectivity event or document said; unknown until a document."""
+    def _availability_of(system: System) -> str | None:
+        """What the last connectivity event or document said; ``None`` until either.
+
+        Publishing a guess would put a false, retained "offline" on the broker
+        at every start, flipped back a moment later.
+        """
         if system.connected is not None:
             return ONLINE if system.connected else OFFLINE
         status = system.document.get("status") if system.document is not None else None
-        return ONLINE if status not in (None, OFFLINE) else OFFLINE
+        if status is None:
+            return None
+        return OFFLINE if status == OFFLINE else ONLINE
 
     def _queue_availability(self, system: System) -> None:
         value = self._availability_of(system)
-        if self._availability.get(system.system_id) != value:
+        if value is not None and self._availability.get(system.system_id) != value:
             self._availability[system.system_id] = value
             self._outbox.put(
                 Message(self.topics.availability(system.system_id), value.encode(), retain=True)
@@ -167,10 +173,11 @@ class MqttBridge:
         self._known = set(self._hub.systems)
         for system in self._hub.systems.values():
             value = self._availability_of(system)
-            self._availability[system.system_id] = value
-            messages.append(
-                Message(self.topics.availability(system.system_id), value.encode(), retain=True)
-            )
+            if value is not None:
+                self._availability[system.system_id] = value
+                messages.append(
+                    Message(self.topics.availability(system.system_id), value.encode(), retain=True)
+                )
             if system.document is not None:
                 messages.append(
                     Message(self.topics.state(system.system_id), system.document_json, retain=True)
