@@ -9,7 +9,7 @@ entity; acknowledgements come back through ``sunstream.acknowledge_alert``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -69,6 +69,8 @@ class SystemAlerts:
         self.coordinator = coordinator
         self.engine = _engine(coordinator.config_entry.options)
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._sky_minute: int | None = None
+        self._sky = 0.0
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -96,6 +98,15 @@ class SystemAlerts:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def _clear_sky(self, minute: int) -> float:
+        """Clear-sky fraction at home; the sun barely moves in a minute, so once a minute."""
+        if self._sky_minute != minute:
+            config = self.hass.config
+            when = datetime.fromtimestamp(minute * 60, UTC)
+            self._sky = clear_sky_fraction(solar_elevation(config.latitude, config.longitude, when))
+            self._sky_minute = minute
+        return self._sky
+
     def _reading(self) -> Reading:
         coordinator = self.coordinator
         values: dict[str, float | None] = {}
@@ -114,9 +125,7 @@ class SystemAlerts:
         peak_w: float | None = getattr(coordinator.source, "pv_peak_w", None)
         expected = None
         if peak_w is not None:
-            config = self.hass.config
-            elevation = solar_elevation(config.latitude, config.longitude, dt_util.utcnow())
-            expected = peak_w * clear_sky_fraction(elevation)
+            expected = peak_w * self._clear_sky(int(dt_util.utcnow().timestamp() // 60))
         return Reading(
             values=values,
             status=status,

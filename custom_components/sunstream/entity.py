@@ -28,6 +28,16 @@ def unique_id(coordinator: SunstreamCoordinator, key: str, part: DeviceIdentity 
     return f"{coordinator.system_id}_{part.key}_{key}"
 
 
+def _shape(coordinator: SunstreamCoordinator) -> object:
+    """Which metrics, extras and parts the latest data holds (not their values)."""
+    snapshot = coordinator.data.snapshot
+    return (
+        frozenset(snapshot.metrics),
+        frozenset(snapshot.extras),
+        tuple((r.identity, frozenset(r.values)) for r in snapshot.devices),
+    )
+
+
 @callback
 def async_add_reported(
     entry: SunstreamConfigEntry,
@@ -45,16 +55,27 @@ def async_add_reported(
     """
     coordinator = entry.runtime_data
     added: set[str] = set()
+    # What the last look saw; most polls report the same things, so the
+    # full walk over every description runs only when something changed.
+    seen: list[object] = [None]
+
+    def forget(uid: str) -> None:
+        added.discard(uid)
+        seen[0] = None
 
     @callback
     def add_new() -> None:
+        shape = _shape(coordinator)
+        if shape == seen[0]:
+            return
+        seen[0] = shape
         new: list[Entity] = []
         for uid, build in reported():
             if uid in added:
                 continue
             added.add(uid)
             entity = build()
-            entity.async_on_remove(partial(added.discard, uid))
+            entity.async_on_remove(partial(forget, uid))
             new.append(entity)
         if new:
             async_add_entities(new)

@@ -666,3 +666,15 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
     finally:
         await healthy.client.disconnect()
         await srv.stop()
+
+
+async def test_frames_go_out_uncompressed(server: Server) -> None:
+    """Browsers always offer permessage-deflate; accepting it would compress every
+    frame once per client and keep ~50 KiB of zlib state per connection."""
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, compress=15) as ws:
+        async with asyncio.timeout(WAIT):
+            assert (await ws.receive_str()).startswith("0{")
+            assert ws.compress == 0
+            await ws.send_str("40" + json.dumps({"token": TOKEN}))
+            assert (await ws.receive_str()).startswith("40{")

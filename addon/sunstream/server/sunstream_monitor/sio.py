@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 import engineio  # type: ignore[import-untyped]
+from engineio.async_drivers.aiohttp import (  # type: ignore[import-untyped]
+    WebSocket as _EngineWebSocket,
+)
 import socketio  # type: ignore[import-untyped]
 from socketio.exceptions import (  # type: ignore[import-untyped]
     ConnectionRefusedError as SocketIORefused,
@@ -301,6 +304,26 @@ class _Server(socketio.AsyncServer):  # type: ignore[misc]
         return _EngineIO
 
 
+class _UncompressedWebSocket(_EngineWebSocket):  # type: ignore[misc]
+    """Engine.IO's aiohttp WebSocket, without permessage-deflate.
+
+    Browsers and socket.io-client always offer deflate, and the driver
+    accepts it: every frame is then compressed once per client (a full
+    compression pass per delivery) and each connection keeps ~50 KiB of
+    zlib state. Dashboard frames are small JSON; bandwidth on a LAN is cheap.
+    """
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, compress=False
+        )
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+
 class SocketIOEndpoint:
     """The Socket.IO server, its handlers, and its link to the hub.
 
@@ -337,6 +360,8 @@ class SocketIOEndpoint:
             logger=False,
             engineio_logger=False,
         )
+        # This server's own copy of the driver table: frames go out uncompressed.
+        self.server.eio._async = {**self.server.eio._async, "websocket": _UncompressedWebSocket}
         self._clients: dict[str, _Client] = {}
         self._members: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
