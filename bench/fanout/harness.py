@@ -204,26 +204,58 @@ def _started(command: list[str], cpu: int | None) -> Iterator[subprocess.Popen[s
 
 def run(scenario: Scenario) -> dict[str, Any]:
     """Run ``scenario`` and return its figures (server, clients, and the machine's load)."""
-    raise_fd_limit(scenario.clients * 2 + 1024)
-    pinned = pinning()
+    loadgen = ["--path", f"/ws/monitoring/{SYSTEM}"]
+    loadgen += ["--stamp", "last_updated" if scenario.ha_url else "bench"]
     port = free_port()
-    busy_before = wait_for_quiet()
-    with _started(_server_command(scenario, port), SERVER_CPU if pinned else None) as server:
+    return measure(
+        _server_command(scenario, port),
+        port,
+        LOADGEN,
+        loadgen,
+        clients=scenario.clients,
+        warmup=scenario.warmup,
+        seconds=scenario.seconds,
+        scenario={k: v for k, v in asdict(scenario).items() if k != "ha_token"},
+    )
+
+
+def measure(
+    server_command: list[str],
+    port: int,
+    loadgen_script: Path,
+    loadgen_args: list[str],
+    *,
+    clients: int,
+    warmup: float,
+    seconds: float,
+    scenario: dict[str, Any],
+    slack: float = 90.0,
+    quiet_wait: float = QUIET_WAIT,
+) -> dict[str, Any]:
+    """Run a server and a load generator on their own cores; return the figures.
+
+    Shared by every fan-out comparison (WebSocket, Socket.IO), so each
+    measures the same window the same way: CPU of the server, the load
+    generator and the rest of the machine, RSS idle / connected / at the end.
+    """
+    raise_fd_limit(clients * 2 + 1024)
+    pinned = pinning()
+    busy_before = wait_for_quiet(max_wait=quiet_wait)
+    with _started(server_command, SERVER_CPU if pinned else None) as server:
         line = _readline(server, time.monotonic() + 60)
         if not line.startswith("READY"):
             raise BenchError(f"server said {line!r}")
         time.sleep(0.5)
         rss_idle = rss_kib(server.pid)
-        loadgen = [NODE, str(LOADGEN), "--port", str(port), "--token", TOKEN]
-        loadgen += ["--path", f"/ws/monitoring/{SYSTEM}", "--clients", str(scenario.clients)]
-        loadgen += ["--warmup", str(scenario.warmup), "--seconds", str(scenario.seconds)]
-        loadgen += ["--stamp", "last_updated" if scenario.ha_url else "bench"]
+        loadgen = [NODE, str(loadgen_script), "--port", str(port), "--token", TOKEN]
+        loadgen += ["--clients", str(clients), *loadgen_args]
+        loadgen += ["--warmup", str(warmup), "--seconds", str(seconds)]
         samples: dict[str, Any] = {}
         result: dict[str, Any] | None = None
-        deadline = time.monotonic() + 90 + scenario.seconds + scenario.warmup
-        with _started(loadgen, CLIENT_CPU if pinned else None) as clients:
+        deadline = time.monotonic() + slack + seconds + warmup
+        with _started(loadgen, CLIENT_CPU if pinned else None) as load:
             while result is None:
-                event = json.loads(_readline(clients, deadline))
+                event = json.loads(_readline(load, deadline))
                 kind = event.pop("event")
                 if kind == "connected":
                     samples["connect"] = event
@@ -233,22 +265,23 @@ def run(scenario: Scenario) -> dict[str, Any]:
                     server.stdin.flush()  # type: ignore[union-attr]
                 elif kind == "window_start":
                     (user0, sys0), wall0 = cpu_times(server.pid), time.monotonic()
-                    client_cpu0 = cpu_seconds(clients.pid)
+                    client_cpu0 = cpu_seconds(load.pid)
                     machine0 = machine_cpu_seconds()
                 elif kind == "window_end":
                     wall = time.monotonic() - wall0
                     user1, sys1 = cpu_times(server.pid)
                     server_user, server_sys = user1 - user0, sys1 - sys0
                     server_cpu = server_user + server_sys
-                    client_cpu = cpu_seconds(clients.pid) - client_cpu0
+                    client_cpu = cpu_seconds(load.pid) - client_cpu0
                     others = machine_cpu_seconds() - machine0 - server_cpu - client_cpu
                     samples["rss_window_end_kib"] = rss_kib(server.pid)
                 elif kind == "result":
                     result = event
     connected = max(result["connected"], 1)
     rss_end = samples["rss_window_end_kib"]
+    extra = {"other_events": result["other_events"]} if "other_events" in result else {}
     return {
-        "scenario": {k: v for k, v in asdict(scenario).items() if k != "ha_token"},
+        "scenario": scenario,
         "pinned": pinned,
         # Cores the rest of the machine used just before, and during the window.
         "others_busy_before": busy_before,
@@ -264,6 +297,7 @@ def run(scenario: Scenario) -> dict[str, Any]:
         "repeats": result["repeats"],
         "skipped": result["skipped"],
         "unparsed": result["unparsed"],
+        **extra,
         "frame_bytes": result["frame_bytes"],
         "latency_ms": {k: _round(v) for k, v in result["latency_ms"].items()},
         "server_cpu_s": round(server_cpu, 2),

@@ -24,28 +24,16 @@ import json
 import os
 from pathlib import Path
 import sys
-import time
 from typing import Any
 
 from bench.fanout.harness import (
-    CLIENT_CPU,
     DOCUMENT,
     NODE,
     QUIET_WAIT,
-    SERVER_CPU,
     SYSTEM,
     TOKEN,
-    BenchError,
-    _readline,
-    _started,
-    cpu_seconds,
-    cpu_times,
     free_port,
-    machine_cpu_seconds,
-    pinning,
-    raise_fd_limit,
-    rss_kib,
-    wait_for_quiet,
+    measure,
 )
 
 BENCH = Path(__file__).resolve().parent.parent
@@ -84,86 +72,19 @@ def _server_command(scenario: SioScenario, port: int) -> list[str]:
 
 def run(scenario: SioScenario) -> dict[str, Any]:
     """Run ``scenario`` and return its figures (server, clients, and the machine's load)."""
-    raise_fd_limit(scenario.clients * 2 + 1024)
-    pinned = pinning()
     port = free_port()
-    busy_before = wait_for_quiet(max_wait=float(os.environ.get("BENCH_QUIET_WAIT", QUIET_WAIT)))
-    with _started(_server_command(scenario, port), SERVER_CPU if pinned else None) as server:
-        line = _readline(server, time.monotonic() + 60)
-        if not line.startswith("READY"):
-            raise BenchError(f"server said {line!r}")
-        time.sleep(0.5)
-        rss_idle = rss_kib(server.pid)
-        loadgen = [NODE, str(LOADGEN), "--port", str(port), "--token", TOKEN]
-        loadgen += ["--system", SYSTEM, "--clients", str(scenario.clients)]
-        loadgen += ["--warmup", str(scenario.warmup), "--seconds", str(scenario.seconds)]
-        loadgen += ["--impl", scenario.impl]
-        samples: dict[str, Any] = {}
-        result: dict[str, Any] | None = None
-        deadline = time.monotonic() + 150 + scenario.seconds + scenario.warmup
-        with _started(loadgen, CLIENT_CPU if pinned else None) as clients:
-            while result is None:
-                event = json.loads(_readline(clients, deadline))
-                kind = event.pop("event")
-                if kind == "connected":
-                    samples["connect"] = event
-                    samples["rss_connected_kib"] = rss_kib(server.pid)
-                    # Start the stream now that every client is in (the warm-up follows).
-                    server.stdin.write("start\n")  # type: ignore[union-attr]
-                    server.stdin.flush()  # type: ignore[union-attr]
-                elif kind == "window_start":
-                    (user0, sys0), wall0 = cpu_times(server.pid), time.monotonic()
-                    client_cpu0 = cpu_seconds(clients.pid)
-                    machine0 = machine_cpu_seconds()
-                elif kind == "window_end":
-                    wall = time.monotonic() - wall0
-                    user1, sys1 = cpu_times(server.pid)
-                    server_user, server_sys = user1 - user0, sys1 - sys0
-                    server_cpu = server_user + server_sys
-                    client_cpu = cpu_seconds(clients.pid) - client_cpu0
-                    others = machine_cpu_seconds() - machine0 - server_cpu - client_cpu
-                    samples["rss_window_end_kib"] = rss_kib(server.pid)
-                elif kind == "result":
-                    result = event
-    connected = max(result["connected"], 1)
-    rss_end = samples["rss_window_end_kib"]
-    return {
-        "scenario": asdict(scenario),
-        "pinned": pinned,
-        "others_busy_before": busy_before,
-        "others_cpu_percent": round(100 * max(others, 0.0) / wall, 1),
-        "connect_seconds": round(samples["connect"]["seconds"], 2),
-        "connected": result["connected"],
-        "failed": result["failed"],
-        "failures": result["failures"],
-        "closed_during_window": result["closed_during_window"],
-        "close_codes": result["close_codes"],
-        "deliveries": result["deliveries"],
-        "deliveries_per_s": round(result["deliveries_per_s"]),
-        "repeats": result["repeats"],
-        "skipped": result["skipped"],
-        "unparsed": result["unparsed"],
-        "other_events": result["other_events"],
-        "frame_bytes": result["frame_bytes"],
-        "latency_ms": {k: _round(v) for k, v in result["latency_ms"].items()},
-        "server_cpu_s": round(server_cpu, 2),
-        "server_cpu_percent": round(100 * server_cpu / wall, 1),
-        "server_sys_percent": round(100 * server_sys / wall, 1),
-        "server_user_percent": round(100 * server_user / wall, 1),
-        "deliveries_per_server_cpu_s": round(result["deliveries"] / server_cpu)
-        if server_cpu
-        else None,
-        "loadgen_cpu_percent": round(100 * client_cpu / wall, 1),
-        "server_rss_idle_kib": rss_idle,
-        "server_rss_connected_kib": samples["rss_connected_kib"],
-        "server_rss_window_end_kib": rss_end,
-        # Meaningful for the idle scenario: every client subscribed, nothing in flight.
-        "rss_per_connection_kib": round((rss_end - rss_idle) / connected, 2),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+    return measure(
+        _server_command(scenario, port),
+        port,
+        LOADGEN,
+        ["--system", SYSTEM, "--impl", scenario.impl],
+        clients=scenario.clients,
+        warmup=scenario.warmup,
+        seconds=scenario.seconds,
+        scenario=asdict(scenario),
+        slack=150.0,
+        quiet_wait=float(os.environ.get("BENCH_QUIET_WAIT", QUIET_WAIT)),
+    )
 
 
 def main(argv: list[str]) -> None:
