@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, DOMAIN
 from .pysunstream.alerts import AlertEngine, Reading, Transition, default_rules
 from .pysunstream.alerts.engine import threshold
-from .pysunstream.model import Metric
+from .pysunstream.model import Metric, as_number
 from .pysunstream.simulator.sun import clear_sky_fraction, solar_elevation
 
 if TYPE_CHECKING:
@@ -114,9 +114,9 @@ class SystemAlerts:
         if coordinator.data is not None and coordinator.last_update_success:
             snapshot = coordinator.data.snapshot
             for metric, value in snapshot.metrics.items():
-                values[metric.value] = _number(value)
+                values[metric.value] = as_number(value)
             for key, value in snapshot.extras.items():
-                values[key] = _number(value)
+                values[key] = as_number(value)
             raw_status = snapshot.get(Metric.STATUS)
             status = raw_status if isinstance(raw_status, str) else None
         connected = bool(coordinator.connected) and coordinator.last_update_success
@@ -195,12 +195,6 @@ def _attributes(transition: Transition) -> dict[str, Any]:
         "value": transition.value,
         "threshold": transition.threshold,
     }
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 __all__ = ["ALERT_OPTIONS", "CONF_ALERTS", "DOMAIN", "EVENT_ALERT", "SystemAlerts"]

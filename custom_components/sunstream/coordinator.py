@@ -44,7 +44,7 @@ from .devices import part_identifier
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
-from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value
+from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
 from .pysunstream.source import Source
 from .store import system_store
 
@@ -197,7 +197,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self._track_parts(snapshot)
         options = self.config_entry.options
         self.economics.book(
-            _as_float(snapshot.get(Metric.PV_ENERGY_TOTAL)),
+            as_number(snapshot.get(Metric.PV_ENERGY_TOTAL)),
             now,
             options.get(CONF_TARIFF, DEFAULT_TARIFF),
             options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
@@ -326,7 +326,3 @@ def _command_error(err: CommandError) -> HomeAssistantError:
         translation_key=err.key,
         translation_placeholders=err.placeholders,
     )
-
-
-def _as_float(value: Value) -> float | None:
-    return value if isinstance(value, float | int) else None

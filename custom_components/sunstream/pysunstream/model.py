@@ -60,6 +60,13 @@ class BatteryMode(StrEnum):
 type Value = float | str | None
 
 
+def as_number(value: Value) -> float | None:
+    """A value as a number; ``None`` for text (a status) and unknowns."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 class DeviceKind(StrEnum):
     """What part of a system a device is."""
 
