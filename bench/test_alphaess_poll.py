@@ -17,7 +17,7 @@ import pytest
 from bench.test_refresh import _save
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 from custom_components.sunstream.pysunstream.alphaess.registers import REGISTERS, Cadence
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 SPACING = 0.1
 POLLS = 24

@@ -26,16 +26,16 @@ import aiohttp
 import pytest
 
 from bench.test_refresh import _save
-from custom_components.sunstream.pysunstream.testing.winet_fake import load_fixture
 from custom_components.sunstream.pysunstream.winet import Ports, WinetClient, WinetSource
 from custom_components.sunstream.pysunstream.winet.gateway import gateway_identity
 from custom_components.sunstream.pysunstream.winet.mapping import build_snapshot
 from custom_components.sunstream.pysunstream.winet.session import CycleDone, Send, WinetSession
+from sunstream_fakes.winet_fake import load_fixture
 
 LATENCY = 0.1
 POLLS = int(os.environ.get("BENCH_WINET_POLLS", "25"))
 REPLAYS = 2000
-FAKE = "custom_components.sunstream.pysunstream.testing.winet_fake"
+FAKE = "sunstream_fakes.winet_fake"
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.sunstream.alerts import EVENT_ALERT, alert_settings
 from custom_components.sunstream.const import DOMAIN
 from custom_components.sunstream.diagnostics import async_get_config_entry_diagnostics
+from custom_components.sunstream.system_alerts import EVENT_ALERT, alert_settings
 
 from .conftest import advance, setup_entry
 from .test_connectivity import _outage
@@ -166,7 +166,7 @@ async def test_generation_low_follows_the_houses_pv_peak(
     hass = located_hass
     events = async_capture_events(hass, EVENT_ALERT)
     with patch(
-        "custom_components.sunstream.pysunstream.simulator.profiles.cloud_transmittance",
+        "custom_components.sunstream.pysunstream.simulator.curves.cloud_transmittance",
         return_value=0.3,
     ):
         await advance(hass, frozen, 35 * 60, step=30)

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
 from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import config_message
 

@@ -30,8 +30,8 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
-from custom_components.sunstream.alerts import EVENT_ALERT
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
+from custom_components.sunstream.system_alerts import EVENT_ALERT
 
 from .conftest import advance, setup_entry
 
@@ -40,7 +40,7 @@ FOLDER = ROOT / "blueprints" / "automation" / DOMAIN
 BLUEPRINTS = sorted(FOLDER.glob("*.yaml"))
 SOURCE_URL = "https://github.com/sunstream/sunstream/blob/main/blueprints/automation/sunstream/"
 
-# What the integration puts in each event (coordinator.py, alerts.py).
+# What the integration puts in each event (coordinator.py, system_alerts.py).
 EVENT_DATA = {
     EVENT_CONNECTIVITY: {
         "device_id",

@@ -22,7 +22,6 @@ from homeassistant.util.yaml import load_yaml_dict, parse_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.sunstream.alerts import ALERT_OPTIONS, EVENT_ALERT
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
 from custom_components.sunstream.pysunstream.alerts import default_rules
 from custom_components.sunstream.pysunstream.simulator.microgrid import FaultKind
@@ -33,6 +32,7 @@ from custom_components.sunstream.services import (
     OUTAGE_SCHEMA,
     STOP_SCHEMA,
 )
+from custom_components.sunstream.system_alerts import ALERT_OPTIONS, EVENT_ALERT
 
 from .conftest import setup_entry
 

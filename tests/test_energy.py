@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.sunstream.const import CONF_UPDATE_INTERVAL, DOMAIN
-from custom_components.sunstream.pysunstream.simulator.profiles import pv_power
+from custom_components.sunstream.pysunstream.simulator.curves import pv_power
 
 from .conftest import LOCATION, TIME_ZONE, advance, entry_options, setup_entry
 

@@ -13,10 +13,10 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.sunstream.alerts import EVENT_ALERT
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY
 from custom_components.sunstream.pysunstream.model import DeviceReading
 from custom_components.sunstream.pysunstream.simulator.microgrid import MicrogridSystem
+from custom_components.sunstream.system_alerts import EVENT_ALERT
 
 from .conftest import advance, entry_data, entry_options, setup_entry
 

@@ -296,3 +296,32 @@ def test_pysunstream_imports_no_home_assistant() -> None:
                 assert node.level <= depth + 1, f"{path}: relative import leaves pysunstream"
             for name in names:
                 assert not name.startswith("homeassistant"), f"{path} imports {name}"
+
+
+def test_shipped_integration_imports_only_what_the_manifest_declares() -> None:
+    """What HACS installs is what users run: no fakes, no test-only libraries.
+
+    The fake devices live in ``sunstream_fakes/`` at the top of the
+    repository; the integration may import the standard library, Home
+    Assistant, itself and the manifest's requirements, nothing else.
+    """
+    import ast
+    import json
+    import sys
+
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    declared = {req.split("==")[0].replace("-", "_") for req in manifest["requirements"]}
+    allowed = declared | {"homeassistant", "probatio", "aiohttp", "custom_components"}
+    for path in INTEGRATION.rglob("*.py"):
+        assert "testing" not in path.relative_to(INTEGRATION).parts, path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                assert top in sys.stdlib_module_names or top in allowed or top == "__future__", (
+                    f"{path} imports {top}, which the manifest does not declare"
+                )

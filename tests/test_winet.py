@@ -25,8 +25,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient
+from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .conftest import config_message
 

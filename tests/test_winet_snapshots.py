@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.sunstream.const import DOMAIN
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
+from sunstream_fakes.winet_fake import FakeWinet
 
 from .conftest import entry_options, setup_entry
 

@@ -2,7 +2,7 @@
 
 ``python -m bench.soak.fakes --winet-port W --alphaess-port A --control-port C``
 runs :class:`FakeWinet` (plain HTTP + WS) and :class:`FakeAlphaEss` (Modbus
-TCP, unit 85) from ``pysunstream/testing`` on loopback, exactly as
+TCP, unit 85) from ``sunstream_fakes/`` on loopback, exactly as
 ``scripts/develop --fakes`` does, plus a JSON-lines control server on
 ``C``: one request object per line, one answer per line.
 
@@ -32,8 +32,8 @@ from typing import Any
 
 from pymodbus.constants import ExcCodes
 
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.winet_fake import FakeWinet
 
 _LOGGER = logging.getLogger("soak.fakes")
 
@@ -58,7 +58,7 @@ class Fakes:
         if op == "stats":
             return self.stats()
         if op == "devices":
-            return self.winet.devices
+            return self.winet.device_types
         fake = request.get("fake")
         if op == "get":
             target = self.winet.faults if fake == "winet" else self.alphaess
@@ -94,7 +94,7 @@ class Fakes:
             return self._restore(int(args[0]))
         if fake == "winet" and method == "remove_device":
             dev_id = int(args[0])
-            entry = next(d for d in self.winet.devices if d["dev_id"] == dev_id)
+            entry = next(d for d in self.winet.device_types if d["dev_id"] == dev_id)
             self._removed[dev_id] = (copy.deepcopy(entry), self.winet.data[str(dev_id)])
         if fake == "winet" and method == "push_notice":
             await self.winet.push_notice(close=bool(args[0]) if args else False)
@@ -114,7 +114,7 @@ class Fakes:
         saved = self._removed.pop(dev_id, None)
         if saved is None:
             return False
-        if all(d["dev_id"] != dev_id for d in self.winet.devices):
+        if all(d["dev_id"] != dev_id for d in self.winet.device_types):
             self.winet.add_device(*saved)
         return True
 
@@ -191,7 +191,7 @@ async def _serve(args: argparse.Namespace) -> None:
                     "winet_port": winet.ports.http,
                     "alphaess_port": alphaess.port,
                     "control_port": args.control_port,
-                    "winet_devices": [d["dev_id"] for d in winet.devices],
+                    "winet_devices": [d["dev_id"] for d in winet.device_types],
                 }
             ),
             flush=True,

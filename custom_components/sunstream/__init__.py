@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .alerts import SystemAlerts
 from .const import DOMAIN
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import (
@@ -19,6 +18,7 @@ from .devices import (
 from .services import async_setup_services
 from .sources import create_source
 from .store import system_store
+from .system_alerts import SystemAlerts
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,

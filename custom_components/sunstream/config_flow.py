@@ -28,7 +28,6 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import slugify
 import probatio as vol
 
-from .alerts import ALERT_OPTIONS, CONF_ALERTS
 from .const import (
     CONF_BATTERY_KWH,
     CONF_CO2_FACTOR,
@@ -73,6 +72,7 @@ from .pysunstream.winet import (
     normalise_fingerprint,
 )
 from .sources import alphaess_source, split_host, winet_source
+from .system_alerts import ALERT_OPTIONS, CONF_ALERTS
 
 
 def _number(unit: str, step: float) -> NumberSelector:

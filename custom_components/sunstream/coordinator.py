@@ -49,7 +49,7 @@ from .pysunstream.source import Source
 from .store import system_store
 
 if TYPE_CHECKING:
-    from .alerts import SystemAlerts
+    from .system_alerts import SystemAlerts
 
 REASON_AUTH = "auth"
 # Link failures only the user can resolve (SourceUnavailable.issue); each

@@ -25,7 +25,7 @@ import orjson
 import pytest
 import socketio  # type: ignore[import-untyped]
 
-from sunstream_monitor.alerts import ACKNOWLEDGED_IN_HA, MAX_ALERTS
+from sunstream_monitor.alert_book import ACKNOWLEDGED_IN_HA, MAX_ALERTS
 from sunstream_monitor.feeds import ha as ha_feed
 from sunstream_monitor.feeds.discovery import SystemLayout
 from sunstream_monitor.feeds.ha_tracker import SystemTracker
@@ -51,7 +51,7 @@ ALERT_ID = f"{SYSTEM}:{RULE}"
 
 
 def ha_alert(state: str, **extra: Any) -> dict[str, Any]:
-    """A ``sunstream_alert`` event's data, as custom_components/sunstream/alerts.py fires it."""
+    """A ``sunstream_alert`` event's data, as ``system_alerts.py`` fires it."""
     data: dict[str, Any] = {
         "device_id": "device-1",
         "config_entry_id": "entry-1",

@@ -23,7 +23,7 @@ from custom_components.sunstream.pysunstream.simulator.battery import (
     ONE_WAY_EFFICIENCY,
     RESERVE_SOC,
 )
-from custom_components.sunstream.pysunstream.simulator.profiles import (
+from custom_components.sunstream.pysunstream.simulator.curves import (
     ambient_temperature,
     house_load,
     pv_power,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource, Backoff
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 type MakeSource = Callable[..., AlphaEssSource]
 

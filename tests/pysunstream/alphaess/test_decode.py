@@ -11,13 +11,13 @@ from custom_components.sunstream.pysunstream.alphaess.decode import (
     encode_ascii,
     encode_raw,
 )
-from custom_components.sunstream.pysunstream.alphaess.profiles import resolve_profile
+from custom_components.sunstream.pysunstream.alphaess.quirks import resolve_profile
 from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
     REGISTERS,
     RegType,
 )
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 STANDARD = resolve_profile("standard")
 

@@ -21,7 +21,7 @@ async def test_standalone_fake_serves_a_poll(socket_enabled: None) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.sunstream.pysunstream.testing.alphaess_fake",
+        "sunstream_fakes.alphaess_fake",
         "--port",
         str(port),
         stdout=asyncio.subprocess.PIPE,

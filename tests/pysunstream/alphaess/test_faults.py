@@ -20,7 +20,7 @@ from custom_components.sunstream.pysunstream.alphaess.errors import (
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
 from custom_components.sunstream.pysunstream.model import Metric
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import MakeSource
 

@@ -20,7 +20,7 @@ from custom_components.sunstream.pysunstream.model import (
     Metric,
 )
 from custom_components.sunstream.pysunstream.source import Source
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import MakeSource
 
@@ -312,7 +312,7 @@ async def test_external_stop_is_not_fought(fake: FakeAlphaEss, make_source: Make
 
 
 async def test_field_by_field_dispatch(fake: FakeAlphaEss, make_source: MakeSource) -> None:
-    from custom_components.sunstream.pysunstream.alphaess.profiles import (
+    from custom_components.sunstream.pysunstream.alphaess.quirks import (
         QUIRKS,
         DispatchWrite,
         Quirk,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, ModbusError
-from custom_components.sunstream.pysunstream.alphaess.profiles import WriteCode, resolve_profile
+from custom_components.sunstream.pysunstream.alphaess.quirks import WriteCode, resolve_profile
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
 from custom_components.sunstream.pysunstream.model import Metric
-from custom_components.sunstream.pysunstream.testing.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import MakeSource
 

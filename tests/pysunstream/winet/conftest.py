@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient
+from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
 needs_cryptography = pytest.mark.skipif(not HAS_CRYPTOGRAPHY, reason="cryptography missing")

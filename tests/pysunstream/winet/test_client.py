@@ -12,12 +12,12 @@ import pytest
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
 from custom_components.sunstream.pysunstream.model import DeviceKind, Metric
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import (
     AuthenticationFailed,
     WinetClient,
     WinetSource,
 )
+from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 MakeClient = Callable[..., WinetClient]
@@ -320,7 +320,7 @@ async def test_standalone_fake_starts(socket_enabled: None) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.sunstream.pysunstream.testing.winet_fake",
+        "sunstream_fakes.winet_fake",
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,

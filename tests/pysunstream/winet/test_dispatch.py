@@ -16,9 +16,8 @@ from custom_components.sunstream.pysunstream.errors import (
     SourceUnavailable,
 )
 from custom_components.sunstream.pysunstream.model import Metric
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet, load_fixture
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource, messages
-from custom_components.sunstream.pysunstream.winet.devices import DeviceInfo
+from custom_components.sunstream.pysunstream.winet.device_types import DeviceInfo
 from custom_components.sunstream.pysunstream.winet.dispatch import (
     ENERGY_MANAGEMENT,
     battery_capacity_kwh,
@@ -36,6 +35,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     WriteFailed,
     Written,
 )
+from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .test_session import logged_in, sent
 

@@ -30,7 +30,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.sunstream.pysunstream.testing.winet_fake import FIXTURES, load_fixture
 from custom_components.sunstream.pysunstream.winet import messages
 from custom_components.sunstream.pysunstream.winet.dispatch import command_params
 from custom_components.sunstream.pysunstream.winet.errors import WinetProtocolError
@@ -40,6 +39,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     State,
     WinetSession,
 )
+from sunstream_fakes.winet_fake import FIXTURES, load_fixture
 
 from .test_dispatch import STOP
 from .test_messages import CONNECT_BJ, DEVICELIST_BJ, LOGIN_OPT, NOTICE, PING_REPLY

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from custom_components.sunstream.pysunstream.testing.winet_fake import load_properties
 from custom_components.sunstream.pysunstream.winet.i18n import (
     I18n,
     looks_like_properties,
     parse_properties,
 )
+from sunstream_fakes.winet_fake import load_properties
 
 
 def test_parse_real_file() -> None:

@@ -8,9 +8,9 @@ import contextlib
 
 import pytest
 
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
 from custom_components.sunstream.pysunstream.winet import WinetClient
 from custom_components.sunstream.pysunstream.winet.keepalive import DEFAULT_INTERVAL, KeepAlive
+from sunstream_fakes.winet_fake import FakeWinet
 
 MakeClient = Callable[..., WinetClient]
 

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from custom_components.sunstream.pysunstream.model import DeviceKind, InverterStatus, Metric
-from custom_components.sunstream.pysunstream.testing.winet_fake import load_fixture
 from custom_components.sunstream.pysunstream.winet import messages
 from custom_components.sunstream.pysunstream.winet.gateway import (
     GatewayInfo,
@@ -20,6 +19,7 @@ from custom_components.sunstream.pysunstream.winet.mapping import (
     PollData,
     build_snapshot,
 )
+from sunstream_fakes.winet_fake import load_fixture
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 

@@ -8,7 +8,6 @@ import ssl
 import pytest
 
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
-from custom_components.sunstream.pysunstream.testing.winet_fake import FakeWinet
 from custom_components.sunstream.pysunstream.winet import (
     CertificateMismatch,
     TlsConfig,
@@ -17,6 +16,7 @@ from custom_components.sunstream.pysunstream.winet import (
     async_fetch_fingerprint,
     normalise_fingerprint,
 )
+from sunstream_fakes.winet_fake import FakeWinet
 
 from .conftest import needs_cryptography
 

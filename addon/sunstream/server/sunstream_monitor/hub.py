@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from .alerts import ALERT_ACKNOWLEDGED, Alert, AlertBook
+from .alert_book import ALERT_ACKNOWLEDGED, Alert, AlertBook
 
 _LOGGER = logging.getLogger(__name__)
 

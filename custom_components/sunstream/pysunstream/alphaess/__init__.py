@@ -4,7 +4,7 @@ Layers, from pure to I/O:
 
 * :mod:`.registers` — the register map as data (address, type, scale,
   unit, sign, canonical metric, cadence, device part);
-* :mod:`.profiles` — model/firmware quirks as data (scales, readable
+* :mod:`.quirks` — model/firmware quirks as data (scales, readable
   ranges, FC06 vs FC16, dispatch support) folded into a ``UnitProfile``;
 * :mod:`.planner` — registers → the fewest block reads (≤ 100 registers,
   gaps bridged only inside readable ranges);
@@ -40,7 +40,7 @@ from .errors import (
     UnitBusy,
 )
 from .mapping import UNITS
-from .profiles import MODELS, STANDARD, UnitProfile, resolve_profile
+from .quirks import MODELS, STANDARD, UnitProfile, resolve_profile
 from .source import SOURCE_TYPE, AlphaEssSource
 
 __all__ = [

@@ -40,7 +40,7 @@ from .errors import (
     ModbusError,
     UnitBusy,
 )
-from .profiles import WriteCode
+from .quirks import WriteCode
 
 DEFAULT_PORT = 502
 DEFAULT_UNIT = 85

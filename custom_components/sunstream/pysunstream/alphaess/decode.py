@@ -14,7 +14,7 @@ import math
 
 from ..model import Value
 from .planner import ReadBlock
-from .profiles import UnitProfile
+from .quirks import UnitProfile
 from .registers import Register, RegType
 
 

@@ -131,7 +131,7 @@ class DispatchLease:
     forced for hours if Sunstream stopped; writing ``lease`` seconds and
     re-sending within ``margin`` of the lease's end bounds that to one
     lease, and lets a duration longer than one write holds
-    (:attr:`.profiles.UnitProfile.dispatch_max_seconds`) run to its end.
+    (:attr:`.quirks.UnitProfile.dispatch_max_seconds`) run to its end.
     """
 
     command: Command

@@ -90,7 +90,7 @@ def firmware_string(values: Mapping[str, Value]) -> str | None:
 
 
 def firmware_tuple(values: Mapping[str, Value]) -> tuple[int, int, int] | None:
-    """EMS version as a comparable triple, for :func:`.profiles.resolve_profile`."""
+    """EMS version as a comparable triple, for :func:`.quirks.resolve_profile`."""
     parts = [_num(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
     if any(p is None for p in parts):
         return None

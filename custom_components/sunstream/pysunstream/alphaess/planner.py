@@ -7,7 +7,7 @@ order and a block grows to take the next one while
 * the block stays at most ``max_count`` registers (100: SEN's cap "to stay
   within inverter limits", SOLAX ``block_size=100``), and
 * the whole span, bridged gap included, lies in one range the unit answers
-  (:attr:`.profiles.UnitProfile.readable`); a block touching one unanswered
+  (:attr:`.quirks.UnitProfile.readable`); a block touching one unanswered
   address fails as a whole.
 
 Pure: no I/O, deterministic, cheap enough to run per poll.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .profiles import UnitProfile
+from .quirks import UnitProfile
 from .registers import Register
 
 MAX_REGISTERS_PER_READ = 100

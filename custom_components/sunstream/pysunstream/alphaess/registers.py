@@ -9,7 +9,7 @@ and the decoder turns register dumps into values.
 
 Why data and not code: the anchors disagree on scales per model and
 firmware. Keeping the documented values here and the deviations in
-:mod:`.profiles` makes each disagreement one visible line instead of a
+:mod:`.quirks` makes each disagreement one visible line instead of a
 branch in a parser.
 
 Sign conventions already match the canonical model, so every ``sign`` is
@@ -65,7 +65,7 @@ class Register:
     """One value in the unit's holding registers.
 
     ``scale`` is the documented factor (raw × scale = value in ``unit``);
-    :mod:`.profiles` may override it per model or firmware. ``options``
+    :mod:`.quirks` may override it per model or firmware. ``options``
     names the states of an enumerated register; its value is then the
     state's name instead of a number.
     """

@@ -44,7 +44,7 @@ from .dispatch import (
 from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
 from .planner import Plan, ReadBlock, plan_reads
-from .profiles import (
+from .quirks import (
     QUIRKS,
     STANDARD,
     DispatchWrite,
@@ -63,9 +63,9 @@ READBACK_TRIES = 3
 class AlphaEssSource:
     """Reads and commands one AlphaESS unit over Modbus TCP.
 
-    ``model`` is one of :data:`.profiles.MODELS` (the unit does not report
+    ``model`` is one of :data:`.quirks.MODELS` (the unit does not report
     its model); the EMS firmware read at connect refines the profile.
-    ``quirks`` replaces :data:`.profiles.QUIRKS` (tests, a new model).
+    ``quirks`` replaces :data:`.quirks.QUIRKS` (tests, a new model).
     """
 
     source_type = SOURCE_TYPE

@@ -42,9 +42,9 @@ from ..model import (
     Snapshot,
     Value,
 )
+from .curves import ambient_temperature, cloud_transmittance, daylight_fraction
 from .noise import value_noise
 from .powerflow import BusResult, BusSpec, BusType, Line, admittance, solve
-from .profiles import ambient_temperature, cloud_transmittance, daylight_fraction
 
 STEP = 0.5  # s, the converters' rate
 BUS_EVERY = 2  # steps: 1 s

@@ -1,6 +1,6 @@
 """The simulated system: PV array, house, battery, grid connection.
 
-Generation and load are pure functions of time (see :mod:`.profiles`), so
+Generation and load are pure functions of time (see :mod:`.curves`), so
 two runs with the same seed and clock agree sample for sample. The battery
 and the energy meters carry state, which :meth:`SimulatedSystem.as_dict`
 exports for the caller to persist: totals survive restarts.
@@ -17,8 +17,8 @@ from ..energy import EnergyMeter
 from ..errors import SourceUnavailable
 from ..model import BatteryMode, InverterStatus, Metric, Snapshot, Value
 from .battery import FLOOR_SOC, RESERVE_SOC, Battery
+from .curves import ambient_temperature, house_load, pv_power
 from .noise import value_noise
-from .profiles import ambient_temperature, house_load, pv_power
 
 PRODUCING_THRESHOLD_W = 10.0
 STRING_SHARE = (0.6, 0.4)  # two MPPT strings of unequal size

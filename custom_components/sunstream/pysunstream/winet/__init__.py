@@ -3,7 +3,7 @@
 Layers, bottom up (each importable and testable on its own):
 
 * sans-I/O core: :mod:`.messages` (frames), :mod:`.values` (value and unit
-  parsing), :mod:`.i18n` (translation file), :mod:`.devices`,
+  parsing), :mod:`.i18n` (translation file), :mod:`.device_types`,
   :mod:`.mapping` (to the data model), :mod:`.session` (protocol state
   machine), :mod:`.watchdog` (reconnects are spaced by the shared
   :mod:`..backoff`);
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..backoff import Backoff
 from .client import DEFAULT_PASSWORD, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USERNAME, WinetClient
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .endpoint import Endpoint, Ports
 from .errors import AuthenticationFailed, CertificateMismatch, WinetProtocolError
 from .gateway import GatewayInfo

@@ -35,7 +35,7 @@ import aiohttp
 
 from ..backoff import Backoff
 from ..errors import SourceUnavailable, SunstreamError
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .endpoint import Endpoint, Ports
 from .errors import CertificateMismatch, ParamsRefused, WinetProtocolError
 from .gateway import GatewayInfo, parse_about

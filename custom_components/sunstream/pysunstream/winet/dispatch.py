@@ -38,7 +38,7 @@ import re
 
 from ..dispatch import Command, CommandKind, validate_target
 from ..errors import CommandRejected
-from .devices import HYBRID_INVERTER, DeviceInfo
+from .device_types import HYBRID_INVERTER, DeviceInfo
 from .messages import Param
 
 ENERGY_MANAGEMENT = "9"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import DeviceIdentity, DeviceKind
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .errors import WinetProtocolError
 from .messages import Frame, parse_frame
 

@@ -29,7 +29,7 @@ from ..model import (
     Snapshot,
     Value,
 )
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .messages import DataPoint, DirectItem
 from .values import convert, normalise_unit, parse_value
 

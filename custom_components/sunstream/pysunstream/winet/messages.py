@@ -22,7 +22,7 @@ import json
 from typing import Any
 import uuid
 
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .errors import WinetProtocolError
 
 CONNECT = "connect"

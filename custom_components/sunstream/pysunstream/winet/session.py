@@ -41,7 +41,7 @@ import logging
 import time
 
 from ..errors import SunstreamError
-from .devices import DIRECT, DeviceInfo
+from .device_types import DIRECT, DeviceInfo
 from .errors import AuthenticationFailed, WinetProtocolError
 from .mapping import DeviceData, PollData
 from .messages import (

@@ -28,7 +28,7 @@ from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandRejected, SourceUnavailable
 from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
-from .devices import DeviceInfo
+from .device_types import DeviceInfo
 from .dispatch import (
     ENERGY_MANAGEMENT,
     battery_capacity_kwh,

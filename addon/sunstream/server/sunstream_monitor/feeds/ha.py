@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from ..alerts import Alert
+from ..alert_book import Alert
 from ..hub import Hub
 from ..monitoring import ChartData, chart_window, hourly_chart
 from ..settings import Settings

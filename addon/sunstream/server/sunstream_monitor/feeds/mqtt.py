@@ -20,7 +20,7 @@ from typing import Any
 
 import aiomqtt
 
-from ..alerts import ALERT, ALERT_ACKNOWLEDGED, Alert
+from ..alert_book import ALERT, ALERT_ACKNOWLEDGED, Alert
 from ..hub import Hub, HubEvent
 from ..mqtt_link import make_client
 from ..mqtt_topics import (

@@ -28,7 +28,7 @@ tests can count them.
 
 Run standalone::
 
-    python -m custom_components.sunstream.pysunstream.testing.alphaess_fake --port 5020
+    python -m sunstream_fakes.alphaess_fake --port 5020
 """
 
 from __future__ import annotations
@@ -48,10 +48,18 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from ..alphaess.decode import encode_ascii, encode_raw
-from ..alphaess.dispatch import DISPATCH_ADDRESS, IDLE_WORDS, POWER_OFFSET
-from ..alphaess.profiles import SMILE_B3, SMILE_HI10, resolve_profile
-from ..alphaess.registers import BY_KEY, RegType
+from custom_components.sunstream.pysunstream.alphaess.decode import encode_ascii, encode_raw
+from custom_components.sunstream.pysunstream.alphaess.dispatch import (
+    DISPATCH_ADDRESS,
+    IDLE_WORDS,
+    POWER_OFFSET,
+)
+from custom_components.sunstream.pysunstream.alphaess.quirks import (
+    SMILE_B3,
+    SMILE_HI10,
+    resolve_profile,
+)
+from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY, RegType
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.sunstream.pysunstream.simulator.profiles import (
+from custom_components.sunstream.pysunstream.simulator.curves import (
     ambient_temperature,
     cloud_transmittance,
     daylight_fraction,

@@ -23,7 +23,7 @@ ANICOLL): a ``list`` of ``{param_id, param_pid, param_name, result}``,
 Faults are attributes of :attr:`FakeWinet.faults` and may be changed while
 the server runs (tests, a soak harness, ``scripts/develop``). Standalone::
 
-    python -m custom_components.sunstream.pysunstream.testing.winet_fake --port 8082
+    python -m sunstream_fakes.winet_fake --port 8082
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..winet.endpoint import WS_PATH, Ports
+from custom_components.sunstream.pysunstream.winet.endpoint import WS_PATH, Ports
 
 _LOGGER = logging.getLogger(__name__)
 

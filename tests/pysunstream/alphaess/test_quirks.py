@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.sunstream.pysunstream.alphaess.profiles import (
+from custom_components.sunstream.pysunstream.alphaess.quirks import (
     MODELS,
     DispatchWrite,
     Quirk,
