@@ -74,9 +74,7 @@ def test_error_reply_has_no_params() -> None:
 
 
 def test_decode_window_with_the_shared_switch_and_end_of_day() -> None:
-    params = listed(
-        "9", a33208="170", a33209="1", a33212="24", a33213="0", a33215="1", a33217="3"
-    )
+    params = listed("9", a33208="170", a33209="1", a33212="24", a33213="0", a33215="1", a33217="3")
     settings = decode(params)
     assert settings.windows[Setting.CHARGE_WINDOW_1] == window(time(4, 30), time(23, 59))
     assert settings.windows[Setting.CHARGE_WINDOW_2] == window(time(1), time(3))
