@@ -218,6 +218,24 @@ async def test_charge_window_write(fake: FakeWinet, source: WinetSource) -> None
     assert source.reported_settings().charge_limit_soc == 90.0
     await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, wanted))
     assert len(fake.param_requests) == 2  # unchanged window: nothing sent
+    assert source.diagnostics()["parameters"]["33214"] == "90"
+
+
+async def test_switching_a_window_off(fake: FakeWinet, source: WinetSource) -> None:
+    wanted = window(time(1), time(5, 30))
+    await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, wanted))
+    off = window(time(1), time(5, 30), enabled=False)
+    moved = window(time(2), time(5, 30), enabled=False)
+    with pytest.raises(CommandRejected) as rejected:
+        await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, moved))
+    assert rejected.value.key == "winet_forced_charge_off"
+    await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, off))
+    assert [item["param_addr"] for item in fake.param_requests[-1]["list"]] == [33208]
+    assert len(fake.param_requests) == 2
+    settings = source.reported_settings()
+    # Hidden now; shown as last listed, both off (one switch).
+    assert settings.windows[Setting.CHARGE_WINDOW_1] == off
+    assert settings.windows[Setting.CHARGE_WINDOW_2].enabled is False
 
 
 @pytest.mark.parametrize(

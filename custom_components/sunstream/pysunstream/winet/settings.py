@@ -29,9 +29,9 @@ Rules that follow from the device:
 * While a switch is off the gateway hides the parameters under it
   (:mod:`.params`). The times, targets and feed-in value then shown are the
   ones the device listed last (unknown until it has listed them once), and
-  a target or feed-in value cannot be written until the switch is on
-  (``winet_forced_charge_off`` / ``winet_export_limit_off``): nothing could
-  read it back.
+  a target, new window times or a feed-in value cannot be written while the
+  switch is (or goes) off (``winet_forced_charge_off`` /
+  ``winet_export_limit_off``): nothing could read them back.
 * A window end of 24:00 (the device allows hour 24) is shown as 23:59,
   and 23:59 is written as 24:00, so an unchanged window is never rewritten.
 
@@ -331,8 +331,8 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
 
     Raises :class:`~..errors.CommandRejected` (nothing may be written) for
     a setting the device does not keep, a value outside its range or of the
-    wrong kind, a window whose end precedes its start, and a target or
-    feed-in value while its switch hides it. All returned parameters belong
+    wrong kind, a window whose end precedes its start, and a target, new
+    window times or a feed-in value while its switch hides them. All returned parameters belong
     to one group (:func:`group_of`).
     """
     setting, value = change.setting, change.value
@@ -358,11 +358,11 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
     else:
         if not isinstance(value, Window):
             raise CommandRejected("setting_unsupported", setting=setting.value)
-        wanted.extend(_window_params(setting, value))
+        wanted.extend(_window_params(params, setting, value))
     return tuple(params.param(addr, text) for addr, text in wanted if _differs(params, addr, text))
 
 
-def _window_params(setting: Setting, window: Window) -> list[tuple[int, str]]:
+def _window_params(params: Parameters, setting: Setting, window: Window) -> list[tuple[int, str]]:
     if (window.end.hour, window.end.minute) < (window.start.hour, window.start.minute):
         raise CommandRejected(
             "window_end_before_start",
@@ -375,6 +375,12 @@ def _window_params(setting: Setting, window: Window) -> list[tuple[int, str]]:
         end = (24, 0)  # the device's end of day, shown as 23:59
     clock = (window.start.hour, window.start.minute, *end)
     wanted = [(addr, str(part)) for addr, part in zip(addrs.times, clock, strict=True)]
+    if not window.enabled and any(
+        params.number(addr, hidden=True) != float(text) for addr, text in wanted
+    ):
+        # Times written with the switch going off would be hidden at once:
+        # nothing could read them back.
+        raise CommandRejected("winet_forced_charge_off")
     if window.enabled:
         wanted.append((ADDR_FORCED_CHARGE_DAYS, str(EVERY_DAY)))
     # The switch last: the web UI lists parent before children, but a

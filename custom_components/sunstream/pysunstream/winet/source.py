@@ -422,6 +422,9 @@ class WinetSource:
             "metrics": self.client.metrics.as_dict(),
             "command": None if self.command is None else self.command.as_dict(),
             "devices": [dict(device.raw) for device in self.client.devices],
+            "parameters": {
+                str(addr): param.value for addr, param in sorted(self._params.current.items())
+            },
         }
 
 
