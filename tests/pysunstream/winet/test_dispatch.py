@@ -323,13 +323,6 @@ async def test_write_that_times_out_is_not_repeated(
 # -- the source: commands, limits kept on our side -------------------------------------
 
 
-@pytest.fixture
-async def source(fake: FakeWinet, make_client: MakeClient) -> WinetSource:
-    source = WinetSource("127.0.0.1", client=make_client(fake))
-    await source.async_poll(NOW)
-    return source
-
-
 async def test_charge_shows_on_the_next_poll(fake: FakeWinet, source: WinetSource) -> None:
     before = await source.async_poll(NOW)
     assert before.metrics[Metric.BATTERY_POWER] == -1220.0  # the fixture charges from PV

@@ -131,13 +131,6 @@ def test_spec_from_the_listed_ranges() -> None:
 # -- the source against the fake -----------------------------------------------------------
 
 
-@pytest.fixture
-async def source(fake: FakeWinet, make_client: MakeClient) -> WinetSource:
-    source = WinetSource("127.0.0.1", client=make_client(fake))
-    await source.async_poll(NOW)
-    return source
-
-
 async def test_read_on_first_poll_never_written(fake: FakeWinet, source: WinetSource) -> None:
     assert isinstance(source, Configurable)
     spec = source.settings_spec

@@ -37,7 +37,7 @@ from typing import Any
 
 from .device_types import DeviceInfo
 from .errors import WinetProtocolError
-from .messages import Param, parse_frame
+from .messages import Param, as_int, as_text, parse_frame
 
 ENERGY_MANAGEMENT = "9"
 """``type`` of the energy-management group (EMS mode, charge windows)."""
@@ -114,29 +114,13 @@ def getparam_query(
     }
 
 
-def _int(item: Mapping[str, Any], key: str, where: str) -> int:
-    value = item.get(key)
-    if isinstance(value, bool):
-        raise WinetProtocolError(f"{where}.{key} is a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise WinetProtocolError(f"{where}.{key} is not an integer: {value!r:.40}")
-
-
 def _text(item: Mapping[str, Any], key: str) -> str:
+    """A text field; missing or not text-like reads as empty (the UI shows it so)."""
     value = item.get(key)
-    if value is None:
+    try:
+        return "" if value is None else as_text(value, key)
+    except WinetProtocolError:
         return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
 
 
 def parse_range(text: str) -> tuple[float | None, float | None]:
@@ -177,11 +161,11 @@ def parse_param_list(raw: str | bytes) -> ParamList:
         minimum, maximum = parse_range(_text(item, "range"))
         params.append(
             ParamInfo(
-                param_id=_int(item, "param_id", where),
-                addr=_int(item, "param_addr", where),
-                pid=_int(item, "param_pid", where),
-                param_type=_int(item, "param_type", where),
-                accuracy=_int(item, "accuracy", where) if "accuracy" in item else 0,
+                param_id=as_int(item.get("param_id"), f"{where}.param_id"),
+                addr=as_int(item.get("param_addr"), f"{where}.param_addr"),
+                pid=as_int(item.get("param_pid"), f"{where}.param_pid"),
+                param_type=as_int(item.get("param_type"), f"{where}.param_type"),
+                accuracy=as_int(item.get("accuracy", 0), f"{where}.accuracy"),
                 name=_text(item, "param_name"),
                 value=_text(item, "param_value").strip(),
                 unit=_text(item, "unit").split("&", 1)[0],
