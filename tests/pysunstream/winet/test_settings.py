@@ -18,6 +18,7 @@ from custom_components.sunstream.pysunstream.controls import (
 from custom_components.sunstream.pysunstream.errors import CommandFailed, CommandRejected
 from custom_components.sunstream.pysunstream.model import Metric
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource
+from custom_components.sunstream.pysunstream.winet.errors import ParamsRefused
 from custom_components.sunstream.pysunstream.winet.params import (
     FEED_IN,
     parse_param_list,
@@ -307,3 +308,18 @@ async def test_two_hybrids_refuse_clearly(fake: FakeWinet, make_client: MakeClie
         await source.async_write_setting(change(Setting.EXPORT_LIMIT_ENABLED, True))
     assert rejected.value.key == "dispatch_ambiguous"
     assert fake.http_requests[GETPARAM] == 0
+
+
+async def test_fake_checks_ranges_and_hides_children(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    client = make_client(fake)
+    await client.async_connect()
+    inverter = client.devices[0]
+    hidden = {param.addr for param in await client.async_read_params(inverter, "9")}
+    assert 33208 in hidden and 33210 not in hidden  # Forced Charging off: windows hidden
+    hour = Parameters().param(33210, "25")  # range [0~23]
+    with pytest.raises(ParamsRefused):
+        await client.async_write_params(inverter, (hour,), param_type="9")
+    assert fake.param_value(1, 33210) == "4"
+    assert fake.param_writes[33210] == 1
