@@ -13,7 +13,16 @@ time.
 Battery commands (the ``param`` service, energy-management group ``"9"``)
 are applied to a hybrid inverter's data: a forced charge or discharge shows
 its power in ``real_battery`` on the next poll, a stop or self-consumption
-returns the fixture's values. The state of charge moves only when a test
+returns the fixture's values.
+
+Each hybrid inverter also keeps the parameter groups ``"9"`` and ``"7"``
+(``winet_data/params.json``: the SH5.0RS capture's forced-charging windows,
+target SOCs and the feed-in limitation), served by ``GET /device/getParam``
+as the web UI reads them, with the capture's quirk: a child parameter is
+listed only while its parent's value is in its ``relation``. Writes are
+checked against each parameter's range or options and counted per address
+(:attr:`FakeWinet.param_writes`); an enabled feed-in limitation caps the
+export power that ``real`` reports. The state of charge moves only when a test
 sets it (:meth:`FakeWinet.set_value`). Which replies a real gateway gives to
 a ``param`` write is inferred from the two clients that parse them (OPT,
 ANICOLL): a ``list`` of ``{param_id, param_pid, param_name, result}``,
@@ -49,6 +58,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from custom_components.sunstream.pysunstream.winet.dispatch import rated_power_w
 from custom_components.sunstream.pysunstream.winet.endpoint import WS_PATH, Ports
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +68,11 @@ FIXTURES = ("sh10rt", "sh5_0rs", "sh10rs")
 DATA_SERVICES = frozenset({"real", "real_battery", "direct"})
 HYBRID = 35
 ENERGY_MANAGEMENT = "9"
+FEED_IN = "7"
+GROUPS = (ENERGY_MANAGEMENT, FEED_IN)
+EMS_ADDRS = frozenset({33146, 33147, 33148})
+FEED_IN_SWITCH, FEED_IN_VALUE = 31221, 31222
+EXPORT_POWER = "I18N_COMMON_FEED_NETWORK_TOTAL_ACTIVE_POWER"
 CHARGE, DISCHARGE, STOP = 0xAA, 0xBB, 0xCC
 CHARGE_POWER, DISCHARGE_POWER = "I18N_CONFIG_KEY_3907", "I18N_CONFIG_KEY_3921"
 CLOSE_TIMEOUT = 1.0
@@ -70,6 +85,12 @@ def load_fixture(name: str) -> dict[str, Any]:
     """A captured-data fixture by name (see :data:`FIXTURES`)."""
     data: dict[str, Any] = json.loads((DATA_DIR / f"{name}.json").read_text("utf-8"))
     return data
+
+
+def load_params() -> dict[str, list[dict[str, Any]]]:
+    """The parameter groups every hybrid inverter starts with, by ``type``."""
+    data = json.loads((DATA_DIR / "params.json").read_text("utf-8"))
+    return {group: data[group] for group in GROUPS}
 
 
 def load_properties() -> str:
@@ -97,7 +118,9 @@ class Faults:
     * ``about_available``: whether ``/about/list`` answers;
     * ``single_user``: a new login kicks the previous session with a notice;
     * ``param_reject``: next N ``param`` writes answer every item as not set;
-    * ``param_set_failed``: next N ``param`` writes answer ``391``.
+    * ``param_set_failed``: next N ``param`` writes answer ``391``;
+    * ``param_ignore``: next N ``param`` writes answer success, change nothing;
+    * ``getparam_failed``: next N ``getParam`` reads answer ``301``.
     """
 
     token_expiry_after: int | None = None
@@ -117,6 +140,8 @@ class Faults:
     single_user: bool = True
     param_reject: int = 0
     param_set_failed: int = 0
+    param_ignore: int = 0
+    getparam_failed: int = 0
 
 
 @dataclass
@@ -190,11 +215,17 @@ class FakeWinet:
         self.requests: Counter[str] = Counter()
         self.http_requests: Counter[str] = Counter()
         self.param_requests: list[dict[str, Any]] = []
+        self.param_writes: Counter[int] = Counter()
+        """``param`` items received per address (refused ones included)."""
         self.transcript: list[tuple[str, str]] | None = None
         """Set to a list to record every WebSocket frame: ("in" | "out", text)."""
         self.ems: dict[int, EnergyManagement] = {
             d["dev_id"]: EnergyManagement() for d in self.devices if d.get("dev_type") == HYBRID
         }
+        self.params: dict[int, dict[str, dict[int, dict[str, Any]]]] = {
+            dev_id: _params_for(self._device(dev_id)) for dev_id in self.ems
+        }
+        """Per hybrid ``dev_id``, per group, per address: the listed item."""
         self._self_consumption = {
             (dev_id, name): point["data_value"]
             for dev_id in self.ems
@@ -290,6 +321,24 @@ class FakeWinet:
             if entry["dev_id"] == dev_id:
                 entry["link_status"] = status
 
+    def param_value(self, dev_id: int, addr: int) -> str:
+        """The value a hybrid inverter keeps at ``addr`` (listed or hidden)."""
+        for group in self.params[dev_id].values():
+            if addr in group:
+                return str(group[addr]["param_value"])
+        raise KeyError(addr)
+
+    def set_param(self, dev_id: int, addr: int, value: str) -> None:
+        """Change a parameter as the web UI would (no write is counted)."""
+        for group in self.params[dev_id].values():
+            if addr in group:
+                group[addr]["param_value"] = value
+                return
+        raise KeyError(addr)
+
+    def _device(self, dev_id: int) -> dict[str, Any]:
+        return next(d for d in self.devices if d["dev_id"] == dev_id)
+
     def set_value(self, dev_id: int, service: str, name: str, value: str) -> None:
         """Change one ``data_value`` (still a string, as on the wire)."""
         for point in self.data[str(dev_id)][service]:
@@ -316,7 +365,49 @@ class FakeWinet:
                 return _json_response(connection, _reply(106, "I18N_COMMON_INTER_ABNORMAL", {}))
             body = _reply(1, "success", {"list": self.fixture.get("about", [])})
             return _json_response(connection, body)
+        if url.path == "/device/getParam":
+            return _json_response(connection, self._getparam(parse_qs(url.query)))
         return connection.respond(404, "Not Found\n")
+
+    def _getparam(self, query: dict[str, list[str]]) -> str:
+        """A parameter group as the web UI reads it (children filtered)."""
+        arg = {key: values[0] for key, values in query.items() if values}
+        state = self._tokens.get(arg.get("token", ""))
+        if state is None or not state.logged_in:
+            return _reply(106, "I18N_COMMON_INTER_ABNORMAL", {})
+        state.uses += 1
+        if self.faults.getparam_failed > 0:
+            self.faults.getparam_failed -= 1
+            return _reply(301, "I18N_COMMON_READ_FAILED", {})
+        device = self._addressed(arg.get("dev_id"), arg.get("dev_code"), arg.get("dev_type"))
+        group = arg.get("type", "")
+        if device is None or device["dev_id"] not in self.params or group not in GROUPS:
+            return _reply(200, "", {})
+        dev_id = device["dev_id"]
+        items = self.params[dev_id][group]
+        if group == ENERGY_MANAGEMENT:
+            ems = self.ems[dev_id]
+            for addr, value in zip(
+                sorted(EMS_ADDRS), (ems.mode, ems.command, f"{ems.power_kw:.2f}"), strict=True
+            ):
+                items[addr]["param_value"] = str(value)
+        listed = [item for item in items.values() if _visible(item, items)]
+        return _reply(1, "success", {"list": listed})
+
+    def _addressed(
+        self, dev_id: object, dev_code: object, dev_type: object
+    ) -> dict[str, Any] | None:
+        """The device a request names by ``dev_id``, ``dev_code`` and ``dev_type``."""
+        return next(
+            (
+                d
+                for d in self.devices
+                if str(d["dev_id"]) == dev_id
+                and str(d.get("dev_code")) == dev_code
+                and str(d.get("dev_type")) == dev_type
+            ),
+            None,
+        )
 
     # -- WebSocket ------------------------------------------------------------------
 
@@ -417,34 +508,43 @@ class FakeWinet:
         self.param_requests.append(request)
         faults = self.faults
         ids = request.get("devid_array")
-        device = next(
-            (
-                d
-                for d in self.devices
-                if isinstance(ids, list)
-                and [str(d["dev_id"])] == ids
-                and str(d.get("dev_code")) == request.get("dev_code")
-                and str(d.get("dev_type")) == request.get("dev_type")
-            ),
-            None,
+        device = (
+            self._addressed(ids[0], request.get("dev_code"), request.get("dev_type"))
+            if isinstance(ids, list) and len(ids) == 1
+            else None
         )
         items = request.get("list")
+        group = request.get("type")
+        for raw in items if isinstance(items, list) else ():
+            if isinstance(raw, dict) and isinstance(addr := raw.get("param_addr"), int):
+                self.param_writes[addr] += 1
         if (
             faults.param_set_failed > 0
             or device is None
             or device["dev_id"] not in self.ems
-            or request.get("type") != ENERGY_MANAGEMENT
+            or group not in GROUPS
             or not isinstance(items, list)
         ):
             faults.param_set_failed = max(0, faults.param_set_failed - 1)
             return _reply(391, "I18N_COMMON_SET_FAILED", {"service": "param"})
         reject = faults.param_reject > 0
         faults.param_reject = max(0, faults.param_reject - 1)
+        ignore = faults.param_ignore > 0
+        faults.param_ignore = max(0, faults.param_ignore - 1)
         ems = self.ems[device["dev_id"]]
+        table = self.params[device["dev_id"]][str(group)]
         results = []
         for raw in items:
             item: dict[str, Any] = raw if isinstance(raw, dict) else {}
-            ok = not reject and _apply(ems, item)
+            addr = item.get("param_addr")
+            if reject:
+                ok = False
+            elif ignore:
+                ok = True
+            elif group == ENERGY_MANAGEMENT and addr in EMS_ADDRS:
+                ok = _apply(ems, item)
+            else:
+                ok = _set(table, item)
             results.append(
                 {
                     "param_id": item.get("param_id"),
@@ -500,7 +600,24 @@ class FakeWinet:
             self.faults.read_failed -= 1
             return _reply(301, "I18N_COMMON_READ_FAILED", {"service": service})
         items = lists[service]
+        if service == "real" and device["dev_id"] in self.params:
+            items = self._capped(device["dev_id"], items)
         return _reply(1, "success", {"service": service, "list": items, "count": len(items)})
+
+    def _capped(self, dev_id: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``real`` with export power held to an enabled feed-in limitation."""
+        if self.param_value(dev_id, FEED_IN_SWITCH) != "170":
+            return items
+        limit_kw = float(self.param_value(dev_id, FEED_IN_VALUE))
+        capped = []
+        for point in items:
+            shown = point
+            if point.get("data_name") == EXPORT_POWER:
+                with contextlib.suppress(ValueError):
+                    value = min(float(point["data_value"]), limit_kw)
+                    shown = {**point, "data_value": f"{value:.2f}"}
+            capped.append(shown)
+        return capped
 
     # -- TLS ----------------------------------------------------------------------------
 
@@ -537,6 +654,55 @@ def _apply(ems: EnergyManagement, item: dict[str, Any]) -> bool:
             ems.power_kw = number
         case _:
             return False
+    return True
+
+
+def _params_for(device: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    """A fresh copy of the parameter groups, the feed-in range at the rating."""
+    groups = {
+        group: {item["param_addr"]: dict(item) for item in items}
+        for group, items in load_params().items()
+    }
+    rating = rated_power_w(str(device.get("dev_model", "")))
+    if rating is not None:
+        value = groups[FEED_IN][FEED_IN_VALUE]
+        value["range"] = f"[0.00~{rating / 1000:.2f}]"
+        value["param_value"] = f"{rating / 1000:.2f}"
+    return groups
+
+
+def _visible(item: dict[str, Any], items: dict[int, dict[str, Any]]) -> bool:
+    """Whether the gateway lists ``item``: a child only while its parent matches."""
+    parent_id = item.get("param_pid", -1)
+    if parent_id == -1:
+        return True
+    parent = next((p for p in items.values() if p.get("param_id") == parent_id), None)
+    relation = str(item.get("relation", "")).strip("[]").split(",")
+    return parent is not None and str(parent.get("param_value")) in relation
+
+
+def _set(table: dict[int, dict[str, Any]], item: dict[str, Any]) -> bool:
+    """Set one listed parameter if the value fits its options or range."""
+    addr = item.get("param_addr")
+    listed = table.get(addr) if isinstance(addr, int) else None
+    value = item.get("param_value")
+    if listed is None or not isinstance(value, str):
+        return False
+    options = listed.get("options")
+    if isinstance(options, list) and options:
+        if value not in {str(option.get("value")) for option in options}:
+            return False
+        listed["param_value"] = value
+        return True
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    low, _, high = str(listed.get("range", "")).strip("[]").partition("~")
+    with contextlib.suppress(ValueError):
+        if not float(low) <= number <= float(high):
+            return False
+    listed["param_value"] = f"{number:.{int(listed.get('accuracy', 0))}f}"
     return True
 
 

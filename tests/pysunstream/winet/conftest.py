@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 import importlib.util
 from typing import Any
 
 import aiohttp
 import pytest
 
-from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient
+from custom_components.sunstream.pysunstream.winet import Backoff, WinetClient, WinetSource
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
+FIRST_POLL = datetime(2024, 6, 1, 12, tzinfo=UTC)
+"""When the ``source`` fixture polls first (the tests' ``NOW``)."""
 HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
 needs_cryptography = pytest.mark.skipif(not HAS_CRYPTOGRAPHY, reason="cryptography missing")
 
@@ -69,3 +72,11 @@ async def make_client_fixture(
     yield make
     for client in clients:
         await client.async_close()
+
+
+@pytest.fixture(name="source")
+async def source_fixture(fake: FakeWinet, make_client: Callable[..., WinetClient]) -> WinetSource:
+    """A source on the fake gateway, polled once at :data:`FIRST_POLL`."""
+    source = WinetSource("127.0.0.1", client=make_client(fake))
+    await source.async_poll(FIRST_POLL)
+    return source

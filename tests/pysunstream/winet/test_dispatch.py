@@ -19,7 +19,6 @@ from custom_components.sunstream.pysunstream.model import Metric
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource, messages
 from custom_components.sunstream.pysunstream.winet.device_types import DeviceInfo
 from custom_components.sunstream.pysunstream.winet.dispatch import (
-    ENERGY_MANAGEMENT,
     battery_capacity_kwh,
     check_command,
     command_finished,
@@ -29,6 +28,7 @@ from custom_components.sunstream.pysunstream.winet.dispatch import (
     rated_power_w,
 )
 from custom_components.sunstream.pysunstream.winet.errors import ParamsRefused
+from custom_components.sunstream.pysunstream.winet.params import ENERGY_MANAGEMENT
 from custom_components.sunstream.pysunstream.winet.session import (
     Reconnect,
     State,
@@ -321,13 +321,6 @@ async def test_write_that_times_out_is_not_repeated(
 
 
 # -- the source: commands, limits kept on our side -------------------------------------
-
-
-@pytest.fixture
-async def source(fake: FakeWinet, make_client: MakeClient) -> WinetSource:
-    source = WinetSource("127.0.0.1", client=make_client(fake))
-    await source.async_poll(NOW)
-    return source
 
 
 async def test_charge_shows_on_the_next_poll(fake: FakeWinet, source: WinetSource) -> None:

@@ -17,8 +17,10 @@ applies the request timeout, counts, and decides *when* to reconnect:
 
 Between polls, :meth:`WinetClient.async_run_keepalive` (run by the caller,
 e.g. as a Home Assistant background task) pings a session that has been
-quiet for the keep-alive interval (:mod:`.keepalive`). Battery commands go
-through :meth:`WinetClient.async_write_params`, one request between polls.
+quiet for the keep-alive interval (:mod:`.keepalive`). Battery commands and
+settings go through :meth:`WinetClient.async_write_params`, one request
+between polls; settings are read with :meth:`WinetClient.async_read_params`
+(HTTP, with the session's token).
 
 The aiohttp ``ClientSession`` comes from the caller (Home Assistant's shared
 session); the client creates and closes its own only if none is given.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -41,8 +44,17 @@ from .errors import CertificateMismatch, ParamsRefused, WinetProtocolError
 from .gateway import GatewayInfo, parse_about
 from .i18n import I18n, looks_like_properties, parse_properties
 from .keepalive import DEFAULT_INTERVAL as DEFAULT_KEEPALIVE, KeepAlive
-from .messages import DEFAULT_LANG, ConnectReply, Param, ParamResult
+from .messages import (
+    DEFAULT_LANG,
+    MSG_READ_FAILED,
+    RESULT_READ_FAILED,
+    RESULT_TOKEN_EXPIRED,
+    ConnectReply,
+    Param,
+    ParamResult,
+)
 from .metrics import ConnectionMetrics
+from .params import GETPARAM_PATH, ParamInfo, getparam_query, parse_param_list
 from .session import (
     DEFAULT_DEVICELIST_EVERY,
     DEFAULT_READ_RETRIES,
@@ -273,6 +285,44 @@ class WinetClient:
                 raise SourceUnavailable(  # pragma: no cover
                     "protocol", f"unexpected action {result!r}"
                 )
+
+    async def async_read_params(self, device: DeviceInfo, group: str) -> tuple[ParamInfo, ...]:
+        """Read parameter group ``group`` of ``device`` as the web UI does.
+
+        An HTTP ``GET /device/getParam`` with the session's token (opened if
+        needed), between polls like a write. A ``106`` (the token died)
+        logs in again and asks once more; ``301`` raises
+        :class:`~..errors.SourceUnavailable` ``read_failed``, any other
+        refusal ``refused``: the caller keeps its previous reading.
+        """
+        async with self._lock:
+            immediate = _IMMEDIATE_RECONNECTS
+            while True:
+                await self._ensure_ready()
+                endpoint = await self._ensure_endpoint()
+                query = getparam_query(
+                    self._session.token,
+                    device,
+                    group,
+                    int(time.time() * 1000),
+                    lang=self._session.lang,
+                )
+                body = await self._http_get(f"{endpoint.http_base}{GETPARAM_PATH}", params=query)
+                try:
+                    reply = parse_param_list(body)
+                except WinetProtocolError as err:
+                    raise SourceUnavailable("protocol", f"getParam type {group}: {err}") from None
+                if reply.ok:
+                    return reply.params
+                if reply.code == RESULT_TOKEN_EXPIRED and immediate > 0:
+                    immediate -= 1
+                    self.metrics.token_expiries += 1
+                    await self._drop_socket()
+                    continue
+                detail = f"getParam type {group}: {reply.code} {reply.message}".strip()
+                if reply.code == RESULT_READ_FAILED or reply.message == MSG_READ_FAILED:
+                    raise SourceUnavailable("read_failed", detail)
+                raise SourceUnavailable("refused", detail)
 
     async def async_fetch_i18n(self) -> I18n:
         """Fetch the translation file (detecting the transport if needed)."""

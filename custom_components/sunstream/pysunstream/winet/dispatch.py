@@ -41,9 +41,6 @@ from ..errors import CommandRejected
 from .device_types import HYBRID_INVERTER, DeviceInfo
 from .messages import Param
 
-ENERGY_MANAGEMENT = "9"
-"""``type`` of the energy-management parameter group."""
-
 ADDR_EMS_MODE = 33146
 ADDR_COMMAND = 33147
 ADDR_POWER = 33148

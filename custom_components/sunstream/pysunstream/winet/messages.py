@@ -198,7 +198,8 @@ class Frame:
         return self.code == RESULT_OK
 
 
-def _int(value: object, what: str) -> int:
+def as_int(value: object, what: str) -> int:
+    """``value`` as an integer (the gateway sends some as text); ``what`` names it."""
     if isinstance(value, bool):
         raise WinetProtocolError(f"{what} is a boolean")
     if isinstance(value, int):
@@ -211,11 +212,13 @@ def _int(value: object, what: str) -> int:
     raise WinetProtocolError(f"{what} is not an integer: {value!r:.40}")
 
 
-def _opt_int(value: object, what: str) -> int | None:
-    return None if value is None else _int(value, what)
+def as_opt_int(value: object, what: str) -> int | None:
+    """:func:`as_int`, ``None`` staying ``None``."""
+    return None if value is None else as_int(value, what)
 
 
-def _str(value: object, what: str) -> str:
+def as_text(value: object, what: str) -> str:
+    """``value`` as text (numbers too); ``what`` names it in the error."""
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -239,9 +242,9 @@ def parse_frame(raw: str | bytes) -> Frame:
         raise WinetProtocolError("frame is not a JSON object")
     if "result_code" not in payload:
         raise WinetProtocolError("frame has no result_code")
-    code = _int(payload["result_code"], "result_code")
+    code = as_int(payload["result_code"], "result_code")
     message = payload.get("result_msg")
-    message = "" if message is None else _str(message, "result_msg")
+    message = "" if message is None else as_text(message, "result_msg")
     data = payload.get("result_data")
     if data is None:
         return Frame(code, message, None, {})
@@ -249,7 +252,7 @@ def parse_frame(raw: str | bytes) -> Frame:
         raise WinetProtocolError("result_data is not an object")
     service = data.get("service")
     if service is not None:
-        service = _str(service, "service")
+        service = as_text(service, "service")
     return Frame(code, message, service, data)
 
 
@@ -270,16 +273,16 @@ class ConnectReply:
 
 def parse_connect(data: Mapping[str, Any]) -> ConnectReply:
     """Validate a successful ``connect`` reply."""
-    token = _str(data.get("token"), "connect.token")
+    token = as_text(data.get("token"), "connect.token")
     if not token:
         raise WinetProtocolError("connect.token is empty")
     ip = data.get("ip")
-    ip = None if ip is None else _str(ip, "connect.ip")
+    ip = None if ip is None else as_text(ip, "connect.ip")
     force = data.get("forceModifyPasswd")
     generation = 1 if ip is None else (3 if force is not None else 2)
     return ConnectReply(
         token=token,
-        uid=_opt_int(data.get("uid"), "connect.uid"),
+        uid=as_opt_int(data.get("uid"), "connect.uid"),
         ip=ip,
         force_modify_password=bool(force) if isinstance(force, int) else False,
         generation=generation,
@@ -288,7 +291,7 @@ def parse_connect(data: Mapping[str, Any]) -> ConnectReply:
 
 def parse_login(data: Mapping[str, Any]) -> str:
     """Validate a successful ``login`` reply and return its new token."""
-    token = _str(data.get("token"), "login.token")
+    token = as_text(data.get("token"), "login.token")
     if not token:
         raise WinetProtocolError("login.token is empty")
     return token
@@ -302,13 +305,13 @@ def _device(item: object, index: int) -> DeviceInfo:
     name = item.get("dev_name")
     serial = item.get("dev_sn")
     return DeviceInfo(
-        dev_id=_int(item.get("dev_id"), f"{where}.dev_id"),
-        dev_type=_int(item.get("dev_type"), f"{where}.dev_type"),
-        serial="" if serial is None else _str(serial, f"{where}.dev_sn").strip(),
-        model="" if model is None else _str(model, f"{where}.dev_model").strip(),
-        name="" if name is None else _str(name, f"{where}.dev_name"),
-        dev_code=_opt_int(item.get("dev_code"), f"{where}.dev_code"),
-        link_status=_opt_int(item.get("link_status"), f"{where}.link_status"),
+        dev_id=as_int(item.get("dev_id"), f"{where}.dev_id"),
+        dev_type=as_int(item.get("dev_type"), f"{where}.dev_type"),
+        serial="" if serial is None else as_text(serial, f"{where}.dev_sn").strip(),
+        model="" if model is None else as_text(model, f"{where}.dev_model").strip(),
+        name="" if name is None else as_text(name, f"{where}.dev_name"),
+        dev_code=as_opt_int(item.get("dev_code"), f"{where}.dev_code"),
+        link_status=as_opt_int(item.get("link_status"), f"{where}.link_status"),
         raw={key: value for key, value in item.items() if key != "list"},
     )
 
@@ -347,14 +350,14 @@ def parse_data_points(data: Mapping[str, Any]) -> tuple[DataPoint, ...]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise WinetProtocolError(f"data[{index}] is not an object")
-        name = _str(item.get("data_name"), f"data[{index}].data_name")
+        name = as_text(item.get("data_name"), f"data[{index}].data_name")
         value = item.get("data_value")
         unit = item.get("data_unit")
         points.append(
             DataPoint(
                 name=name,
-                value="" if value is None else _str(value, f"data[{index}].data_value"),
-                unit="" if unit is None else _str(unit, f"data[{index}].data_unit"),
+                value="" if value is None else as_text(value, f"data[{index}].data_value"),
+                unit="" if unit is None else as_text(unit, f"data[{index}].data_unit"),
             )
         )
     return tuple(points)
@@ -384,11 +387,11 @@ def parse_direct(data: Mapping[str, Any]) -> tuple[DirectItem, ...]:
 
         def text(key: str, item: dict[str, Any] = item, where: str = where) -> str:
             value = item.get(key)
-            return "" if value is None else _str(value, f"{where}.{key}")
+            return "" if value is None else as_text(value, f"{where}.{key}")
 
         result.append(
             DirectItem(
-                name=_str(item.get("name"), f"{where}.name"),
+                name=as_text(item.get("name"), f"{where}.name"),
                 voltage=text("voltage"),
                 voltage_unit=text("voltage_unit") or "V",
                 current=text("current"),
@@ -437,10 +440,10 @@ def parse_param_results(data: Mapping[str, Any]) -> tuple[ParamResult, ...]:
         name = item.get("param_name")
         results.append(
             ParamResult(
-                param_id=_opt_int(item.get("param_id"), f"{where}.param_id"),
-                param_pid=_int(item.get("param_pid"), f"{where}.param_pid"),
-                name="" if name is None else _str(name, f"{where}.param_name"),
-                result=_int(item.get("result"), f"{where}.result"),
+                param_id=as_opt_int(item.get("param_id"), f"{where}.param_id"),
+                param_pid=as_int(item.get("param_pid"), f"{where}.param_pid"),
+                name="" if name is None else as_text(name, f"{where}.param_name"),
+                result=as_int(item.get("result"), f"{where}.result"),
             )
         )
     return tuple(results)

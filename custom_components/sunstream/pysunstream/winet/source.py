@@ -13,24 +13,31 @@ self-consumption once the command's time is up or its target is reached.
 The command is part of :meth:`WinetSource.as_dict`, so a restart in the
 middle of a forced charge still ends it; while Sunstream is not running,
 nothing can (the inverter stays forced until Sunstream is back).
+
+The same inverter's settings (:mod:`.settings`: forced-charging windows,
+charge limit, export limit) make the source
+:class:`~..controls.Configurable`. They change rarely, so their two
+parameter groups are read on the first poll, every
+:data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
+are written only by :meth:`WinetSource.async_write_setting`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 from typing import Any
 
 import aiohttp
 
+from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
-from ..errors import CommandError, CommandRejected, SourceUnavailable
+from ..errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
-    ENERGY_MANAGEMENT,
     battery_capacity_kwh,
     check_command,
     command_finished,
@@ -39,9 +46,12 @@ from .dispatch import (
     rated_power_w,
     target_reached,
 )
+from .errors import ParamsRefused
 from .gateway import GatewayInfo, gateway_identity
 from .i18n import I18n
 from .mapping import build_snapshot, device_identity
+from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
+from .settings import Parameters, decode, group_of, not_applied, plan, settings_spec
 from .tls import TlsConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +60,11 @@ SOURCE_TYPE = "winet"
 MIN_POLL_INTERVAL = 5.0
 """Seconds; dongles are reported to crash and reboot when polled faster."""
 DEFAULT_POLL_INTERVAL = 10.0
+SETTINGS_REFRESH = timedelta(minutes=10)
+"""How old the settings may get before a poll reads them again."""
+SETTINGS_RETRY = timedelta(minutes=1)
+"""How soon a poll tries again after the settings could not be read."""
+SETTINGS_GROUPS = (ENERGY_MANAGEMENT, FEED_IN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,11 @@ class WinetSource:
         self._snapshot: Snapshot | None = None
         self.command: Command | None = None
         """The forced charge or discharge Sunstream is holding, if any."""
+        self._params = Parameters()
+        self._params_of: str | None = None
+        """The inverter (its key) whose parameters ``_params`` holds."""
+        self._params_due: datetime | None = None
+        """When a poll reads the settings next; ``None``: on the next poll."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -178,6 +198,7 @@ class WinetSource:
         snapshot = build_snapshot(now, identity, data)
         self._snapshot = snapshot
         await self._enforce(now)
+        await self._refresh_settings(now)
         return snapshot
 
     async def async_dispatch(self, command: Command) -> None:
@@ -208,6 +229,121 @@ class WinetSource:
             return
         await self._write(target, command)
         self.command = None if command.kind is CommandKind.STOP else command
+
+    # -- settings (Configurable) ------------------------------------------------
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        """What the hybrid inverter keeps, from the parameters it listed.
+
+        Empty without exactly one hybrid inverter (several: another issue
+        decides which one a setting belongs to), and before the first read.
+        """
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return SettingsSpec()
+        return settings_spec(self._params, rated_power_w(target.model))
+
+    def reported_settings(self) -> DeviceSettings:
+        """The settings as the inverter listed them at the latest read."""
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return DeviceSettings()
+        return decode(self._params)
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Write what differs for ``change``, then read the group back.
+
+        Raises :class:`~..errors.CommandRejected` before anything is sent
+        (``not_supported`` / ``dispatch_ambiguous`` without exactly one
+        hybrid inverter, ``setting_unsupported``, ``setting_out_of_range``,
+        ``window_end_before_start``, ``winet_forced_charge_off``,
+        ``winet_export_limit_off``), :class:`~..errors.CommandFailed`
+        ``setting_refused`` when the gateway refuses the write and
+        ``setting_not_applied`` when the read-back shows another value, and
+        :class:`~..errors.SourceUnavailable` when the inverter cannot be
+        reached.
+        """
+        if not self.client.devices:
+            raise SourceUnavailable("offline", "the gateway has not been read yet")
+        target = dispatch_target(self.client.devices)
+        if not target.online:
+            raise SourceUnavailable("offline", f"{target.model or 'inverter'} is offline")
+        if self._params_of != target.key:
+            await self._read_params(target)
+        params = plan(self.settings_spec, self._params, change)
+        if not params:
+            _LOGGER.debug("WiNet: %s already as asked, nothing written", change.setting)
+            return
+        try:
+            await self.client.async_write_params(
+                target, params, param_type=group_of(params[0].addr)
+            )
+        except ParamsRefused as err:
+            await self._read_back(target)
+            raise CommandFailed(
+                "setting_refused", setting=change.setting.value, detail=err.detail
+            ) from None
+        if not await self._read_back(target):
+            return
+        if missed := not_applied(params, self._params):
+            raise CommandFailed(
+                "setting_not_applied",
+                setting=change.setting.value,
+                detail=", ".join(f"{param.addr}={param.value}" for param in missed),
+            )
+
+    def _settings_target(self) -> DeviceInfo | None:
+        try:
+            return dispatch_target(self.client.devices)
+        except CommandRejected:
+            return None
+
+    async def _refresh_settings(self, now: datetime) -> None:
+        """Read the settings on the first poll and when they are due again."""
+        if self._params_due is not None and now < self._params_due:
+            return
+        target = self._settings_target()
+        if target is None or not target.online:
+            self._params_due = now + SETTINGS_REFRESH
+            return
+        try:
+            await self._read_params(target)
+        except SourceUnavailable as err:
+            _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
+            self._params_due = now + SETTINGS_RETRY
+            return
+        self._params_due = now + SETTINGS_REFRESH
+
+    async def _read_params(self, target: DeviceInfo) -> None:
+        """Read both groups of ``target``; a group it refuses counts as empty."""
+        lists: list[tuple[ParamInfo, ...]] = []
+        for group in SETTINGS_GROUPS:
+            try:
+                lists.append(await self.client.async_read_params(target, group))
+            except SourceUnavailable as err:
+                if err.reason != "refused":
+                    raise
+                _LOGGER.debug("WiNet: %s has no parameter group %s: %s", target.model, group, err)
+                lists.append(())
+        if self._params_of != target.key:
+            self._params = Parameters()  # nothing of another inverter carries over
+            self._params_of = target.key
+        self._params = self._params.updated(lists)
+
+    async def _read_back(self, target: DeviceInfo) -> bool:
+        """Read the settings after a write; whether that worked.
+
+        When it does not, the next poll reads them: the write itself was
+        answered, so it is not reported as failed.
+        """
+        try:
+            await self._read_params(target)
+        except SourceUnavailable as err:
+            _LOGGER.warning("WiNet: settings written but not read back yet: %s", err)
+            self._params_due = None
+            return False
+        return True
 
     async def async_run_keepalive(self) -> None:
         """Ping the gateway whenever the session is idle; runs until cancelled."""
@@ -286,6 +422,9 @@ class WinetSource:
             "metrics": self.client.metrics.as_dict(),
             "command": None if self.command is None else self.command.as_dict(),
             "devices": [dict(device.raw) for device in self.client.devices],
+            "parameters": {
+                str(addr): param.value for addr, param in sorted(self._params.current.items())
+            },
         }
 
 
