@@ -42,6 +42,7 @@ from .const import (
 )
 from .devices import part_identifier
 from .pysunstream.dispatch import Command
+from .pysunstream.daily import DailyTotals
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
@@ -132,6 +133,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.connected: bool | None = None
         self.disconnect_reason: str | None = None
         self.economics = Economics()
+        self.daily = DailyTotals()
         # Set once the system is up; entities and actions reach it through here.
         self.alerts: SystemAlerts | None = None
         self._restored = False
@@ -146,6 +148,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         if saved:
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
+            self.daily = DailyTotals.from_dict(saved.get("daily", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
@@ -156,6 +159,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         return {
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
+            "daily": self.daily.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
         }
@@ -192,6 +196,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 translation_key="source_unavailable",
                 translation_placeholders={"reason": err.reason},
             ) from err
+        # Today's energies, house consumption and stored energy the device
+        # does not report, the same way for every source.
+        snapshot = self.daily.complete(snapshot)
         self._set_connected(True, "connected")
         self._clear_issues()
         self._track_parts(snapshot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -18,6 +18,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfFrequency,
@@ -34,7 +35,15 @@ from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
 from .devices import DeviceRole
 from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .part_sensor import reported_part_sensors
-from .pysunstream.model import BatteryMode, InverterStatus, Metric
+from .pysunstream.model import (
+    BatteryMode,
+    DeviceIdentity,
+    DeviceReading,
+    InverterStatus,
+    Metric,
+    PartKey,
+    Snapshot,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -127,17 +136,69 @@ def _energy_total(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescriptio
     )
 
 
+def _battery_energy(key: Metric) -> SunstreamSensorEntityDescription:
+    """Energy the battery holds (not a counter: it goes up and down)."""
+    return SunstreamSensorEntityDescription(
+        key=key.value,
+        translation_key=key.value,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_energy(key),
+        role=DeviceRole.BATTERY,
+        needs_battery=True,
+    )
+
+
+def _niche(
+    key: str,
+    translation_key: str,
+    device_class: SensorDeviceClass,
+    unit: str,
+    precision: int,
+    placeholders: dict[str, str],
+) -> SunstreamSensorEntityDescription:
+    """A per-string or per-phase value: created disabled, shown where reported."""
+    return SunstreamSensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        device_class=device_class,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_category=None if device_class is SensorDeviceClass.POWER else EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_extra(key),
+        extra=True,
+    )
+
+
+# MPPT strings: AlphaESS reads six (0x041D..), WiNet reports up to four.
+PV_STRINGS = range(1, 7)
+PHASES = ("a", "b", "c")
+
 SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _power(Metric.PV_POWER),
     _energy_total(Metric.PV_ENERGY_TODAY),
     _energy_total(Metric.PV_ENERGY_MONTH),
     _energy_total(Metric.PV_ENERGY_TOTAL, monotonic=True),
     _power(Metric.LOAD_POWER),
+    _energy_total(Metric.LOAD_ENERGY_TODAY),
     _energy_total(Metric.LOAD_ENERGY_TOTAL, monotonic=True),
     _power(Metric.GRID_POWER),
+    _energy_total(Metric.GRID_IMPORT_ENERGY_TODAY),
     _energy_total(Metric.GRID_IMPORT_ENERGY, monotonic=True),
+    _energy_total(Metric.GRID_EXPORT_ENERGY_TODAY),
     _energy_total(Metric.GRID_EXPORT_ENERGY, monotonic=True),
     _power(Metric.BATTERY_POWER, role=DeviceRole.BATTERY, needs_battery=True),
+    _battery_energy(Metric.BATTERY_CAPACITY),
+    _battery_energy(Metric.BATTERY_STORED_ENERGY),
+    _energy_total(Metric.BATTERY_CHARGE_ENERGY_TODAY, role=DeviceRole.BATTERY, needs_battery=True),
+    _energy_total(
+        Metric.BATTERY_DISCHARGE_ENERGY_TODAY, role=DeviceRole.BATTERY, needs_battery=True
+    ),
     SunstreamSensorEntityDescription(
         key=Metric.BATTERY_SOC.value,
         translation_key=Metric.BATTERY_SOC.value,
@@ -220,35 +281,20 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_economics("trees_equivalent", 4),
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"pv{string}_power",
-            translation_key="string_power",
-            translation_placeholders={"string": str(string)},
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfPower.WATT,
-            suggested_display_precision=0,
-            entity_registry_enabled_default=False,
-            value_fn=_extra(f"pv{string}_power"),
-            extra=True,
+        _niche(
+            f"pv{string}_{quantity}",
+            f"string_{quantity}",
+            device_class,
+            unit,
+            precision,
+            {"string": str(string)},
         )
-        for string in (1, 2)
-    ),
-    *(
-        SunstreamSensorEntityDescription(
-            key=f"pv{string}_voltage",
-            translation_key="string_voltage",
-            translation_placeholders={"string": str(string)},
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            suggested_display_precision=0,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            value_fn=_extra(f"pv{string}_voltage"),
-            extra=True,
+        for string in PV_STRINGS
+        for quantity, device_class, unit, precision in (
+            ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+            ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 0),
+            ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
         )
-        for string in (1, 2)
     ),
     SunstreamSensorEntityDescription(
         key="wind_power",
@@ -344,21 +390,65 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         for bound in ("min", "max")
     ),
     *(
+        _niche(
+            f"grid_{quantity}_{phase}",
+            f"grid_phase_{quantity}",
+            device_class,
+            unit,
+            precision,
+            {"phase": phase.upper()},
+        )
+        for phase in PHASES
+        for quantity, device_class, unit, precision in (
+            ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
+            ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+            ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+        )
+    ),
+    SunstreamSensorEntityDescription(
+        key="running_state",
+        translation_key="running_state",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_extra("running_state"),
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
+        key="charger_power",
+        translation_key="charger_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_extra("charger_power"),
+        extra=True,
+    ),
+    *(
         SunstreamSensorEntityDescription(
-            key=f"grid_voltage_{phase}",
-            translation_key="grid_phase_voltage",
-            translation_placeholders={"phase": phase.upper()},
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            suggested_display_precision=1,
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            value_fn=_extra(f"grid_voltage_{phase}"),
+            key=f"charger_energy_{period}",
+            translation_key=f"charger_energy_{period}",
+            device_class=SensorDeviceClass.ENERGY,
+            state_class=SensorStateClass.TOTAL_INCREASING,
+            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            suggested_display_precision=2,
+            value_fn=_extra_energy(f"charger_energy_{period}"),
+            monotonic=period == "total",
             extra=True,
         )
-        for phase in ("a", "b", "c")
+        for period in ("today", "total")
     ),
+    SunstreamSensorEntityDescription(
+        key="charger_status",
+        translation_key="charger_status",
+        value_fn=_extra("charger_status"),
+        extra=True,
+    ),
+)
+
+#: What a part with values of its own shows (one of several inverters, the
+#: battery of one of several hybrids, an EV charger): the system's sensors
+#: for canonical metrics and source values, never the economics.
+PART_SENSORS: tuple[SunstreamSensorEntityDescription, ...] = tuple(
+    d for d in SENSORS if d.extra or d.key in {metric.value for metric in Metric}
 )
 
 
@@ -386,6 +476,15 @@ async def async_setup_entry(
                 kind = SunstreamMonotonicSensor if description.monotonic else SunstreamSensor
                 uid = unique_id(coordinator, description.key, None)
                 yield uid, partial(kind, coordinator, description)
+        for reading in coordinator.data.snapshot.devices:
+            if not (reading.metrics or reading.extras):
+                continue
+            view = part_view(coordinator.data, reading)
+            for description in PART_SENSORS:
+                if _reported(view, description):
+                    kind = SunstreamMonotonicSensor if description.monotonic else SunstreamSensor
+                    uid = unique_id(coordinator, description.key, reading.identity)
+                    yield uid, partial(kind, coordinator, description, reading.identity)
         yield from reported_part_sensors(coordinator)
 
     async_add_reported(entry, async_add_entities, reported)
@@ -406,6 +505,21 @@ async def async_setup_entry(
         )
 
 
+def part_view(data: SystemData, reading: DeviceReading) -> SystemData:
+    """``data`` as one part sees it: the part's own values in place of the system's."""
+    snapshot = Snapshot(
+        taken_at=data.snapshot.taken_at,
+        metrics=reading.metrics,
+        extras=reading.extras,
+        identity=reading.identity,
+    )
+    return replace(data, snapshot=snapshot)
+
+
+def _reading(data: SystemData, key: PartKey) -> DeviceReading | None:
+    return next((r for r in data.snapshot.devices if r.identity.key == key), None)
+
+
 def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -> bool:
     """Whether the system reports what ``description`` reads.
 
@@ -424,7 +538,11 @@ def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -
 
 
 class SunstreamSensor(SunstreamEntity, SensorEntity):
-    """A sensor whose value comes straight from the system's data."""
+    """A sensor whose value comes straight from the system's data.
+
+    Placed on a ``part`` it reads that part's own values (see
+    :func:`part_view`) and is unavailable while the part is offline or gone.
+    """
 
     entity_description: SunstreamSensorEntityDescription
 
@@ -432,23 +550,39 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
         self,
         coordinator: SunstreamCoordinator,
         description: SunstreamSensorEntityDescription,
+        part: DeviceIdentity | None = None,
     ) -> None:
-        """Place the sensor on the device its description names."""
-        super().__init__(coordinator, description, description.role)
+        """Place the sensor on the device its description names, or on ``part``."""
+        super().__init__(coordinator, description, description.role, part)
+        self._part = PartKey(part.key) if part is not None else None
         if description.device_class is SensorDeviceClass.MONETARY:
             self._attr_native_unit_of_measurement = coordinator.hass.config.currency
+
+    def _data(self) -> SystemData | None:
+        data = self.coordinator.data
+        if self._part is None:
+            return data
+        reading = _reading(data, self._part)
+        return None if reading is None or not reading.online else part_view(data, reading)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the part it sits on is offline."""
+        return super().available and self._data() is not None
 
     @property
     def native_value(self) -> StateType:
         """The value in the latest data."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        data = self._data()
+        return None if data is None else self.entity_description.value_fn(data)
 
     @property
     def last_reset(self) -> datetime | None:
         """Start of the current day or month, for totals that restart."""
-        if (reset := self.entity_description.last_reset_fn) is None:
+        data = self._data()
+        if (reset := self.entity_description.last_reset_fn) is None or data is None:
             return None
-        return reset(self.coordinator.data)
+        return reset(data)
 
     def _fingerprint(self) -> tuple[Any, ...]:
         if not self.available:

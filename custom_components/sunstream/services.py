@@ -19,6 +19,7 @@ import probatio as vol
 
 from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .devices import battery_target
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
 from .pysunstream.simulator import SimulatedSystem
 from .pysunstream.simulator.microgrid import FaultKind, MicrogridSystem
@@ -73,6 +74,11 @@ OUTAGE_SCHEMA = vol.Schema(
 
 def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
     """The loaded Sunstream system the call's device belongs to."""
+    return _target(call)[0]
+
+
+def _target(call: ServiceCall) -> tuple[SunstreamCoordinator, dr.DeviceEntry]:
+    """The loaded Sunstream system the call's device belongs to, and the device."""
     hass = call.hass
     device_id: str = call.data[ATTR_DEVICE_ID]
     device = dr.async_get(hass).async_get(device_id)
@@ -96,13 +102,14 @@ def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
             translation_placeholders={"name": entry.title},
         )
     sunstream_entry: SunstreamConfigEntry = entry
-    return sunstream_entry.runtime_data
+    return sunstream_entry.runtime_data, device
 
 
 async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
-    coordinator = _coordinator(call)
+    coordinator, device = _target(call)
+    battery = battery_target(coordinator, device)
     if kind is CommandKind.STOP:
-        command = Command(kind=kind, issued_at=dt_util.now())
+        command = Command(kind=kind, issued_at=dt_util.now(), battery=battery)
     else:
         minutes: float = call.data[ATTR_DURATION]
         if not math.isfinite(minutes) or not 0 < minutes <= MAX_DURATION.total_seconds() / 60:
@@ -121,6 +128,7 @@ async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
             power_w=call.data[ATTR_POWER],
             target_soc=call.data[ATTR_TARGET_SOC],
             duration=timedelta(minutes=minutes),
+            battery=battery,
         )
     await coordinator.async_dispatch(command)
 

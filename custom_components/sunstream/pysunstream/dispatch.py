@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .errors import CommandRejected
+from .model import PartKey
 
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(hours=24)
@@ -36,7 +37,9 @@ class Command:
     """A forced charge or discharge held until ``expires_at``, or a stop.
 
     A charge ends early once the state of charge reaches ``target_soc`` from
-    below, a discharge once it reaches it from above.
+    below, a discharge once it reaches it from above. ``battery`` names the
+    battery part the command is for; ``None`` is the system's battery (a
+    source with several refuses to guess).
     """
 
     kind: CommandKind
@@ -44,6 +47,7 @@ class Command:
     power_w: float = 0.0
     target_soc: float = 0.0
     duration: timedelta = timedelta(0)
+    battery: PartKey | None = None
 
     @property
     def expires_at(self) -> datetime:
@@ -56,13 +60,16 @@ class Command:
 
     def as_dict(self) -> dict[str, str | float]:
         """JSON-ready form, for storage and events."""
-        return {
+        data: dict[str, str | float] = {
             "kind": self.kind.value,
             "issued_at": self.issued_at.isoformat(),
             "power_w": self.power_w,
             "target_soc": self.target_soc,
             "duration_s": self.duration.total_seconds(),
         }
+        if self.battery is not None:
+            data["battery"] = self.battery
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, str | float]) -> Command:
@@ -73,6 +80,7 @@ class Command:
             power_w=float(data["power_w"]),
             target_soc=float(data["target_soc"]),
             duration=timedelta(seconds=float(data["duration_s"])),
+            battery=PartKey(str(data["battery"])) if "battery" in data else None,
         )
 
 
