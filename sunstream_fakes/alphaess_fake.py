@@ -59,7 +59,11 @@ from custom_components.sunstream.pysunstream.alphaess.quirks import (
     SMILE_HI10,
     resolve_profile,
 )
-from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY, RegType
+from custom_components.sunstream.pysunstream.alphaess.registers import (
+    BY_KEY,
+    PV_STRINGS,
+    RegType,
+)
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
@@ -146,6 +150,7 @@ class FakeAlphaEss:
         speed: float = 1.0,
         one_client: bool = True,
         refuse_style: str = "close",
+        fixture: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -174,11 +179,11 @@ class FakeAlphaEss:
             # The Hi10 lacks 0x0453 (SEN #21); answer exception 2 there.
             self.illegal |= {0x0453, 0x0454}
         self.words: dict[int, int] = {}
-        fixture = load_fixture(model)
+        data = load_fixture(fixture or model)
         for lo, hi in self.profile.readable:
             for address in range(lo, hi + 1):
                 self.words[address] = 0
-        for key, raw in fixture["registers"].items():
+        for key, raw in data["registers"].items():
             self.set(key, raw)
         self._server: _Server | None = None
         self._last_step = time.monotonic()
@@ -232,19 +237,28 @@ class FakeAlphaEss:
             for offset, word in enumerate(IDLE_WORDS):
                 self.words[DISPATCH_ADDRESS + offset] = word
         phase = now / 60
-        pv_strings = [0.0, 0.0]
-        if self.get("pv1_voltage") > 0:
-            pv_strings = [1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase)]
-        pv = sum(pv_strings) + self.get("pv_meter_power")
+        # Every string with a voltage produces; the first two as they always
+        # did, the others (six-string units) a little less each.
+        wired = [n for n in range(1, PV_STRINGS + 1) if self.get(f"pv{n}_voltage") > 0]
+        pv_strings = {
+            n: (1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase))[n - 1]
+            if n <= 2
+            else 600 + 100 * math.sin(phase + n)
+            for n in wired
+        }
+        pv = sum(pv_strings.values()) + self.get("pv_meter_power")
         load = 650 + 150 * math.sin(phase * 1.7)
         battery = self._battery_power(load - pv)
         grid = load - pv - battery
-        for n, power in enumerate(pv_strings, start=1):
+        for n, power in pv_strings.items():
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
         self.set("battery_power", round(battery))
         self.set("grid_power", round(grid))
-        self.set("grid_power_a", round(grid))
+        # The meter's phases share the grid power (a single-phase unit: all on A).
+        phases = [p for p in "abc" if self.get(f"grid_voltage_{p}") > 0] or ["a"]
+        for p in phases:
+            self.set(f"grid_power_{p}", round(grid / len(phases)))
         self.set("inverter_power", round((pv + battery) / self._power_scale()))
         self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
         hours = seconds / 3600
@@ -267,7 +281,7 @@ class FakeAlphaEss:
         self._count(
             "system_pv_energy", pv * hours / 1000, self.profile.scale("system_pv_energy", 0.1)
         )
-        self._count("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
+        self._count("inverter_pv_energy", sum(pv_strings.values()) * hours / 1000, 0.1)
 
     def _power_scale(self) -> float:
         return self.profile.scale("inverter_power", 1.0)

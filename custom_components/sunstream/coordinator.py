@@ -41,8 +41,8 @@ from .const import (
     STORAGE_SAVE_DELAY,
 )
 from .devices import part_identifier
-from .pysunstream.dispatch import Command
 from .pysunstream.daily import DailyTotals
+from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number

@@ -53,19 +53,14 @@ def _battery_part(data: SystemData | None) -> DeviceIdentity | None:
     return batteries[0] if len(batteries) == 1 else None
 
 
-def battery_target(
-    coordinator: SunstreamCoordinator, device: dr.DeviceEntry
-) -> PartKey | None:
+def battery_target(coordinator: SunstreamCoordinator, device: dr.AnyDeviceEntry) -> PartKey | None:
     """The battery part a command sent to ``device`` is for.
 
     A battery part's device names that battery; any other device of the
     system (the system itself, its summing battery device) names none,
     which the source takes as "the system's battery".
     """
-    data = coordinator.data
-    if data is None:
-        return None
-    for reading in data.snapshot.devices:
+    for reading in coordinator.data.snapshot.devices:
         identity = reading.identity
         if identity.kind is DeviceKind.BATTERY and (
             part_identifier(coordinator.system_id, identity.key) in device.identifiers

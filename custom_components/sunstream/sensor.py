@@ -168,7 +168,9 @@ def _niche(
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=unit,
         suggested_display_precision=precision,
-        entity_category=None if device_class is SensorDeviceClass.POWER else EntityCategory.DIAGNOSTIC,
+        entity_category=None
+        if device_class is SensorDeviceClass.POWER
+        else EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=_extra(key),
         extra=True,

@@ -77,7 +77,7 @@ def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
     return _target(call)[0]
 
 
-def _target(call: ServiceCall) -> tuple[SunstreamCoordinator, dr.DeviceEntry]:
+def _target(call: ServiceCall) -> tuple[SunstreamCoordinator, dr.AnyDeviceEntry]:
     """The loaded Sunstream system the call's device belongs to, and the device."""
     hass = call.hass
     device_id: str = call.data[ATTR_DEVICE_ID]

@@ -75,12 +75,14 @@ def _balance(metrics: MutableMapping[Metric, Value]) -> None:
         if any(number is None for number in numbers):
             metrics[load] = None
             continue
-        total = sum((number or 0.0) * sign for number, sign in zip(numbers, terms.values(), strict=True))
+        total = sum(
+            (number or 0.0) * sign for number, sign in zip(numbers, terms.values(), strict=True)
+        )
         metrics[load] = round(max(0.0, total), DECIMALS)
 
 
 def stored_energy(metrics: Mapping[Metric, Value]) -> float | None:
-    """kWh in the battery: state of charge × capacity; ``None`` if either is unknown."""
+    """KWh in the battery: state of charge × capacity; ``None`` if either is unknown."""
     soc = as_number(metrics.get(Metric.BATTERY_SOC))
     capacity = as_number(metrics.get(Metric.BATTERY_CAPACITY))
     if soc is None or capacity is None:

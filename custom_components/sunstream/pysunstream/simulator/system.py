@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..daily import stored_energy
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..energy import EnergyMeter
 from ..errors import SourceUnavailable
@@ -193,6 +194,7 @@ class SimulatedSystem:
                 Metric.BATTERY_DISCHARGE_ENERGY: counters["battery_discharge"].total,
                 Metric.BATTERY_MODE: self.battery_mode(now).value,
             }
+            metrics[Metric.BATTERY_STORED_ENERGY] = stored_energy(metrics)
         seconds = now.timestamp()
         extras: dict[str, Value] = {
             "grid_voltage": round(

@@ -217,6 +217,12 @@ class _Lookup:
                         return value
         return None
 
+    def mean(self, keys: tuple[str, ...], target: str) -> float | None:
+        """Mean over devices of each device's first known value among ``keys``."""
+        found = [_Lookup((reading,)).first(keys, target) for reading in self.readings]
+        known = [value for value in found if value is not None]
+        return round(sum(known) / len(known), 6) if known else None
+
     def total(self, keys: tuple[str, ...], target: str) -> float | None:
         """Sum over devices of each device's first known value among ``keys``."""
         found = [_Lookup((reading,)).first(keys, target) for reading in self.readings]
@@ -311,11 +317,10 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
         source = inverters if inverters.present(keys) else batteries
         if not source.present(keys):
             continue
-        # State of charge is not additive; energies are.
-        metrics[metric] = source.first(keys, unit) if unit == "%" else source.total(keys, unit)
-    capacities = [
-        battery_capacity_kwh(r.identity.model or "") for r in batteries.readings
-    ]
+        # State of charge is not additive (several batteries: their mean, as
+        # their sizes are unknown); energies are.
+        metrics[metric] = source.mean(keys, unit) if unit == "%" else source.total(keys, unit)
+    capacities = [battery_capacity_kwh(r.identity.model or "") for r in batteries.readings]
     if capacities and all(capacities):
         # Only SBR stacks name their capacity (SBR096 → 9.6 kWh); a battery
         # of unknown size leaves the sum unknown rather than too small.
@@ -323,9 +328,7 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
     return metrics
 
 
-def system_extras(
-    readings: tuple[DeviceReading, ...], *, strings: bool = True
-) -> dict[str, Value]:
+def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) -> dict[str, Value]:
     """Source-specific values of the first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
@@ -434,9 +437,7 @@ def _charger_part(reading: DeviceReading) -> DeviceReading:
     return replace(reading, extras=extras)
 
 
-def part_readings(
-    poll: PollData, readings: tuple[DeviceReading, ...]
-) -> tuple[DeviceReading, ...]:
+def part_readings(poll: PollData, readings: tuple[DeviceReading, ...]) -> tuple[DeviceReading, ...]:
     """Every device's reading, with part values where parts need their own.
 
     Several inverters: each gets its own values; several hybrids: each also
@@ -478,7 +479,9 @@ def build_snapshot(
     if Metric.PV_POWER not in metrics:
         # Models without a DC-power key: the MPPTs' total, summed over inverters.
         if inverters > 1:
-            own = [as_number(r.metrics[Metric.PV_POWER]) for r in parts if Metric.PV_POWER in r.metrics]
+            own = [
+                as_number(r.metrics[Metric.PV_POWER]) for r in parts if Metric.PV_POWER in r.metrics
+            ]
             if own:
                 known = [value for value in own if value is not None]
                 metrics[Metric.PV_POWER] = round(sum(known), 2) if known else None

@@ -411,9 +411,7 @@ class WinetSource:
             return None
         soc = snapshot.metrics.get(Metric.BATTERY_SOC)
         if target is not None:
-            own = next(
-                (r for r in snapshot.devices if r.identity.key == target.battery_key), None
-            )
+            own = next((r for r in snapshot.devices if r.identity.key == target.battery_key), None)
             if own is not None:
                 soc = own.metrics.get(Metric.BATTERY_SOC)
         return soc if isinstance(soc, float | int) else None
