@@ -703,6 +703,11 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "battery_soc",
             "battery_charge_energy",
             "battery_discharge_energy",
+            "battery_charge_energy_today",
+            "battery_discharge_energy_today",
+            # The stack's model names its size (SBR096: 9.6 kWh).
+            "battery_capacity",
+            "battery_stored_energy",
         }
         soc = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{system_id}_battery_soc")
         assert soc is not None

@@ -412,6 +412,8 @@ def _battery_part(device: DeviceInfo, reading: DeviceReading) -> DeviceReading:
             key=device.battery_key,
             kind=DeviceKind.BATTERY,
             manufacturer=MANUFACTURER,
+            # No device of its own: named after the inverter that carries it.
+            model=inverter.model,
             serial=inverter.serial,
         ),
         online=reading.online,
