@@ -33,7 +33,7 @@ def test_charge_block_byte_for_byte() -> None:
 
 def test_discharge_block_byte_for_byte() -> None:
     # A published example: 37000 = 5 kW discharge, 20 % → 50, 2.5 h = 9000 s
-    # (docs/protocols/alphaess.md#dispatch).
+    # (docs/protocols/alphaess.md#write-sequences).
     words = encode_dispatch(CommandKind.DISCHARGE, power_w=5000, target_soc=20, seconds=9000)
     assert words == (1, 0, 37000, 0, 32000, 2, 50, 0, 9000)
     assert _wire(words).hex() == "00010000908800007d000002003200002328"

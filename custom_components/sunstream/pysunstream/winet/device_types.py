@@ -28,7 +28,7 @@ BATTERY = 44
 """SBR battery stack (polled with ``real`` on its own ``dev_id``)."""
 METER = 18
 
-# The table every other client copied (docs/protocols/winet.md#devices).
+# The table every other client copied, plus type 1 (docs/protocols/winet.md#devices).
 _STAGES: dict[int, tuple[str, ...]] = {
     0: (REAL, DIRECT),
     STRING_INVERTER: (REAL, DIRECT),
