@@ -1,15 +1,15 @@
 """A fake AlphaESS unit: a real pymodbus Modbus TCP server on loopback.
 
 Seeded from a captured-data fixture (``alphaess_data/<model>.json``, raw
-words named by the library's register map), it behaves like the unit the
-research describes (§6.4):
+words named by the library's register map), it behaves like the unit
+docs/protocols/alphaess.md describes:
 
 * unit 85, holding registers only, big-endian words, high word first;
 * the documented ranges answer, everything else is exception 2;
 * one TCP client at a time: a second one is closed at once (``"close"``)
   or accepted and never answered (``"silent"``), see :attr:`refuse_style`;
 * model write quirks: the standard unit answers FC16 on one register with
-  exception 2 (SEN v1.7.1); the SMILE-B3 never answers FC06 (A2M, SEN #24);
+  exception 2; the SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#function-codes);
 * the dispatch block is writable and honoured: the battery follows the
   setpoint until the SOC target or the time is reached, then the block
   returns to idle (an assumption: the documents do not say what it reads
@@ -119,7 +119,7 @@ class _Handler(ServerRequestHandler):
         if self.refused or fake.silent:
             return
         if pdu.function_code == 6 and fake.model == SMILE_B3:
-            return  # A2M: "my inverter never responds to any Write Single Register request"
+            return  # a SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)
         if fake.delay:
             await asyncio.sleep(fake.delay)
         await super().handle_request()  # type: ignore[no-untyped-call]
@@ -158,12 +158,12 @@ class FakeAlphaEss:
         self.illegal: set[int] = set()
         #: Answer every request with this exception: 6 (device busy), or 11,
         #: which the Modbus spec has a TCP-to-RTU gateway answer when the
-        #: device behind it is silent (no AlphaESS capture of either in the
-        #: research). ``None``: answer normally.
+        #: device behind it is silent (no AlphaESS capture shows either,
+        #: docs/protocols/alphaess.md#failures-seen-in-the-field). ``None``: answer normally.
         self.exception: ExcCodes | None = None
         #: Acknowledge writes to the dispatch block without applying them:
         #: a command the unit took but did not carry out, as reported for a
-        #: G3-S5 (A2M #6: "discharge dispatch not applied").
+        #: G3-S5 (docs/protocols/alphaess.md#write-sequences).
         self.ignore_dispatch = False
         self.requests: list[Request] = []
         self.handlers: list[_Handler] = []
@@ -171,7 +171,7 @@ class FakeAlphaEss:
         self.refusals = 0
         self.profile = resolve_profile(model)
         if model == SMILE_HI10:
-            # The Hi10 lacks 0x0453 (SEN #21); answer exception 2 there.
+            # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
             self.illegal |= {0x0453, 0x0454}
         self.words: dict[int, int] = {}
         fixture = load_fixture(model)
@@ -313,7 +313,7 @@ class FakeAlphaEss:
         if any(a in self.illegal or a not in self.words for a in span):
             return ExcCodes.ILLEGAL_ADDRESS
         if function_code == 16 and count == 1 and self.model != SMILE_B3:
-            return ExcCodes.ILLEGAL_ADDRESS  # SEN v1.7.1: FC16 on one register refused
+            return ExcCodes.ILLEGAL_ADDRESS  # many units refuse FC16 on one register
         if values is not None:
             self._write_block(address, [int(v) for v in values])
         else:

@@ -244,7 +244,10 @@ async def test_command_beyond_the_units_power(hass: HomeAssistant, fake: FakeAlp
 async def test_link_drop_and_return(
     hass: HomeAssistant, fake: FakeAlphaEss, issue_registry: ir.IssueRegistry
 ) -> None:
-    """Seed 001: Modbus drops, entities go unavailable, events fire, it comes back."""
+    """Modbus drops, entities go unavailable, events fire, it comes back.
+
+    The seed 001 scenario (docs/protocols/app-seeds.md#seed-001).
+    """
     entry = await _entry(hass, fake)
     coordinator = entry.runtime_data
     events = async_capture_events(hass, EVENT_CONNECTIVITY)

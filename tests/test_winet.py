@@ -593,7 +593,7 @@ async def test_faults_absorbed_within_the_poll(
         ({"stall": 1000}, {"stall": 0}),
         ({"inter_abnormal": 1000}, {"inter_abnormal": 0}),
         ({"notice_after": 0}, {}),  # another user took the dongle (one notice)
-        ({"reject_upgrade": 1000, "drop": 1}, {"reject_upgrade": 0}),  # HTTP 400 (#27/#28)
+        ({"reject_upgrade": 1000, "drop": 1}, {"reject_upgrade": 0}),  # HTTP 400 on the upgrade
         ({"upgrade_delay": 1.0, "drop": 1}, {"upgrade_delay": 0.0}),  # handshake > timeout
     ],
     ids=["drop", "stall", "internal_error", "user_limit", "upgrade_400", "slow_tls_timeout"],

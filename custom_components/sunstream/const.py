@@ -51,7 +51,7 @@ MODBUS_RANGES: Final[dict[str, tuple[int, int]]] = {
     "unit_id": (1, 247),
 }
 
-# A tree absorbs about 21 kg of CO2 a year (the figure the seed dashboards use).
+# A tree absorbs about 21 kg of CO2 a year (docs/protocols/app-seeds.md#seed-000).
 CO2_KG_PER_TREE: Final = 21.0
 
 STORAGE_VERSION: Final = 1

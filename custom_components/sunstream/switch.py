@@ -1,4 +1,4 @@
-"""The microgrid simulation's run switch (seed 002's start / stop controls)."""
+"""The microgrid simulation's start / stop switch (docs/protocols/app-seeds.md#seed-002)."""
 
 from __future__ import annotations
 

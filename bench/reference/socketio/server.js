@@ -1,6 +1,7 @@
 'use strict';
 // Minimal Node Socket.IO monitoring server: the reference the app's Socket.IO endpoint is
-// measured against (seed 003's stack: Node, socket.io v4, rooms per device).
+// measured against (seed 003's stack, docs/protocols/app-seeds.md#seed-003: Node,
+// socket.io v4, rooms per device).
 //
 // Reduced to what the benchmark exercises: an HTTP server with socket.io attached at the default
 // /socket.io/ path, a token checked in the connect middleware (the Socket.IO `auth` payload or

@@ -329,7 +329,8 @@ async def test_field_by_field_dispatch(fake: FakeAlphaEss, make_source: MakeSour
     fake.reset_counters()
     await source.async_dispatch(_charge(2500, 50, 60))
     writes = [(r.function_code, r.address, r.count) for r in fake.requests if r.function_code != 3]
-    # A2M/AXEL order: start (FC06), power (FC16 ×2), time (FC16 ×2), SOC (FC06), mode (FC06).
+    # Field-by-field (docs/protocols/alphaess.md#write-sequences): start (FC06),
+    # power (FC16 ×2), time (FC16 ×2), SOC (FC06), mode (FC06).
     assert writes == [
         (6, 0x0880, 1),
         (16, 0x0881, 2),

@@ -162,7 +162,7 @@ class HttpApi:
     # -- data ---------------------------------------------------------------------
 
     async def stats(self, request: web.Request) -> web.Response:
-        """Seed 000's statistics, plus this server's own counters."""
+        """Seed 000's statistics (docs/protocols/app-seeds.md#seed-000) and our own counters."""
         await self.principal(request)
         per_system: dict[str, int] = dict(self.monitoring.stats())
         for system_id, count in self.channel.stats().items():
@@ -235,7 +235,10 @@ class HttpApi:
         return json_response({"alert": alert.as_dict()})
 
     async def broadcast(self, request: web.Request) -> web.Response:
-        """Seed 000's broadcastToSystem / broadcastToAll, for admins only."""
+        """Seed 000's broadcastToSystem / broadcastToAll, for admins only.
+
+        See docs/protocols/app-seeds.md#seed-000.
+        """
         principal = await self.principal(request)
         if not principal.is_admin:
             raise Problem(403, "broadcast needs a token configured in the app", code="forbidden")

@@ -5,7 +5,7 @@ and time zone, recorder statistics): no I/O here, so the document is the same
 whichever feed gathered the states, and tests can state exactly what a given
 set of states must produce.
 
-Conventions (the seed 000 contract):
+Conventions (the seed 000 contract, docs/protocols/app-seeds.md#seed-000):
 
 * powers in kW, energies in kWh, mass in kg, temperature in °C — converted
   from the unit each entity states (a user may display a power in kW or a
@@ -197,7 +197,7 @@ def system_status(connectivity: EntityState | None, entry_state: str | None) -> 
 
 
 def iso_utc(timestamp: float) -> str:
-    """``2026-11-23T14:00:00.123Z``: what ``Date.toISOString()`` gives seed dashboards."""
+    """``2026-11-23T14:00:00.123Z``: what JavaScript's ``Date.toISOString()`` gives."""
     moment = datetime.fromtimestamp(timestamp, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

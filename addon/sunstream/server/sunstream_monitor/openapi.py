@@ -1,11 +1,11 @@
 """The OpenAPI 3.1 description of the HTTP API, and a small page that shows it.
 
-Seed 002 served Swagger UI from a CDN; the app must work offline (and
-behind ingress), so ``/docs`` is a self-contained page: it fetches
-``openapi.json`` relative to itself, lists the operations and can try the
-``GET`` ones with a token typed into the page (kept in memory only). The
-page's one inline script is allowed by its hash in a strict
-Content-Security-Policy.
+Seed 002 (docs/protocols/app-seeds.md#seed-002) served Swagger UI from a
+CDN; the app must work offline (and behind ingress), so ``/docs`` is a
+self-contained page: it fetches ``openapi.json`` relative to itself, lists
+the operations and can try the ``GET`` ones with a token typed into the page
+(kept in memory only). The page's one inline script is allowed by its hash
+in a strict Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "MonitoringData": {
         "type": "object",
-        "description": "One system's live document (seed 000). Numbers are null when unknown.",
+        "description": "One system's live document. Numbers are null when unknown.",
         "required": ["system_id", "status", "last_updated"],
         "properties": {
             "system_id": {"type": "string"},
@@ -166,7 +166,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "Stats": {
         "type": "object",
-        "description": "Seed 000's connection statistics.",
+        "description": "Connection statistics.",
         "required": ["totalConnections", "activeSystems", "systemConnections"],
         "properties": {
             "totalConnections": {
@@ -364,7 +364,7 @@ def document() -> dict[str, Any]:
             "/ws/monitoring": {
                 "get": {
                     "tags": ["websocket"],
-                    "summary": "Connection statistics (seed 000 shape)",
+                    "summary": "Connection statistics",
                     "operationId": "stats",
                     "responses": {"200": _ok("Statistics", _ref("Stats")), **_AUTH_ERRORS},
                 }
@@ -394,7 +394,7 @@ def document() -> dict[str, Any]:
             "/ws": {
                 "get": {
                     "tags": ["websocket"],
-                    "summary": "WebSocket: subscriptions, status, events (seed 001)",
+                    "summary": "WebSocket: subscriptions, status, events",
                     "description": (
                         _WS_DESCRIPTION
                         + " Client messages: `subscribe` / `unsubscribe` (`system_id`, `*` for "

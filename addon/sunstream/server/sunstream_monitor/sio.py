@@ -6,7 +6,8 @@ Dashboards written for socket.io-client v4 connect at the default
 ``device:status`` (connectivity) and ``device:dispatch`` in that system's room,
 and what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
 encodes an emit once and hands the same packet to every member of the room,
-so a fan-out costs one encoding per update, not one per client.
+so a fan-out costs one encoding per update, not one per client. The API is
+the seeds' (docs/protocols/app-seeds.md#seed-003).
 
 No data and no action without authentication: the ``connect`` handler
 accepts a token in the Socket.IO ``auth`` payload (``{"token": …}``) or an
@@ -439,6 +440,7 @@ class SocketIOEndpoint:
         To the system's room, or (``system_id`` None) to every connected
         client — all of them authenticated, since ``connect`` refuses the
         rest. Encoded once for all of them; returns how many it goes to.
+        See docs/protocols/app-seeds.md#seed-000.
         """
         if system_id is None:
             count = len(self._clients)

@@ -1,4 +1,4 @@
-"""``WS /ws``: the command channel of seed 001.
+"""``WS /ws``: the command channel of seed 001 (docs/protocols/app-seeds.md#seed-001).
 
 Client → server (``id`` is optional and echoed in the reply):
 
@@ -183,7 +183,7 @@ class ChannelEndpoint:
         targets = self.targets(event.system_id)
         if targets:
             Clients.broadcast(orjson.dumps(event.frame()), targets)
-            # Seed 001's names are about the whole Modbus link, not one part of a system.
+            # These names (docs/protocols/app-seeds.md#seed-001) are about the whole link.
             if event.kind == "connectivity" and "part" not in event.data and self._is_modbus(event):
                 kind = "modbus_connected" if event.data.get("connected") else "modbus_disconnected"
                 seed = {"type": kind, "system_id": event.system_id, "data": event.data}

@@ -4,15 +4,18 @@ Thin on purpose: it reads and writes words, keeps the unit's command
 spacing, classifies failures and spaces reconnects. What the words mean is
 decided elsewhere (:mod:`.registers`, :mod:`.decode`, :mod:`.dispatch`).
 
-Why one persistent connection: the unit serves one TCP client at a time,
-so opening a connection per poll (RUDY) races every other client for the
-slot. Why spacing: DOC128 §2.2 asks for "command interval > 100 ms" on TCP;
-the gap is measured from the end of one exchange to the start of the next.
+Why one persistent connection: the unit serves one TCP client at a time, so
+opening a connection per poll races every other client for the slot
+(docs/protocols/alphaess.md#one-client-at-a-time). Why spacing: the protocol
+document asks for "command interval > 100 ms" on TCP
+(docs/protocols/alphaess.md#transport); the gap is measured from the end of
+one exchange to the start of the next.
 
 pymodbus's own reconnect loop is switched off (``reconnect_delay=0``, as
-SEN does) and retries are 0: a failed exchange tears the socket down and
-the next request reconnects, spaced by :class:`..backoff.Backoff`, so the
-caller sees each failure with its own reason instead of a silent retry.
+another integration does) and retries are 0: a failed exchange tears the
+socket down and the next request reconnects, spaced by
+:class:`..backoff.Backoff`, so the caller sees each failure with its own
+reason instead of a silent retry.
 """
 
 from __future__ import annotations

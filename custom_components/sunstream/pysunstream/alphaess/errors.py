@@ -8,7 +8,7 @@ user:
     The unit would not serve us: the TCP connect was refused, or it was
     accepted and then closed/reset before any answer, or accepted and the
     first request got no answer at all. AlphaESS units serve **one** Modbus
-    TCP client at a time (SEN README, snitzelweck92 #7/#19, evcc #13816);
+    TCP client at a time (docs/protocols/alphaess.md#one-client-at-a-time);
     a second client is knocked off or ignored. The usual cause is another
     integration, a proxy or a scan tool holding the slot. ``signature``
     tells which of the three was seen. A refused connect looks exactly like
@@ -80,7 +80,7 @@ class DispatchNotApplied(CommandFailed):
 
     Key ``dispatch_not_applied``; placeholders ``expected`` and ``actual``
     (the nine words). Seen in the field on units that ignore dispatch
-    writes (A2M #6, #34; SEN #6).
+    writes (docs/protocols/alphaess.md#write-sequences).
     """
 
     def __init__(self, expected: tuple[int, ...], actual: tuple[int, ...]) -> None:

@@ -1,21 +1,20 @@
 """The AlphaESS register map, as data.
 
 Every register Sunstream reads is one :class:`Register` row: where it is,
-how its words decode, the scale the official documents give (DOC123 /
-DOC128, see ``research/alphaess.md`` §2), its unit, its sign relative to the
+how its words decode, the scale the official documents give
+(docs/protocols/alphaess.md#register-map), its unit, its sign relative to the
 canonical model and the canonical :class:`~..model.Metric` it feeds, if any.
 Nothing here does I/O; the block planner groups these rows into requests
 and the decoder turns register dumps into values.
 
-Why data and not code: the anchors disagree on scales per model and
+Why data and not code: existing clients disagree on scales per model and
 firmware. Keeping the documented values here and the deviations in
 :mod:`.quirks` makes each disagreement one visible line instead of a
 branch in a parser.
 
 Sign conventions already match the canonical model, so every ``sign`` is
 ``+1``: 0x0021 grid power is "+ import, − export" and 0x0126 battery power
-is "− charge, + discharge" (doc text, confirmed by RUDY/POSHY load
-formulas).
+is "− charge, + discharge" (docs/protocols/alphaess.md#signs).
 """
 
 from __future__ import annotations
@@ -129,7 +128,7 @@ _BAT = Part.BATTERY
 _SLOW = Cadence.SLOW
 _ID = Cadence.IDENTITY
 
-#: DOC128 Note5: what 0x0440 "inverter work mode" means.
+#: What 0x0440 "inverter work mode" means (docs/protocols/alphaess.md#enumerations).
 WORK_MODES: Mapping[int, str] = {
     0: "wait",
     1: "online",
@@ -144,7 +143,7 @@ WORK_MODES: Mapping[int, str] = {
     10: "update_arm",
 }
 
-#: DOC128 Note3: battery type codes at 0x011A.
+#: Battery type codes at 0x011A (docs/protocols/alphaess.md#enumerations).
 BATTERY_TYPES: Mapping[int, str] = {
     2: "M4860",
     3: "M48100",
@@ -158,7 +157,7 @@ BATTERY_TYPES: Mapping[int, str] = {
     35: "Smile-BAT-13.7P",
 }
 
-#: DOC128 0x0805.
+#: System mode codes at 0x0805 (docs/protocols/alphaess.md#enumerations).
 SYSTEM_MODES: Mapping[int, str] = {1: "ac", 2: "dc", 3: "hybrid"}
 
 
@@ -182,7 +181,8 @@ def _grid() -> list[Register]:
 
 
 def _pv_meter() -> list[Register]:
-    # AC-coupled PV seen by the PV meter (§2.2); added to the DC strings.
+    # AC-coupled PV seen by the PV meter; added to the DC strings
+    # (docs/protocols/alphaess.md#signs).
     return [
         _r("pv_meter_energy", 0x0090, U32, 0.01, KWH),
         _r("pv_meter_power", 0x00A1, S32, 1, W),
@@ -268,8 +268,8 @@ def _pv_strings() -> list[Register]:
 
 def _dispatch() -> list[Register]:
     # Read back every poll: it tells who drives the battery (also after a
-    # restart, THO: the unit keeps the last dispatch). Raw words; the
-    # meaning (offset 32000, 0.4 %/bit) lives in .dispatch.
+    # restart: the unit keeps the last dispatch, docs/protocols/alphaess.md#dispatch).
+    # Raw words; the meaning (offset 32000, 0.4 %/bit) lives in .dispatch.
     return [
         _r("dispatch_start", 0x0880, U16),
         _r("dispatch_active_power", 0x0881, U32),
@@ -287,7 +287,7 @@ def _slow() -> list[Register]:
         _r("pv_capacity_grid_inverter", 0x0803, U32, 1, W, cadence=_SLOW),
         _r("system_mode", 0x0805, U16, options=SYSTEM_MODES, cadence=_SLOW),
         _r("time_period_control", 0x084F, U16, cadence=_SLOW),
-        # Doc says 0.1/bit; every anchor reads an integer percent (§2.6).
+        # Doc says 0.1/bit; units report an integer percent (docs/protocols/alphaess.md#signs).
         _r("discharge_cutoff_soc", 0x0850, U16, 1, PCT, cadence=_SLOW),
         _r("charge_cutoff_soc", 0x0855, U16, 1, PCT, cadence=_SLOW),
         _r("pv_inverter_energy", 0x08D0, U32, 0.1, KWH, cadence=_SLOW),

@@ -278,8 +278,9 @@ class AlphaEssSource:
         """A block hit an address the unit lacks: find which, remember, carry on.
 
         Costs one request per register once; the re-planned poll skips the
-        missing ones (SEN #21: 0x0453 on a SMILE-Hi10) until :meth:`_reprobe`
-        finds them answering again.
+        missing ones (0x0453 on a SMILE-Hi10,
+        docs/protocols/alphaess.md#smile-hi10) until :meth:`_reprobe` finds
+        them answering again.
         """
         values: dict[str, Value] = {}
         for reg in block.registers:
@@ -297,12 +298,13 @@ class AlphaEssSource:
     async def _reprobe(self) -> None:
         """Ask again for the registers learned missing; plan those that answer.
 
-        Exception 2 is what a unit lacking a register answers (SEN #21), but
-        no document says it is for good: a firmware update can add
-        registers, and nothing rules out a unit answering it for a while. A
-        register dropped forever (it is saved across restarts) would leave
-        its entity unknown until the entry is re-added, so each one costs
-        one request per slow cycle instead.
+        Exception 2 is what a unit lacking a register answers
+        (docs/protocols/alphaess.md#block-reads), but no document says it is
+        for good: a firmware update can add registers, and nothing rules out
+        a unit answering it for a while. A register dropped forever (it is
+        saved across restarts) would leave its entity unknown until the
+        entry is re-added, so each one costs one request per slow cycle
+        instead.
         """
         back: set[str] = set()
         for key in sorted(self._unsupported):
@@ -372,7 +374,8 @@ class AlphaEssSource:
                 )
         actual: tuple[int, ...] = ()
         for _ in range(READBACK_TRIES):
-            # DAL: "power/SOC may read back stale until applied".
+            # Power/SOC may read back stale until applied
+            # (docs/protocols/alphaess.md#write-sequences).
             actual = tuple(await self.client.read(DISPATCH_ADDRESS, DISPATCH_COUNT))
             if actual == words:
                 return

@@ -1,6 +1,6 @@
 """A simulated microgrid: five buses, three converters, solar and wind.
 
-The profile of seed 002, made physically consistent:
+The profile of seed 002 (docs/protocols/app-seeds.md#seed-002), made physically consistent:
 
 * the network is solved as an AC power flow every second, so the slack bus
   (the grid connection) takes exactly generation − load − losses;
@@ -223,7 +223,7 @@ class MicrogridSystem:
     # -- controls -----------------------------------------------------------
 
     def start(self) -> None:
-        """Run the simulation (seed 002's start)."""
+        """Run the simulation (the seed's start control, docs/protocols/app-seeds.md#seed-002)."""
         self.running = True
 
     def stop(self) -> None:

@@ -2,9 +2,10 @@
 
 The client owns exactly one WebSocket at a time and keeps it open across
 polls (the dongle serves one user at a time; logging in for every poll is
-what makes the web UI kick users out, NICK #14). All protocol decisions are
-the session's (:mod:`.session`); the client only carries out its actions,
-applies the request timeout, counts, and decides *when* to reconnect:
+what makes the web UI kick users out, docs/protocols/winet.md#session). All
+protocol decisions are the session's (:mod:`.session`); the client only
+carries out its actions, applies the request timeout, counts, and decides
+*when* to reconnect:
 
 * at once for routine events (token expiry, a socket the dongle dropped
   while idle), at most twice within one poll;
@@ -13,7 +14,7 @@ applies the request timeout, counts, and decides *when* to reconnect:
   :class:`~..errors.SourceUnavailable` instead of touching the network;
 * after ``watchdog_limit`` consecutive failed polls, a full reconnect that
   also re-detects the transport (firmware updates have switched dongles from
-  plain to TLS-only, research §9).
+  plain to TLS-only, docs/protocols/winet.md#firmware-timeline).
 
 Between polls, :meth:`WinetClient.async_run_keepalive` (run by the caller,
 e.g. as a Home Assistant background task) pings a session that has been

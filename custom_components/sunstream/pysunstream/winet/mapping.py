@@ -2,11 +2,12 @@
 
 Each device's values are kept under the device's own ``I18N_*`` keys
 (misspellings included: ``I18N_COMMON_PV_DAYILY_ENERGY_GENERATION``,
-``I18N_COMMON_BATTARY_HEALTH``, ``I18N_COMMONUA``) with canonical units,
-so nothing is lost; the canonical :class:`~..model.Metric` values of the
-snapshot are derived from a known subset (research §3). A metric appears in
-the snapshot only if some device sends its key, and is ``None`` while the
-device says ``"--"``.
+``I18N_COMMON_BATTARY_HEALTH``, ``I18N_COMMONUA``) with canonical units, so
+nothing is lost; the canonical :class:`~..model.Metric` values of the
+snapshot are derived from a known subset
+(docs/protocols/winet.md#data-services). A metric appears in the snapshot
+only if some device sends its key, and is ``None`` while the device says
+``"--"``.
 
 Sign conventions are the model's: grid power is import − export, battery
 power is discharge − charge (WiNet reports each direction as a separate
@@ -267,7 +268,7 @@ def system_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
     """Source-specific values of the first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
-    summed: they are a breakdown of the MPPTs, research §2.9 / NICK #36),
+    summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency`` and ``grid_voltage`` (phase A).
     """
     extras: dict[str, Value] = {}

@@ -7,7 +7,7 @@ never touches a socket or a clock. The I/O layer tells it what happened
 :data:`Action` each call returns. That keeps every protocol rule testable
 with plain function calls, and the client a thin loop.
 
-Protocol rules enforced here (research §2, §5, §10):
+Protocol rules enforced here (the facts and their sources: docs/protocols/winet.md):
 
 * ``connect`` → ``login`` with the connect token → ``devicelist`` with the
   token the *login* reply returns;
@@ -82,7 +82,7 @@ from .messages import (
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_READ_RETRY_DELAY = 5.0
-"""Seconds before asking again after ``301`` (what SGLIB waits)."""
+"""Seconds before asking again after ``301`` (docs/protocols/winet.md#result-codes)."""
 DEFAULT_READ_RETRIES = 3
 DEFAULT_DEVICELIST_EVERY = 30
 """Cycles between ``devicelist`` refreshes (5 min at the default interval)."""

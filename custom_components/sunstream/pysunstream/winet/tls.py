@@ -2,7 +2,7 @@
 
 Every WiNet-S dongle presents the same self-signed certificate (issuer and
 subject ``CN=Sungrow``, SANs ``169.254.12.12``, ``11.11.11.1``,
-``127.0.0.1``; research §1.2), so normal verification fails on a LAN
+``127.0.0.1``; docs/protocols/winet.md#certificate), so normal verification fails on a LAN
 address even if the certificate were trusted. Three modes follow from that:
 
 * ``bypass`` (default): encrypt, verify nothing — what every existing
