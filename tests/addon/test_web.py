@@ -52,7 +52,7 @@ async def test_health_needs_no_token_and_reports_the_feed(make_server: ServerFac
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/systems", "/api/systems/rooftop", "/api/alerts", "/ws/monitoring"],
+    ["/api/systems", "/api/systems/rooftop", "/api/alerts", "/ws/monitoring", "/api/stats"],
 )
 async def test_data_needs_a_token(make_server: ServerFactory, path: str) -> None:
     server = await make_server()
@@ -141,12 +141,25 @@ async def test_alerts_list_filter_and_acknowledge(make_server: ServerFactory) ->
     assert status == 401
 
 
+def seed_stats(body: dict[str, Any]) -> dict[str, int]:
+    """Read GET /ws/monitoring as a seed 000 client does: exactly its keys, systems as a list."""
+    assert set(body) == {"status", "endpoint", "stats"}
+    assert body["status"] == "WebSocket Server Running"
+    assert body["endpoint"] == "/ws/monitoring/:system_id"
+    stats = body["stats"]
+    assert set(stats) == {"total_connections", "active_systems", "systems"}
+    systems = {}
+    for entry in stats["systems"]:
+        assert set(entry) == {"system_id", "connections"}
+        systems[entry["system_id"]] = entry["connections"]
+    assert stats["active_systems"] == len(systems)
+    return {"total": stats["total_connections"], **systems}
+
+
 async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     server = await make_server()
     _, _, body = await server.get("/ws/monitoring")
-    assert body["totalConnections"] == 0
-    assert body["activeSystems"] == 0
-    assert body["systemConnections"] == {}
+    assert seed_stats(body) == {"total": 0}
 
     await server.ws("/ws/monitoring/rooftop")
     await server.ws("/ws/monitoring/rooftop")
@@ -157,18 +170,18 @@ async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     await receive(garage)
 
     _, _, body = await server.get("/ws/monitoring")
-    assert body["totalConnections"] == 4
-    assert body["activeSystems"] == 2
-    assert body["systemConnections"] == {"rooftop": 2, "garage": 2}
-    assert body["monitoringConnections"] == 3
-    assert body["channelConnections"] == 1
+    assert seed_stats(body) == {"total": 4, "rooftop": 2, "garage": 2}
+    # This server's own counters are beside the seed document, not in it.
+    _, _, counters = await server.get("/api/stats")
+    assert counters["monitoring_connections"] == 3
+    assert counters["channel_connections"] == 1
     if importlib.util.find_spec("sunstream_monitor.sio") is not None:
-        assert body["socketio"]["connections"] == 0
+        assert counters["socketio"]["connections"] == 0
 
     await garage.close()
     await eventually(lambda: len(server.app[CLIENTS_KEY]) == 3)
     _, _, body = await server.get("/ws/monitoring")
-    assert body["systemConnections"] == {"rooftop": 2, "garage": 1}
+    assert seed_stats(body) == {"total": 3, "rooftop": 2, "garage": 1}
 
 
 async def test_unknown_route_and_method_are_problems(make_server: ServerFactory) -> None:
@@ -196,6 +209,7 @@ async def test_openapi_document_and_docs_page(make_server: ServerFactory) -> Non
         "/api/alerts/{alert_id}/acknowledge",
         "/api/broadcast",
         "/ws/monitoring",
+        "/api/stats",
         "/ws/monitoring/{system_id}",
         "/ws",
     ):
@@ -629,8 +643,8 @@ async def test_per_address_connection_cap(make_server: ServerFactory) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await server.ws("/ws")
     assert refused.value.status == 429
-    _, _, body = await server.get("/ws/monitoring")
-    assert body["refusedConnections"] == 1
+    _, _, body = await server.get("/api/stats")
+    assert body["refused_connections"] == 1
 
 
 async def test_repeated_auth_failures_back_off(make_server: ServerFactory) -> None:
@@ -694,9 +708,10 @@ async def test_slow_client_is_dropped_while_a_fast_one_keeps_up(
     await eventually(lambda: len(received) == sent, within=10)
     assert received == list(range(sent))
     await eventually(lambda: len(clients) == 1, within=CLOSE_TIMEOUT * 3)
-    _, _, stats = await server.get("/ws/monitoring")
-    assert stats["evictedSlowClients"] == 1
-    assert stats["systemConnections"] == {"rooftop": 1}
+    _, _, stats = await server.get("/api/stats")
+    assert stats["evicted_slow_clients"] == 1
+    _, _, body = await server.get("/ws/monitoring")
+    assert seed_stats(body) == {"total": 1, "rooftop": 1}
     # The slow client, reading at last, finds its queue cut short and a reason.
     assert await closed(slow, within=10) == 1008
     reader.cancel()

@@ -68,6 +68,7 @@ class HttpApi:
             web.get("/openapi.json", self.openapi),
             web.get("/docs", self.docs),
             web.get("/ws/monitoring", self.stats),
+            web.get("/api/stats", self.server_stats),
             web.get("/api/systems", self.systems),
             web.get("/api/systems/{system_id}", self.system),
             web.get("/api/alerts", self.alerts),
@@ -162,20 +163,39 @@ class HttpApi:
     # -- data ---------------------------------------------------------------------
 
     async def stats(self, request: web.Request) -> web.Response:
-        """Seed 000's statistics, plus this server's own counters."""
+        """Seed 000's statistics, exactly its shape: ``{status, endpoint, stats}``.
+
+        Seed dashboards read this document; this server's own counters are
+        beside it, at ``GET /api/stats`` (:meth:`server_stats`), never in it.
+        """
         await self.principal(request)
         per_system: dict[str, int] = dict(self.monitoring.stats())
         for system_id, count in self.channel.stats().items():
             per_system[system_id] = per_system.get(system_id, 0) + count
+        return json_response(
+            {
+                "status": "WebSocket Server Running",
+                "endpoint": "/ws/monitoring/:system_id",
+                "stats": {
+                    "total_connections": len(self.clients),
+                    "active_systems": len(per_system),
+                    "systems": [
+                        {"system_id": system_id, "connections": count}
+                        for system_id, count in sorted(per_system.items())
+                    ],
+                },
+            }
+        )
+
+    async def server_stats(self, request: web.Request) -> web.Response:
+        """The server's own counters: connections per endpoint, evictions, refusals, Socket.IO."""
+        await self.principal(request)
         monitoring = sum(1 for client in self.clients.all if client.kind == "monitoring")
         body: dict[str, Any] = {
-            "totalConnections": len(self.clients),
-            "activeSystems": len(per_system),
-            "systemConnections": per_system,
-            "monitoringConnections": monitoring,
-            "channelConnections": len(self.clients) - monitoring,
-            "evictedSlowClients": self.clients.evicted,
-            "refusedConnections": self.clients.refused,
+            "monitoring_connections": monitoring,
+            "channel_connections": len(self.clients) - monitoring,
+            "evicted_slow_clients": self.clients.evicted,
+            "refused_connections": self.clients.refused,
         }
         for name, stats in self.extra_stats.items():
             body[name] = stats()

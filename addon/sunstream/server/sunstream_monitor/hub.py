@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import logging
+import time
 from typing import Any, Protocol
 
 import orjson
@@ -40,6 +41,8 @@ class System:
     info: SystemInfo
     document: Document | None = None
     connected: bool | None = None
+    # When the hub took the current document in (Unix time, seconds).
+    updated_at: float = 0.0
     _frames: dict[str, bytes] = field(default_factory=dict)
     _document_json: bytes | None = None
 
@@ -71,6 +74,7 @@ class System:
     def set_document(self, document: Document) -> None:
         """Replace the document; drop the frames built from the old one."""
         self.document = document
+        self.updated_at = time.time()
         self._document_json = None
         self._frames.clear()
 

@@ -166,27 +166,100 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "Stats": {
         "type": "object",
-        "description": "Seed 000's connection statistics.",
-        "required": ["totalConnections", "activeSystems", "systemConnections"],
+        "description": (
+            "Seed 000's connection statistics, exactly its shape (counters of this server "
+            "are at GET /api/stats)."
+        ),
+        "required": ["status", "endpoint", "stats"],
+        "additionalProperties": False,
         "properties": {
-            "totalConnections": {
-                "type": "integer",
-                "description": "Open WebSocket connections (both endpoints)",
-            },
-            "activeSystems": {
-                "type": "integer",
-                "description": "Systems with at least one watcher",
-            },
-            "systemConnections": {
+            "status": {"const": "WebSocket Server Running"},
+            "endpoint": {"const": "/ws/monitoring/:system_id"},
+            "stats": {
                 "type": "object",
-                "additionalProperties": {"type": "integer"},
-                "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                "required": ["total_connections", "active_systems", "systems"],
+                "additionalProperties": False,
+                "properties": {
+                    "total_connections": {
+                        "type": "integer",
+                        "description": "Open WebSocket connections (both endpoints)",
+                    },
+                    "active_systems": {
+                        "type": "integer",
+                        "description": "Systems with at least one WebSocket watcher",
+                    },
+                    "systems": {
+                        "type": "array",
+                        "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                        "items": {
+                            "type": "object",
+                            "required": ["system_id", "connections"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "system_id": {"type": "string"},
+                                "connections": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
             },
-            "monitoringConnections": {"type": "integer"},
-            "channelConnections": {"type": "integer"},
-            "evictedSlowClients": {"type": "integer"},
-            "refusedConnections": {"type": "integer"},
-            "socketio": {"type": "object"},
+        },
+    },
+    "ServerStats": {
+        "type": "object",
+        "description": "This server's own counters, beside seed 000's statistics.",
+        "required": [
+            "monitoring_connections",
+            "channel_connections",
+            "evicted_slow_clients",
+            "refused_connections",
+            "socketio",
+        ],
+        "properties": {
+            "monitoring_connections": {"type": "integer"},
+            "channel_connections": {"type": "integer"},
+            "evicted_slow_clients": {"type": "integer"},
+            "refused_connections": {"type": "integer"},
+            "socketio": {
+                "type": "object",
+                "required": ["connections", "refused", "evicted", "systems"],
+                "properties": {
+                    "connections": {"type": "integer"},
+                    "refused": {"type": "integer"},
+                    "evicted": {"type": "integer"},
+                    "systems": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+        },
+    },
+    "DeviceData": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:data` event: what seed dashboards destructure as "
+            "`({deviceId, data, timestamp})`."
+        ),
+        "required": ["deviceId", "data", "timestamp"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "data": _ref("MonitoringData"),
+            "timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the app took the document in",
+            },
+        },
+    },
+    "DeviceAlerts": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:alerts` event, `({deviceId, alerts})`: the alerts that changed."
+        ),
+        "required": ["deviceId", "alerts"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "alerts": {"type": "array", "items": _ref("Alert")},
         },
     },
     "BroadcastRequest": {
@@ -367,6 +440,17 @@ def document() -> dict[str, Any]:
                     "summary": "Connection statistics (seed 000 shape)",
                     "operationId": "stats",
                     "responses": {"200": _ok("Statistics", _ref("Stats")), **_AUTH_ERRORS},
+                }
+            },
+            "/api/stats": {
+                "get": {
+                    "tags": ["websocket"],
+                    "summary": "This server's connection counters (evictions, refusals, Socket.IO)",
+                    "operationId": "serverStats",
+                    "responses": {
+                        "200": _ok("Counters", _ref("ServerStats")),
+                        **_AUTH_ERRORS,
+                    },
                 }
             },
             "/ws/monitoring/{system_id}": {

@@ -1,10 +1,13 @@
 """Socket.IO endpoint: the rooms-and-events API of seeds 002 and 003.
 
 Dashboards written for socket.io-client v4 connect at the default
-``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear
-``device:data`` (the MonitoringData document), ``device:alerts``,
-``device:status`` (connectivity) and ``device:dispatch`` in that system's room,
-and what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
+``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear,
+in that system's room, ``device:data`` as ``{deviceId, data, timestamp}``
+(``data`` the MonitoringData document), ``device:alerts`` as
+``{deviceId, alerts}`` — the shapes seed dashboards destructure, so they are
+a contract: nothing is added to them, and anything richer goes out under its
+own event name — ``device:status`` (connectivity) and ``device:dispatch``, and
+what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
 encodes an emit once and hands the same packet to every member of the room,
 so a fan-out costs one encoding per update, not one per client.
 
@@ -37,6 +40,7 @@ from socketio.exceptions import (  # type: ignore[import-untyped]
 
 from .auth import AUTH_TIMEOUT, Authenticator, Principal, bearer_token, normalize_address
 from .hub import Hub, HubEvent, System
+from .monitoring import iso_utc
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,6 +98,28 @@ def origin_policy(
         )
 
     return check
+
+
+def data_message(system: System) -> dict[str, Any]:
+    """``device:data``: ``{deviceId, data, timestamp}``, exactly what seed dashboards destructure.
+
+    ``timestamp`` is when the hub took the document in, as ``Date.toJSON()``
+    writes it (the document's own ``last_updated`` says when its values changed).
+    """
+    return {
+        "deviceId": system.system_id,
+        "data": system.document,
+        "timestamp": iso_utc(system.updated_at),
+    }
+
+
+def alerts_message(event: HubEvent) -> dict[str, Any]:
+    """``device:alerts``: ``{deviceId, alerts}``, the alerts that changed.
+
+    Raised, cleared or acknowledged: each alert says which by its ``state``
+    and ``acknowledged``.
+    """
+    return {"deviceId": event.system_id, "alerts": [event.data]}
 
 
 def _auth_token(auth: Any) -> str | None:
@@ -422,12 +448,12 @@ class SocketIOEndpoint:
     def on_state(self, system: System) -> None:
         """A new document: to the system's room."""
         if system.document is not None:
-            self._emit_to_room(system.system_id, EVENT_DATA, system.document)
+            self._emit_to_room(system.system_id, EVENT_DATA, data_message(system))
 
     def on_event(self, event: HubEvent) -> None:
         """Alerts, connectivity and dispatches: to the system's room."""
         if event.kind in _ALERT_KINDS:
-            self._emit_to_room(event.system_id, EVENT_ALERTS, event.frame())
+            self._emit_to_room(event.system_id, EVENT_ALERTS, alerts_message(event))
         elif event.kind == "connectivity":
             self._emit_to_room(event.system_id, EVENT_STATUS, self._status(event))
         elif event.kind == "dispatch":
@@ -550,7 +576,7 @@ class SocketIOEndpoint:
         self._members.setdefault(system_id, set()).add(sid)
         # The current state right away, so a dashboard never starts blank.
         if system.document is not None:
-            await self.server.emit(EVENT_DATA, system.document, to=sid)
+            await self.server.emit(EVENT_DATA, data_message(system), to=sid)
         if system.connected is not None:
             status = {
                 "system_id": system_id,
