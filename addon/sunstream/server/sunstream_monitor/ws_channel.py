@@ -31,6 +31,7 @@ from typing import Any, Final
 from aiohttp import web
 import orjson
 
+from .admission import subscription_refusal
 from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
 from .hub import Hub, HubEvent, System
 from .settings import Settings
@@ -39,8 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 
 UPDATE_FRAME: Final = "monitoring_update"
 EVERY_SYSTEM: Final = "*"
-# A client has no business following more systems than this.
-MAX_SUBSCRIPTIONS: Final = 256
 # How often the feed's connection state is compared with what clients were told.
 FEED_CHECK_INTERVAL: Final = 1.0
 _KNOWN: Final = ("acknowledge_alert", "auth", "ping", "request_status", "subscribe", "unsubscribe")
@@ -269,14 +268,9 @@ class ChannelEndpoint:
                     known=sorted(self.hub.systems),
                 )
                 return
-            subscribed = client.systems if client.systems is not None else set()
-            if system_id not in subscribed and len(subscribed) >= MAX_SUBSCRIPTIONS:
-                _fail(
-                    client,
-                    message,
-                    "too_many_subscriptions",
-                    f"a client may follow at most {MAX_SUBSCRIPTIONS} systems",
-                )
+            refusal = subscription_refusal(client.systems or (), system_id)
+            if refusal is not None:
+                _fail(client, message, "too_many_subscriptions", refusal)
                 return
             if client.systems is None:
                 client.systems = set()
