@@ -207,7 +207,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "ServerStats": {
         "type": "object",
-        "description": "This server's own counters, beside seed 000's statistics.",
+        "description": "The Sunstream app's own counters, beside seed 000's statistics.",
         "required": [
             "monitoring_connections",
             "channel_connections",
@@ -314,7 +314,7 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Sunstream monitor",
+            "title": "The Sunstream app",
             "version": __version__,
             "description": (
                 "Live data of Sunstream solar systems, fed from Home Assistant. Every operation "
@@ -584,8 +584,8 @@ input { width: 28rem; max-width: 100%; }
 DOCS_HTML: Final = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sunstream monitor API</title><style>{_STYLE}</style></head>
-<body><h1 id="title">Sunstream monitor API</h1><p id="about"></p>
+<title>The Sunstream app API</title><style>{_STYLE}</style></head>
+<body><h1 id="title">The Sunstream app API</h1><p id="about"></p>
 <p><label>Bearer token (kept in this page only):
 <input id="token" type="password" autocomplete="off"></label>
 · <a href="openapi.json">openapi.json</a></p>
