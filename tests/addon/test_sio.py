@@ -273,6 +273,21 @@ async def test_subscribe_gets_data_now_and_on_change(
     assert server.endpoint.stats()["systems"] == {SYSTEM: 1}
 
 
+async def test_values_are_sent_with_sensible_precision(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    """Was: device:data carried the document's binary noise (0.49739999999999995)."""
+    recorder = await clients()
+    await recorder.call("subscribe:device", SYSTEM)
+    await recorder.data()
+    noisy = 0.49739999999999995
+    assert noisy != 0.4974
+    server.hub.update_state(SYSTEM, document(today_savings=noisy, load={"power_kw": noisy}))
+    data = await recorder.data()
+    assert data["today_savings"] == 0.4974
+    assert data["load"]["power_kw"] == 0.4974
+
+
 async def test_subscribe_accepts_an_object_argument(
     clients: Callable[..., Awaitable[Recorder]],
 ) -> None:

@@ -912,3 +912,31 @@ async def test_client_pings_are_answered(make_server: ServerFactory) -> None:
         msg = await ws.receive(timeout=WAIT)
     assert msg.type is aiohttp.WSMsgType.PONG
     assert msg.data == b"later"
+
+
+# -- precision ------------------------------------------------------------------------------------
+
+NOISY = 0.49739999999999995  # 0.4974 with binary noise, as a price × energy product has it
+
+
+async def test_values_are_written_with_sensible_precision(make_server: ServerFactory) -> None:
+    """Was: the document's floats went out with their binary noise (0.49739999999999995)."""
+    assert repr(NOISY) == "0.49739999999999995"
+    server = await make_server()
+    watcher = await server.ws("/ws/monitoring/rooftop")
+    await receive(watcher)
+    noisy = document(today_savings=NOISY, battery={"power_kw": -NOISY}, chart_data=[NOISY])
+    server.hub.update_state("rooftop", noisy)
+
+    pushed = await receive(watcher)
+    _, _, answered = await server.get("/api/systems/rooftop")
+    for body in (pushed["data"], answered):
+        assert body["today_savings"] == 0.4974
+        assert body["battery"]["power_kw"] == -0.4974
+        assert body["chart_data"] == [0.4974]
+    async with server.session.get(
+        server.url("/api/systems/rooftop"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as response:
+        text = await response.text()
+    assert "0.4974," in text
+    assert "0.4973999" not in text

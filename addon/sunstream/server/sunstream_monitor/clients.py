@@ -36,7 +36,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.base_protocol import BaseProtocol
 import orjson
 
-from . import __version__
+from . import __version__, wire
 from .admission import Admission
 from .auth import Authenticator, Principal, bearer_token, normalize_address
 from .problems import Problem, too_many_failures, unauthorized
@@ -79,7 +79,7 @@ def encode_text_frame(payload: bytes) -> bytes:
 
 def error_frame(code: str, message: str, **extra: Any) -> bytes:
     """``{"type": "error", "code": …, "message": …}`` as JSON."""
-    return orjson.dumps({"type": "error", "code": code, "message": message, **extra})
+    return wire.dumps({"type": "error", "code": code, "message": message, **extra})
 
 
 class Client:
@@ -186,7 +186,7 @@ class Client:
 
     def send_json(self, message: Any) -> None:
         """Serialize and send one message meant for this client only."""
-        self.send(orjson.dumps(message))
+        self.send(wire.dumps(message))
 
     def send_error(self, code: str, message: str, **extra: Any) -> None:
         """An error frame; the connection stays open."""

@@ -15,7 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 import orjson
 
-from . import __version__
+from . import __version__, wire
 from .auth import Authenticator, Principal, bearer_token, normalize_address
 from .clients import Client, Clients
 from .hub import Hub
@@ -32,7 +32,7 @@ _FALSE: Final = frozenset({"0", "false", "no", "off"})
 
 def json_response(body: Any, *, status: int = 200) -> web.Response:
     """JSON via orjson (already-encoded ``bytes`` are sent as they are)."""
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    data = body if isinstance(body, bytes) else wire.dumps(body)
     return web.Response(body=data, status=status, content_type="application/json")
 
 
@@ -59,7 +59,7 @@ class HttpApi:
         self.extra_stats: dict[str, Any] = {}
         # Other outputs' broadcast (Socket.IO): (message, system_id or None) → clients reached.
         self.broadcasters: list[Callable[[Any, str | None], int]] = []
-        self._openapi = orjson.dumps(document())
+        self._openapi = wire.dumps(document())
 
     def routes(self) -> list[web.RouteDef]:
         """The routes, in the order the router should try them."""
@@ -281,7 +281,7 @@ class HttpApi:
             targets = set(self.monitoring.subscribers.get(system_id, ()))
             targets.update(self.channel.targets(system_id))
         message = body["message"]
-        delivered = Clients.broadcast(orjson.dumps(message), targets)
+        delivered = Clients.broadcast(wire.dumps(message), targets)
         for broadcast in self.broadcasters:
             delivered += broadcast(message, system_id)
         return json_response({"delivered": delivered, "system_id": system_id})

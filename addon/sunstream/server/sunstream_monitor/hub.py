@@ -14,8 +14,7 @@ import logging
 import time
 from typing import Any, Protocol
 
-import orjson
-
+from . import wire
 from .alert_book import ALERT_ACKNOWLEDGED, Alert, AlertBook
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class System:
     def document_json(self) -> bytes:
         """The MonitoringData document as JSON (``null`` before the first one)."""
         if self._document_json is None:
-            self._document_json = orjson.dumps(self.document)
+            self._document_json = wire.dumps(self.document)
         return self._document_json
 
     def frame(self, frame_type: str) -> bytes:
@@ -66,7 +65,7 @@ class System:
         """
         cached = self._frames.get(frame_type)
         if cached is None:
-            head = orjson.dumps({"type": frame_type, "system_id": self.system_id})
+            head = wire.dumps({"type": frame_type, "system_id": self.system_id})
             cached = head[:-1] + b',"data":' + self.document_json + b"}"
             self._frames[frame_type] = cached
         return cached

@@ -40,12 +40,9 @@ from .admission import Admission, subscription_refusal
 from .auth import AUTH_TIMEOUT, Authenticator, Principal, bearer_token
 from .hub import Hub, HubEvent, System
 from .monitoring import iso_utc
-from .sio_engine import (
-    DEFAULT_CLIENT_QUEUE,
-    SHUTDOWN_TIMEOUT,
-    SocketIOServer,
-)
+from .sio_engine import DEFAULT_CLIENT_QUEUE, SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
 from .sio_gate import NAMESPACE, SocketIOGate
+from .wire import SocketIOJson
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -178,6 +175,8 @@ class SocketIOEndpoint:
         self.authenticator = authenticator
         self.server = SocketIOServer(
             async_mode="aiohttp",
+            # The app's one JSON encoder (floats rounded), for every packet.
+            json=SocketIOJson,
             cors_allowed_origins=origin_policy(origins or (), authenticator),
             # Tokens travel in the auth payload, never in cookies.
             cors_credentials=False,
@@ -209,7 +208,7 @@ class SocketIOEndpoint:
     def attach(self, app: web.Application) -> None:
         """Serve at ``/socket.io/`` on ``app`` and follow the hub while it runs."""
         self.server.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
-        pass  # app.middlewares.append(without_deflate(SOCKETIO_PATH))
+        app.middlewares.append(without_deflate(SOCKETIO_PATH))
         app.on_startup.append(self._on_app_startup)
         app.on_shutdown.append(self._on_app_shutdown)
 

@@ -29,8 +29,8 @@ import logging
 from typing import Any, Final
 
 from aiohttp import web
-import orjson
 
+from . import wire
 from .admission import subscription_refusal
 from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
 from .hub import Hub, HubEvent, System
@@ -59,7 +59,7 @@ def power_frame(system: System) -> bytes:
     """``power_update``: the current powers only, for gauges that redraw often."""
     document = system.document or {}
     battery = _section(document, "battery")
-    return orjson.dumps(
+    return wire.dumps(
         {
             "type": "power_update",
             "system_id": system.system_id,
@@ -134,7 +134,7 @@ class ChannelEndpoint:
             return
         self._told = status
         if self.members:
-            Clients.broadcast(orjson.dumps(self.status_message()), self.members)
+            Clients.broadcast(wire.dumps(self.status_message()), self.members)
 
     def start(self) -> None:
         """Begin watching the feed's connection (the hub has no callback for it)."""
@@ -181,12 +181,12 @@ class ChannelEndpoint:
         """Connectivity, alerts and dispatches to the system's subscribers."""
         targets = self.targets(event.system_id)
         if targets:
-            Clients.broadcast(orjson.dumps(event.frame()), targets)
+            Clients.broadcast(wire.dumps(event.frame()), targets)
             # Seed 001's names are about the whole Modbus link, not one part of a system.
             if event.kind == "connectivity" and "part" not in event.data and self._is_modbus(event):
                 kind = "modbus_connected" if event.data.get("connected") else "modbus_disconnected"
                 seed = {"type": kind, "system_id": event.system_id, "data": event.data}
-                Clients.broadcast(orjson.dumps(seed), targets)
+                Clients.broadcast(wire.dumps(seed), targets)
         if event.kind == "connectivity":
             self._status_changed()
 
