@@ -156,7 +156,7 @@ class Server:
         self.hub = hub
         self.authenticator = authenticator
         self.app = web.Application()
-        self.endpoint = sio.attach(self.app, hub, authenticator, **options)
+        self.endpoint = sio.SocketIOEndpoint(hub, authenticator, **options).attach(self.app)
         self.runner = web.AppRunner(self.app)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -64,27 +64,26 @@ class Admission[K: Hashable]:
         ``trusted`` is a connection through the ingress proxy: it counts
         towards the total only.
         """
-        if len(self._address) >= self.max_clients:
-            self.refused += 1
-            return Problem(
-                503,
-                f"the server has reached its limit of {self.max_clients} connections",
-                code="server_full",
-                headers={"Retry-After": RETRY_AFTER},
-            )
         address = None if trusted else (remote or "")
-        if address is not None and self._per_address[address] >= self.max_clients_per_ip:
+        refusal = self._refusal(address)
+        if refusal is not None:
             self.refused += 1
-            return Problem(
-                429,
-                f"too many connections from this address (limit {self.max_clients_per_ip})",
-                code="too_many_connections",
-                headers={"Retry-After": RETRY_AFTER},
-            )
+            return refusal
         self._address[key] = address
         if address is not None:
             self._per_address[address] += 1
         return None
+
+    def _refusal(self, address: str | None) -> Problem | None:
+        if len(self._address) >= self.max_clients:
+            status, code = 503, "server_full"
+            detail = f"the server has reached its limit of {self.max_clients} connections"
+        elif address is not None and self._per_address[address] >= self.max_clients_per_ip:
+            status, code = 429, "too_many_connections"
+            detail = f"too many connections from this address (limit {self.max_clients_per_ip})"
+        else:
+            return None
+        return Problem(status, detail, code=code, headers={"Retry-After": RETRY_AFTER})
 
     def release(self, key: K) -> None:
         """Forget ``key`` (closed, or never got further); idempotent."""

@@ -37,7 +37,7 @@ from socketio.exceptions import (  # type: ignore[import-untyped]
 )
 
 from .admission import Admission, subscription_refusal
-from .auth import AUTH_TIMEOUT, Authenticator, Principal, bearer_token
+from .auth import Authenticator, Principal, bearer_token
 from .hub import Hub, HubEvent, System
 from .monitoring import iso_utc
 from .sio_engine import DEFAULT_CLIENT_QUEUE, SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
@@ -164,20 +164,26 @@ class SocketIOEndpoint:
         hub: Hub,
         authenticator: Authenticator,
         *,
-        origins: Sequence[str] | None = None,
+        origins: Iterable[str] = (),
         max_clients: int = DEFAULT_MAX_CLIENTS,
         max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
-        connect_timeout: float = AUTH_TIMEOUT,
         client_queue: int = DEFAULT_CLIENT_QUEUE,
     ) -> None:
-        """Build the server; :meth:`attach` puts it on an aiohttp application."""
+        """Build the server; :meth:`attach` puts it on an aiohttp application.
+
+        ``origins`` is the browser origin allow-list (``settings.origins``),
+        see :func:`origin_policy`; the caps are ``settings.max_clients`` and
+        ``settings.max_clients_per_ip`` (counted apart from the WebSocket
+        clients) and ``settings.client_queue`` packets waiting per client. A
+        connection has ``authenticator.auth_timeout`` to join the namespace.
+        """
         self.hub = hub
         self.authenticator = authenticator
         self.server = SocketIOServer(
             async_mode="aiohttp",
             # The app's one JSON encoder (floats rounded), for every packet.
             json=SocketIOJson,
-            cors_allowed_origins=origin_policy(origins or (), authenticator),
+            cors_allowed_origins=origin_policy(origins, authenticator),
             # Tokens travel in the auth payload, never in cookies.
             cors_credentials=False,
             max_http_buffer_size=MAX_PACKET_BYTES,
@@ -188,7 +194,7 @@ class SocketIOEndpoint:
             self.server,
             Admission(max_clients, max_clients_per_ip),
             authenticator,
-            connect_timeout=connect_timeout,
+            connect_timeout=authenticator.auth_timeout,
             client_queue=client_queue,
         )
         self._clients: dict[str, _Client] = {}
@@ -205,12 +211,14 @@ class SocketIOEndpoint:
 
     # -- lifecycle --------------------------------------------------------
 
-    def attach(self, app: web.Application) -> None:
-        """Serve at ``/socket.io/`` on ``app`` and follow the hub while it runs."""
+    def attach(self, app: web.Application) -> SocketIOEndpoint:
+        """Serve at ``/socket.io/`` on ``app`` (also ``app[SOCKETIO_KEY]``); follow the hub."""
         self.server.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
         app.middlewares.append(without_deflate(SOCKETIO_PATH))
         app.on_startup.append(self._on_app_startup)
         app.on_shutdown.append(self._on_app_shutdown)
+        app[SOCKETIO_KEY] = self
+        return self
 
     async def _on_app_startup(self, _app: web.Application) -> None:
         if self._remove_listener is None:
@@ -448,34 +456,3 @@ class SocketIOEndpoint:
 
 
 SOCKETIO_KEY: Final = web.AppKey("sunstream_socketio", SocketIOEndpoint)
-
-
-def attach(
-    app: web.Application,
-    hub: Hub,
-    authenticator: Authenticator,
-    *,
-    origins: Iterable[str] | None = None,
-    max_clients: int = DEFAULT_MAX_CLIENTS,
-    max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
-    client_queue: int = DEFAULT_CLIENT_QUEUE,
-) -> SocketIOEndpoint:
-    """Serve Socket.IO on ``app`` at ``/socket.io/``; the endpoint is also ``app[SOCKETIO_KEY]``.
-
-    ``origins`` is the browser origin allow-list (``settings.origins``), see
-    :func:`origin_policy`; the caps are ``settings.max_clients`` and
-    ``settings.max_clients_per_ip`` (counted apart from the WebSocket
-    clients) and ``settings.client_queue`` packets waiting per client.
-    """
-    endpoint = SocketIOEndpoint(
-        hub,
-        authenticator,
-        origins=tuple(origins or ()),
-        max_clients=max_clients,
-        max_clients_per_ip=max_clients_per_ip,
-        connect_timeout=authenticator.auth_timeout,
-        client_queue=client_queue,
-    )
-    endpoint.attach(app)
-    app[SOCKETIO_KEY] = endpoint
-    return endpoint

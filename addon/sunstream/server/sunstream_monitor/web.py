@@ -22,7 +22,7 @@ from .http_api import HttpApi, problem_for
 from .hub import Hub
 from .problems import Problem, problem_response
 from .settings import Settings
-from .sio import SOCKETIO_PATH, attach as attach_socketio
+from .sio import SOCKETIO_PATH, SocketIOEndpoint
 from .ws_channel import ChannelEndpoint
 from .ws_monitoring import MonitoringEndpoint
 
@@ -112,15 +112,14 @@ def _attach_socketio(app: web.Application, hub: Hub, authenticator: Authenticato
     too, and ``GET /ws/monitoring`` reports its counters.
     """
     settings = app[SETTINGS_KEY]
-    endpoint = attach_socketio(
-        app,
+    endpoint = SocketIOEndpoint(
         hub,
         authenticator,
         origins=settings.origins,
         max_clients=settings.max_clients,
         max_clients_per_ip=settings.max_clients_per_ip,
         client_queue=settings.client_queue,
-    )
+    ).attach(app)
     api = app[API_KEY]
     api.extra_stats["socketio"] = endpoint.stats
     api.broadcasters.append(endpoint.broadcast)
