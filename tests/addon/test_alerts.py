@@ -568,7 +568,7 @@ class SocketIORecorder:
         self.client.on("device:dispatch", self._dispatch)
 
     async def _alert(self, message: dict[str, Any]) -> None:
-        # Read as seed dashboards do: ({ deviceId, alerts }) => …
+        # Read as existing dashboards do (docs/app-api.md): ({ deviceId, alerts }) => …
         assert set(message) == {"deviceId", "alerts"}
         self.alerts.extend((message["deviceId"], alert) for alert in message["alerts"])
 

@@ -130,7 +130,7 @@ class Recorder:
         return await self.client.call(event, data, timeout=WAIT)
 
     async def data(self) -> dict[str, Any]:
-        """The next ``device:data``, read as seed dashboards do:
+        """The next ``device:data``, read as existing dashboards do (docs/app-api.md):
         ``({ deviceId, data, timestamp }) => …`` — exactly those keys."""
         message = await self.next("device:data")
         assert set(message) == {"deviceId", "data", "timestamp"}

@@ -141,8 +141,8 @@ async def test_alerts_list_filter_and_acknowledge(make_server: ServerFactory) ->
     assert status == 401
 
 
-def seed_stats(body: dict[str, Any]) -> dict[str, int]:
-    """Read GET /ws/monitoring as a seed 000 client does: exactly its keys, systems as a list."""
+def contract_stats(body: dict[str, Any]) -> dict[str, int]:
+    """Read GET /ws/monitoring as existing dashboards do (docs/app-api.md): exactly its keys."""
     assert set(body) == {"status", "endpoint", "stats"}
     assert body["status"] == "WebSocket Server Running"
     assert body["endpoint"] == "/ws/monitoring/:system_id"
@@ -159,7 +159,7 @@ def seed_stats(body: dict[str, Any]) -> dict[str, int]:
 async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     server = await make_server()
     _, _, body = await server.get("/ws/monitoring")
-    assert seed_stats(body) == {"total": 0}
+    assert contract_stats(body) == {"total": 0}
 
     await server.ws("/ws/monitoring/rooftop")
     await server.ws("/ws/monitoring/rooftop")
@@ -170,8 +170,8 @@ async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     await receive(garage)
 
     _, _, body = await server.get("/ws/monitoring")
-    assert seed_stats(body) == {"total": 4, "rooftop": 2, "garage": 2}
-    # This server's own counters are beside the seed document, not in it.
+    assert contract_stats(body) == {"total": 4, "rooftop": 2, "garage": 2}
+    # The app's own counters are beside the contract document, not in it.
     _, _, counters = await server.get("/api/stats")
     assert counters["monitoring_connections"] == 3
     assert counters["channel_connections"] == 1
@@ -181,7 +181,7 @@ async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     await garage.close()
     await eventually(lambda: len(server.app[CLIENTS_KEY]) == 3)
     _, _, body = await server.get("/ws/monitoring")
-    assert seed_stats(body) == {"total": 3, "rooftop": 2, "garage": 1}
+    assert contract_stats(body) == {"total": 3, "rooftop": 2, "garage": 1}
 
 
 async def test_unknown_route_and_method_are_problems(make_server: ServerFactory) -> None:
@@ -711,7 +711,7 @@ async def test_slow_client_is_dropped_while_a_fast_one_keeps_up(
     _, _, stats = await server.get("/api/stats")
     assert stats["evicted_slow_clients"] == 1
     _, _, body = await server.get("/ws/monitoring")
-    assert seed_stats(body) == {"total": 1, "rooftop": 1}
+    assert contract_stats(body) == {"total": 1, "rooftop": 1}
     # The slow client, reading at last, finds its queue cut short and a reason.
     assert await closed(slow, within=10) == 1008
     reader.cancel()

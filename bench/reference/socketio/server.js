@@ -6,8 +6,8 @@
 // /socket.io/ path, a token checked in the connect middleware (the Socket.IO `auth` payload or
 // an `Authorization: Bearer` header, as the app accepts), `subscribe:device` joining the room
 // `device:<id>` and answering with the current document and an ack, and every change emitted
-// once to the room as `device:data` in seed 003's shape {deviceId, data, timestamp}, as the app
-// sends it (socket.io encodes a broadcast packet once and writes the same frame to every member). Socket.IO's defaults otherwise: both transports, no
+// once to the room as `device:data` in the contract shape {deviceId, data, timestamp}
+// (docs/app-api.md, "Wire contracts"), as the app sends it (socket.io encodes a broadcast packet once and writes the same frame to every member). Socket.IO's defaults otherwise: both transports, no
 // per-message deflate, 25 s ping interval, 1 MB max buffer.
 //
 // The "state change" is an in-process ticker, the twin of bench/fanout/app_server.py and
@@ -106,7 +106,7 @@ io.on('connection', (socket) => {
   });
 });
 
-// Seed 003's wire shape, which the app emits too: ({ deviceId, data, timestamp }).
+// The contract shape the app emits too: ({ deviceId, data, timestamp }).
 function message(document) {
   return { deviceId: args.system, data: document, timestamp: new Date() };
 }

@@ -163,10 +163,11 @@ class HttpApi:
     # -- data ---------------------------------------------------------------------
 
     async def stats(self, request: web.Request) -> web.Response:
-        """Seed 000's statistics, exactly its shape: ``{status, endpoint, stats}``.
+        """Connection statistics in their contract shape: ``{status, endpoint, stats}``.
 
-        Seed dashboards read this document; this server's own counters are
-        beside it, at ``GET /api/stats`` (:meth:`server_stats`), never in it.
+        Existing dashboards read exactly this document (``docs/app-api.md``,
+        "Wire contracts"); the app's own counters are beside it, at
+        ``GET /api/stats`` (:meth:`server_stats`), never in it.
         """
         await self.principal(request)
         per_system: dict[str, int] = dict(self.monitoring.stats())

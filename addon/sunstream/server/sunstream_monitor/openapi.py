@@ -167,8 +167,8 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "Stats": {
         "type": "object",
         "description": (
-            "Seed 000's connection statistics, exactly its shape (counters of this server "
-            "are at GET /api/stats)."
+            "Connection statistics in the shape existing dashboards read, exactly (the app's "
+            "own counters are at GET /api/stats)."
         ),
         "required": ["status", "endpoint", "stats"],
         "additionalProperties": False,
@@ -207,7 +207,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "ServerStats": {
         "type": "object",
-        "description": "The Sunstream app's own counters, beside seed 000's statistics.",
+        "description": "The Sunstream app's own counters, beside the connection statistics.",
         "required": [
             "monitoring_connections",
             "channel_connections",
@@ -235,7 +235,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "DeviceData": {
         "type": "object",
         "description": (
-            "Socket.IO `device:data` event: what seed dashboards destructure as "
+            "Socket.IO `device:data` event: what existing dashboards destructure as "
             "`({deviceId, data, timestamp})`."
         ),
         "required": ["deviceId", "data", "timestamp"],

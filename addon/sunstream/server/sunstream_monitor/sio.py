@@ -1,13 +1,14 @@
-"""Socket.IO endpoint: the rooms-and-events API of seeds 002 and 003.
+"""Socket.IO endpoint: rooms and events for dashboards built on socket.io-client.
 
 Dashboards written for socket.io-client v4 connect at the default
 ``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear,
 in that system's room, ``device:data`` as ``{deviceId, data, timestamp}``
 (``data`` the MonitoringData document), ``device:alerts`` as
-``{deviceId, alerts}`` — the shapes seed dashboards destructure, so they are
-a contract: nothing is added to them, and anything richer goes out under its
-own event name — ``device:status`` (connectivity) and ``device:dispatch``, and
-what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
+``{deviceId, alerts}`` — the shapes existing dashboards destructure, so they
+are a contract (``docs/app-api.md``, "Wire contracts"): nothing is added to
+them, and anything richer goes out under its own event name —
+``device:status`` (connectivity) and ``device:dispatch``, and what
+``POST /api/broadcast`` sends as ``broadcast``. python-socketio
 encodes an emit once and hands the same packet to every member of the room,
 so a fan-out costs one encoding per update, not one per client.
 
@@ -97,7 +98,7 @@ def origin_policy(
 
 
 def data_message(system: System) -> dict[str, Any]:
-    """``device:data``: ``{deviceId, data, timestamp}``, exactly what seed dashboards destructure.
+    """``device:data``: ``{deviceId, data, timestamp}``, exactly what dashboards destructure.
 
     ``timestamp`` is when the hub took the document in, as ``Date.toJSON()``
     writes it (the document's own ``last_updated`` says when its values changed).

@@ -28,8 +28,9 @@ WebSocket: browsers and socket.io-client always offer it and Engine.IO's
 aiohttp driver accepts it, so every frame would be compressed once per
 client (a full compression pass per delivery) and each connection would
 keep ~50 KiB of zlib state. Dashboard frames are small JSON; bandwidth on a
-LAN is cheap. Removing the offer from the upgrade request is how a server
-declines an extension (RFC 7692 §5): the driver then never negotiates it.
+LAN is cheap. A WebSocket server may only accept extensions the client
+offered, so with the offer removed from the upgrade request the driver
+never negotiates it.
 """
 
 from __future__ import annotations
