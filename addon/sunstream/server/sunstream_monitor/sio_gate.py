@@ -92,7 +92,12 @@ class SocketIOGate:
         if refusal is not None:
             _LOGGER.info("Socket.IO connection refused: %s", refusal.detail)
             return refusal.detail
-        await inner(sid, environ)
+        try:
+            await inner(sid, environ)
+        except BaseException:
+            # Engine.IO refuses the connection and will not report its end.
+            self.admission.release(sid)
+            raise
         self.server.start_background_task(self._connect_deadline, sid)
         return None
 
