@@ -41,7 +41,8 @@ from .admission import Admission, subscription_refusal
 from .auth import Authenticator, Principal, bearer_token
 from .hub import Hub, HubEvent, System
 from .monitoring import iso_utc
-from .sio_engine import DEFAULT_CLIENT_QUEUE, SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
+from .settings import DEFAULT_CLIENT_QUEUE, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_CLIENTS_PER_IP
+from .sio_engine import SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
 from .sio_gate import NAMESPACE, SocketIOGate
 from .wire import SocketIOJson
 
@@ -50,9 +51,6 @@ _LOGGER = logging.getLogger(__name__)
 SOCKETIO_PATH: Final = "/socket.io/"
 # Client packets are small commands; anything bigger is abuse.
 MAX_PACKET_BYTES: Final = 64 * 1024
-# Connection caps when the caller gives none (the defaults of Settings).
-DEFAULT_MAX_CLIENTS: Final = 10_000
-DEFAULT_MAX_CLIENTS_PER_IP: Final = 1_000
 
 # Server → client events.
 EVENT_DATA: Final = "device:data"

@@ -44,8 +44,8 @@ from aiohttp.typedefs import Handler, Middleware
 import engineio  # type: ignore[import-untyped]
 import socketio  # type: ignore[import-untyped]
 
-# Packets waiting for one client before it is closed (Home Assistant's MAX_PENDING_MSG).
-DEFAULT_CLIENT_QUEUE: Final = 4096
+from .settings import DEFAULT_CLIENT_QUEUE
+
 # How long a shutdown waits for background work to end.
 SHUTDOWN_TIMEOUT: Final = 5.0
 
