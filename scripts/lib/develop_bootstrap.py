@@ -50,8 +50,8 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 import aiohttp
-from yarl import URL
 import yaml
+from yarl import URL
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -606,14 +606,19 @@ async def dismiss_setup_issues(hass: Hass, limit: float = ISSUE_WAIT) -> list[tu
     while True:
         issues = (await hass.call({"type": "repairs/list_issues"}))["issues"]
         present = {(i["domain"], i["issue_id"]): i for i in issues}
-        if DEV_SETUP_ISSUES <= present.keys() or time.monotonic() > deadline:
+        if present.keys() >= DEV_SETUP_ISSUES or time.monotonic() > deadline:
             break
         await asyncio.sleep(1)
     ignored = []
     for domain, issue_id in sorted(DEV_SETUP_ISSUES & present.keys()):
         if not present[(domain, issue_id)]["ignored"]:
             await hass.call(
-                {"type": "repairs/ignore_issue", "domain": domain, "issue_id": issue_id, "ignore": True}
+                {
+                    "type": "repairs/ignore_issue",
+                    "domain": domain,
+                    "issue_id": issue_id,
+                    "ignore": True,
+                }
             )
             ignored.append((domain, issue_id))
             log(f"dismissed the repair {domain}.{issue_id} (a development install's own)")
@@ -764,6 +769,7 @@ async def set_up_dashboard(hass: Hass) -> None:
         )
     await hass.call({"type": "lovelace/config/save", "config": config})
     log(f"Overview: the Sunstream dashboard of {DASHBOARD.relative_to(REPO)}")
+
 
 # --- the fake devices (scripts/develop --fakes) -----------------------------------
 

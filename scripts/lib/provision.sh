@@ -21,7 +21,7 @@ REQUIREMENTS="$REPO/requirements_test.txt"
 MIN_PY="3.14.2"
 # Real peers the tests and benchmarks run: the MQTT broker, a headless
 # browser for the dashboard page, Node's `ws` for the reference server, and
-# shellcheck for the shell scripts (tests/addon/test_packaging.py).
+# the linter of the shell scripts (tests/addon/test_packaging.py).
 SYSTEM_PACKAGES=(mosquitto chromium nodejs node-ws shellcheck)
 
 log() { printf '\033[1;34m[sunstream]\033[0m %s\n' "$*" >&2; }
@@ -157,6 +157,7 @@ _mount_repo() {
 _root_missing_packages() {
     # Print the SYSTEM_PACKAGES that dpkg inside the root does not have installed.
     local installed
+    # shellcheck disable=SC2016 # dpkg-query's own format fields
     installed="$(_in_root dpkg-query -W -f='${Package} ${db:Status-Status}\n' \
         "${SYSTEM_PACKAGES[@]}" 2>/dev/null | awk '$2 == "installed" {print $1}')" || true
     local pkg
@@ -260,6 +261,7 @@ sunstream_run() {
     if [[ "$SUNSTREAM_MODE" == host ]]; then
         (cd "$REPO" && VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:$PATH" "$@")
     else
+        # shellcheck disable=SC2016 # expanded by the shell inside
         _in_root VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:/usr/local/bin:/usr/bin:/bin" \
             /bin/sh -c 'cd "$0" && exec "$@"' "$REPO" "$@"
     fi

@@ -1,0 +1,163 @@
+"""The developer scripts in scripts/: scripts/clean, the kept log, shellcheck.
+
+scripts/clean runs here only against a throw-away root under the test's temp
+dir (``SUNSTREAM_SID_ROOT``), with bind mounts of another temp dir inside,
+never against a real provisioned root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import os
+from pathlib import Path
+import shutil
+import subprocess
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "scripts"
+CLEAN = SCRIPTS / "clean"
+SHELL_SCRIPTS = [
+    *(path for path in sorted(SCRIPTS.iterdir()) if path.is_file() and path.suffix != ".py"),
+    SCRIPTS / "lib" / "provision.sh",
+]
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def _mounts_under(path: Path) -> list[str]:
+    result = subprocess.run(
+        ["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True, check=True
+    )
+    return [line for line in result.stdout.splitlines() if line.startswith(f"{path}/")]
+
+
+def _bind(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
+
+
+def _clean(root: Path, venv: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUNSTREAM_SID_ROOT": str(root), "SUNSTREAM_VENV_DIR": str(venv)}
+    return subprocess.run(
+        [BASH, str(CLEAN)], capture_output=True, text=True, env=env, check=False, timeout=60
+    )
+
+
+@pytest.fixture
+def mounted_root(tmp_path: Path) -> Iterator[tuple[Path, Path, Path]]:
+    """A tiny root with a checkout and a /dev-like tree bind-mounted inside, nested.
+
+    Yields (root, checkout, venv). Whatever the test leaves mounted is
+    unmounted afterwards, lazily, so no mount outlives the test.
+    """
+    if os.geteuid() != 0 or shutil.which("findmnt") is None:
+        pytest.skip("needs root (to mount) and findmnt")
+    root, checkout, devices = tmp_path / "sid", tmp_path / "checkout", tmp_path / "devices"
+    (checkout / "src").mkdir(parents=True)
+    (checkout / "src" / "precious.py").write_text("keep me\n")
+    (devices / "pts").mkdir(parents=True)
+    (devices / "null-ish").write_text("a device node stand-in\n")
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "opt" / "venv").mkdir(parents=True)
+    _bind(checkout, root / checkout.relative_to("/"))
+    _bind(devices, root / "dev")
+    _bind(devices / "pts", root / "dev" / "pts")  # a mount inside a mount
+    venv = tmp_path / "host-venv"
+    (venv / "bin").mkdir(parents=True)
+    try:
+        yield root, checkout, venv
+    finally:
+        for target in reversed(_mounts_under(tmp_path)):
+            subprocess.run(["umount", "-l", target], check=False)
+
+
+def test_clean_unmounts_then_removes(mounted_root: tuple[Path, Path, Path]) -> None:
+    """Every mount under the root goes first; what they showed is untouched."""
+    root, checkout, venv = mounted_root
+    assert len(_mounts_under(root)) == 3
+
+    result = _clean(root, venv)
+
+    assert result.returncode == 0, result.stderr
+    assert _mounts_under(root) == []
+    assert not root.exists()
+    assert not venv.exists()
+    assert (checkout / "src" / "precious.py").read_text() == "keep me\n"
+    assert (root.parent / "devices" / "null-ish").exists()
+
+
+def test_clean_refuses_while_a_mount_is_busy(mounted_root: tuple[Path, Path, Path]) -> None:
+    """A mount that cannot go (a process works in it) stops the removal."""
+    root, checkout, venv = mounted_root
+    inside = root / checkout.relative_to("/")
+    with subprocess.Popen(["sleep", "60"], cwd=inside) as busy:
+        try:
+            result = _clean(root, venv)
+        finally:
+            busy.kill()
+    assert result.returncode != 0
+    assert "still mounted" in result.stderr
+    assert f"not removing {root}" in result.stderr
+    assert (inside / "src" / "precious.py").exists()
+    assert (checkout / "src" / "precious.py").read_text() == "keep me\n"
+    assert venv.exists()  # nothing removed after a refusal
+
+    # Once the process is gone a second run finishes the job.
+    result = _clean(root, venv)
+    assert result.returncode == 0, result.stderr
+    assert not root.exists()
+    assert (checkout / "src" / "precious.py").exists()
+
+
+def test_clean_refuses_relative_paths(tmp_path: Path) -> None:
+    """Only absolute paths: a relative one would depend on where it is run from."""
+    result = _clean(Path("relative/sid"), tmp_path / "venv")
+    assert result.returncode != 0
+    assert "not an absolute path" in result.stderr
+
+
+def test_previous_log_is_kept(tmp_path: Path) -> None:
+    """scripts/develop keeps the last run's log as hass.log.1 and starts empty."""
+    log = tmp_path / "hass.log"
+    keep = f'source "{SCRIPTS / "lib" / "provision.sh"}" && keep_previous_log "$1"'
+
+    def start() -> None:
+        subprocess.run([BASH, "-c", keep, "keep", str(log)], check=True)
+
+    start()  # first run: nothing to keep
+    assert log.read_text() == ""
+    assert not (tmp_path / "hass.log.1").exists()
+    log.write_text("run 1\n")
+    start()
+    assert log.read_text() == ""
+    assert (tmp_path / "hass.log.1").read_text() == "run 1\n"
+    log.write_text("run 2\n")
+    start()
+    assert (tmp_path / "hass.log.1").read_text() == "run 2\n"
+    # A run that logged nothing does not overwrite the one before it.
+    start()
+    assert (tmp_path / "hass.log.1").read_text() == "run 2\n"
+
+
+def test_develop_keeps_its_logs() -> None:
+    """scripts/develop starts its logs through keep_previous_log, never truncating them."""
+    text = (SCRIPTS / "develop").read_text(encoding="utf-8")
+    assert 'keep_previous_log "$HASS_LOG"' in text
+    assert ': >"$HASS_LOG"' not in text
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_scripts_pass_shellcheck() -> None:
+    """No shellcheck findings in scripts/ (the provisioning installs shellcheck)."""
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck is not None
+    assert CLEAN in SHELL_SCRIPTS
+    result = subprocess.run(
+        [shellcheck, "-x", *map(str, SHELL_SCRIPTS)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout
