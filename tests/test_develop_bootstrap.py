@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -38,6 +39,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from bench.soak.ha import load_bootstrap
 from custom_components.sunstream.const import DOMAIN
 
+from .addon.cdp import CHROMIUM, chromium
+from .addon.test_dashboard import artifact
 from .conftest import NOON_ISH, advance, setup_entry
 
 # The card types Home Assistant's frontend ships (its editor's card list plus the
@@ -68,12 +71,17 @@ async def api(
     socket_enabled: None,
     aiohttp_client: Any,
     hass_access_token: str,
+    hass_storage: dict[str, Any],
 ) -> AsyncIterator[Any]:
-    """The bootstrap's client, logged in as an admin of a Home Assistant on 127.0.0.1."""
+    """The bootstrap's client, logged in as an admin of an onboarded Home Assistant on 127.0.0.1."""
     hass = located_hass
-    for component in (
-        "websocket_api", "api", "config", "auth", "energy", "lovelace", "repairs",
-    ):  # fmt: skip
+    hass_storage["onboarding"] = {
+        "version": 4,
+        "key": "onboarding",
+        "data": {"done": ["user", "core_config", "analytics", "integration"]},
+    }
+    # What scripts/develop gets from default_config and the dashboard's cards read.
+    for component in ("frontend", "energy", "config", "history", "logbook"):
         assert await async_setup_component(hass, component, {})
     client = await aiohttp_client(hass.http.app)
     async with aiohttp.ClientSession() as session:
@@ -102,7 +110,7 @@ async def test_first_screen(located_hass: HomeAssistant, api: Any) -> None:
     ] == wanted["energy_sources"]
 
     await boot.set_up_dashboard(api)
-    stored = await api.call({"type": "lovelace/config"})
+    stored = await api.call({"type": "lovelace/config", "url_path": boot.DASHBOARD_URL})
     connection = er.async_get(hass).async_get(f"binary_sensor.{boot.SYSTEM_SLUG}_connection")
     assert connection is not None
     assert connection.device_id is not None
@@ -134,10 +142,22 @@ async def test_first_screen(located_hass: HomeAssistant, api: Any) -> None:
     await hass.async_block_till_done()
     assert len(dispatched) == 3
 
+    # Home Assistant opens on it.
+    core = await api.call({"type": "frontend/get_system_data", "key": "core"})
+    assert core["value"]["default_panel"] == boot.DASHBOARD_URL
+
     # A second start keeps what the user may have changed since.
-    await api.call({"type": "lovelace/config/save", "config": {"views": [{"cards": []}]}})
+    edited = {"views": [{"cards": []}]}
+    await api.call(
+        {"type": "lovelace/config/save", "url_path": boot.DASHBOARD_URL, "config": edited}
+    )
+    await api.call(
+        {"type": "frontend/set_system_data", "key": "core", "value": {"default_panel": "energy"}}
+    )
     await boot.set_up_dashboard(api)
-    assert await api.call({"type": "lovelace/config"}) == {"views": [{"cards": []}]}
+    assert await api.call({"type": "lovelace/config", "url_path": boot.DASHBOARD_URL}) == edited
+    core = await api.call({"type": "frontend/get_system_data", "key": "core"})
+    assert core["value"] == {"default_panel": "energy"}
     await api.call({"type": "energy/save_prefs", "energy_sources": wanted["energy_sources"][:1]})
     await boot.set_up_energy(api)
     assert len(manager.data["energy_sources"]) == 1
@@ -161,7 +181,7 @@ async def test_dashboard_refuses_missing_entities(
     )
     with pytest.raises(boot.BootstrapError, match=r"sensor\.rooftop_battery_moood"):
         await boot.set_up_dashboard(api)
-    assert not (await api.command({"type": "lovelace/config"})).get("success")
+    assert await api.call({"type": "lovelace/dashboards/list"}) == []
 
 
 async def test_energy_prefs_pass_validation(
@@ -265,3 +285,87 @@ def test_settings_on_trial_decide_the_port(tmp_path: Path) -> None:
     """Settings on trial (kept from an older scripts/develop) are the ones served."""
     _store_http(tmp_path, 8123, pending_port=9000)
     assert boot.stored_http_port(tmp_path) == 9000
+
+
+# Every element of the page, through the shadow roots Home Assistant's frontend is made of.
+CARD_ELEMENTS = """(() => {
+  const found = {};
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      const tag = el.tagName.toLowerCase();
+      if (tag.startsWith('hui-')) found[tag] = (found[tag] || 0) + 1;
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return found;
+})()"""
+PAGE_TEXT = """(() => {
+  const parts = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      if (['SCRIPT', 'STYLE'].includes(el.tagName)) continue;
+      for (const node of el.childNodes) if (node.nodeType === 3) parts.push(node.textContent);
+    }
+  };
+  walk(document);
+  return parts.join(' ').replace(/\\s+/g, ' ');
+})()"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test installs it)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("hass_frontend") is None,
+    reason="Home Assistant's frontend is not installed (scripts/test installs it)",
+)
+async def test_home_assistant_draws_the_dashboard(
+    located_hass: HomeAssistant,
+    api: Any,
+    hass_admin_user: MockUser,
+    tmp_path: Path,
+) -> None:
+    """Home Assistant's frontend opens on the dashboard and draws every card, none in error."""
+    hass = located_hass
+    await boot.add_system(api)
+    await hass.async_block_till_done()
+    await boot.set_up_energy(api)
+    await boot.set_up_dashboard(api)
+
+    base = api.url
+    refresh = await hass.auth.async_create_refresh_token(hass_admin_user, f"{base}/")
+    tokens = {
+        "access_token": hass.auth.async_create_access_token(refresh),
+        "token_type": "Bearer",
+        "expires_in": 1800,
+        "expires": 4102444800000,  # the frontend refreshes nothing in this test
+        "refresh_token": refresh.token,
+        "hassUrl": base,
+        "clientId": f"{base}/",
+    }
+    async with chromium(tmp_path) as page:
+        await page.navigate(f"{base}/manifest.json")  # the origin, to hold the login
+        await page.evaluate(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})")
+        await page.navigate(f"{base}/")
+        await page.wait_for(
+            f"location.pathname.startsWith('/{boot.DASHBOARD_URL}')",
+            within=60,
+            what="Home Assistant to open on the Sunstream dashboard",
+        )
+        expected = {f"hui-{card}-card" for card in boot.card_types(boot.load_dashboard("x"))}
+        cards = await page.wait_for(
+            f"(() => {{ const f = {CARD_ELEMENTS}; "
+            f"return {json.dumps(sorted(expected))}.every(t => f[t]) && f; }})()",
+            within=60,
+            what="every card of the dashboard",
+        )
+        text = await page.wait_for(
+            f"(() => {{ const t = {PAGE_TEXT}; return t.includes('Discharge') && t; }})()",
+            what="the cards' text",
+        )
+        artifact(await page.screenshot(tmp_path / "develop-dashboard.png"))
+
+    assert "hui-error-card" not in cards, text
+    assert "hui-warning" not in cards, text  # an entity the card cannot find
+    for label in ("Power now", "Today", "Charge", "Stop", "Connection", "Alerts and connection"):
+        assert label in text, label

@@ -17,8 +17,10 @@ here as a clear failure instead of as a half-initialised instance.
 
 Then it makes the first screen show the product: the Energy dashboard gets
 the simulated system's grid, solar and battery sensors (``energy/save_prefs``)
-and the Overview becomes the Sunstream dashboard of ``docs/examples/
-dashboard.yaml`` (``lovelace/config/save``), the very file users copy.
+a Sunstream dashboard made of ``docs/examples/dashboard.yaml``, the very
+file users copy, is added (``lovelace/dashboards/create``,
+``lovelace/config/save``) and made the one Home Assistant opens on
+(``frontend/set_system_data``, the *Default dashboard* setting).
 
 A clean start raises no repair issue of its own making: Home Assistant's port
 comes from ``SETUP_PORT`` (set by ``scripts/develop``), not from an ``http:``
@@ -30,7 +32,8 @@ production system from a venv, is dismissed the way a user dismisses it
 
 The script is idempotent, so ``scripts/develop --keep`` can run it against a
 config dir that is already onboarded and already has a Sunstream entry; it
-keeps Energy preferences and an Overview the user already has.
+keeps the Energy preferences, the dashboard and the default dashboard it
+finds.
 
 Only aiohttp and PyYAML are used; both ship with Home Assistant.
 """
@@ -59,6 +62,8 @@ if TYPE_CHECKING:
 DOMAIN = "sunstream"
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "docs" / "examples" / "dashboard.yaml"
+DASHBOARD_URL = "dashboard-sunstream"  # Home Assistant wants a "-" in it
+DASHBOARD_ICON = "mdi:solar-power-variant"
 # The device id docs/examples/dashboard.yaml (like docs/use-cases.md) uses.
 DEVICE_PLACEHOLDER = "0123456789abcdef0123456789abcdef"
 
@@ -755,20 +760,42 @@ async def set_up_energy(hass: Hass) -> None:
 
 
 async def set_up_dashboard(hass: Hass) -> None:
-    """Make the Sunstream dashboard the Overview, unless the Overview was edited."""
-    current = await hass.command({"type": "lovelace/config"})
-    if current.get("success"):
-        log("Overview: keeping the dashboard it has")
+    """Add the Sunstream dashboard and open Home Assistant on it, unless it exists."""
+    dashboards = await hass.call({"type": "lovelace/dashboards/list"})
+    if any(d.get("url_path") == DASHBOARD_URL for d in dashboards):
+        log(f"dashboard {DASHBOARD_URL}: keeping it")
         return
-    # Not found: the Overview is still the auto-generated one.
     device_id = await system_device_id(hass, f"binary_sensor.{SYSTEM_SLUG}_connection")
     config = load_dashboard(device_id)
     if missing := await _missing_entities(hass, dashboard_entities(config)):
         raise BootstrapError(
             f"{DASHBOARD.relative_to(REPO)} names entities that do not exist: {missing}"
         )
-    await hass.call({"type": "lovelace/config/save", "config": config})
-    log(f"Overview: the Sunstream dashboard of {DASHBOARD.relative_to(REPO)}")
+    await hass.call(
+        {
+            "type": "lovelace/dashboards/create",
+            "url_path": DASHBOARD_URL,
+            "title": config.get("title", "Sunstream"),
+            "icon": DASHBOARD_ICON,
+            "show_in_sidebar": True,
+            "require_admin": False,
+            "mode": "storage",
+        }
+    )
+    await hass.call({"type": "lovelace/config/save", "url_path": DASHBOARD_URL, "config": config})
+    # The dashboard every user opens on (Settings > Dashboards > Default dashboard);
+    # a choice made before stays.
+    core = await hass.call({"type": "frontend/get_system_data", "key": "core"}) or {}
+    system_data = core.get("value") or {}
+    if not system_data.get("default_panel"):
+        await hass.call(
+            {
+                "type": "frontend/set_system_data",
+                "key": "core",
+                "value": {**system_data, "default_panel": DASHBOARD_URL},
+            }
+        )
+    log(f"dashboard {DASHBOARD_URL}: {DASHBOARD.relative_to(REPO)}, opened first")
 
 
 # --- the fake devices (scripts/develop --fakes) -----------------------------------

@@ -234,6 +234,23 @@ _ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+_ensure_frontend() {
+    # _ensure_frontend PREFIX VENV [RUNNER...]: Home Assistant's frontend, at the
+    # version Home Assistant pins, for the tests that draw a dashboard in it
+    # (tests/test_develop_bootstrap.py). scripts/develop's Home Assistant would
+    # install the same at its first start.
+    local prefix="$1" venv="$2"; shift 2
+    local found=("$prefix$venv"/lib/python3*/site-packages/hass_frontend/index.html)
+    [[ -e "${found[0]}" ]] && return 0
+    local pins=()
+    read -ra pins <<<"$("$@" "$venv/bin/python" -c 'import json, pathlib, homeassistant
+manifest = pathlib.Path(homeassistant.__file__).parent / "components/frontend/manifest.json"
+print(*json.loads(manifest.read_text())["requirements"])')"
+    ((${#pins[@]})) || { log "cannot read the frontend's version from Home Assistant"; return 1; }
+    log "installing Home Assistant's frontend (${pins[*]}) into $venv"
+    "$@" "$venv/bin/pip" install -q --disable-pip-version-check "${pins[@]}"
+}
+
 SUNSTREAM_MODE=""
 SUNSTREAM_VENV=""
 
@@ -244,6 +261,7 @@ sunstream_provision() {
         SUNSTREAM_VENV="${SUNSTREAM_VENV_DIR:-$REPO/.venv}"
         log "using host Python $py"
         _ensure_venv "" "$py" "$SUNSTREAM_VENV"
+        _ensure_frontend "" "$SUNSTREAM_VENV"
         _ensure_host_packages
     else
         [[ "$(id -u)" == 0 ]] || { log "need root to provision Python $MIN_PY (or put python3.14 on PATH)"; return 1; }
@@ -251,6 +269,7 @@ sunstream_provision() {
         SUNSTREAM_VENV=/opt/sunstream-venv
         _ensure_root
         _ensure_venv "$SID_ROOT" /usr/bin/python3.14 "$SUNSTREAM_VENV" _in_root
+        _ensure_frontend "$SID_ROOT" "$SUNSTREAM_VENV" _in_root
         _ensure_root_packages
     fi
 }
