@@ -947,12 +947,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="also add the (fake) AlphaESS unit listening there (unit 85)",
     )
+    parser.add_argument(
+        "--check-port",
+        action="store_true",
+        help="only check that --config-dir serves on --url's port (before starting HA)",
+    )
     return parser.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> None:
     """Wait, onboard, add the system (and any fakes), print the banner."""
-    check_port(args.config_dir, args.url)
     async with aiohttp.ClientSession() as session:
         hass = Hass(session, args.url)
         console = ConsoleLog(args.log_file)
@@ -978,6 +982,9 @@ def main(argv: list[str] | None = None) -> int:
     # scripts/develop stops us with SIGTERM on Ctrl-C; leave without a fuss.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
+        if args.check_port:
+            check_port(args.config_dir, args.url)
+            return 0
         asyncio.run(run(args))
     except BootstrapError as err:
         dead = "" if _alive(args.hass_pid) else " (Home Assistant is no longer running)"
