@@ -110,6 +110,50 @@ def test_clean_refuses_while_a_mount_is_busy(mounted_root: tuple[Path, Path, Pat
     assert (checkout / "src" / "precious.py").exists()
 
 
+class _Run:
+    """A bash that provisions like a scripts/test run of this checkout, into a temp root."""
+
+    def __init__(self, root: Path) -> None:
+        script = (
+            f'source "{SCRIPTS / "lib" / "provision.sh"}" && _hold_repo_lock && _mount_repo'
+            " && echo ready && read -r _ && sunstream_release && echo released"
+        )
+        self.process = subprocess.Popen(
+            [BASH, "-c", script],
+            env={**os.environ, "SUNSTREAM_SID_ROOT": str(root)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == "ready\n"
+
+    def finish(self) -> None:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write("done\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline() == "released\n"
+        assert self.process.wait(timeout=30) == 0
+
+
+def test_last_run_of_a_checkout_unmounts_it(mounted_root: tuple[Path, Path, Path]) -> None:
+    """The checkout's bind mount goes with the last run of it, not before."""
+    root, _, _ = mounted_root
+    inside = root / REPO.relative_to("/")
+    first = _Run(root)
+    second = _Run(root)  # e.g. scripts/develop while scripts/test runs
+    assert str(inside) in _mounts_under(root)
+
+    first.finish()
+    assert str(inside) in _mounts_under(root)  # the second run still works in it
+    assert (inside / "scripts" / "clean").exists()
+    second.finish()
+    assert str(inside) not in _mounts_under(root)
+    # The shared mounts (here /dev) are left to scripts/clean.
+    assert str(root / "dev") in _mounts_under(root)
+
+
 def test_clean_refuses_relative_paths(tmp_path: Path) -> None:
     """Only absolute paths: a relative one would depend on where it is run from."""
     result = _clean(Path("relative/sid"), tmp_path / "venv")
