@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -152,6 +153,43 @@ def test_last_run_of_a_checkout_unmounts_it(mounted_root: tuple[Path, Path, Path
     assert str(inside) not in _mounts_under(root)
     # The shared mounts (here /dev) are left to scripts/clean.
     assert str(root / "dev") in _mounts_under(root)
+
+
+def _copy_with_libraries(program: str, root: Path) -> str:
+    """Copy ``program`` and the shared libraries it needs into ``root``; its path there."""
+    path = shutil.which(program)
+    assert path is not None
+    result = subprocess.run(["ldd", path], capture_output=True, text=True, check=True)
+    libraries = [word for word in result.stdout.split() if word.startswith("/")]
+    for source in [path, *libraries]:
+        # At the path asked for and at the one it resolves to (/lib64 -> /usr/lib/...).
+        for name in {source, str(Path(source).resolve())}:
+            target = root / name.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(source).resolve(), target)
+    return path
+
+
+def test_clean_refuses_while_a_run_is_inside(mounted_root: tuple[Path, Path, Path]) -> None:
+    """A process working inside the root (a test run) stops scripts/clean before it unmounts."""
+    root, checkout, venv = mounted_root
+    sleep = _copy_with_libraries("sleep", root)
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    with subprocess.Popen([chroot, str(root), sleep, "60"]) as inside:
+        try:
+            proc_root = Path(f"/proc/{inside.pid}/root")
+            deadline = time.monotonic() + 10
+            while os.readlink(proc_root) != str(root):  # chroot(2) done, sleep started
+                assert inside.poll() is None, "the process in the root did not start"
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            result = _clean(root, venv)
+        finally:
+            inside.kill()
+    assert result.returncode != 0
+    assert f"processes run inside {root} (pids: {inside.pid} )" in result.stderr
+    assert len(_mounts_under(root)) == 3  # nothing was unmounted under the running process
+    assert (checkout / "src" / "precious.py").exists()
 
 
 def test_clean_refuses_relative_paths(tmp_path: Path) -> None:
