@@ -16,11 +16,11 @@ it does when a user clicks "Add integration", and a flow that breaks shows up
 here as a clear failure instead of as a half-initialised instance.
 
 Then it makes the first screen show the product: the Energy dashboard gets
-the simulated system's grid, solar and battery sensors (``energy/save_prefs``)
-a Sunstream dashboard made of ``docs/examples/dashboard.yaml``, the very
+the simulated system's grid, solar and battery sensors (``energy/save_prefs``),
+and a Sunstream dashboard made of ``docs/examples/dashboard.yaml``, the very
 file users copy, is added (``lovelace/dashboards/create``,
 ``lovelace/config/save``) and made the one Home Assistant opens on
-(``frontend/set_system_data``, the *Default dashboard* setting).
+(``frontend/set_system_data``, the system-wide default dashboard).
 
 A clean start raises no repair issue of its own making: Home Assistant's port
 comes from ``SETUP_PORT`` (set by ``scripts/develop``), not from an ``http:``
@@ -783,8 +783,8 @@ async def set_up_dashboard(hass: Hass) -> None:
         }
     )
     await hass.call({"type": "lovelace/config/save", "url_path": DASHBOARD_URL, "config": config})
-    # The dashboard every user opens on (Settings > Dashboards > Default dashboard);
-    # a choice made before stays.
+    # The system-wide default dashboard, which the frontend opens on for every
+    # user who picked none of their own; a default chosen before stays.
     core = await hass.call({"type": "frontend/get_system_data", "key": "core"}) or {}
     system_data = core.get("value") or {}
     if not system_data.get("default_panel"):
