@@ -3,9 +3,10 @@
 ``scripts/lib/develop_bootstrap.py`` runs here as it runs against the
 development instance: through Home Assistant's HTTP and WebSocket APIs. It
 adds the simulated system through the config flow, sets up the Energy
-dashboard and makes docs/examples/dashboard.yaml the Overview; Home Assistant
-then validates the Energy preferences, stores the dashboard, and runs every
-action the dashboard's buttons perform.
+dashboard and adds docs/examples/dashboard.yaml as the dashboard Home Assistant
+opens on; Home Assistant then validates the Energy preferences, stores the
+dashboard, runs every action its buttons perform, and its own frontend draws it
+in headless Chromium.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ async def api(
 
 
 async def test_first_screen(located_hass: HomeAssistant, api: Any) -> None:
-    """The system through the config flow, the Energy dashboard, the Overview."""
+    """The system through the config flow, the Energy dashboard, the default dashboard."""
     hass = located_hass
     await boot.add_system(api)
     await hass.async_block_till_done()
