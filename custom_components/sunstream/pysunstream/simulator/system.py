@@ -278,7 +278,14 @@ class SimulatedSystem:
         return snapshot
 
     def _snapshot(
-        self, now: datetime, pv: float, load: float, grid: float, battery: float, *, curtailed: float
+        self,
+        now: datetime,
+        pv: float,
+        load: float,
+        grid: float,
+        battery: float,
+        *,
+        curtailed: float,
     ) -> Snapshot:
         counters = self.meter.counters
         status = InverterStatus.PRODUCING if pv > PRODUCING_THRESHOLD_W else InverterStatus.STANDBY
