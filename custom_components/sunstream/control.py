@@ -10,6 +10,11 @@ as soon as they are, without a reload.
 Every write goes through the coordinator, which raises the translated
 error; the entity then shows the device's value again, since the user's
 input never became a state.
+
+Control entities stay available while the system is offline, showing what
+the device reported last: Home Assistant silently skips an unavailable
+entity in an action call, and a user changing a setting then must hear
+that the system is offline (``system_unavailable``), not nothing.
 """
 
 from __future__ import annotations
@@ -87,6 +92,11 @@ def async_add_controls(
 class ControlEntity(SunstreamEntity):
     """A control entity; on a refused write it shows what the device holds."""
 
+    @property
+    def available(self) -> bool:
+        """Available once the system has answered (see the module's docstring)."""
+        return self.coordinator.data is not None
+
     async def _async_write(self, write: Callable[[], Awaitable[None]]) -> None:
         try:
             await write()
@@ -117,7 +127,7 @@ class SettingEntity(ControlEntity):
 
     @property
     def available(self) -> bool:
-        """Known while the system answers and reports the setting."""
+        """Known once the device has reported the setting."""
         return super().available and self.reported is not None
 
     def _fingerprint(self) -> tuple[Any, ...]:
