@@ -169,9 +169,7 @@ async def test_a_microgrid_has_no_settings(
         domain=DOMAIN, title="Campus", unique_id="sim-campus", data=entry_data(profile="microgrid")
     )
     await setup_entry(located_hass, entry)
-    domains = {
-        e.domain for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
-    }
+    domains = {e.domain for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)}
     assert not domains & {"number", "select", "time"}
 
 
