@@ -84,22 +84,16 @@ class CommandValues:
 
     def after(self, command: Command) -> CommandValues:
         """These values once ``command`` was sent (a stop changes nothing)."""
-        minutes = command.duration.total_seconds() / 60
+        if command.kind is CommandKind.STOP:
+            return self
+        values = replace(
+            self,
+            target_soc=command.target_soc,
+            duration_min=command.duration.total_seconds() / 60,
+        )
         if command.kind is CommandKind.CHARGE:
-            return replace(
-                self,
-                charge_power_w=command.power_w,
-                target_soc=command.target_soc,
-                duration_min=minutes,
-            )
-        if command.kind is CommandKind.DISCHARGE:
-            return replace(
-                self,
-                discharge_power_w=command.power_w,
-                target_soc=command.target_soc,
-                duration_min=minutes,
-            )
-        return self
+            return replace(values, charge_power_w=command.power_w)
+        return replace(values, discharge_power_w=command.power_w)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, for the system's saved state."""

@@ -20,6 +20,8 @@ that the system is offline (``system_unavailable``), not nothing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from homeassistant.core import callback
@@ -63,6 +65,24 @@ def dispatches(coordinator: SunstreamCoordinator) -> Callable[[], bool]:
         return coordinator.data.has_battery and accepts_dispatch(coordinator.source)
 
     return check
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingEntityDescription(EntityDescription):
+    """Describes an entity showing one device setting (mixed into each platform's)."""
+
+    setting: Setting
+
+
+def setting_candidates[D: SettingEntityDescription](
+    coordinator: SunstreamCoordinator,
+    descriptions: Iterable[D],
+    kind: Callable[[SunstreamCoordinator, D], Entity],
+) -> list[Candidate]:
+    """One ``kind`` entity per description, once the device keeps its setting."""
+    return [
+        (d.key, keeps(coordinator, d.setting), partial(kind, coordinator, d)) for d in descriptions
+    ]
 
 
 @callback
@@ -109,11 +129,11 @@ class SettingEntity(ControlEntity):
     """An entity showing one setting as the device reported it."""
 
     def __init__(
-        self, coordinator: SunstreamCoordinator, description: EntityDescription, setting: Setting
+        self, coordinator: SunstreamCoordinator, description: SettingEntityDescription
     ) -> None:
-        """Show ``setting`` on the device it belongs on."""
-        super().__init__(coordinator, description, role_of(setting))
-        self._setting = setting
+        """Show ``description.setting`` on the device it belongs on."""
+        super().__init__(coordinator, description, role_of(description.setting))
+        self._setting = description.setting
 
     @property
     def _settings(self) -> DeviceSettings | None:

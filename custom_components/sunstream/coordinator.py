@@ -299,13 +299,16 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
 
     # -- commands ---------------------------------------------------------
 
+    def _unavailable(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="system_unavailable",
+            translation_placeholders={"name": self.config_entry.title},
+        )
+
     def _require_online(self) -> None:
         if not self.connected or not self.last_update_success:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            )
+            raise self._unavailable()
 
     async def async_dispatch(self, command: Command) -> None:
         """Send a command; raise translated errors; announce it on the bus.
@@ -319,11 +322,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         except CommandError as err:
             raise _command_error(err) from err
         except SourceUnavailable as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
+            raise self._unavailable() from err
         self.hass.bus.async_fire(
             EVENT_DISPATCH,
             {
@@ -383,11 +382,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             await self.async_refresh()
             raise _command_error(err) from err
         except SourceUnavailable as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
+            raise self._unavailable() from err
         self.write_limiter.record(change.setting, now)
         await self.async_refresh()
 

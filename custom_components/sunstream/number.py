@@ -19,12 +19,12 @@ from homeassistant.util import dt as dt_util
 
 from .battery_control import MIN_POWER_W, POWER_STEP_W, RUNNING, CommandValues
 from .control import (
-    Candidate,
     ControlEntity,
     SettingEntity,
+    SettingEntityDescription,
     async_add_controls,
     dispatches,
-    keeps,
+    setting_candidates,
 )
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .devices import DeviceRole
@@ -36,10 +36,8 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class SettingNumberDescription(NumberEntityDescription):
+class SettingNumberDescription(NumberEntityDescription, SettingEntityDescription):
     """A numeric device setting; its limits come from the device."""
-
-    setting: Setting
 
 
 SETTING_NUMBERS: tuple[SettingNumberDescription, ...] = tuple(
@@ -112,14 +110,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the numbers the system has, as soon as it has them."""
     coordinator = entry.runtime_data
-    candidates: list[Candidate] = [
-        (
-            description.key,
-            keeps(coordinator, description.setting),
-            partial(SettingNumber, coordinator, description),
-        )
-        for description in SETTING_NUMBERS
-    ]
+    candidates = setting_candidates(coordinator, SETTING_NUMBERS, SettingNumber)
     candidates += [
         (description.key, dispatches(coordinator), partial(CommandNumber, coordinator, description))
         for description in COMMAND_NUMBERS
@@ -135,8 +126,8 @@ class SettingNumber(SettingEntity, NumberEntity):
     def __init__(
         self, coordinator: SunstreamCoordinator, description: SettingNumberDescription
     ) -> None:
-        """Show ``description.setting``."""
-        super().__init__(coordinator, description, description.setting)
+        """Show ``description.setting``, its mode suited to its unit."""
+        super().__init__(coordinator, description)
         if self._range.unit == "W":
             self._attr_device_class = NumberDeviceClass.POWER
             self._attr_mode = NumberMode.BOX

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -11,7 +10,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import Candidate, SettingEntity, async_add_controls, keeps
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_controls,
+    setting_candidates,
+)
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .entity import SunstreamEntity
 from .pysunstream.controls import WINDOWS, Setting, Window
@@ -21,10 +25,8 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class SettingSwitchDescription(SwitchEntityDescription):
+class SettingSwitchDescription(SwitchEntityDescription, SettingEntityDescription):
     """A device setting that is on or off."""
-
-    setting: Setting
 
 
 SETTING_SWITCHES: tuple[SettingSwitchDescription, ...] = (
@@ -62,27 +64,17 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     if isinstance(coordinator.source, MicrogridSystem):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
-    candidates: list[Candidate] = [
-        (
-            description.key,
-            keeps(coordinator, description.setting),
-            partial(SettingSwitch, coordinator, description),
-        )
-        for description in SETTING_SWITCHES
-    ]
-    async_add_controls(entry, async_add_entities, candidates)
+    async_add_controls(
+        entry,
+        async_add_entities,
+        setting_candidates(coordinator, SETTING_SWITCHES, SettingSwitch),
+    )
 
 
 class SettingSwitch(SettingEntity, SwitchEntity):
     """The export limit, or one window, on or off as the device reports it."""
 
     entity_description: SettingSwitchDescription
-
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: SettingSwitchDescription
-    ) -> None:
-        """Show ``description.setting``."""
-        super().__init__(coordinator, description, description.setting)
 
     @property
     def is_on(self) -> bool | None:

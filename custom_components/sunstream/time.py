@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import time
-from functools import partial
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import SettingEntity, async_add_controls, keeps
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
-from .pysunstream.controls import WINDOWS, Setting, Window
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_controls,
+    setting_candidates,
+)
+from .coordinator import SunstreamConfigEntry
+from .pysunstream.controls import WINDOWS, Window
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class WindowTimeDescription(TimeEntityDescription):
+class WindowTimeDescription(TimeEntityDescription, SettingEntityDescription):
     """One end of one window."""
 
-    setting: Setting
     end: bool
 
 
@@ -48,16 +51,7 @@ async def async_setup_entry(
     """Add a start and an end for each window the device keeps."""
     coordinator = entry.runtime_data
     async_add_controls(
-        entry,
-        async_add_entities,
-        [
-            (
-                description.key,
-                keeps(coordinator, description.setting),
-                partial(WindowTime, coordinator, description),
-            )
-            for description in WINDOW_TIMES
-        ],
+        entry, async_add_entities, setting_candidates(coordinator, WINDOW_TIMES, WindowTime)
     )
 
 
@@ -65,12 +59,6 @@ class WindowTime(SettingEntity, TimeEntity):
     """A window's start or end; the device stores whole minutes."""
 
     entity_description: WindowTimeDescription
-
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: WindowTimeDescription
-    ) -> None:
-        """Show one edge of ``description.setting``."""
-        super().__init__(coordinator, description, description.setting)
 
     @property
     def native_value(self) -> time | None:
