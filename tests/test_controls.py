@@ -26,6 +26,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.sunstream.const import DOMAIN, EVENT_DISPATCH
 from custom_components.sunstream.pysunstream.controls import DeviceSettings, Setting, Window
 from custom_components.sunstream.pysunstream.simulator import SimulatedSystem
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import advance, entry_data, setup_entry
 
@@ -437,3 +438,74 @@ async def test_a_charge_window_runs_on_the_devices_clock(
     await advance(hass, frozen, 60)
     assert _float(hass, BATTERY_POWER) == -5000  # full power, PV and grid
     assert _state(hass, MODE) == "self_consumption"
+
+
+# --- AlphaESS: the battery controls follow the model, against the real Modbus fake ----------
+
+
+def _alphaess_entry(port: int, model: str) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="AlphaESS",
+        unique_id="AL7001021060321",
+        data={"source": "modbus", "host": "127.0.0.1", "port": port, "unit_id": 85, "model": model},
+        options={"update_interval": 10, "tariff": 0.85, "co2_factor": 0.5},
+    )
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_alphaess_battery_mode_is_read_back_from_the_unit(hass: HomeAssistant) -> None:
+    async with FakeAlphaEss() as fake:
+        entry = _alphaess_entry(fake.port, "standard")
+        await setup_entry(hass, entry)
+        registry = er.async_get(hass)
+        select = registry.async_get_entity_id(
+            "select", DOMAIN, f"{entry.unique_id}_battery_mode_control"
+        )
+        target = registry.async_get_entity_id(
+            "number", DOMAIN, f"{entry.unique_id}_command_target_soc"
+        )
+        assert select is not None
+        assert target is not None
+        assert _state(hass, select) == "self_consumption"
+
+        await _number(hass, target, 95)
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": select, "option": "forced_charge"},
+            blocking=True,
+        )
+        # On the wire: dispatch on, and the select shows what the unit reads back.
+        assert fake.get("dispatch_start") == 1
+        assert _state(hass, select) == "forced_charge"
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": select, "option": "self_consumption"},
+            blocking=True,
+        )
+        assert fake.get("dispatch_start") == 0
+        assert _state(hass, select) == "self_consumption"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_smile_t10_has_no_battery_controls(hass: HomeAssistant) -> None:
+    """The SMILE-T10 takes no remote dispatch: no select, no command numbers."""
+    async with FakeAlphaEss() as fake:
+        entry = _alphaess_entry(fake.port, "smile-t10")
+        await setup_entry(hass, entry)
+        keys = {
+            e.unique_id.removeprefix(f"{entry.unique_id}_")
+            for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        }
+        assert "battery_soc" in keys  # it has a battery …
+        assert not keys & {  # … but nothing to command it with
+            "battery_mode_control",
+            "forced_charge_power",
+            "forced_discharge_power",
+            "command_target_soc",
+            "command_duration",
+        }
+        assert await hass.config_entries.async_unload(entry.entry_id)
