@@ -24,7 +24,13 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.sunstream.const import DOMAIN, EVENT_DISPATCH
-from custom_components.sunstream.pysunstream.controls import DeviceSettings, Setting, Window
+from custom_components.sunstream.pysunstream.controls import (
+    DeviceSettings,
+    Setting,
+    SettingChange,
+    Window,
+)
+from custom_components.sunstream.pysunstream.errors import CommandFailed, SourceUnavailable
 from custom_components.sunstream.pysunstream.simulator import SimulatedSystem
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
@@ -509,3 +515,47 @@ async def test_smile_t10_has_no_battery_controls(hass: HomeAssistant) -> None:
             "command_duration",
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# --- a device that takes the write but does not apply it ---------------------------------------
+
+
+class _IgnoringHouse(SimulatedSystem):
+    """A simulated house whose device acknowledges setting writes and keeps its old values.
+
+    What an AlphaESS unit is reported to do with dispatch writes (docs/devices-and-limits.md):
+    the source notices on read-back and raises CommandFailed; or the link drops mid-write.
+    """
+
+    link_down = False
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        if self.link_down:
+            raise SourceUnavailable("timeout")
+        raise CommandFailed("setting_not_applied", setting=change.setting.value)
+
+
+async def test_a_write_the_device_ignores(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    hass = located_hass
+    with patch("custom_components.sunstream.sources.SimulatedSystem", _IgnoringHouse):
+        await setup_entry(hass, config_entry)
+    for attempt in range(3):
+        with pytest.raises(HomeAssistantError) as caught:
+            await _number(hass, RESERVE, 50 + attempt)
+        assert type(caught.value) is HomeAssistantError  # the system's doing, not the input's
+        assert caught.value.translation_key == "setting_not_applied"
+        assert _float(hass, RESERVE) == 10  # what the device still holds
+    # Each of those reached the device: the budget is spent.
+    with pytest.raises(HomeAssistantError) as caught:
+        await _number(hass, RESERVE, 60)
+    assert caught.value.translation_key == "setting_rate_limited"
+
+    source = config_entry.runtime_data.source
+    assert isinstance(source, _IgnoringHouse)
+    source.link_down = True
+    with pytest.raises(HomeAssistantError) as caught:
+        await _number(hass, CHARGE_LIMIT, 70)
+    assert caught.value.translation_key == "system_unavailable"
+    assert _float(hass, CHARGE_LIMIT) == 100
