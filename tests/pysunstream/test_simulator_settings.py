@@ -207,3 +207,22 @@ def test_an_unchanged_value_is_not_written(house: SimulatedSystem) -> None:
     assert house.reported_settings() is before
     write(house, Setting.RESERVE_SOC, 11.0)
     assert house.reported_settings() == replace(before, reserve_soc=11.0)
+
+
+def test_restored_settings_fit_the_system_as_reconfigured(house: SimulatedSystem) -> None:
+    write(house, Setting.EXPORT_LIMIT, 5000.0)
+    write(house, Setting.RESERVE_SOC, 30.0)
+    saved = json.loads(json.dumps(house.as_dict()))
+
+    smaller = SimulatedSystem(SimulatorConfig(pv_peak_kw=3.0, battery_kwh=0, location=LOCATION))
+    smaller.restore(saved)
+    settings = smaller.reported_settings()
+    assert settings.export_limit == 3000  # within the new array's range
+    assert settings.reserve_soc is None  # no battery any more
+    assert settings.windows == {}
+
+    # And back: a battery added again starts from the usual reserve.
+    bigger = SimulatedSystem(SimulatorConfig(location=LOCATION))
+    bigger.restore(json.loads(json.dumps(smaller.as_dict())))
+    assert bigger.reported_settings().reserve_soc == 10
+    assert bigger.reported_settings().export_limit == 3000

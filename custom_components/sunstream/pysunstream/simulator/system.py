@@ -389,7 +389,19 @@ def _settings_as_dict(settings: DeviceSettings) -> dict[str, Any]:
 
 
 def _settings_from_dict(data: dict[str, Any], default: DeviceSettings) -> DeviceSettings:
-    """Inverse of :func:`_settings_as_dict`; what is missing keeps ``default``."""
+    """Inverse of :func:`_settings_as_dict`; what is missing keeps ``default``.
+
+    ``default`` is for the system as configured now: after a reconfiguration
+    without battery, the battery's settings stay unreported; with a smaller
+    PV array, the export limit is at most the new peak power.
+    """
+
+    def kept(key: str, fallback: float | None) -> float | None:
+        if fallback is None:
+            return None
+        value = data.get(key)
+        return fallback if value is None else float(value)
+
     windows = dict(default.windows)
     for key, window in data.get("windows", {}).items():
         if Setting(key) in windows:
@@ -398,10 +410,13 @@ def _settings_from_dict(data: dict[str, Any], default: DeviceSettings) -> Device
                 end=time.fromisoformat(window["end"]),
                 enabled=bool(window["enabled"]),
             )
+    export_limit = kept("export_limit", default.export_limit)
     return DeviceSettings(
-        reserve_soc=data.get("reserve_soc", default.reserve_soc),
-        charge_limit_soc=data.get("charge_limit_soc", default.charge_limit_soc),
-        export_limit_enabled=data.get("export_limit_enabled", default.export_limit_enabled),
-        export_limit=data.get("export_limit", default.export_limit),
+        reserve_soc=kept("reserve_soc", default.reserve_soc),
+        charge_limit_soc=kept("charge_limit_soc", default.charge_limit_soc),
+        export_limit_enabled=bool(data.get("export_limit_enabled", default.export_limit_enabled)),
+        export_limit=None
+        if export_limit is None or default.export_limit is None
+        else min(export_limit, default.export_limit),
         windows=windows,
     )
