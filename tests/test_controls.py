@@ -93,9 +93,9 @@ async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
     )
 
 
-async def _select(hass: HomeAssistant, option: str) -> None:
+async def _select(hass: HomeAssistant, option: str, entity_id: str = MODE) -> None:
     await hass.services.async_call(
-        "select", "select_option", {"entity_id": MODE, "option": option}, blocking=True
+        "select", "select_option", {"entity_id": entity_id, "option": option}, blocking=True
     )
 
 
@@ -476,21 +476,11 @@ async def test_alphaess_battery_mode_is_read_back_from_the_unit(hass: HomeAssist
         assert _state(hass, select) == "self_consumption"
 
         await _number(hass, target, 95)
-        await hass.services.async_call(
-            "select",
-            "select_option",
-            {"entity_id": select, "option": "forced_charge"},
-            blocking=True,
-        )
+        await _select(hass, "forced_charge", select)
         # On the wire: dispatch on, and the select shows what the unit reads back.
         assert fake.get("dispatch_start") == 1
         assert _state(hass, select) == "forced_charge"
-        await hass.services.async_call(
-            "select",
-            "select_option",
-            {"entity_id": select, "option": "self_consumption"},
-            blocking=True,
-        )
+        await _select(hass, "self_consumption", select)
         assert fake.get("dispatch_start") == 0
         assert _state(hass, select) == "self_consumption"
         assert await hass.config_entries.async_unload(entry.entry_id)
