@@ -60,7 +60,6 @@ from .const import (
     Profile,
     SourceType,
 )
-from .coordinator import SunstreamConfigEntry
 from .pysunstream.alphaess import DEFAULT_PORT, DEFAULT_UNIT, MODELS, STANDARD, UnitBusy
 from .pysunstream.errors import CommandRejected, SourceUnavailable
 from .pysunstream.winet import (
@@ -71,6 +70,7 @@ from .pysunstream.winet import (
     async_fetch_fingerprint,
     normalise_fingerprint,
 )
+from .runtime import SunstreamConfigEntry
 from .sources import alphaess_source, split_host, winet_source
 from .system_alerts import ALERT_OPTIONS, CONF_ALERTS
 

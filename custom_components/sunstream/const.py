@@ -51,9 +51,6 @@ MODBUS_RANGES: Final[dict[str, tuple[int, int]]] = {
     "unit_id": (1, 247),
 }
 
-# A tree absorbs about 21 kg of CO2 a year (the figure the seed dashboards use).
-CO2_KG_PER_TREE: Final = 21.0
-
 STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 10
 OUTAGE_MAX: Final = timedelta(hours=24)

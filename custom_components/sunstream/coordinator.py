@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -27,7 +26,6 @@ from .const import (
     ATTR_SOURCE,
     ATTR_SYSTEM_ID,
     ATTR_TARGET_SOC,
-    CO2_KG_PER_TREE,
     CONF_CO2_FACTOR,
     CONF_TARIFF,
     CONF_UPDATE_INTERVAL,
@@ -40,18 +38,22 @@ from .const import (
     LOGGER,
     STORAGE_SAVE_DELAY,
 )
-from .devices import part_identifier
+from .identifiers import part_identifier
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
-from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
-from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
+from .pysunstream.errors import (
+    AuthenticationFailed,
+    CommandError,
+    CommandFailed,
+    CommandRejected,
+    Reason,
+    SourceUnavailable,
+)
+from .pysunstream.model import Metric, Snapshot, as_number
 from .pysunstream.source import Source
 from .store import system_store
+from .system_data import SystemData
 
-if TYPE_CHECKING:
-    from .system_alerts import SystemAlerts
-
-REASON_AUTH = "auth"
 # Link failures only the user can resolve (SourceUnavailable.issue); each
 # becomes a repair issue, withdrawn as soon as a poll succeeds again.
 USER_ISSUES = ("certificate", "busy")
@@ -68,34 +70,6 @@ COMMAND_ERRORS: tuple[tuple[type[CommandError], type[HomeAssistantError]], ...] 
     (CommandError, HomeAssistantError),
 )
 
-type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
-
-
-@dataclass(frozen=True, slots=True)
-class SystemData:
-    """What entities read: the source's snapshot plus derived economics."""
-
-    snapshot: Snapshot
-    economics: dict[str, float]
-
-    def metric(self, metric: Metric) -> Value:
-        """A canonical value from the snapshot."""
-        return self.snapshot.get(metric)
-
-    @property
-    def has_battery(self) -> bool:
-        """Whether the system reports a battery at all."""
-        return Metric.BATTERY_SOC in self.snapshot.metrics
-
-    def identity(self, kind: DeviceKind | None = None) -> DeviceIdentity | None:
-        """The system's identity, or that of its first part of ``kind``."""
-        if kind is None:
-            return self.snapshot.identity
-        for device in self.snapshot.devices:
-            if device.identity.kind is kind:
-                return device.identity
-        return None
-
 
 class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     """Polls one source and turns link changes into events.
@@ -106,16 +80,18 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     Home Assistant exceptions.
     """
 
-    config_entry: SunstreamConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: SunstreamConfigEntry,
+        entry: ConfigEntry,
         source: Source,
+        *,
         system_id: str,
+        system_device_id: str,
     ) -> None:
-        """Set up the coordinator for ``source``."""
+        """Set up the coordinator for ``source``, whose device is ``system_device_id``."""
         super().__init__(
             hass,
             LOGGER,
@@ -128,12 +104,10 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         )
         self.source = source
         self.system_id = system_id
-        self.system_device_id: str | None = None
+        self.system_device_id = system_device_id
         self.connected: bool | None = None
-        self.disconnect_reason: str | None = None
+        self.disconnect_reason: Reason | None = None
         self.economics = Economics()
-        # Set once the system is up; entities and actions reach it through here.
-        self.alerts: SystemAlerts | None = None
         self._restored = False
         self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
@@ -149,7 +123,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
-                self.disconnect_reason = saved.get("disconnect_reason")
+                self.disconnect_reason = _reason(saved.get("disconnect_reason"))
         self._restored = True
 
     def _state_to_save(self) -> dict[str, Any]:
@@ -179,7 +153,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
             self._set_connected(False, err.reason)
-            if err.reason == REASON_AUTH:
+            if isinstance(err, AuthenticationFailed):
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
                     translation_key="auth_failed",
@@ -192,7 +166,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 translation_key="source_unavailable",
                 translation_placeholders={"reason": err.reason},
             ) from err
-        self._set_connected(True, "connected")
+        self._set_connected(True, Reason.CONNECTED)
         self._clear_issues()
         self._track_parts(snapshot)
         options = self.config_entry.options
@@ -203,19 +177,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
         )
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
-        economics = self.economics
-        return SystemData(
-            snapshot=snapshot,
-            economics={
-                "savings_today": economics.savings.today,
-                "savings_month": economics.savings.month,
-                "savings_total": economics.savings.total,
-                "co2_offset": economics.co2_kg.total,
-                "trees_equivalent": economics.co2_kg.total / CO2_KG_PER_TREE,
-            },
-        )
+        return SystemData(snapshot=snapshot, economics=self.economics.reading())
 
-    def _set_connected(self, connected: bool, reason: str) -> None:
+    def _set_connected(self, connected: bool, reason: Reason) -> None:
         """Record the link state; fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
@@ -272,7 +236,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                     "device_id": device.id if device else None,
                     "part": key,
                     ATTR_CONNECTED: is_online,
-                    ATTR_REASON: "link_restored" if is_online else "link_lost",
+                    ATTR_REASON: Reason.LINK_RESTORED if is_online else Reason.LINK_LOST,
                 },
             )
 
@@ -316,6 +280,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             },
         )
         await self.async_refresh()
+
+
+def _reason(saved: object) -> Reason | None:
+    """A reason saved by an earlier run; ``None`` for one this version does not know."""
+    return next((reason for reason in Reason if reason == saved), None)
 
 
 def _command_error(err: CommandError) -> HomeAssistantError:

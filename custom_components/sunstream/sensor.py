@@ -30,11 +30,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .const import LOGGER
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .part_sensor import reported_part_sensors
+from .pysunstream.capabilities import HasLinkMetrics
+from .pysunstream.economics import EconomicsReading
 from .pysunstream.model import BatteryMode, InverterStatus, Metric
+from .runtime import SunstreamConfigEntry
+from .system_data import SystemData
 
 PARALLEL_UPDATES = 0
 
@@ -70,9 +74,11 @@ def _energy(metric: Metric) -> Callable[[SystemData], StateType]:
     return read
 
 
-def _economics(key: str, decimals: int) -> Callable[[SystemData], StateType]:
+def _economics(
+    field: Callable[[EconomicsReading], float], decimals: int
+) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
-        return round(data.economics[key], decimals)
+        return round(field(data.economics), decimals)
 
     return read
 
@@ -84,6 +90,16 @@ def _start_of_day(data: SystemData) -> datetime:
 
 def _start_of_month(data: SystemData) -> datetime:
     return _start_of_day(data).replace(day=1)
+
+
+# Savings per period: how to read them, and when the period began.
+SAVINGS: tuple[
+    tuple[str, Callable[[EconomicsReading], float], Callable[[SystemData], datetime] | None], ...
+] = (
+    ("today", lambda e: e.savings_today, _start_of_day),
+    ("month", lambda e: e.savings_month, _start_of_month),
+    ("total", lambda e: e.savings_total, None),
+)
 
 
 def _extra(key: str) -> Callable[[SystemData], StateType]:
@@ -194,14 +210,10 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             device_class=SensorDeviceClass.MONETARY,
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=2,
-            value_fn=_economics(f"savings_{period}", 4),
+            value_fn=_economics(savings, 4),
             last_reset_fn=reset,
         )
-        for period, reset in (
-            ("today", _start_of_day),
-            ("month", _start_of_month),
-            ("total", None),
-        )
+        for period, savings, reset in SAVINGS
     ),
     SunstreamSensorEntityDescription(
         key="co2_offset",
@@ -210,14 +222,14 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfMass.KILOGRAMS,
         suggested_display_precision=1,
-        value_fn=_economics("co2_offset", 3),
+        value_fn=_economics(lambda e: e.co2_offset, 3),
     ),
     SunstreamSensorEntityDescription(
         key="trees_equivalent",
         translation_key="trees_equivalent",
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        value_fn=_economics("trees_equivalent", 4),
+        value_fn=_economics(lambda e: e.trees_equivalent, 4),
     ),
     *(
         SunstreamSensorEntityDescription(
@@ -378,7 +390,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors the system can fill, and more as it reports more."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.source
 
     def reported() -> Reported:
         for description in SENSORS:
@@ -389,10 +402,11 @@ async def async_setup_entry(
         yield from reported_part_sensors(coordinator)
 
     async_add_reported(entry, async_add_entities, reported)
-    if callable(getattr(coordinator.source, "link_metrics", None)):
+    if isinstance(source, HasLinkMetrics):
         async_add_entities(
             SunstreamLinkMetricSensor(
                 coordinator,
+                source,
                 SensorEntityDescription(
                     key=f"link_{metric}",
                     translation_key=f"link_{metric}",
@@ -505,11 +519,13 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     def __init__(
         self,
         coordinator: SunstreamCoordinator,
+        source: HasLinkMetrics,
         description: SensorEntityDescription,
         metric: str,
     ) -> None:
         """Follow ``metric`` of the source's link counters."""
         super().__init__(coordinator, description)
+        self._source = source
         self._metric = metric
 
     @property
@@ -520,8 +536,7 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     @property
     def native_value(self) -> int | None:
         """The counter's current value."""
-        metrics = self.coordinator.source.link_metrics()  # type: ignore[attr-defined]
-        value = metrics.get(self._metric)
+        value = self._source.link_metrics().get(self._metric)
         return value if isinstance(value, int) else None
 
     def _fingerprint(self) -> tuple[Any, ...]:

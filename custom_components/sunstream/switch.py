@@ -9,9 +9,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
-from .pysunstream.simulator.microgrid import MicrogridSystem
+from .pysunstream.capabilities import Pausable
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -27,16 +28,16 @@ async def async_setup_entry(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switch to microgrid simulations only."""
-    coordinator = entry.runtime_data
-    if isinstance(coordinator.source, MicrogridSystem):
+    """Add the switch to simulations that can be paused (the microgrid)."""
+    coordinator = entry.runtime_data.coordinator
+    if isinstance(coordinator.source, Pausable):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
 
 
 class SimulationSwitch(SunstreamEntity, SwitchEntity):
     """Runs or freezes the simulation; frozen readings repeat unchanged."""
 
-    def __init__(self, coordinator: SunstreamCoordinator, system: MicrogridSystem) -> None:
+    def __init__(self, coordinator: SunstreamCoordinator, system: Pausable) -> None:
         """Control ``system``."""
         super().__init__(coordinator, SIMULATION)
         self._system = system

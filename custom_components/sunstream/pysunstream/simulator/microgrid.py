@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 import math
 from typing import Any
 
@@ -45,6 +44,7 @@ from ..model import (
 from .curves import ambient_temperature, cloud_transmittance, daylight_fraction
 from .noise import value_noise
 from .powerflow import BusResult, BusSpec, BusType, Line, admittance, solve
+from .rehearsal import FaultKind, SimulatedLink
 
 STEP = 0.5  # s, the converters' rate
 BUS_EVERY = 2  # steps: 1 s
@@ -54,16 +54,6 @@ NOMINAL_FREQUENCY = 50.0
 PHASE_VOLTAGE = 230.0
 STC_IRRADIANCE = 1000.0
 CHANNELS = ("pv", "wind", "load", "grid_import", "grid_export")
-
-
-class FaultKind(StrEnum):
-    """Faults a user can rehearse (``sunstream.simulate_fault``)."""
-
-    BUS_VOLTAGE_SAG = "bus_voltage_sag"
-    CONVERTER_OVER_TEMPERATURE = "converter_over_temperature"
-    INVERTER_OFFLINE = "inverter_offline"
-    WIND_CUT_OUT = "wind_cut_out"
-    PV_STRING_SHADING = "pv_string_shading"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,10 +150,11 @@ class _Faults:
         return end is not None and now < end
 
 
-class MicrogridSystem:
+class MicrogridSystem(SimulatedLink):
     """The microgrid as a Sunstream source."""
 
     source_type = "simulated"
+    fault_kinds = frozenset(FaultKind)
     has_battery = False
     battery_limits = None
 
@@ -213,7 +204,7 @@ class MicrogridSystem:
         self._loads = (0.0, 0.0)
         self._last: datetime | None = None
         self._steps = 0
-        self.outage_until: datetime | None = None
+        self.outage_until = None
 
     @property
     def pv_peak_w(self) -> float:
@@ -238,18 +229,6 @@ class MicrogridSystem:
     def clear_faults(self) -> None:
         """End every fault at once."""
         self.faults.until.clear()
-
-    def start_outage(self, now: datetime, duration: timedelta) -> None:
-        """Stop answering polls until ``now + duration`` (the link, not the grid)."""
-        self.outage_until = now + duration
-
-    def end_outage(self) -> None:
-        """Answer polls again at once."""
-        self.outage_until = None
-
-    def online(self, now: datetime) -> bool:
-        """Whether a poll at ``now`` would be answered."""
-        return self.outage_until is None or now >= self.outage_until
 
     # -- simulation -----------------------------------------------------------
 
@@ -495,9 +474,7 @@ class MicrogridSystem:
     async def async_poll(self, now: datetime) -> Snapshot:
         """Step and read; a tripped converter is a part offline, not the system."""
         snapshot = self.step(now)
-        if not self.online(now):
-            raise SourceUnavailable("outage", "simulated outage")
-        self.outage_until = None
+        self.answer(now)
         return snapshot
 
     async def async_dispatch(self, command: Command) -> None:

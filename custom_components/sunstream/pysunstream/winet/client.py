@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..backoff import Backoff
-from ..errors import SourceUnavailable, SunstreamError
+from ..errors import Reason, SourceUnavailable, SunstreamError
 from .device_types import DeviceInfo
 from .endpoint import Endpoint, Ports
 from .errors import CertificateMismatch, ParamsRefused, WinetProtocolError
@@ -271,7 +271,7 @@ class WinetClient:
                     raise SourceUnavailable(result.reason, result.detail)
                 # A write is answered by one of the above (Fail only ends a login).
                 raise SourceUnavailable(  # pragma: no cover
-                    "protocol", f"unexpected action {result!r}"
+                    Reason.PROTOCOL, f"unexpected action {result!r}"
                 )
 
     async def async_fetch_i18n(self) -> I18n:
@@ -325,7 +325,7 @@ class WinetClient:
             try:
                 await self._ensure_ready()
             except SourceUnavailable as err:
-                if err.reason != "backoff":
+                if err.reason is not Reason.BACKOFF:
                     self._count_failed_poll()
                 raise
             result = await self._run(self._session.start_cycle())
@@ -351,7 +351,7 @@ class WinetClient:
             reason, detail = (
                 (result.reason, result.detail)
                 if isinstance(result, CycleFailed)
-                else ("protocol", f"unexpected action {result!r}")
+                else (Reason.PROTOCOL, f"unexpected action {result!r}")
             )
             self.metrics.last_error = reason
             self._count_failed_poll()
@@ -389,7 +389,7 @@ class WinetClient:
         wait = self._retry_at - loop.time()
         if wait > 0:
             raise SourceUnavailable(
-                "backoff", f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
+                Reason.BACKOFF, f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
             )
         immediate = _IMMEDIATE_RECONNECTS
         while True:
@@ -436,14 +436,14 @@ class WinetClient:
 
     async def _after_reconnect_action(self, action: Reconnect) -> None:
         self.metrics.last_error = action.reason
-        if action.reason == "token_expired":
+        if action.reason is Reason.TOKEN_EXPIRED:
             self.metrics.token_expiries += 1
-        elif action.reason == "timeout":
+        elif action.reason is Reason.TIMEOUT:
             self.metrics.timeouts += 1
         _LOGGER.debug("WiNet %s: reconnect (%s) %s", self.host, action.reason, action.detail)
         await self._drop_socket()
 
-    def _schedule_retry(self, reason: str) -> None:
+    def _schedule_retry(self, reason: Reason) -> None:
         delay = self.backoff.next_delay()
         self._retry_at = asyncio.get_running_loop().time() + delay
         _LOGGER.debug("WiNet %s: %s, next attempt in %.1f s", self.host, reason, delay)
@@ -462,10 +462,10 @@ class WinetClient:
                     timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                 )
         except TimeoutError:
-            raise SourceUnavailable("timeout", f"no WebSocket to {endpoint.ws_url}") from None
+            raise SourceUnavailable(Reason.TIMEOUT, f"no WebSocket to {endpoint.ws_url}") from None
         except aiohttp.WSServerHandshakeError as err:
             raise SourceUnavailable(
-                "refused", f"WebSocket upgrade refused: HTTP {err.status}"
+                Reason.REFUSED, f"WebSocket upgrade refused: HTTP {err.status}"
             ) from None
         except (aiohttp.ClientError, OSError) as err:
             raise self._translate(err, endpoint.ws_url) from None
@@ -475,8 +475,8 @@ class WinetClient:
             assert self.tls.fingerprint is not None
             return CertificateMismatch(self.tls.fingerprint, err.got.hex())
         if isinstance(err, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-            return SourceUnavailable("tls", f"{url}: {err}")
-        return SourceUnavailable("unreachable", f"{url}: {err}")
+            return SourceUnavailable(Reason.TLS, f"{url}: {err}")
+        return SourceUnavailable(Reason.UNREACHABLE, f"{url}: {err}")
 
     async def _ping(self) -> bool:
         if not self.connected:
@@ -515,7 +515,7 @@ class WinetClient:
         ws = self._ws
         if ws is None or ws.closed:
             self._session.connection_lost()
-            return Reconnect("closed", "socket closed", backoff=False)
+            return Reconnect(Reason.CLOSED, "socket closed", backoff=False)
         before = self._session.unexpected_count
         loop = asyncio.get_running_loop()
         try:
@@ -533,12 +533,14 @@ class WinetClient:
                             return result
                         continue
                     self._session.connection_lost()
-                    return Reconnect("closed", f"socket {message.type.name.lower()}", backoff=False)
+                    return Reconnect(
+                        Reason.CLOSED, f"socket {message.type.name.lower()}", backoff=False
+                    )
         except TimeoutError:
             return self._session.timed_out()
         except (aiohttp.ClientError, OSError) as err:
             self._session.connection_lost()
-            return Reconnect("closed", str(err), backoff=False)
+            return Reconnect(Reason.CLOSED, str(err), backoff=False)
         finally:
             self.metrics.unexpected_messages += self._session.unexpected_count - before
 
@@ -560,10 +562,10 @@ class WinetClient:
                     url, params=params, ssl=self.tls.aiohttp_ssl() if is_secure else False
                 ) as response:
                     if response.status != 200:
-                        raise SourceUnavailable("refused", f"{url}: HTTP {response.status}")
+                        raise SourceUnavailable(Reason.REFUSED, f"{url}: HTTP {response.status}")
                     return await response.text(errors="replace")
         except TimeoutError:
-            raise SourceUnavailable("timeout", f"{url}: no answer") from None
+            raise SourceUnavailable(Reason.TIMEOUT, f"{url}: no answer") from None
         except (aiohttp.ClientError, OSError) as err:
             raise self._translate(err, url) from None
 
@@ -571,7 +573,7 @@ class WinetClient:
         url = f"{endpoint.http_base}/i18n/{self.i18n_lang}.properties"
         texts = parse_properties(await self._http_get(url))
         if not looks_like_properties(texts):
-            raise SourceUnavailable("refused", f"{url} is not a translation file")
+            raise SourceUnavailable(Reason.REFUSED, f"{url} is not a translation file")
         return I18n(texts)
 
     async def _ensure_endpoint(self) -> Endpoint:

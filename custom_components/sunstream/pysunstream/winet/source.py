@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from ..dispatch import BatteryLimits, Command, CommandKind
-from ..errors import CommandError, CommandRejected, SourceUnavailable
+from ..errors import CommandError, CommandRejected, Reason, SourceUnavailable
 from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
@@ -197,7 +197,7 @@ class WinetSource:
             await self.async_poll(command.issued_at)
         target = dispatch_target(self.client.devices)
         if not target.online:
-            raise SourceUnavailable("offline", f"{target.model or 'inverter'} is offline")
+            raise SourceUnavailable(Reason.OFFLINE, f"{target.model or 'inverter'} is offline")
         soc = self._soc()
         check_command(command, soc, self._rating())
         if command.kind is not CommandKind.STOP and target_reached(command, soc):
