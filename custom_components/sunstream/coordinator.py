@@ -26,12 +26,6 @@ from .const import (
     ATTR_SOURCE,
     ATTR_SYSTEM_ID,
     ATTR_TARGET_SOC,
-    CONF_CO2_FACTOR,
-    CONF_TARIFF,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_CO2_FACTOR,
-    DEFAULT_TARIFF,
-    DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     EVENT_CONNECTIVITY,
     EVENT_DISPATCH,
@@ -53,6 +47,7 @@ from .pysunstream.model import Metric, Snapshot, as_number
 from .pysunstream.source import Source
 from .store import system_store
 from .system_data import SystemData
+from .system_options import SystemOptions
 
 # Link failures only the user can resolve (SourceUnavailable.issue); each
 # becomes a repair issue, withdrawn as soon as a poll succeeds again.
@@ -97,9 +92,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
-            ),
+            update_interval=timedelta(seconds=SystemOptions.of(entry.options).update_interval),
             always_update=False,
         )
         self.source = source
@@ -169,12 +162,12 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self._set_connected(True, Reason.CONNECTED)
         self._clear_issues()
         self._track_parts(snapshot)
-        options = self.config_entry.options
+        options = SystemOptions.of(self.config_entry.options)
         self.economics.book(
             as_number(snapshot.get(Metric.PV_ENERGY_TOTAL)),
             now,
-            options.get(CONF_TARIFF, DEFAULT_TARIFF),
-            options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
+            options.tariff,
+            options.co2_factor,
         )
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         return SystemData(snapshot=snapshot, economics=self.economics.reading())

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
+from .coordinator import SunstreamCoordinator
 from .pysunstream.capabilities import Rehearses
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
 from .pysunstream.simulator.rehearsal import FaultKind
@@ -152,29 +153,27 @@ def _rehearsal_duration(call: ServiceCall) -> timedelta:
     return duration
 
 
-async def _async_simulate_outage(call: ServiceCall) -> None:
+def _rehearsal(call: ServiceCall, refused: str) -> tuple[SunstreamCoordinator, Rehearses]:
+    """The call's system and its simulation; ``refused`` is the error for real hardware."""
     coordinator = _runtime(call).coordinator
     source = coordinator.source
     if not isinstance(source, Rehearses):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="not_simulated",
+            translation_key=refused,
             translation_placeholders={"name": coordinator.config_entry.title},
         )
-    duration = _rehearsal_duration(call)
-    source.start_outage(dt_util.now(), duration)
+    return coordinator, source
+
+
+async def _async_simulate_outage(call: ServiceCall) -> None:
+    coordinator, source = _rehearsal(call, "not_simulated")
+    source.start_outage(dt_util.now(), _rehearsal_duration(call))
     await coordinator.async_refresh()
 
 
 async def _async_simulate_fault(call: ServiceCall) -> None:
-    coordinator = _runtime(call).coordinator
-    source = coordinator.source
-    if not isinstance(source, Rehearses):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="fault_not_simulated",
-            translation_placeholders={"name": coordinator.config_entry.title},
-        )
+    coordinator, source = _rehearsal(call, "fault_not_simulated")
     kind = FaultKind(call.data[ATTR_KIND])
     duration = _rehearsal_duration(call)
     if kind not in source.fault_kinds:

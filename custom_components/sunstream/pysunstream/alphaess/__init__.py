@@ -32,9 +32,10 @@ from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT
 from .errors import DispatchNotApplied, ModbusError, UnitBusy
 from .mapping import UNITS
 from .quirks import MODELS, STANDARD, UnitProfile, resolve_profile
-from .source import SOURCE_TYPE, AlphaEssSource
+from .source import DEFAULT_POLL_INTERVAL, SOURCE_TYPE, AlphaEssSource
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL",
     "DEFAULT_PORT",
     "DEFAULT_SPACING",
     "DEFAULT_TIMEOUT",

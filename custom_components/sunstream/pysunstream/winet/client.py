@@ -27,9 +27,11 @@ session); the client creates and closes its own only if none is given.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
+from functools import partial
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import aiohttp
 
@@ -247,32 +249,28 @@ class WinetClient:
         first write may still land), the caller gets the error instead.
         """
         async with self._lock:
-            immediate = _IMMEDIATE_RECONNECTS
-            while True:
-                await self._ensure_ready()
-                self.metrics.writes += 1
-                result = await self._run(
-                    self._session.write_params(device, params, param_type=param_type)
-                )
-                if isinstance(result, Written):
-                    if failures := result.failures:
-                        raise ParamsRefused(
-                            ", ".join(f"{f.name or f.param_id}: {f.result}" for f in failures)
-                        )
-                    return result.results
-                if isinstance(result, WriteFailed):
-                    raise ParamsRefused(f"{result.code} {result.message}".strip())
-                if isinstance(result, Reconnect):
-                    await self._after_reconnect_action(result)
-                    if not result.backoff and immediate > 0:
-                        immediate -= 1
-                        continue
-                    self._schedule_retry(result.reason)
-                    raise SourceUnavailable(result.reason, result.detail)
-                # A write is answered by one of the above (Fail only ends a login).
-                raise SourceUnavailable(  # pragma: no cover
-                    Reason.PROTOCOL, f"unexpected action {result!r}"
-                )
+            result = await self._with_reconnects(
+                partial(self._write_once, device, params, param_type)
+            )
+            if isinstance(result, Written):
+                if failures := result.failures:
+                    raise ParamsRefused(
+                        ", ".join(f"{f.name or f.param_id}: {f.result}" for f in failures)
+                    )
+                return result.results
+            if isinstance(result, WriteFailed):
+                raise ParamsRefused(f"{result.code} {result.message}".strip())
+            # A write is answered by one of the above (Fail only ends a login).
+            raise SourceUnavailable(  # pragma: no cover
+                Reason.PROTOCOL, f"unexpected action {result!r}"
+            )
+
+    async def _write_once(
+        self, device: DeviceInfo, params: tuple[Param, ...], param_type: str
+    ) -> Action:
+        await self._ensure_ready()
+        self.metrics.writes += 1
+        return await self._run(self._session.write_params(device, params, param_type=param_type))
 
     async def async_fetch_i18n(self) -> I18n:
         """Fetch the translation file (detecting the transport if needed)."""
@@ -320,42 +318,55 @@ class WinetClient:
             self._session.abandon_cycle()
 
     async def _run_cycle(self) -> PollData:
+        try:
+            # After a routine reconnect the cycle resumes with the request
+            # that failed (the session keeps it), so a token that dies
+            # mid-cycle costs one request, not the cycle.
+            result = await self._with_reconnects(self._cycle_once)
+        except SourceUnavailable as err:
+            if err.reason is not Reason.BACKOFF:
+                self._count_failed_poll()
+            raise
+        if isinstance(result, CycleDone):
+            self.watchdog.success()
+            return result.data
+        if isinstance(result, Fail):
+            await self._fail(result.error)
+        reason, detail = (
+            (result.reason, result.detail)
+            if isinstance(result, CycleFailed)
+            else (Reason.PROTOCOL, f"unexpected action {result!r}")
+        )
+        self.metrics.last_error = reason
+        self._count_failed_poll()
+        raise SourceUnavailable(reason, detail)
+
+    async def _cycle_once(self) -> Action:
+        await self._ensure_ready()
+        result = await self._run(self._session.start_cycle())
+        if isinstance(result, Ready):  # the periodic devicelist refresh
+            result = await self._run(self._session.start_cycle())
+        return result
+
+    async def _with_reconnects(self, attempt: Callable[[], Awaitable[Action]]) -> Action:
+        """Run ``attempt`` until its outcome is not a :class:`Reconnect`.
+
+        A routine reconnect (token expiry, a socket the dongle dropped while
+        idle: ``backoff`` False) is tried again at once, at most
+        ``_IMMEDIATE_RECONNECTS`` times; any other schedules the back-off
+        and raises :class:`~..errors.SourceUnavailable` with its reason.
+        """
         immediate = _IMMEDIATE_RECONNECTS
         while True:
-            try:
-                await self._ensure_ready()
-            except SourceUnavailable as err:
-                if err.reason is not Reason.BACKOFF:
-                    self._count_failed_poll()
-                raise
-            result = await self._run(self._session.start_cycle())
-            if isinstance(result, Ready):  # the periodic devicelist refresh
-                result = await self._run(self._session.start_cycle())
-            if isinstance(result, CycleDone):
-                self.watchdog.success()
-                return result.data
-            if isinstance(result, Reconnect):
-                await self._after_reconnect_action(result)
-                if not result.backoff and immediate > 0:
-                    # Token expiry, a dropped socket: log in again and resume
-                    # the cycle with the request that failed (the session
-                    # keeps it), so a token that dies mid-cycle costs one
-                    # request, not the cycle.
-                    immediate -= 1
-                    continue
-                self._schedule_retry(result.reason)
-                self._count_failed_poll()
-                raise SourceUnavailable(result.reason, result.detail)
-            if isinstance(result, Fail):
-                await self._fail(result.error)
-            reason, detail = (
-                (result.reason, result.detail)
-                if isinstance(result, CycleFailed)
-                else (Reason.PROTOCOL, f"unexpected action {result!r}")
-            )
-            self.metrics.last_error = reason
-            self._count_failed_poll()
-            raise SourceUnavailable(reason, detail)
+            result = await attempt()
+            if not isinstance(result, Reconnect):
+                return result
+            await self._after_reconnect_action(result)
+            if not result.backoff and immediate > 0:
+                immediate -= 1
+                continue
+            self._schedule_retry(result.reason)
+            raise SourceUnavailable(result.reason, result.detail)
 
     def _count_failed_poll(self) -> None:
         if self.watchdog.failure():
@@ -369,7 +380,7 @@ class WinetClient:
             if self._forced_secure is None:
                 self._endpoint = None
 
-    async def _fail(self, error: SunstreamError) -> None:
+    async def _fail(self, error: SunstreamError) -> NoReturn:
         self._fatal = error
         self.metrics.last_error = getattr(error, "reason", type(error).__name__)
         await self._drop_socket()
@@ -391,19 +402,9 @@ class WinetClient:
             raise SourceUnavailable(
                 Reason.BACKOFF, f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
             )
-        immediate = _IMMEDIATE_RECONNECTS
-        while True:
-            result = await self._establish()
-            if isinstance(result, Ready):
-                return
-            if isinstance(result, Fail):
-                await self._fail(result.error)
-            assert isinstance(result, Reconnect)
-            if not result.backoff and immediate > 0:
-                immediate -= 1
-                continue
-            self._schedule_retry(result.reason)
-            raise SourceUnavailable(result.reason, result.detail)
+        result = await self._with_reconnects(self._establish)
+        if isinstance(result, Fail):
+            await self._fail(result.error)
 
     async def _establish(self) -> Action:
         await self._drop_socket()
@@ -430,8 +431,6 @@ class WinetClient:
                 _LOGGER.debug("WiNet %s devices: %s", self.host, result.devices)
             return result
         self.metrics.failures += 1
-        if isinstance(result, Reconnect):
-            await self._after_reconnect_action(result)
         return result
 
     async def _after_reconnect_action(self, action: Reconnect) -> None:

@@ -22,8 +22,6 @@ from datetime import datetime
 import logging
 from typing import Any
 
-import aiohttp
-
 from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandRejected, Reason, SourceUnavailable
 from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
@@ -42,14 +40,14 @@ from .dispatch import (
 from .gateway import GatewayInfo, gateway_identity
 from .i18n import I18n
 from .mapping import build_snapshot, device_identity
-from .tls import TlsConfig
 
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE_TYPE = "winet"
-MIN_POLL_INTERVAL = 5.0
-"""Seconds; dongles are reported to crash and reboot when polled faster."""
-DEFAULT_POLL_INTERVAL = 10.0
+# Seconds. Dongles are reported to crash and reboot when polled faster than
+# every 10 s; 5 s is the least a user may choose.
+MIN_POLL_INTERVAL = 5
+DEFAULT_POLL_INTERVAL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +77,9 @@ class WinetSource:
 
     ``gateway_serial`` pins the gateway identity to the serial the caller
     stored at set-up, so the snapshot identity never changes even if
-    ``/about/list`` is unavailable on a later start.
+    ``/about/list`` is unavailable on a later start. ``client`` carries the
+    credentials, TLS and HTTP session; without one, a client with the
+    factory defaults is made for ``host``.
     """
 
     source_type = SOURCE_TYPE
@@ -88,16 +88,10 @@ class WinetSource:
         self,
         host: str,
         *,
-        username: str = "admin",
-        password: str = "pw8888",
-        session: aiohttp.ClientSession | None = None,
-        tls: TlsConfig | None = None,
         gateway_serial: str | None = None,
         client: WinetClient | None = None,
     ) -> None:
-        self.client = client or WinetClient(
-            host, username=username, password=password, session=session, tls=tls
-        )
+        self.client = client or WinetClient(host)
         self.gateway_serial = gateway_serial
         self._gateway_info_tried = False
         self._snapshot: Snapshot | None = None
