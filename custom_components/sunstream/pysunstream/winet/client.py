@@ -382,7 +382,9 @@ class WinetClient:
 
     async def _fail(self, error: SunstreamError) -> NoReturn:
         self._fatal = error
-        self.metrics.last_error = getattr(error, "reason", type(error).__name__)
+        self.metrics.last_error = (
+            error.reason if isinstance(error, SourceUnavailable) else type(error).__name__
+        )
         await self._drop_socket()
         raise error
 
