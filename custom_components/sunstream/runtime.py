@@ -14,17 +14,16 @@ from .coordinator import SunstreamCoordinator
 from .system_alerts import SystemAlerts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SunstreamRuntime:
-    """One system's running parts."""
+    """One system's running parts.
+
+    The system's device id is the coordinator's (``system_device_id``, given
+    at construction): its events and the alerts' carry it.
+    """
 
     coordinator: SunstreamCoordinator
     alerts: SystemAlerts
-
-    @property
-    def system_device_id(self) -> str:
-        """The system's device (the coordinator got it at construction)."""
-        return self.coordinator.system_device_id
 
 
 type SunstreamConfigEntry = ConfigEntry[SunstreamRuntime]
