@@ -29,34 +29,21 @@ from __future__ import annotations
 
 from ..backoff import Backoff
 from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
-from .errors import (
-    DISCONNECTED,
-    PROTOCOL,
-    REFUSED,
-    TIMEOUT,
-    UNREACHABLE,
-    DispatchNotApplied,
-    ModbusError,
-    UnitBusy,
-)
+from .errors import DispatchNotApplied, ModbusError, UnitBusy
 from .mapping import UNITS
 from .quirks import MODELS, STANDARD, UnitProfile, resolve_profile
-from .source import SOURCE_TYPE, AlphaEssSource
+from .source import DEFAULT_POLL_INTERVAL, SOURCE_TYPE, AlphaEssSource
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL",
     "DEFAULT_PORT",
     "DEFAULT_SPACING",
     "DEFAULT_TIMEOUT",
     "DEFAULT_UNIT",
-    "DISCONNECTED",
     "MODELS",
-    "PROTOCOL",
-    "REFUSED",
     "SOURCE_TYPE",
     "STANDARD",
-    "TIMEOUT",
     "UNITS",
-    "UNREACHABLE",
     "AlphaEssClient",
     "AlphaEssSource",
     "Backoff",

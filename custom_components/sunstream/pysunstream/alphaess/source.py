@@ -56,6 +56,8 @@ from .quirks import (
 from .registers import BY_KEY, Cadence, registers_for
 
 SOURCE_TYPE = "modbus"
+# Seconds between polls unless the user chooses otherwise.
+DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
