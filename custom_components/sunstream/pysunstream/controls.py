@@ -1,0 +1,127 @@
+"""Settings a system keeps in its own device: reserve, charge limit, export limit, windows.
+
+This module is the contract between the integration's control entities and
+the sources (simulator, AlphaESS, WiNet). A source that keeps such settings
+implements :class:`Configurable`; the integration checks it with
+``isinstance`` and creates one entity per setting in :attr:`SettingsSpec`.
+
+Rules every source follows:
+
+* What an entity shows is what the device reported on the latest poll
+  (:meth:`Configurable.reported_settings`), never what was last written.
+* A write changes only what differs from the device's reported value: the
+  settings live in flash. Nothing is written on start-up or reload.
+* A value the device cannot take (outside :class:`NumberRange`, a window
+  whose end precedes its start, overlapping windows where the device
+  forbids them, a setting the model lacks) raises
+  :class:`~.errors.CommandRejected` before anything is written; a write the
+  device refuses or ignores raises :class:`~.errors.CommandFailed`. Both
+  carry a translation key of ``strings.json``'s ``exceptions``.
+* How often one setting may be written is decided by
+  :class:`~.write_limiter.WriteLimiter`, in
+  the integration, the same for every source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class Setting(StrEnum):
+    """Each setting a device may keep; values are entity keys."""
+
+    RESERVE_SOC = "reserve_soc"
+    """Discharge floor / backup reserve, %."""
+    CHARGE_LIMIT_SOC = "charge_limit_soc"
+    """Grid-charge target, %."""
+    EXPORT_LIMIT_ENABLED = "export_limit_enabled"
+    EXPORT_LIMIT = "export_limit"
+    """In the unit of its :class:`NumberRange` (W, or % where the device takes %)."""
+    CHARGE_WINDOW_1 = "charge_window_1"
+    CHARGE_WINDOW_2 = "charge_window_2"
+    DISCHARGE_WINDOW_1 = "discharge_window_1"
+    DISCHARGE_WINDOW_2 = "discharge_window_2"
+
+
+WINDOWS: tuple[Setting, ...] = (
+    Setting.CHARGE_WINDOW_1,
+    Setting.CHARGE_WINDOW_2,
+    Setting.DISCHARGE_WINDOW_1,
+    Setting.DISCHARGE_WINDOW_2,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """A daily time-of-use window as the device stores it."""
+
+    start: time
+    end: time
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberRange:
+    """Limits of a numeric setting, from the device or its model."""
+
+    minimum: float
+    maximum: float
+    step: float
+    unit: str
+    """``"%"`` or ``"W"``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsSpec:
+    """What this device (model, firmware) can keep; absent means no entity."""
+
+    ranges: Mapping[Setting, NumberRange] = field(default_factory=dict)
+    """For RESERVE_SOC, CHARGE_LIMIT_SOC and EXPORT_LIMIT."""
+    windows: frozenset[Setting] = frozenset()
+    export_limit_switch: bool = False
+    windows_may_overlap: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSettings:
+    """Settings as the device reported them; ``None`` or absent: not reported."""
+
+    reserve_soc: float | None = None
+    charge_limit_soc: float | None = None
+    export_limit_enabled: bool | None = None
+    export_limit: float | None = None
+    windows: Mapping[Setting, Window] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingChange:
+    """One change a user asked for.
+
+    ``value`` is a float for RESERVE_SOC, CHARGE_LIMIT_SOC and EXPORT_LIMIT, a
+    bool for EXPORT_LIMIT_ENABLED, a :class:`Window` for a window setting.
+    """
+
+    setting: Setting
+    value: float | bool | Window
+
+
+@runtime_checkable
+class Configurable(Protocol):
+    """A source whose device keeps settings Sunstream can change."""
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        """What the device can keep (known after the first successful poll)."""
+        ...
+
+    def reported_settings(self) -> DeviceSettings:
+        """The settings read back on the latest successful poll."""
+        ...
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Validate ``change``, write what differs, raise as the module says."""
+        ...
