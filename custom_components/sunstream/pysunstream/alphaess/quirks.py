@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ..controls import WINDOWS, NumberRange, Setting
+
 #: Address ranges the official tables document (DOC123/DOC128 §2); both
 #: ends inclusive. Undocumented gaps between them are never bridged.
 DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
@@ -51,6 +53,25 @@ class WriteCode(StrEnum):
     FC16 = "fc16"
 
 
+#: The settings an AlphaESS unit keeps in its flash (0x0800, 0x084F..0x0861;
+#: see :mod:`.settings`). No model is known to lack one; a unit that
+#: answers exception 2 for a setting's registers loses it at run time.
+KEPT_SETTINGS: frozenset[Setting] = frozenset(
+    {Setting.RESERVE_SOC, Setting.CHARGE_LIMIT_SOC, Setting.EXPORT_LIMIT, *WINDOWS}
+)
+
+_PCT = "%"
+
+#: Limits of the numeric settings. No document states them; these are the
+#: ones POSHY's number entities offer (``number.py``: discharge cut-off
+#: 4..100 %, charge cut-off 10..100 %, max feed-in 0..100 %, step 1).
+SETTING_RANGES: Mapping[Setting, NumberRange] = {
+    Setting.RESERVE_SOC: NumberRange(minimum=4, maximum=100, step=1, unit=_PCT),
+    Setting.CHARGE_LIMIT_SOC: NumberRange(minimum=10, maximum=100, step=1, unit=_PCT),
+    Setting.EXPORT_LIMIT: NumberRange(minimum=0, maximum=100, step=1, unit=_PCT),
+}
+
+
 class DispatchWrite(StrEnum):
     """How the dispatch block goes to the unit.
 
@@ -79,6 +100,15 @@ class UnitProfile:
     #: Longest dispatch time one write holds (u32 seconds; SEN keeps the
     #: high word 0, so 65535 s is what every anchor has seen work).
     dispatch_max_seconds: int = 65535
+    #: What the model keeps in flash, and the limits of the numbers.
+    settings: frozenset[Setting] = KEPT_SETTINGS
+    setting_ranges: Mapping[Setting, NumberRange] = field(
+        default_factory=lambda: dict(SETTING_RANGES)
+    )
+    #: No document says what the unit does with windows that overlap (a
+    #: charge window inside a discharge window contradicts itself), so
+    #: Sunstream refuses to write such a schedule.
+    windows_may_overlap: bool = False
 
     def scale(self, key: str, documented: float) -> float:
         """The scale to use for register ``key``."""
@@ -108,6 +138,7 @@ class Quirk:
     dispatch_write: DispatchWrite | None = None
     dispatch_supported: bool | None = None
     unreadable: tuple[tuple[int, int], ...] = ()
+    settings_absent: frozenset[Setting] = frozenset()
 
     def applies(self, model: str, firmware: tuple[int, int, int] | None) -> bool:
         """Whether this quirk concerns ``model`` running ``firmware``."""
@@ -164,6 +195,9 @@ QUIRKS: tuple[Quirk, ...] = (
         models=frozenset({EMS25}),
         scales=_EMS25,
     ),
+    # The T10 keeps every setting: SEN #6 reports the cut-off SOCs at 0.1 %
+    # per bit (read and written that way) and firmware that "makes registers
+    # writable for general", only dispatch excepted.
     Quirk(
         source="SEN #6 (0x0850/0x0855 ×0.1), A2M #34 (writes ignored, no answer)",
         models=frozenset({SMILE_T10}),
@@ -226,5 +260,6 @@ def resolve_profile(
                 else quirk.dispatch_supported
             ),
             readable=without(profile.readable, quirk.unreadable),
+            settings=profile.settings - quirk.settings_absent,
         )
     return profile
