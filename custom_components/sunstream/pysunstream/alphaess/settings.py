@@ -33,7 +33,7 @@ it starts or runs a window whose times are half written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 
 from ..controls import (
@@ -231,14 +231,15 @@ def _plan_window(
         new_flag = flag & ~regs.bit
     schedule = dict(reported)
     schedule[setting] = Window(start=start, end=end, enabled=window.enabled)
+    touched = {setting}
     if partner is not None:
-        schedule[regs.partner] = Window(
-            start=partner.start,
-            end=partner.end,
-            enabled=bool(new_flag & regs.bit) and partner.start != partner.end,
+        schedule[regs.partner] = replace(
+            partner, enabled=bool(new_flag & regs.bit) and partner.start != partner.end
         )
+        if schedule[regs.partner].enabled != partner.enabled:
+            touched.add(regs.partner)  # the shared bit switches it on too
     if not spec.windows_may_overlap:
-        _refuse_overlap(frozenset({setting, regs.partner}), schedule)
+        _refuse_overlap(frozenset(touched), schedule)
 
     times = [
         RegisterWrite(reg, raw)

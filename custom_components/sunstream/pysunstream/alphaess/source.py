@@ -294,9 +294,8 @@ class AlphaEssSource:
             ) from err
         if await self._read_back(writes):
             return
-        if NUMBER_REGISTERS[Setting.EXPORT_LIMIT] in {w.register for w in writes} and (
-            self._values.get("dispatch_start") == 1
-        ):
+        feed_in = NUMBER_REGISTERS[Setting.EXPORT_LIMIT]
+        if any(w.register is feed_in for w in writes) and self._values.get("dispatch_start") == 1:
             # RUDY: the unit ignores 0x0800 while a dispatch runs.
             raise CommandFailed("export_limit_during_dispatch")
         raise CommandFailed("setting_not_applied")
