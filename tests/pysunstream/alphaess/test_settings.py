@@ -284,6 +284,19 @@ def test_bad_windows_are_rejected(window: Window, key: str) -> None:
     assert err.value.key == key
 
 
+def test_a_window_the_unit_holds_across_midnight_can_be_turned_off() -> None:
+    raw = {
+        "time_period_control": 1,
+        "charge_window_1_start_hour": 22,
+        "charge_window_1_end_hour": 6,
+    }
+    assert _plan(C1, _window("22:00", "06:00", enabled=False), **raw) == [
+        ("time_period_control", 0)
+    ]
+    with pytest.raises(CommandRejected):  # but not rewritten as one
+        _plan(C1, _window("23:00", "06:00", enabled=False), **raw)
+
+
 def test_without_minute_registers_windows_take_whole_hours() -> None:
     values, profile = _unit()
     regs = WINDOW_REGISTERS[C1]

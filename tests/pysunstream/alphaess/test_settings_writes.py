@@ -135,6 +135,8 @@ async def test_a_refused_write_is_a_command_failure(
     assert err.value.key == "setting_refused"
     assert err.value.placeholders == {"code": "4", "address": "0x0850"}
     assert not isinstance(err.value, CommandRejected)
+    # The refused write, then one read to show the unit's value again.
+    assert [r.function_code for r in fake.requests[-2:]] == [6, 3]
     assert fake.get("discharge_cutoff_soc") == 10
     assert source.reported_settings().reserve_soc == 10
 

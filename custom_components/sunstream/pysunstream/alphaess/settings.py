@@ -195,9 +195,12 @@ def _plan_number(
     return (RegisterWrite(reg, raw),)
 
 
-def _validate_window(window: Window, minutes: bool) -> None:
+def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     start, end = window.start, window.end
-    if end < start or (window.enabled and end == start):
+    # Turning off a window the unit holds across midnight (set in the app)
+    # must stay possible: its times are not being changed.
+    kept = old is not None and (old.start, old.end) == (start, end) and not window.enabled
+    if (end < start and not kept) or (window.enabled and end == start):
         raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
     if any(t.second or t.microsecond for t in (start, end)):
         raise CommandRejected("window_whole_minutes")
@@ -214,12 +217,13 @@ def _plan_window(
 ) -> tuple[RegisterWrite, ...]:
     regs = WINDOW_REGISTERS[setting]
     minutes = has_minutes(values, regs)
-    _validate_window(window, minutes)
     reported = {
         other: read
         for other in spec.windows
         if (read := _read_window(values, WINDOW_REGISTERS[other], profile)) is not None
     }
+    old = reported.get(setting)
+    _validate_window(window, minutes, old)
     flag = raw_of(TIME_PERIOD_CONTROL, values, profile) or 0
     partner = reported.get(regs.partner)
     start, end = window.start, window.end
@@ -252,7 +256,6 @@ def _plan_window(
         if (minutes or reg not in (regs.start_minute, regs.end_minute))
         and raw != raw_of(reg, values, profile)
     ]
-    old = reported.get(setting)
     if old is not None and end > old.end:
         # Moving later: the end goes first, so start ≤ end on the unit throughout.
         times.sort(key=lambda w: w.register in (regs.start_hour, regs.start_minute))

@@ -288,7 +288,7 @@ class AlphaEssSource:
                     write.register.address, [write.raw], self.profile.single_write
                 )
         except ModbusError as err:
-            await self._read_back(writes)
+            await self._read_back(writes, tries=1)  # show the unit's values again
             raise CommandFailed(
                 "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
             ) from err
@@ -300,14 +300,19 @@ class AlphaEssSource:
             raise CommandFailed("export_limit_during_dispatch")
         raise CommandFailed("setting_not_applied")
 
-    async def _read_back(self, writes: tuple[RegisterWrite, ...]) -> bool:
-        """Re-read the blocks ``writes`` touched; whether the unit holds every written word."""
+    async def _read_back(
+        self, writes: tuple[RegisterWrite, ...], tries: int = READBACK_TRIES
+    ) -> bool:
+        """Re-read the blocks ``writes`` touched; whether the unit holds every written word.
+
+        Up to ``tries`` reads: DAL saw values "read back stale until applied".
+        """
         blocks = [
             block
             for block in self.plan(Cadence.SLOW).blocks
             if any(block.start <= w.register.address <= block.end for w in writes)
         ]
-        for _ in range(READBACK_TRIES):
+        for _ in range(tries):
             values: dict[str, Value] = {}
             for block in blocks:
                 values.update(
