@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -11,12 +11,29 @@ from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource, Bac
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 type MakeSource = Callable[..., AlphaEssSource]
+type MakeFake = Callable[[str], Awaitable[FakeAlphaEss]]
 
 
 @pytest.fixture(name="fake")
 async def fake_fixture(socket_enabled: None) -> AsyncIterator[FakeAlphaEss]:
     async with FakeAlphaEss() as fake:
         yield fake
+
+
+@pytest.fixture(name="make_fake")
+async def make_fake_fixture(socket_enabled: None) -> AsyncIterator[MakeFake]:
+    """Start a fake unit of another model (stopped after the test)."""
+    started: list[FakeAlphaEss] = []
+
+    async def make(model: str) -> FakeAlphaEss:
+        fake = FakeAlphaEss(model=model)
+        await fake.start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        await fake.stop()
 
 
 @pytest.fixture(name="make_source")

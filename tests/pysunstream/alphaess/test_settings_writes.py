@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
 from pymodbus.constants import ExcCodes
@@ -20,7 +19,7 @@ from custom_components.sunstream.pysunstream.dispatch import Command, CommandKin
 from custom_components.sunstream.pysunstream.errors import CommandFailed, CommandRejected
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import MakeSource
+from .conftest import MakeFake, MakeSource
 
 RESERVE = 0x0850
 
@@ -214,13 +213,8 @@ async def test_start_up_and_restore_write_nothing(
     assert restored.reported_settings().reserve_soc == 20
 
 
-@pytest.fixture(name="b3")
-async def b3_fixture(socket_enabled: None) -> AsyncIterator[FakeAlphaEss]:
-    async with FakeAlphaEss(model="smile-b3") as fake:
-        yield fake
-
-
-async def test_b3_settings_go_out_as_fc16(b3: FakeAlphaEss, make_source: MakeSource) -> None:
+async def test_b3_settings_go_out_as_fc16(make_fake: MakeFake, make_source: MakeSource) -> None:
+    b3 = await make_fake("smile-b3")
     source = await _polled(make_source, port=b3.port, model="smile-b3")
     b3.reset_counters()
     await source.async_write_setting(_set(Setting.EXPORT_LIMIT, 70))
@@ -228,13 +222,8 @@ async def test_b3_settings_go_out_as_fc16(b3: FakeAlphaEss, make_source: MakeSou
     assert source.reported_settings().export_limit == 70
 
 
-@pytest.fixture(name="t10")
-async def t10_fixture(socket_enabled: None) -> AsyncIterator[FakeAlphaEss]:
-    async with FakeAlphaEss(model="smile-t10") as fake:
-        yield fake
-
-
-async def test_t10_writes_tenths_of_a_percent(t10: FakeAlphaEss, make_source: MakeSource) -> None:
+async def test_t10_writes_tenths_of_a_percent(make_fake: MakeFake, make_source: MakeSource) -> None:
+    t10 = await make_fake("smile-t10")
     source = await _polled(make_source, port=t10.port, model="smile-t10")
     assert source.reported_settings().reserve_soc == 10
     await source.async_write_setting(_set(Setting.RESERVE_SOC, 25))
