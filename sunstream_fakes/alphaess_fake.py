@@ -282,7 +282,7 @@ class FakeAlphaEss:
         """Whether ``bit`` is on and the time of day lies in one of ``windows``."""
         if not self.get(TIME_PERIOD_CONTROL.key) & bit:
             return False
-        now = self.time_of_day or datetime.now().time()
+        now = datetime.now().time() if self.time_of_day is None else self.time_of_day
         minute = now.hour * 60 + now.minute
         for setting in windows:
             regs = WINDOW_REGISTERS[setting]
