@@ -201,6 +201,10 @@ def test_a_setting_the_unit_lacks_is_rejected() -> None:
     with pytest.raises(CommandRejected) as err:
         _plan(Setting.EXPORT_LIMIT_ENABLED, True)
     assert err.value.key == "setting_unsupported"
+    assert err.value.placeholders == {"setting": "export_limit_enabled"}
+    with pytest.raises(CommandRejected) as err:  # a window where a number belongs
+        _plan(Setting.RESERVE_SOC, _window("01:00", "02:00"))
+    assert err.value.key == "setting_unsupported"
     values, profile = _unit()
     spec = settings_spec(profile, values)
     spec = replace(spec, windows=spec.windows - {D2})
@@ -274,7 +278,6 @@ def test_an_unchanged_window_writes_nothing() -> None:
     [
         (_window("05:00", "01:00"), "window_end_before_start"),
         (_window("05:00", "01:00", enabled=False), "window_end_before_start"),
-        (_window("05:00", "05:00"), "window_end_before_start"),  # an enabled empty window
         (_window("01:00:30", "05:00"), "window_whole_minutes"),
     ],
 )
@@ -282,6 +285,14 @@ def test_bad_windows_are_rejected(window: Window, key: str) -> None:
     with pytest.raises(CommandRejected) as err:
         _plan(C1, window)
     assert err.value.key == key
+
+
+def test_an_empty_window_never_runs_so_it_does_not_set_the_bit() -> None:
+    # Asked for as enabled, 05:00–05:00 runs nothing: written like a disabled window.
+    assert _plan(C1, _window("05:00", "05:00")) == [
+        ("charge_window_1_end_hour", 5),
+        ("charge_window_1_start_hour", 5),
+    ]
 
 
 def test_a_window_the_unit_holds_across_midnight_can_be_turned_off() -> None:

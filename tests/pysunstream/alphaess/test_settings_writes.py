@@ -148,6 +148,7 @@ async def test_an_ignored_write_is_caught_by_the_read_back(
     with pytest.raises(CommandFailed) as err:
         await source.async_write_setting(_set(Setting.CHARGE_LIMIT_SOC, 90))
     assert err.value.key == "setting_not_applied"
+    assert err.value.placeholders == {"setting": "charge_limit_soc"}
     assert source.reported_settings().charge_limit_soc == 50  # the unit's value again
 
 

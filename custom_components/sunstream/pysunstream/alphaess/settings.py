@@ -15,7 +15,8 @@ Registers (see :data:`.registers.NUMBER_REGISTERS` and
 How the contract's per-window ``enabled`` maps onto one bit per kind:
 
 * a window reads as enabled when its kind's bit is set **and** it is not
-  empty (start ≠ end: an empty window never runs);
+  empty (start ≠ end: an empty window never runs, so an empty window asked
+  for as enabled is written like a disabled one);
 * enabling a window sets the bit (its partner, if not empty, runs too: the
   unit cannot tell them apart);
 * disabling a window whose partner runs empties it (end := start) and keeps
@@ -159,27 +160,24 @@ def plan_setting_writes(
     ``window_whole_hours``, ``window_whole_minutes``, ``windows_overlap``)
     for a change the unit cannot take.
     """
-    if change.setting in NUMBER_REGISTERS:
-        limits = spec.ranges.get(change.setting)
-        if limits is None:
-            raise CommandRejected("setting_unsupported")
-        return _plan_number(change, limits, values, profile)
-    if change.setting not in spec.windows:
-        raise CommandRejected("setting_unsupported")
-    if not isinstance(change.value, Window):
-        raise TypeError(f"{change.setting} takes a Window, not {change.value!r}")
-    return _plan_window(change.setting, change.value, spec, values, profile)
+    setting, value = change.setting, change.value
+    if setting in NUMBER_REGISTERS:
+        limits = spec.ranges.get(setting)
+        if limits is None or isinstance(value, bool) or not isinstance(value, float | int):
+            raise CommandRejected("setting_unsupported", setting=setting.value)
+        return _plan_number(setting, value, limits, values, profile)
+    if setting not in spec.windows or not isinstance(value, Window):
+        raise CommandRejected("setting_unsupported", setting=setting.value)
+    return _plan_window(setting, value, spec, values, profile)
 
 
 def _plan_number(
-    change: SettingChange,
+    setting: Setting,
+    value: float,
     limits: NumberRange,
     values: Mapping[str, Value],
     profile: UnitProfile,
 ) -> tuple[RegisterWrite, ...]:
-    value = change.value
-    if isinstance(value, bool) or not isinstance(value, float | int):
-        raise TypeError(f"{change.setting} takes a number, not {value!r}")
     if not limits.minimum <= value <= limits.maximum:
         raise CommandRejected(
             "setting_out_of_range",
@@ -188,7 +186,7 @@ def _plan_number(
             maximum=f"{limits.maximum:g}",
             unit=limits.unit,
         )
-    reg = NUMBER_REGISTERS[change.setting]
+    reg = NUMBER_REGISTERS[setting]
     raw = round(value / profile.scale(reg.key, reg.scale))
     if raw == raw_of(reg, values, profile):
         return ()
@@ -200,7 +198,7 @@ def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     # Turning off a window the unit holds across midnight (set in the app)
     # must stay possible: its times are not being changed.
     kept = old is not None and (old.start, old.end) == (start, end) and not window.enabled
-    if (end < start and not kept) or (window.enabled and end == start):
+    if end < start and not kept:
         raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
     if any(t.second or t.microsecond for t in (start, end)):
         raise CommandRejected("window_whole_minutes")
@@ -227,14 +225,16 @@ def _plan_window(
     flag = raw_of(TIME_PERIOD_CONTROL, values, profile) or 0
     partner = reported.get(regs.partner)
     start, end = window.start, window.end
-    if window.enabled:
+    if window.enabled and start != end:
         new_flag = flag | regs.bit
     elif partner is not None and partner.enabled:
         new_flag, end = flag, start  # the bit stays for the partner: empty this one
     else:
         new_flag = flag & ~regs.bit
     schedule = dict(reported)
-    schedule[setting] = Window(start=start, end=end, enabled=window.enabled)
+    schedule[setting] = Window(
+        start=start, end=end, enabled=bool(new_flag & regs.bit) and start != end
+    )
     touched = {setting}
     if partner is not None:
         schedule[regs.partner] = replace(

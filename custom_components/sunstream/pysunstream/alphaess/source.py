@@ -298,7 +298,7 @@ class AlphaEssSource:
         if any(w.register is feed_in for w in writes) and self._values.get("dispatch_start") == 1:
             # RUDY: the unit ignores 0x0800 while a dispatch runs.
             raise CommandFailed("export_limit_during_dispatch")
-        raise CommandFailed("setting_not_applied")
+        raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     async def _read_back(
         self, writes: tuple[RegisterWrite, ...], tries: int = READBACK_TRIES
