@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 from pymodbus.constants import ExcCodes
 import pytest
@@ -19,7 +19,7 @@ from custom_components.sunstream.pysunstream.dispatch import Command, CommandKin
 from custom_components.sunstream.pysunstream.errors import CommandFailed, CommandRejected
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import MakeFake, MakeSource
+from .conftest import MakeFake, MakeSource, charge_command
 
 RESERVE = 0x0850
 
@@ -156,15 +156,7 @@ async def test_export_limit_is_ignored_during_a_dispatch(
     fake: FakeAlphaEss, make_source: MakeSource
 ) -> None:
     source = await _polled(make_source)
-    await source.async_dispatch(
-        Command(
-            kind=CommandKind.CHARGE,
-            issued_at=_now(),
-            power_w=1000,
-            target_soc=90,
-            duration=timedelta(minutes=30),
-        )
-    )
+    await source.async_dispatch(charge_command(1000, 90, 30))
     await source.async_poll(_now())
     with pytest.raises(CommandFailed) as err:
         await source.async_write_setting(_set(Setting.EXPORT_LIMIT, 0))
