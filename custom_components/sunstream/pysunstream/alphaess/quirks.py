@@ -195,9 +195,9 @@ QUIRKS: tuple[Quirk, ...] = (
         models=frozenset({EMS25}),
         scales=_EMS25,
     ),
-    # The T10 keeps every setting: SEN #6 reports the cut-off SOCs at 0.1 %
-    # per bit (read and written that way) and firmware that "makes registers
-    # writable for general", only dispatch excepted.
+    # The T10 keeps every setting: SEN #6 reads the cut-off SOCs at 0.1 % per
+    # bit (Sunstream writes them at the same scale) and reports firmware that
+    # "makes registers writable for general", only dispatch excepted.
     Quirk(
         source="SEN #6 (0x0850/0x0855 ×0.1), A2M #34 (writes ignored, no answer)",
         models=frozenset({SMILE_T10}),
