@@ -10,6 +10,8 @@ Layers, from pure to I/O:
   gaps bridged only inside readable ranges);
 * :mod:`.decode` — words ↔ values;
 * :mod:`.dispatch` — the 0x0880 block: encoding, decoding, refresh lease;
+* :mod:`.settings` — reserve, charge limit, export limit and time-of-use
+  windows kept in flash: decoding, validation, the writes that differ;
 * :mod:`.mapping` — decoded values → :class:`~..model.Snapshot`;
 * :mod:`.client` — the one persistent pymodbus session (spacing, failure
   classification, reconnects spaced by the shared :mod:`..backoff`);
@@ -22,6 +24,8 @@ Typical use::
     serial = await source.identify()                  # config flow unique id
     snapshot = await source.async_poll(now)           # every scan interval
     await source.async_dispatch(Command(kind=CommandKind.CHARGE, ...))
+    source.settings_spec, source.reported_settings()  # after the first poll
+    await source.async_write_setting(SettingChange(setting=Setting.RESERVE_SOC, value=30))
     await source.async_close()
 """
 
