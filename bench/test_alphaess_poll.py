@@ -1,8 +1,9 @@
 """AlphaESS: Modbus requests and wall time of one poll, against the fake unit.
 
-The anchors read one register per request (tens per poll) or hand-grouped
-blocks; Sunstream plans blocks from the register map. The fake logs every
-request it receives, so the count is what crossed the wire.
+Other clients read one register per request (tens per poll) or hand-grouped
+blocks (docs/protocols/alphaess.md#block-reads); Sunstream plans blocks from
+the register map. The fake logs every request it receives, so the count is
+what crossed the wire.
 """
 
 from __future__ import annotations

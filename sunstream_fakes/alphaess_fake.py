@@ -1,21 +1,33 @@
 """A fake AlphaESS unit: a real pymodbus Modbus TCP server on loopback.
 
 Seeded from a captured-data fixture (``alphaess_data/<model>.json``, raw
-words named by the library's register map), it behaves like the unit the
-research describes (§6.4):
+words named by the library's register map), it behaves like the unit
+docs/protocols/alphaess.md describes:
 
 * unit 85, holding registers only, big-endian words, high word first;
 * the documented ranges answer, everything else is exception 2;
 * one TCP client at a time: a second one is closed at once (``"close"``)
   or accepted and never answered (``"silent"``), see :attr:`refuse_style`;
 * model write quirks: the standard unit answers FC16 on one register with
-  exception 2 (SEN v1.7.1); the SMILE-B3 never answers FC06 (A2M, SEN #24);
+  exception 2; the SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#function-codes);
 * the dispatch block is writable and honoured: the battery follows the
   setpoint until the SOC target or the time is reached, then the block
   returns to idle (an assumption: the documents do not say what it reads
   after expiry);
+* the settings in flash (0x0800, 0x084F..0x0861) are writable and
+  honoured: the battery never discharges below the reserve (0x0850); with
+  charge windows on (0x084F bit 0) it charges from the grid inside them up
+  to the charge cut-off (0x0855); with discharge windows on (bit 1) it
+  discharges only inside them; PV is curtailed so the export stays within
+  0x0800 % of the installed PV power (0x0801 + 0x0803). The SMILE-T10
+  stores the cut-off SOCs at 0.1 %/bit. Values a register cannot hold (hour
+  24, minute 60, more than 100 %) are answered with exception 3. Writes to
+  0x0800 while a dispatch runs are acknowledged and ignored
+  (docs/protocols/alphaess.md#settings). These readings of the documents are the fake's; no document
+  spells out the schedule's behaviour;
 * PV, load, battery, grid and the lifetime counters evolve with time
-  (``speed`` times faster than real time).
+  (``speed`` times faster than real time); windows follow
+  :attr:`FakeAlphaEss.time_of_day`, or the local clock.
 
 Fault knobs, all changeable at run time: :attr:`silent` (no answers),
 :attr:`delay` (slow answers), :attr:`illegal` (exception 2 on chosen
@@ -23,8 +35,10 @@ addresses), :attr:`exception` (one exception code for every request),
 :attr:`ignore_dispatch` (dispatch writes acknowledged, not applied),
 :meth:`drop_link` (TCP reset of the current client), :meth:`set_link_down`
 (stop listening: connects are refused), :attr:`refuse_style` (how a second
-client is turned away). Every request is logged in :attr:`requests` so
-tests can count them.
+client is turned away), :attr:`refuse_writes` (an exception code for
+writes to chosen addresses), :attr:`ignore_writes` (writes acknowledged,
+not applied). Every request is logged in :attr:`requests` and every
+register written is counted in :attr:`writes`, so tests can count them.
 
 Run standalone::
 
@@ -35,8 +49,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime, time as clock_time
 import json
 import math
 from pathlib import Path
@@ -61,13 +77,30 @@ from custom_components.sunstream.pysunstream.alphaess.quirks import (
 )
 from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
+    CHARGE_WINDOWS_BIT,
+    DISCHARGE_WINDOWS_BIT,
     PV_STRINGS,
+    TIME_PERIOD_CONTROL,
+    WINDOW_REGISTERS,
+    Register,
     RegType,
+    WindowRegisters,
 )
+from custom_components.sunstream.pysunstream.controls import Setting
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
-RESERVE_SOC = 10.0
+
+_CHARGE = (Setting.CHARGE_WINDOW_1, Setting.CHARGE_WINDOW_2)
+_DISCHARGE = (Setting.DISCHARGE_WINDOW_1, Setting.DISCHARGE_WINDOW_2)
+
+#: The largest raw word each settings register holds (exception 3 above).
+_SETTING_MAX: dict[str, int] = {
+    "max_feed_in": 100,
+    "time_period_control": 3,
+    **{reg.key: 23 for w in WINDOW_REGISTERS.values() for reg in (w.start_hour, w.end_hour)},
+    **{reg.key: 59 for w in WINDOW_REGISTERS.values() for reg in (w.start_minute, w.end_minute)},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +114,21 @@ class Request:
 
 
 def load_fixture(model: str) -> dict[str, Any]:
-    """The captured register contents for ``model`` (``standard``, ``smile-b3``)."""
+    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``…).
+
+    A fixture may name another it ``extends``: its registers are laid over
+    that one's.
+    """
     name = model.replace("-", "_")
     path = DATA / f"{name}.json"
     if not path.exists():
         path = DATA / "standard.json"
-    return cast(dict[str, Any], json.loads(path.read_text()))
+    fixture = cast(dict[str, Any], json.loads(path.read_text()))
+    base = fixture.pop("extends", None)
+    if base is not None:
+        parent = load_fixture(base)
+        fixture["registers"] = {**parent["registers"], **fixture["registers"]}
+    return fixture
 
 
 class _Handler(ServerRequestHandler):
@@ -123,7 +165,7 @@ class _Handler(ServerRequestHandler):
         if self.refused or fake.silent:
             return
         if pdu.function_code == 6 and fake.model == SMILE_B3:
-            return  # A2M: "my inverter never responds to any Write Single Register request"
+            return  # a SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)
         if fake.delay:
             await asyncio.sleep(fake.delay)
         await super().handle_request()  # type: ignore[no-untyped-call]
@@ -163,20 +205,29 @@ class FakeAlphaEss:
         self.illegal: set[int] = set()
         #: Answer every request with this exception: 6 (device busy), or 11,
         #: which the Modbus spec has a TCP-to-RTU gateway answer when the
-        #: device behind it is silent (no AlphaESS capture of either in the
-        #: research). ``None``: answer normally.
+        #: device behind it is silent (no AlphaESS capture shows either,
+        #: docs/protocols/alphaess.md#failures-seen-in-the-field). ``None``: answer normally.
         self.exception: ExcCodes | None = None
         #: Acknowledge writes to the dispatch block without applying them:
         #: a command the unit took but did not carry out, as reported for a
-        #: G3-S5 (A2M #6: "discharge dispatch not applied").
+        #: G3-S5 (docs/protocols/alphaess.md#write-sequences).
         self.ignore_dispatch = False
+        #: Answer writes touching these addresses with this exception code
+        #: (a unit refusing a setting).
+        self.refuse_writes: dict[int, ExcCodes] = {}
+        #: Acknowledge writes to these addresses without applying them.
+        self.ignore_writes: set[int] = set()
+        #: Times each address was written (a write of n words counts each).
+        self.writes: Counter[int] = Counter()
+        #: The time of day the schedule runs on; ``None``: the local clock.
+        self.time_of_day: clock_time | None = None
         self.requests: list[Request] = []
         self.handlers: list[_Handler] = []
         self.connections = 0
         self.refusals = 0
         self.profile = resolve_profile(model)
         if model == SMILE_HI10:
-            # The Hi10 lacks 0x0453 (SEN #21); answer exception 2 there.
+            # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
             self.illegal |= {0x0453, 0x0454}
         self.words: dict[int, int] = {}
         data = load_fixture(fixture or model)
@@ -214,6 +265,48 @@ class FakeAlphaEss:
             raw -= 0x1_0000_0000
         return raw
 
+    def writes_to(self, key: str) -> int:
+        """How often the register ``key`` was written."""
+        reg = BY_KEY[key]
+        return max(self.writes[a] for a in range(reg.address, reg.end + 1))
+
+    def setting_soc(self, key: str) -> float:
+        """A cut-off SOC register in percent, at this model's scale."""
+        return self.get(key) * self.profile.scale(key, BY_KEY[key].scale)
+
+    @property
+    def export_limit_w(self) -> float:
+        """Most the unit may feed in: 0x0800 % of the installed PV power."""
+        installed = self.get("pv_capacity") + self.get("pv_capacity_grid_inverter")
+        return self.get("max_feed_in") / 100 * installed
+
+    def _window_open(self, windows: tuple[Setting, ...], bit: int) -> bool:
+        """Whether ``bit`` is on and the time of day lies in one of ``windows``."""
+        if not self.get(TIME_PERIOD_CONTROL.key) & bit:
+            return False
+        now = datetime.now().time() if self.time_of_day is None else self.time_of_day
+        minute = now.hour * 60 + now.minute
+        for setting in windows:
+            regs = WINDOW_REGISTERS[setting]
+            start, end = (
+                self._minutes(regs.start_hour, regs.start_minute),
+                self._minutes(regs.end_hour, regs.end_minute),
+            )
+            if start <= minute < end:
+                return True
+        return False
+
+    def _minutes(self, hour: Register, minute: Register) -> int:
+        return self.get(hour.key) * 60 + self.get(minute.key)
+
+    def window(self, setting: Setting) -> tuple[clock_time, clock_time]:
+        """A window's start and end as the unit holds them."""
+        regs: WindowRegisters = WINDOW_REGISTERS[setting]
+        return (
+            clock_time(self.get(regs.start_hour.key), self.get(regs.start_minute.key)),
+            clock_time(self.get(regs.end_hour.key), self.get(regs.end_minute.key)),
+        )
+
     def dispatch_words(self) -> tuple[int, ...]:
         """The nine words at 0x0880 now."""
         return tuple(self.words[DISPATCH_ADDRESS + i] for i in range(9))
@@ -250,6 +343,14 @@ class FakeAlphaEss:
         load = 650 + 150 * math.sin(phase * 1.7)
         battery = self._battery_power(load - pv)
         grid = load - pv - battery
+        excess = -grid - self.export_limit_w
+        dc = sum(pv_strings.values())
+        if excess > 0 and dc > 0:
+            # Curtail the DC strings (the AC-coupled inverter is not ours to limit).
+            factor = max(0.0, 1 - excess / dc)
+            pv_strings = {n: p * factor for n, p in pv_strings.items()}
+            pv = sum(pv_strings.values()) + self.get("pv_meter_power")
+            grid = load - pv - battery
         for n, power in pv_strings.items():
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
@@ -265,7 +366,9 @@ class FakeAlphaEss:
         capacity = self.get("battery_capacity") / 10
         soc = self.soc - battery * hours / 1000 / capacity * 100
         # A coarse step must not carry the charge past where the unit stops.
-        floor, ceiling = RESERVE_SOC, 100.0
+        floor, ceiling = self.setting_soc("discharge_cutoff_soc"), 100.0
+        if self._grid_charging():
+            ceiling = self.setting_soc("charge_cutoff_soc")
         if self.get("dispatch_start") == 1:
             target = self.get("dispatch_soc") * 0.4
             floor, ceiling = (target, 100.0) if battery > 0 else (0.0, target)
@@ -304,11 +407,26 @@ class FakeAlphaEss:
             if (power < 0 and soc >= target) or (power > 0 and soc <= target):
                 return 0.0
             return max(-max_charge, min(max_discharge, power))
-        if deficit > 0 and soc <= RESERVE_SOC:
+        if self._grid_charging():
+            return -max_charge
+        if deficit > 0 and soc <= self.setting_soc("discharge_cutoff_soc"):
             return 0.0
+        discharge_windows = self.get(TIME_PERIOD_CONTROL.key) & DISCHARGE_WINDOWS_BIT
+        if (
+            deficit > 0
+            and discharge_windows
+            and not self._window_open(_DISCHARGE, DISCHARGE_WINDOWS_BIT)
+        ):
+            return 0.0  # discharge windows on: the battery discharges only inside them
         if deficit < 0 and soc >= 100:
             return 0.0
         return max(-max_charge, min(max_discharge, deficit))
+
+    def _grid_charging(self) -> bool:
+        """Inside a charge window with charge windows on, below the charge cut-off."""
+        return self._window_open(_CHARGE, CHARGE_WINDOWS_BIT) and self.soc < self.setting_soc(
+            "charge_cutoff_soc"
+        )
 
     # --- the pymodbus side -------------------------------------------------
 
@@ -327,21 +445,45 @@ class FakeAlphaEss:
         if any(a in self.illegal or a not in self.words for a in span):
             return ExcCodes.ILLEGAL_ADDRESS
         if function_code == 16 and count == 1 and self.model != SMILE_B3:
-            return ExcCodes.ILLEGAL_ADDRESS  # SEN v1.7.1: FC16 on one register refused
+            return ExcCodes.ILLEGAL_ADDRESS  # many units refuse FC16 on one register
         if values is not None:
-            self._write_block(address, [int(v) for v in values])
+            refused = [self.refuse_writes[a] for a in span if a in self.refuse_writes]
+            if refused:
+                return refused[0]
+            words = [int(v) for v in values]
+            if not self._fits(address, words):
+                return ExcCodes.ILLEGAL_VALUE
+            self.writes.update(span)
+            self._write_block(address, words)
         else:
             self.step()
         offset = address - start_address
         registers[offset : offset + count] = [self.words[a] for a in span]
         return None
 
+    def _fits(self, address: int, words: list[int]) -> bool:
+        """Whether every settings register written gets a value it can hold."""
+        limits = {BY_KEY[key].address: top for key, top in _SETTING_MAX.items()}
+        for key in ("discharge_cutoff_soc", "charge_cutoff_soc"):
+            limits[BY_KEY[key].address] = round(100 / self.profile.scale(key, 1.0))
+        return all(
+            word <= limits[address + offset]
+            for offset, word in enumerate(words)
+            if address + offset in limits
+        )
+
     def _write_block(self, address: int, values: list[int]) -> None:
         dispatch = range(DISPATCH_ADDRESS, DISPATCH_ADDRESS + 9)
         if self.ignore_dispatch and address in dispatch:
             return
+        feed_in = BY_KEY["max_feed_in"].address
         for offset, word in enumerate(values):
-            self.words[address + offset] = word
+            target = address + offset
+            if target in self.ignore_writes:
+                continue
+            if target == feed_in and self.get("dispatch_start") == 1:
+                continue  # 0x0800 is ignored while a dispatch runs (see the docstring)
+            self.words[target] = word
         if address in dispatch:
             self.step()
             seconds = (self.words[0x0887] << 16) | self.words[0x0888]

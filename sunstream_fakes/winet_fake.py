@@ -4,11 +4,11 @@ Built on the ``websockets`` asyncio server, whose ``process_request`` hook
 also answers the few plain HTTP requests a client makes
 (``/i18n/en_US.properties``, ``/about/list``), so one port serves both, as
 the device does on 443. Payloads come from captured data
-(``winet_data/*.json``, structure and keys copied from the research
-captures: SH5.0RS, SH10RT, SH10RS) and keep every recorded quirk: values as
-strings, ``"--"``, ``℃``/``kΩ``/``HZ``/``kVar``, ``dev_procotol``, misspelled
-keys, a new token after ``login``, pushed ``notice`` frames, one user at a
-time.
+(``winet_data/*.json``, structure and keys copied from real captures of an
+SH5.0RS, SH10RT and SH10RS, each file naming its sources) and keep every
+recorded quirk: values as strings, ``"--"``, ``℃``/``kΩ``/``HZ``/``kVar``,
+``dev_procotol``, misspelled keys, a new token after ``login``, pushed
+``notice`` frames, one user at a time.
 
 Battery commands (the ``param`` service, energy-management group ``"9"``)
 are applied to a hybrid inverter's data: a forced charge or discharge shows
@@ -24,10 +24,10 @@ checked against each parameter's range or options and counted per address
 (:attr:`FakeWinet.param_writes`); an enabled feed-in limitation caps the
 export power that ``real`` reports. The state of charge moves only when a test
 sets it (:meth:`FakeWinet.set_value`). Which replies a real gateway gives to
-a ``param`` write is inferred from the two clients that parse them (OPT,
-ANICOLL): a ``list`` of ``{param_id, param_pid, param_name, result}``,
-``result`` 0 when set; an unknown device or group answers ``391``
-``I18N_COMMON_SET_FAILED``.
+a ``param`` write is inferred from the two clients that parse them
+(docs/protocols/winet.md#battery-commands): a ``list`` of
+``{param_id, param_pid, param_name, result}``, ``result`` 0 when set; an
+unknown device or group answers ``391`` ``I18N_COMMON_SET_FAILED``.
 
 Faults are attributes of :attr:`FakeWinet.faults` and may be changed while
 the server runs (tests, a soak harness, ``scripts/develop``). Standalone::
@@ -113,7 +113,7 @@ class Faults:
     * ``notice_after``: push notice 100 "normal user limit" after N requests;
     * ``login_fails``: every login is refused;
     * ``idle_timeout``: close a socket idle for this many seconds;
-    * ``reject_upgrade``: next N WebSocket upgrades answer HTTP 400 (#27);
+    * ``reject_upgrade``: next N WebSocket upgrades answer HTTP 400 (as reported);
     * ``upgrade_delay``: seconds before accepting a connection (slow TLS, P030);
     * ``about_available``: whether ``/about/list`` answers;
     * ``single_user``: a new login kicks the previous session with a notice;
@@ -438,7 +438,7 @@ class FakeWinet:
         try:
             request = json.loads(message)
         except ValueError:
-            return  # the device ignores what it cannot read (ANICOLL's "ping")
+            return  # the device ignores what it cannot read (a bare "ping")
         if not isinstance(request, dict):
             return
         service = str(request.get("service", ""))
@@ -595,7 +595,7 @@ class FakeWinet:
         device = next((d for d in self.devices if str(d["dev_id"]) == dev_id), None)
         lists = self.data.get(dev_id, {})
         if device is None or service not in lists:
-            return None  # the device answers only for what it has (research §11)
+            return None  # the device answers only for what it has
         if self.faults.read_failed > 0:
             self.faults.read_failed -= 1
             return _reply(301, "I18N_COMMON_READ_FAILED", {"service": service})

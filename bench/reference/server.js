@@ -1,8 +1,9 @@
 'use strict';
 // Minimal Node `ws` monitoring server: the reference the app's fan-out is measured against.
 //
-// Seed 000's stack, reduced to what the benchmark exercises: an HTTP server with a `ws`
-// WebSocketServer on `/ws/monitoring/:systemId`, `Authorization: Bearer` checked at the upgrade,
+// Seed 000's stack (docs/protocols/app-seeds.md#seed-000), reduced to what the benchmark
+// exercises: an HTTP server with a `ws` WebSocketServer on `/ws/monitoring/:systemId`,
+// `Authorization: Bearer` checked at the upgrade,
 // MonitoringData sent on connect and on every change, and broadcastToSystem() serializing each
 // update once (JSON.stringify) and handing the same string to every open client's send().
 // No compression (ws's server default), like the app when clients do not ask for it.

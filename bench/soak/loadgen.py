@@ -15,7 +15,8 @@
 Clients spread over source addresses 127.0.0.2… (``--per-address``) so the
 app's per-address cap does not apply. Every client that loses its socket
 records why (close code, error) in ``E`` and reconnects after ~1 s, backing
-off to 5 s (seed 000's dashboard). Once a second a line of totals goes to
+off to 5 s (seed 000's dashboard, docs/protocols/app-seeds.md#seed-000).
+Once a second a line of totals goes to
 ``S``: connected clients, messages and bytes received, and "stalled" ones (a
 monitoring client that heard nothing for 12 s although the server repeats
 the document every 5 s). Stops at ``--until`` or on SIGTERM, closing every
@@ -297,7 +298,7 @@ class Load:
 
 
 def _backoff(attempt: int, rng: random.Random) -> float:
-    """Seed 000's reconnect: ~1 s first, backing off to 5 s, with jitter."""
+    """Seed 000's reconnect (docs/protocols/app-seeds.md#seed-000), with jitter."""
     return min(5.0, 1.0 * 1.5 ** max(0, attempt - 1)) * rng.uniform(0.8, 1.2)
 
 

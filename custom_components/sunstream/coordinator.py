@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+import math
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -17,6 +17,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .battery_control import CommandValues
 from .const import (
     ATTR_COMMAND,
     ATTR_CONNECTED,
@@ -27,32 +28,33 @@ from .const import (
     ATTR_SOURCE,
     ATTR_SYSTEM_ID,
     ATTR_TARGET_SOC,
-    CO2_KG_PER_TREE,
-    CONF_CO2_FACTOR,
-    CONF_TARIFF,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_CO2_FACTOR,
-    DEFAULT_TARIFF,
-    DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     EVENT_CONNECTIVITY,
     EVENT_DISPATCH,
     LOGGER,
     STORAGE_SAVE_DELAY,
 )
-from .devices import part_identifier
+from .identifiers import part_identifier
+from .pysunstream.controls import Configurable, SettingChange
 from .pysunstream.daily import DailyTotals
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
-from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
-from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
+from .pysunstream.errors import (
+    AuthenticationFailed,
+    CommandError,
+    CommandFailed,
+    CommandRejected,
+    Reason,
+    SourceUnavailable,
+)
+from .pysunstream.model import Metric, Snapshot, as_number
+from .pysunstream.setting_rules import reported_value, validate_change
 from .pysunstream.source import Source
+from .pysunstream.write_limiter import WriteLimiter
 from .store import system_store
+from .system_data import SystemData
+from .system_options import SystemOptions
 
-if TYPE_CHECKING:
-    from .system_alerts import SystemAlerts
-
-REASON_AUTH = "auth"
 # Link failures only the user can resolve (SourceUnavailable.issue); each
 # becomes a repair issue, withdrawn as soon as a poll succeeds again.
 USER_ISSUES = ("certificate", "busy")
@@ -69,34 +71,6 @@ COMMAND_ERRORS: tuple[tuple[type[CommandError], type[HomeAssistantError]], ...] 
     (CommandError, HomeAssistantError),
 )
 
-type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
-
-
-@dataclass(frozen=True, slots=True)
-class SystemData:
-    """What entities read: the source's snapshot plus derived economics."""
-
-    snapshot: Snapshot
-    economics: dict[str, float]
-
-    def metric(self, metric: Metric) -> Value:
-        """A canonical value from the snapshot."""
-        return self.snapshot.get(metric)
-
-    @property
-    def has_battery(self) -> bool:
-        """Whether the system reports a battery at all."""
-        return Metric.BATTERY_SOC in self.snapshot.metrics
-
-    def identity(self, kind: DeviceKind | None = None) -> DeviceIdentity | None:
-        """The system's identity, or that of its first part of ``kind``."""
-        if kind is None:
-            return self.snapshot.identity
-        for device in self.snapshot.devices:
-            if device.identity.kind is kind:
-                return device.identity
-        return None
-
 
 class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     """Polls one source and turns link changes into events.
@@ -107,35 +81,35 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     Home Assistant exceptions.
     """
 
-    config_entry: SunstreamConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: SunstreamConfigEntry,
+        entry: ConfigEntry,
         source: Source,
+        *,
         system_id: str,
+        system_device_id: str,
     ) -> None:
-        """Set up the coordinator for ``source``."""
+        """Set up the coordinator for ``source``, whose device is ``system_device_id``."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
-            ),
+            update_interval=timedelta(seconds=SystemOptions.of(entry.options).update_interval),
             always_update=False,
         )
         self.source = source
         self.system_id = system_id
-        self.system_device_id: str | None = None
+        self.system_device_id = system_device_id
         self.connected: bool | None = None
-        self.disconnect_reason: str | None = None
+        self.disconnect_reason: Reason | None = None
         self.economics = Economics()
         self.daily = DailyTotals()
-        # Set once the system is up; entities and actions reach it through here.
-        self.alerts: SystemAlerts | None = None
+        self.command_values = CommandValues()
+        self.write_limiter = WriteLimiter()
         self._restored = False
         self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
@@ -149,10 +123,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
             self.daily = DailyTotals.from_dict(saved.get("daily", {}))
+            self.command_values = CommandValues.from_dict(saved.get("command_values", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
-                self.disconnect_reason = saved.get("disconnect_reason")
+                self.disconnect_reason = _reason(saved.get("disconnect_reason"))
         self._restored = True
 
     def _state_to_save(self) -> dict[str, Any]:
@@ -160,6 +135,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
             "daily": self.daily.as_dict(),
+            "command_values": self.command_values.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
         }
@@ -183,7 +159,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
             self._set_connected(False, err.reason)
-            if err.reason == REASON_AUTH:
+            if isinstance(err, AuthenticationFailed):
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
                     translation_key="auth_failed",
@@ -199,30 +175,25 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         # Today's energies, house consumption and stored energy the device
         # does not report, the same way for every source.
         snapshot = self.daily.complete(snapshot)
-        self._set_connected(True, "connected")
+        self._set_connected(True, Reason.CONNECTED)
         self._clear_issues()
         self._track_parts(snapshot)
-        options = self.config_entry.options
+        options = SystemOptions.of(self.config_entry.options)
         self.economics.book(
             as_number(snapshot.get(Metric.PV_ENERGY_TOTAL)),
             now,
-            options.get(CONF_TARIFF, DEFAULT_TARIFF),
-            options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
+            options.tariff,
+            options.co2_factor,
         )
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
-        economics = self.economics
+        source = self.source
         return SystemData(
             snapshot=snapshot,
-            economics={
-                "savings_today": economics.savings.today,
-                "savings_month": economics.savings.month,
-                "savings_total": economics.savings.total,
-                "co2_offset": economics.co2_kg.total,
-                "trees_equivalent": economics.co2_kg.total / CO2_KG_PER_TREE,
-            },
+            economics=self.economics.reading(),
+            settings=source.reported_settings() if isinstance(source, Configurable) else None,
         )
 
-    def _set_connected(self, connected: bool, reason: str) -> None:
+    def _set_connected(self, connected: bool, reason: Reason) -> None:
         """Record the link state; fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
@@ -279,7 +250,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                     "device_id": device.id if device else None,
                     "part": key,
                     ATTR_CONNECTED: is_online,
-                    ATTR_REASON: "link_restored" if is_online else "link_lost",
+                    ATTR_REASON: Reason.LINK_RESTORED if is_online else Reason.LINK_LOST,
                 },
             )
 
@@ -293,24 +264,30 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
 
     # -- commands ---------------------------------------------------------
 
-    async def async_dispatch(self, command: Command) -> None:
-        """Send a command; raise translated errors; announce it on the bus."""
+    def _unavailable(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="system_unavailable",
+            translation_placeholders={"name": self.config_entry.title},
+        )
+
+    def _require_online(self) -> None:
         if not self.connected or not self.last_update_success:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            )
+            raise self._unavailable()
+
+    async def async_dispatch(self, command: Command) -> None:
+        """Send a command; raise translated errors; announce it on the bus.
+
+        Its power, target and duration become :attr:`command_values`, which
+        the battery control entities show (docs/actions.md).
+        """
+        self._require_online()
         try:
             await self.source.async_dispatch(command)
         except CommandError as err:
             raise _command_error(err) from err
         except SourceUnavailable as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
+            raise self._unavailable() from err
         self.hass.bus.async_fire(
             EVENT_DISPATCH,
             {
@@ -322,7 +299,62 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 ATTR_EXPIRES_AT: command.expires_at.isoformat(),
             },
         )
+        self.set_command_values(self.command_values.after(command))
         await self.async_refresh()
+
+    def set_command_values(self, values: CommandValues) -> None:
+        """Keep ``values`` for the next forced command (and across restarts)."""
+        self.command_values = values
+        self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Write one device setting; raise translated errors; read it back.
+
+        Nothing is written while the system is offline, for a value the
+        device cannot take (checked here, for every source, by
+        :func:`~.pysunstream.setting_rules.validate_change`), for a value the
+        device already reports, or for a setting written too often
+        (:class:`~.pysunstream.write_limiter.WriteLimiter`).
+        """
+        self._require_online()
+        source = self.source
+        try:
+            if not isinstance(source, Configurable):
+                raise CommandRejected("setting_unsupported", setting=change.setting.value)
+            reported = source.reported_settings()
+            validate_change(source.settings_spec, reported, change)
+        except CommandError as err:
+            raise _command_error(err) from err
+        if reported_value(reported, change.setting) == change.value:
+            return
+        now = dt_util.now()
+        if (wait := self.write_limiter.wait(change.setting, now)) > timedelta(0):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="setting_rate_limited",
+                translation_placeholders={
+                    "max_writes": str(self.write_limiter.max_writes),
+                    "seconds": str(math.ceil(wait.total_seconds())),
+                },
+            )
+        try:
+            await source.async_write_setting(change)
+        except CommandRejected as err:
+            raise _command_error(err) from err
+        except CommandError as err:
+            # Something may have reached the device: count it, show what it holds.
+            self.write_limiter.record(change.setting, now)
+            await self.async_refresh()
+            raise _command_error(err) from err
+        except SourceUnavailable as err:
+            raise self._unavailable() from err
+        self.write_limiter.record(change.setting, now)
+        await self.async_refresh()
+
+
+def _reason(saved: object) -> Reason | None:
+    """A reason saved by an earlier run; ``None`` for one this version does not know."""
+    return next((reason for reason in Reason if reason == saved), None)
 
 
 def _command_error(err: CommandError) -> HomeAssistantError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -31,10 +32,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .const import LOGGER
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .part_sensor import reported_part_sensors
+from .pysunstream.capabilities import HasLinkMetrics
+from .pysunstream.economics import EconomicsReading
 from .pysunstream.model import (
     BatteryMode,
     DeviceIdentity,
@@ -44,6 +47,8 @@ from .pysunstream.model import (
     PartKey,
     Snapshot,
 )
+from .runtime import SunstreamConfigEntry
+from .system_data import SystemData
 
 PARALLEL_UPDATES = 0
 
@@ -71,17 +76,21 @@ def _metric(metric: Metric) -> Callable[[SystemData], StateType]:
     return read
 
 
-def _energy(metric: Metric) -> Callable[[SystemData], StateType]:
-    def read(data: SystemData) -> StateType:
-        value = data.metric(metric)
+def _kwh(read: Callable[[SystemData], StateType]) -> Callable[[SystemData], StateType]:
+    """``read``, rounded to the energy resolution."""
+
+    def rounded(data: SystemData) -> StateType:
+        value = read(data)
         return round(value, ENERGY_DECIMALS) if isinstance(value, float | int) else None
 
-    return read
+    return rounded
 
 
-def _economics(key: str, decimals: int) -> Callable[[SystemData], StateType]:
+def _economics(
+    field: Callable[[EconomicsReading], float], decimals: int
+) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
-        return round(data.economics[key], decimals)
+        return round(field(data.economics), decimals)
 
     return read
 
@@ -95,6 +104,16 @@ def _start_of_month(data: SystemData) -> datetime:
     return _start_of_day(data).replace(day=1)
 
 
+# Savings per period: how to read them, and when the period began.
+SAVINGS: tuple[
+    tuple[str, Callable[[EconomicsReading], float], Callable[[SystemData], datetime] | None], ...
+] = (
+    ("today", lambda e: e.savings_today, _start_of_day),
+    ("month", lambda e: e.savings_month, _start_of_month),
+    ("total", lambda e: e.savings_total, None),
+)
+
+
 def _extra(key: str) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
         return data.snapshot.extras.get(key)
@@ -102,36 +121,70 @@ def _extra(key: str) -> Callable[[SystemData], StateType]:
     return read
 
 
-def _extra_energy(key: str) -> Callable[[SystemData], StateType]:
-    def read(data: SystemData) -> StateType:
-        value = data.snapshot.extras.get(key)
-        return round(value, ENERGY_DECIMALS) if isinstance(value, float | int) else None
-
-    return read
-
-
-def _power(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+def _measurement(
+    key: str,
+    device_class: SensorDeviceClass | None,
+    unit: str,
+    precision: int,
+    *,
+    diagnostic: bool = False,
+    translation_key: str | None = None,
+    **kwargs: Any,
+) -> SunstreamSensorEntityDescription:
+    """A measurement of a source-specific value (an extra), unless ``value_fn`` says otherwise."""
+    kwargs.setdefault("value_fn", _extra(key))
+    kwargs.setdefault("extra", True)
     return SunstreamSensorEntityDescription(
-        key=key.value,
-        translation_key=key.value,
-        device_class=SensorDeviceClass.POWER,
+        key=key,
+        translation_key=translation_key or key,
+        device_class=device_class,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_metric(key),
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_category=EntityCategory.DIAGNOSTIC if diagnostic else None,
         **kwargs,
     )
 
 
-def _energy_total(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+def _power(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+    return _measurement(
+        key.value,
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        0,
+        value_fn=_metric(key),
+        extra=False,
+        **kwargs,
+    )
+
+
+def _energy_total(key: Metric | str, **kwargs: Any) -> SunstreamSensorEntityDescription:
+    """An energy counter: a canonical metric, or a source's extra."""
+    if isinstance(key, Metric):
+        name, read = key.value, _metric(key)
+    else:
+        name, read = key, _extra(key)
+        kwargs["extra"] = True
     return SunstreamSensorEntityDescription(
-        key=key.value,
-        translation_key=key.value,
+        key=name,
+        translation_key=name,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_energy(key),
+        value_fn=_kwh(read),
+        **kwargs,
+    )
+
+
+def _state(key: Metric, states: type[StrEnum], **kwargs: Any) -> SunstreamSensorEntityDescription:
+    """A metric that is one of ``states``."""
+    return SunstreamSensorEntityDescription(
+        key=key.value,
+        translation_key=key.value,
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in states],
+        value_fn=_metric(key),
         **kwargs,
     )
 
@@ -145,41 +198,25 @@ def _battery_energy(key: Metric) -> SunstreamSensorEntityDescription:
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_energy(key),
+        value_fn=_kwh(_metric(key)),
         role=DeviceRole.BATTERY,
         needs_battery=True,
     )
 
 
-def _niche(
-    key: str,
-    translation_key: str,
-    device_class: SensorDeviceClass,
-    unit: str,
-    precision: int,
-    placeholders: dict[str, str],
-) -> SunstreamSensorEntityDescription:
-    """A per-string or per-phase value: created disabled, shown where reported."""
-    return SunstreamSensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        translation_placeholders=placeholders,
-        device_class=device_class,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=unit,
-        suggested_display_precision=precision,
-        entity_category=None
-        if device_class is SensorDeviceClass.POWER
-        else EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=_extra(key),
-        extra=True,
-    )
-
-
-# MPPT strings: AlphaESS reads six (0x041D..), WiNet reports up to four.
+# MPPT strings: AlphaESS reads six (0x041D..), WiNet reports up to four per inverter.
 PV_STRINGS = range(1, 7)
-PHASES = ("a", "b", "c")
+# Per string and per phase: what, its device class, unit and display precision.
+STRING_QUANTITIES = (
+    ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 0),
+    ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+)
+PHASE_QUANTITIES = (
+    ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
+    ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+    ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+)
 
 SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _power(Metric.PV_POWER),
@@ -197,18 +234,20 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _power(Metric.BATTERY_POWER, role=DeviceRole.BATTERY, needs_battery=True),
     _battery_energy(Metric.BATTERY_CAPACITY),
     _battery_energy(Metric.BATTERY_STORED_ENERGY),
-    _energy_total(Metric.BATTERY_CHARGE_ENERGY_TODAY, role=DeviceRole.BATTERY, needs_battery=True),
-    _energy_total(
-        Metric.BATTERY_DISCHARGE_ENERGY_TODAY, role=DeviceRole.BATTERY, needs_battery=True
+    *(
+        _energy_total(metric, role=DeviceRole.BATTERY, needs_battery=True)
+        for metric in (
+            Metric.BATTERY_CHARGE_ENERGY_TODAY,
+            Metric.BATTERY_DISCHARGE_ENERGY_TODAY,
+        )
     ),
-    SunstreamSensorEntityDescription(
-        key=Metric.BATTERY_SOC.value,
-        translation_key=Metric.BATTERY_SOC.value,
-        device_class=SensorDeviceClass.BATTERY,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
+    _measurement(
+        Metric.BATTERY_SOC.value,
+        SensorDeviceClass.BATTERY,
+        PERCENTAGE,
+        0,
         value_fn=_metric(Metric.BATTERY_SOC),
+        extra=False,
         role=DeviceRole.BATTERY,
         needs_battery=True,
     ),
@@ -224,32 +263,17 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         role=DeviceRole.BATTERY,
         needs_battery=True,
     ),
-    SunstreamSensorEntityDescription(
-        key=Metric.BATTERY_MODE.value,
-        translation_key=Metric.BATTERY_MODE.value,
-        device_class=SensorDeviceClass.ENUM,
-        options=[mode.value for mode in BatteryMode],
-        value_fn=_metric(Metric.BATTERY_MODE),
-        role=DeviceRole.BATTERY,
-        needs_battery=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key=Metric.INVERTER_TEMPERATURE.value,
-        translation_key=Metric.INVERTER_TEMPERATURE.value,
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _state(Metric.BATTERY_MODE, BatteryMode, role=DeviceRole.BATTERY, needs_battery=True),
+    _measurement(
+        Metric.INVERTER_TEMPERATURE.value,
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        1,
+        diagnostic=True,
         value_fn=_metric(Metric.INVERTER_TEMPERATURE),
+        extra=False,
     ),
-    SunstreamSensorEntityDescription(
-        key=Metric.STATUS.value,
-        translation_key=Metric.STATUS.value,
-        device_class=SensorDeviceClass.ENUM,
-        options=[status.value for status in InverterStatus],
-        value_fn=_metric(Metric.STATUS),
-    ),
+    _state(Metric.STATUS, InverterStatus),
     *(
         SunstreamSensorEntityDescription(
             key=f"savings_{period}",
@@ -257,14 +281,10 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             device_class=SensorDeviceClass.MONETARY,
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=2,
-            value_fn=_economics(f"savings_{period}", 4),
+            value_fn=_economics(savings, 4),
             last_reset_fn=reset,
         )
-        for period, reset in (
-            ("today", _start_of_day),
-            ("month", _start_of_month),
-            ("total", None),
-        )
+        for period, savings, reset in SAVINGS
     ),
     SunstreamSensorEntityDescription(
         key="co2_offset",
@@ -273,52 +293,31 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfMass.KILOGRAMS,
         suggested_display_precision=1,
-        value_fn=_economics("co2_offset", 3),
+        value_fn=_economics(lambda e: e.co2_offset, 3),
     ),
     SunstreamSensorEntityDescription(
         key="trees_equivalent",
         translation_key="trees_equivalent",
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        value_fn=_economics("trees_equivalent", 4),
+        value_fn=_economics(lambda e: e.trees_equivalent, 4),
     ),
     *(
-        _niche(
+        _measurement(
             f"pv{string}_{quantity}",
-            f"string_{quantity}",
             device_class,
             unit,
             precision,
-            {"string": str(string)},
+            diagnostic=quantity != "power",
+            translation_key=f"string_{quantity}",
+            translation_placeholders={"string": str(string)},
+            entity_registry_enabled_default=False,
         )
         for string in PV_STRINGS
-        for quantity, device_class, unit, precision in (
-            ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
-            ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 0),
-            ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
-        )
+        for quantity, device_class, unit, precision in STRING_QUANTITIES
     ),
-    SunstreamSensorEntityDescription(
-        key="wind_power",
-        translation_key="wind_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_extra("wind_power"),
-        extra=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key="wind_energy_total",
-        translation_key="wind_energy_total",
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        value_fn=_extra_energy("wind_energy_total"),
-        monotonic=True,
-        extra=True,
-    ),
+    _measurement("wind_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _energy_total("wind_energy_total", monotonic=True),
     SunstreamSensorEntityDescription(
         key="simulation",
         translation_key="simulation",
@@ -328,84 +327,57 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_extra("simulation"),
         extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="grid_voltage",
-        translation_key="grid_voltage",
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _measurement(
+        "grid_voltage",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+        diagnostic=True,
         entity_registry_enabled_default=False,
-        value_fn=_extra("grid_voltage"),
-        extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="grid_frequency",
-        translation_key="grid_frequency",
-        device_class=SensorDeviceClass.FREQUENCY,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfFrequency.HERTZ,
-        suggested_display_precision=2,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _measurement(
+        "grid_frequency",
+        SensorDeviceClass.FREQUENCY,
+        UnitOfFrequency.HERTZ,
+        2,
+        diagnostic=True,
         entity_registry_enabled_default=False,
-        value_fn=_extra("grid_frequency"),
-        extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="battery_soh",
-        translation_key="battery_soh",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_extra("battery_soh"),
+    _measurement("curtailed_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _measurement("battery_soh", None, PERCENTAGE, 0, diagnostic=True, role=DeviceRole.BATTERY),
+    _measurement(
+        "battery_voltage",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+        diagnostic=True,
         role=DeviceRole.BATTERY,
-        extra=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key="battery_voltage",
-        translation_key="battery_voltage",
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_extra("battery_voltage"),
-        role=DeviceRole.BATTERY,
-        extra=True,
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"battery_{bound}_cell_temperature",
-            translation_key=f"battery_{bound}_cell_temperature",
-            device_class=SensorDeviceClass.TEMPERATURE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-            suggested_display_precision=1,
-            entity_category=EntityCategory.DIAGNOSTIC,
+        _measurement(
+            f"battery_{bound}_cell_temperature",
+            SensorDeviceClass.TEMPERATURE,
+            UnitOfTemperature.CELSIUS,
+            1,
+            diagnostic=True,
             entity_registry_enabled_default=bound == "max",
-            value_fn=_extra(f"battery_{bound}_cell_temperature"),
             role=DeviceRole.BATTERY,
-            extra=True,
         )
         for bound in ("min", "max")
     ),
     *(
-        _niche(
+        _measurement(
             f"grid_{quantity}_{phase}",
-            f"grid_phase_{quantity}",
             device_class,
             unit,
             precision,
-            {"phase": phase.upper()},
+            diagnostic=quantity != "power",
+            translation_key=f"grid_phase_{quantity}",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
         )
-        for phase in PHASES
-        for quantity, device_class, unit, precision in (
-            ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
-            ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
-            ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
-        )
+        for phase in ("a", "b", "c")
+        for quantity, device_class, unit, precision in PHASE_QUANTITIES
     ),
     SunstreamSensorEntityDescription(
         key="running_state",
@@ -414,30 +386,9 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_extra("running_state"),
         extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="charger_power",
-        translation_key="charger_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_extra("charger_power"),
-        extra=True,
-    ),
-    *(
-        SunstreamSensorEntityDescription(
-            key=f"charger_energy_{period}",
-            translation_key=f"charger_energy_{period}",
-            device_class=SensorDeviceClass.ENERGY,
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-            suggested_display_precision=2,
-            value_fn=_extra_energy(f"charger_energy_{period}"),
-            monotonic=period == "total",
-            extra=True,
-        )
-        for period in ("today", "total")
-    ),
+    _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _energy_total("charger_energy_today"),
+    _energy_total("charger_energy_total", monotonic=True),
     SunstreamSensorEntityDescription(
         key="charger_status",
         translation_key="charger_status",
@@ -470,7 +421,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors the system can fill, and more as it reports more."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.source
 
     def reported() -> Reported:
         for description in SENSORS:
@@ -490,10 +442,11 @@ async def async_setup_entry(
         yield from reported_part_sensors(coordinator)
 
     async_add_reported(entry, async_add_entities, reported)
-    if callable(getattr(coordinator.source, "link_metrics", None)):
+    if isinstance(source, HasLinkMetrics):
         async_add_entities(
             SunstreamLinkMetricSensor(
                 coordinator,
+                source,
                 SensorEntityDescription(
                     key=f"link_{metric}",
                     translation_key=f"link_{metric}",
@@ -641,11 +594,13 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     def __init__(
         self,
         coordinator: SunstreamCoordinator,
+        source: HasLinkMetrics,
         description: SensorEntityDescription,
         metric: str,
     ) -> None:
         """Follow ``metric`` of the source's link counters."""
         super().__init__(coordinator, description)
+        self._source = source
         self._metric = metric
 
     @property
@@ -656,8 +611,7 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     @property
     def native_value(self) -> int | None:
         """The counter's current value."""
-        metrics = self.coordinator.source.link_metrics()  # type: ignore[attr-defined]
-        value = metrics.get(self._metric)
+        value = self._source.link_metrics().get(self._metric)
         return value if isinstance(value, int) else None
 
     def _fingerprint(self) -> tuple[Any, ...]:

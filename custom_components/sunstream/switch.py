@@ -1,7 +1,8 @@
-"""The microgrid simulation's run switch (seed 002's start / stop controls)."""
+"""Switches: the export limit, each time-of-use window, and the microgrid's run switch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -9,11 +10,44 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_controls,
+    setting_candidates,
+)
+from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
-from .pysunstream.simulator.microgrid import MicrogridSystem
+from .pysunstream.capabilities import Pausable
+from .pysunstream.controls import WINDOWS, Setting, Window
+from .runtime import SunstreamConfigEntry
 
-PARALLEL_UPDATES = 0
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingSwitchDescription(SwitchEntityDescription, SettingEntityDescription):
+    """A device setting that is on or off."""
+
+
+SETTING_SWITCHES: tuple[SettingSwitchDescription, ...] = (
+    SettingSwitchDescription(
+        key=Setting.EXPORT_LIMIT_ENABLED.value,
+        translation_key=Setting.EXPORT_LIMIT_ENABLED.value,
+        entity_category=EntityCategory.CONFIG,
+        setting=Setting.EXPORT_LIMIT_ENABLED,
+    ),
+    *(
+        SettingSwitchDescription(
+            key=f"{setting.value}_enabled",
+            translation_key=f"{setting.value.rsplit('_', 1)[0]}_enabled",
+            translation_placeholders={"number": setting.value.rsplit("_", 1)[1]},
+            entity_category=EntityCategory.CONFIG,
+            setting=setting,
+        )
+        for setting in WINDOWS
+    ),
+)
 
 SIMULATION = SwitchEntityDescription(
     key="simulation_running",
@@ -27,16 +61,47 @@ async def async_setup_entry(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switch to microgrid simulations only."""
-    coordinator = entry.runtime_data
-    if isinstance(coordinator.source, MicrogridSystem):
+    """Add the settings switches the device keeps; the run switch to pausable simulations."""
+    coordinator = entry.runtime_data.coordinator
+    if isinstance(coordinator.source, Pausable):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
+    async_add_controls(
+        entry,
+        async_add_entities,
+        setting_candidates(coordinator, SETTING_SWITCHES, SettingSwitch),
+    )
+
+
+class SettingSwitch(SettingEntity, SwitchEntity):
+    """The export limit, or one window, on or off as the device reports it."""
+
+    entity_description: SettingSwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the device has the limit or the window enabled."""
+        value = self.reported
+        if isinstance(value, Window):
+            return value.enabled
+        return value if isinstance(value, bool) else None
+
+    async def _async_turn(self, on: bool) -> None:
+        value = self.reported
+        await self._async_set(replace(value, enabled=on) if isinstance(value, Window) else on)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Enable on the device."""
+        await self._async_turn(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Disable on the device."""
+        await self._async_turn(False)
 
 
 class SimulationSwitch(SunstreamEntity, SwitchEntity):
     """Runs or freezes the simulation; frozen readings repeat unchanged."""
 
-    def __init__(self, coordinator: SunstreamCoordinator, system: MicrogridSystem) -> None:
+    def __init__(self, coordinator: SunstreamCoordinator, system: Pausable) -> None:
         """Control ``system``."""
         super().__init__(coordinator, SIMULATION)
         self._system = system

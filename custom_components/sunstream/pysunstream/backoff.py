@@ -1,11 +1,14 @@
 """Reconnect spacing shared by every networked source: exponential, capped, jittered.
 
 Both kinds of hardware Sunstream talks to serve one client at a time and
-struggle under load: a WiNet dongle reboots (winet research §1.5), an
-AlphaESS unit hands its only Modbus slot to whoever asks first. The Node
-anchors retry after a fixed delay forever, which keeps a struggling device
-busy. Here each failed attempt doubles the wait up to a cap, jitter spreads
-several clients (or a restart storm) apart, and one success starts over.
+struggle under load: a WiNet dongle reboots when polled too fast, an
+AlphaESS unit hands its only Modbus slot to whoever asks first
+(docs/protocols/winet.md#session,
+docs/protocols/alphaess.md#one-client-at-a-time). Existing clients retry
+after a fixed delay forever (docs/protocols/winet.md#other-clients), which
+keeps a struggling device busy. Here each failed attempt doubles the wait up
+to a cap, jitter spreads several clients (or a restart storm) apart, and one
+success starts over.
 
 The class is arithmetic only: it does not sleep and reads no clock. Each
 client turns the delay into a "not before" time on its own clock (the event

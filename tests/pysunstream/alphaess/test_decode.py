@@ -29,11 +29,11 @@ STANDARD = resolve_profile("standard")
         (RegType.S16, [0xFFFF], -1),
         (RegType.S16, [0x8000], -32768),
         (RegType.S16, [0x7FFF], 32767),
-        (RegType.U32, [0x0001, 0xE27B], 123515),  # A2M README: 0x0010 bytes [0,1,226,123]
+        (RegType.U32, [0x0001, 0xE27B], 123515),  # docs/protocols/alphaess.md#words-and-types
         (RegType.S32, [0xFFFF, 0xFFFA], -6),
         (RegType.S32, [0x8000, 0x0000], -(2**31)),
         (RegType.U32, [0xFFFF, 0xFFFF], 2**32 - 1),
-        # A2M raw example for 0x0743, 16 bytes.
+        # A real 0x0743, 16 bytes (docs/protocols/alphaess.md#words-and-types).
         (
             RegType.ASCII,
             [0x414C, 0x3730, 0x3031, 0x3032, 0x3130, 0x3630, 0x3332, 0x3100],
@@ -95,7 +95,8 @@ def _dump(fake: FakeAlphaEss) -> dict[int, int]:
 
 def test_standard_fixture_decodes_to_documented_values() -> None:
     values = decode_dump(REGISTERS, _dump(FakeAlphaEss(model="standard")), STANDARD)
-    # Expected = raw × documented scale (research §2), the A2M dump's physical values.
+    # Expected = raw × documented scale, the SMILE-B3 dump's physical values
+    # (docs/protocols/alphaess.md#a-real-register-snapshot).
     assert values["grid_export_energy"] == 12388.6  # 1238860 × 0.01
     assert values["grid_import_energy"] == 950.1
     assert values["grid_voltage_a"] == 244.0  # 1 V/bit on EMS3.5/3.6
@@ -123,7 +124,7 @@ def test_b3_fixture_needs_the_b3_quirks() -> None:
     assert b3["battery_min_cell_voltage"] == 3.29  # raw 329 × 0.01
     assert b3["inverter_temperature"] == 28.9  # raw 2890 × 0.01
     assert b3["inverter_power"] == 161.0  # raw 1610 × 0.1
-    assert b3["system_pv_energy"] == 3204.89  # raw 320489 × 0.01 (A2M dump)
+    assert b3["system_pv_energy"] == 3204.89  # raw 320489 × 0.01 (the SMILE-B3 dump)
     # Read with the documented scales the same words are 10× off.
     doc = decode_dump(REGISTERS, dump, STANDARD)
     assert doc["grid_voltage_a"] == 2436.0

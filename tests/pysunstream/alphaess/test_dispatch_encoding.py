@@ -32,7 +32,8 @@ def test_charge_block_byte_for_byte() -> None:
 
 
 def test_discharge_block_byte_for_byte() -> None:
-    # AXEL's example: 37000 = 5 kW discharge; 20 % → 50 (AXEL), 2.5 h = 9000 s.
+    # A published example: 37000 = 5 kW discharge, 20 % → 50, 2.5 h = 9000 s
+    # (docs/protocols/alphaess.md#write-sequences).
     words = encode_dispatch(CommandKind.DISCHARGE, power_w=5000, target_soc=20, seconds=9000)
     assert words == (1, 0, 37000, 0, 32000, 2, 50, 0, 9000)
     assert _wire(words).hex() == "00010000908800007d000002003200002328"
@@ -52,7 +53,7 @@ def test_long_time_uses_the_high_word() -> None:
 def test_soc_scaling() -> None:
     assert soc_to_raw(100) == 250  # doc: 0.4 %/bit
     assert soc_to_raw(38) == 95  # doc example "Send SOC=95 … 38 %"
-    assert soc_to_raw(100, 0.392) == 255  # POSHY/SEN camp
+    assert soc_to_raw(100, 0.392) == 255  # the 0.392 camp (docs/protocols/alphaess.md#dispatch)
     assert soc_to_raw(0) == 0
 
 

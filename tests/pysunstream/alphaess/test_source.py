@@ -22,21 +22,11 @@ from custom_components.sunstream.pysunstream.model import (
 from custom_components.sunstream.pysunstream.source import Source
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import MakeSource
+from .conftest import MakeSource, charge_command as _charge
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _charge(power: float = 3000, soc: float = 90, minutes: float = 60) -> Command:
-    return Command(
-        kind=CommandKind.CHARGE,
-        issued_at=_now(),
-        power_w=power,
-        target_soc=soc,
-        duration=timedelta(minutes=minutes),
-    )
 
 
 async def test_identify_reads_the_serial(fake: FakeAlphaEss, make_source: MakeSource) -> None:
@@ -329,7 +319,8 @@ async def test_field_by_field_dispatch(fake: FakeAlphaEss, make_source: MakeSour
     fake.reset_counters()
     await source.async_dispatch(_charge(2500, 50, 60))
     writes = [(r.function_code, r.address, r.count) for r in fake.requests if r.function_code != 3]
-    # A2M/AXEL order: start (FC06), power (FC16 ×2), time (FC16 ×2), SOC (FC06), mode (FC06).
+    # Field-by-field (docs/protocols/alphaess.md#write-sequences): start (FC06),
+    # power (FC16 ×2), time (FC16 ×2), SOC (FC06), mode (FC06).
     assert writes == [
         (6, 0x0880, 1),
         (16, 0x0881, 2),

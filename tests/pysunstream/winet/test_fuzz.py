@@ -8,7 +8,7 @@ the session never raises at all. Inputs:
 * JSON built from the protocol's own keys and services with values of any
   JSON type (type confusion is what real firmware changes look like);
 * **mutated real frames**: every reply the fake serves from ``winet_data``
-  plus the captures quoted in the research, damaged character by character
+  plus the captures quoted in docs/protocols/winet.md, damaged character by character
   (truncation, deletion, insertion, duplication, substitution) or
   structurally (a value anywhere replaced by any JSON value, or removed);
 * sequences of such frames fed to a session in every state.

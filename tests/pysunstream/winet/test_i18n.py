@@ -15,7 +15,7 @@ def test_parse_real_file() -> None:
     assert len(texts) == 252
     assert texts["I18N_COMMON_BATTERY_SOC"] == "Battery Level (SOC)"
     assert texts["I18N_COMMON_GROUP_BUNCH_TITLE_AND"] == "String {0}"
-    # Text after a second "=" is kept (NICK's split('=', 2) loses it).
+    # Text after a second "=" is kept (JavaScript's split('=', 2) loses it).
     assert all("=" not in key for key in texts)
     assert looks_like_properties(texts)
 

@@ -39,7 +39,8 @@ def test_disabled_and_invalid() -> None:
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="interval"):
             KeepAlive(bad)
-    # At the default 10 s poll interval the link never pauses beyond ANICOLL's 8 s.
+    # At the default 10 s poll interval the link never pauses beyond 8 s, the
+    # period a working client uses (docs/protocols/winet.md#session).
     assert DEFAULT_INTERVAL == 8.0
 
 

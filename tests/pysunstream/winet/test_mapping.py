@@ -80,7 +80,8 @@ def test_sh10rt_metrics() -> None:
     assert all(not d.metrics and not d.extras for d in snap.devices)
     assert snap.extras["pv1_power"] == 2663.96
     assert snap.extras["pv2_voltage"] == 498.7
-    # Strings are a breakdown of the MPPTs and not added to the total (NICK #36).
+    # Strings are a breakdown of the MPPTs and not added to the total
+    # (docs/protocols/winet.md#data-services).
     assert snap.extras["mppt_total_power"] == 4509.15
 
 

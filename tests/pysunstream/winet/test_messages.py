@@ -15,7 +15,7 @@ from custom_components.sunstream.pysunstream.winet.session import WinetSession
 
 from .conftest import reply
 
-# Real replies quoted in the research (BJ NOTES, KLAREN, OPT).
+# Real replies, as docs/protocols/winet.md quotes them with their sources.
 CONNECT_BJ = (
     '{"result_code":1,"result_msg":"success","result_data":{"service":"connect",'
     '"token":"12345678-9012-4000-0000-abcdef123456","uid":1,"tips_disable":1}}'

@@ -1,11 +1,11 @@
 """The OpenAPI 3.1 description of the HTTP API, and a small page that shows it.
 
-Seed 002 served Swagger UI from a CDN; the app must work offline (and
-behind ingress), so ``/docs`` is a self-contained page: it fetches
-``openapi.json`` relative to itself, lists the operations and can try the
-``GET`` ones with a token typed into the page (kept in memory only). The
-page's one inline script is allowed by its hash in a strict
-Content-Security-Policy.
+Seed 002 (docs/protocols/app-seeds.md#seed-002) served Swagger UI from a
+CDN; the app must work offline (and behind ingress), so ``/docs`` is a
+self-contained page: it fetches ``openapi.json`` relative to itself, lists
+the operations and can try the ``GET`` ones with a token typed into the page
+(kept in memory only). The page's one inline script is allowed by its hash
+in a strict Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "MonitoringData": {
         "type": "object",
-        "description": "One system's live document (seed 000). Numbers are null when unknown.",
+        "description": "One system's live document. Numbers are null when unknown.",
         "required": ["system_id", "status", "last_updated"],
         "properties": {
             "system_id": {"type": "string"},
@@ -166,27 +166,100 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "Stats": {
         "type": "object",
-        "description": "Seed 000's connection statistics.",
-        "required": ["totalConnections", "activeSystems", "systemConnections"],
+        "description": (
+            "Connection statistics in the shape existing dashboards read, exactly (the app's "
+            "own counters are at GET /api/stats)."
+        ),
+        "required": ["status", "endpoint", "stats"],
+        "additionalProperties": False,
         "properties": {
-            "totalConnections": {
-                "type": "integer",
-                "description": "Open WebSocket connections (both endpoints)",
-            },
-            "activeSystems": {
-                "type": "integer",
-                "description": "Systems with at least one watcher",
-            },
-            "systemConnections": {
+            "status": {"const": "WebSocket Server Running"},
+            "endpoint": {"const": "/ws/monitoring/:system_id"},
+            "stats": {
                 "type": "object",
-                "additionalProperties": {"type": "integer"},
-                "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                "required": ["total_connections", "active_systems", "systems"],
+                "additionalProperties": False,
+                "properties": {
+                    "total_connections": {
+                        "type": "integer",
+                        "description": "Open WebSocket connections (both endpoints)",
+                    },
+                    "active_systems": {
+                        "type": "integer",
+                        "description": "Systems with at least one WebSocket watcher",
+                    },
+                    "systems": {
+                        "type": "array",
+                        "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                        "items": {
+                            "type": "object",
+                            "required": ["system_id", "connections"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "system_id": {"type": "string"},
+                                "connections": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
             },
-            "monitoringConnections": {"type": "integer"},
-            "channelConnections": {"type": "integer"},
-            "evictedSlowClients": {"type": "integer"},
-            "refusedConnections": {"type": "integer"},
-            "socketio": {"type": "object"},
+        },
+    },
+    "ServerStats": {
+        "type": "object",
+        "description": "The Sunstream app's own counters, beside the connection statistics.",
+        "required": [
+            "monitoring_connections",
+            "channel_connections",
+            "evicted_slow_clients",
+            "refused_connections",
+            "socketio",
+        ],
+        "properties": {
+            "monitoring_connections": {"type": "integer"},
+            "channel_connections": {"type": "integer"},
+            "evicted_slow_clients": {"type": "integer"},
+            "refused_connections": {"type": "integer"},
+            "socketio": {
+                "type": "object",
+                "required": ["connections", "refused", "evicted", "systems"],
+                "properties": {
+                    "connections": {"type": "integer"},
+                    "refused": {"type": "integer"},
+                    "evicted": {"type": "integer"},
+                    "systems": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+        },
+    },
+    "DeviceData": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:data` event: what existing dashboards destructure as "
+            "`({deviceId, data, timestamp})`."
+        ),
+        "required": ["deviceId", "data", "timestamp"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "data": _ref("MonitoringData"),
+            "timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the app took the document in",
+            },
+        },
+    },
+    "DeviceAlerts": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:alerts` event, `({deviceId, alerts})`: the alerts that changed."
+        ),
+        "required": ["deviceId", "alerts"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "alerts": {"type": "array", "items": _ref("Alert")},
         },
     },
     "BroadcastRequest": {
@@ -241,7 +314,7 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Sunstream monitor",
+            "title": "The Sunstream app",
             "version": __version__,
             "description": (
                 "Live data of Sunstream solar systems, fed from Home Assistant. Every operation "
@@ -364,9 +437,20 @@ def document() -> dict[str, Any]:
             "/ws/monitoring": {
                 "get": {
                     "tags": ["websocket"],
-                    "summary": "Connection statistics (seed 000 shape)",
+                    "summary": "Connection statistics",
                     "operationId": "stats",
                     "responses": {"200": _ok("Statistics", _ref("Stats")), **_AUTH_ERRORS},
+                }
+            },
+            "/api/stats": {
+                "get": {
+                    "tags": ["websocket"],
+                    "summary": "This server's connection counters (evictions, refusals, Socket.IO)",
+                    "operationId": "serverStats",
+                    "responses": {
+                        "200": _ok("Counters", _ref("ServerStats")),
+                        **_AUTH_ERRORS,
+                    },
                 }
             },
             "/ws/monitoring/{system_id}": {
@@ -394,7 +478,7 @@ def document() -> dict[str, Any]:
             "/ws": {
                 "get": {
                     "tags": ["websocket"],
-                    "summary": "WebSocket: subscriptions, status, events (seed 001)",
+                    "summary": "WebSocket: subscriptions, status, events",
                     "description": (
                         _WS_DESCRIPTION
                         + " Client messages: `subscribe` / `unsubscribe` (`system_id`, `*` for "
@@ -500,8 +584,8 @@ input { width: 28rem; max-width: 100%; }
 DOCS_HTML: Final = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sunstream monitor API</title><style>{_STYLE}</style></head>
-<body><h1 id="title">Sunstream monitor API</h1><p id="about"></p>
+<title>The Sunstream app API</title><style>{_STYLE}</style></head>
+<body><h1 id="title">The Sunstream app API</h1><p id="about"></p>
 <p><label>Bearer token (kept in this page only):
 <input id="token" type="password" autocomplete="off"></label>
 · <a href="openapi.json">openapi.json</a></p>

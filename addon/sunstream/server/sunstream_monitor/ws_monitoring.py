@@ -1,4 +1,6 @@
-"""``WS /ws/monitoring/{system_id}``: one system's MonitoringData, pushed (seed 000).
+"""``WS /ws/monitoring/{system_id}``: one system's MonitoringData, pushed.
+
+The endpoint and the document are seed 000's (docs/protocols/app-seeds.md#seed-000).
 
 A client gets the current document as soon as it is authenticated, then
 every new one, and the current one again whenever ``push_interval`` passes

@@ -4,15 +4,18 @@ Thin on purpose: it reads and writes words, keeps the unit's command
 spacing, classifies failures and spaces reconnects. What the words mean is
 decided elsewhere (:mod:`.registers`, :mod:`.decode`, :mod:`.dispatch`).
 
-Why one persistent connection: the unit serves one TCP client at a time,
-so opening a connection per poll (RUDY) races every other client for the
-slot. Why spacing: DOC128 §2.2 asks for "command interval > 100 ms" on TCP;
-the gap is measured from the end of one exchange to the start of the next.
+Why one persistent connection: the unit serves one TCP client at a time, so
+opening a connection per poll races every other client for the slot
+(docs/protocols/alphaess.md#one-client-at-a-time). Why spacing: the protocol
+document asks for "command interval > 100 ms" on TCP
+(docs/protocols/alphaess.md#transport); the gap is measured from the end of
+one exchange to the start of the next.
 
 pymodbus's own reconnect loop is switched off (``reconnect_delay=0``, as
-SEN does) and retries are 0: a failed exchange tears the socket down and
-the next request reconnects, spaced by :class:`..backoff.Backoff`, so the
-caller sees each failure with its own reason instead of a silent retry.
+another integration does) and retries are 0: a failed exchange tears the
+socket down and the next request reconnects, spaced by
+:class:`..backoff.Backoff`, so the caller sees each failure with its own
+reason instead of a silent retry.
 """
 
 from __future__ import annotations
@@ -29,14 +32,11 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from ..backoff import Backoff
-from ..errors import SourceUnavailable
+from ..errors import Reason, SourceUnavailable
 from .errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
-    DISCONNECTED,
     SILENT_AFTER_CONNECT,
-    TIMEOUT,
-    UNREACHABLE,
     ModbusError,
     UnitBusy,
 )
@@ -113,7 +113,7 @@ class AlphaEssClient:
         )
         if len(response.registers) != count:
             raise SourceUnavailable(
-                "protocol",
+                Reason.PROTOCOL,
                 f"FC03 at 0x{address:04X}: asked {count} words, got {len(response.registers)}",
             )
         return list(response.registers)
@@ -175,7 +175,7 @@ class AlphaEssClient:
                 )
             raise self._fail(
                 SourceUnavailable(
-                    UNREACHABLE, f"{self.host}:{self.port}: {err or 'connect timed out'}"
+                    Reason.UNREACHABLE, f"{self.host}:{self.port}: {err or 'connect timed out'}"
                 )
             )
         if not client.connected or lost.is_set():
@@ -202,10 +202,10 @@ class AlphaEssClient:
 
     def _hung(self) -> bool:
         """Whether the last failure was a session that stopped answering."""
-        return self._last_error is not None and self._last_error.reason == TIMEOUT
+        return self._last_error is not None and self._last_error.reason == Reason.TIMEOUT
 
     def _again(self, wait: float) -> SourceUnavailable:
-        last = self._last_error or SourceUnavailable(UNREACHABLE, "not connected")
+        last = self._last_error or SourceUnavailable(Reason.UNREACHABLE, "not connected")
         detail = f"{last.detail} (next attempt in {wait:.1f} s)"
         if isinstance(last, UnitBusy):
             return UnitBusy(last.signature, detail)
@@ -238,7 +238,9 @@ class AlphaEssClient:
                     # Silent since the last session timed out: the unit hangs;
                     # calling it "held by another client" would mislead.
                     raise self._fail(
-                        SourceUnavailable(TIMEOUT, f"{what}: still no answer in {self.timeout} s")
+                        SourceUnavailable(
+                            Reason.TIMEOUT, f"{what}: still no answer in {self.timeout} s"
+                        )
                     )
                 if not self._answered:
                     signature = CLOSED_AFTER_CONNECT if link_lost else SILENT_AFTER_CONNECT
@@ -249,9 +251,11 @@ class AlphaEssClient:
                         )
                     )
                 if link_lost:
-                    raise self._fail(SourceUnavailable(DISCONNECTED, f"{what}: connection lost"))
+                    raise self._fail(
+                        SourceUnavailable(Reason.DISCONNECTED, f"{what}: connection lost")
+                    )
                 raise self._fail(
-                    SourceUnavailable(TIMEOUT, f"{what}: no answer in {self.timeout} s")
+                    SourceUnavailable(Reason.TIMEOUT, f"{what}: no answer in {self.timeout} s")
                 )
             self._answered = True
             self._last_error = None

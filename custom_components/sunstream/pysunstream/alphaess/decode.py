@@ -2,9 +2,9 @@
 
 Pure functions over integers. Words are big-endian 16-bit registers; a
 32-bit value spans two addresses with the **high word at the lower
-address** (DOC123 "0010H/0011H", A2M's 0x0010 example ``[0,1,226,123]`` =
-123515). Signed types are two's complement. ASCII is two characters per
-register, high byte first, NUL-padded (A2M's 0x0743 example).
+address** (a real 0x0010 reads ``[0,1,226,123]`` = 123515). Signed types
+are two's complement. ASCII is two characters per register, high byte
+first, NUL-padded (docs/protocols/alphaess.md#words-and-types).
 """
 
 from __future__ import annotations

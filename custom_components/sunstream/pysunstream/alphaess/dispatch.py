@@ -1,24 +1,24 @@
 """The 0x0880 dispatch block: encoding, decoding and the refresh lease.
 
-Layout (DOC123 = DOC128 §3.1, research §3)::
+Layout (docs/protocols/alphaess.md#dispatch)::
 
     0x0880      start        1 = dispatch on, 0 = off
     0x0881-82   active P     u32, 1 W/bit, offset 32000: charge < 32000 < discharge
     0x0883-84   reactive Q   u32, same offset (32000 = 0 var)
     0x0885      mode         Note7; 2 = "State of Charge control"
     0x0886      SOC          0.4 %/bit (100 % = 250)
-    0x0887-88   time         u32 seconds; static, never counts down (SEN v1.12.0)
+    0x0887-88   time         u32 seconds; static, never counts down
 
 Charge and discharge use mode 2, the only mode that honours both power and
-SOC (REG2024 via A2M-C): the unit stops at the target SOC. Stop writes the
-idle block exactly as a unit at rest reads it (A2M B3 dump: start 0, P
-32000, Q 32000, mode 0, SOC 0, time 0), so the unit is back in its own
-control and a read-back proves it.
+SOC: the unit stops at the target SOC. Stop writes the idle block exactly as
+a unit at rest reads it (a SMILE-B3 dump: start 0, P 32000, Q 32000, mode 0,
+SOC 0, time 0), so the unit is back in its own control and a read-back
+proves it.
 
 Pure functions plus :class:`DispatchLease`, a small clock-driven record of
 what was sent, deciding when to re-send so a long command never outlives a
-crashed controller by more than one lease (TF: 90 s leases re-sent every
-60 s).
+crashed controller by more than one lease (a working controller uses 90 s
+leases re-sent every 60 s).
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ POWER_OFFSET = 32000
 MODE_SOC_CONTROL = 2
 MODE_IDLE = 0
 
-#: The block as an idle unit reads it (A2M B3 dump, research §2.9).
+#: The block as an idle unit reads it (docs/protocols/alphaess.md#dispatch).
 IDLE_WORDS: tuple[int, ...] = (0, 0, POWER_OFFSET, 0, POWER_OFFSET, MODE_IDLE, 0, 0, 0)
 
-#: Field-by-field order for units that take one field per write (A2M/AXEL):
+#: Field-by-field order for units that take one field per write
+#: (docs/protocols/alphaess.md#write-sequences):
 #: (offset in the block, word count) for start, power, time, SOC, mode.
 FIELD_ORDER: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (7, 2), (6, 1), (5, 1))
 

@@ -8,7 +8,7 @@ user:
     The unit would not serve us: the TCP connect was refused, or it was
     accepted and then closed/reset before any answer, or accepted and the
     first request got no answer at all. AlphaESS units serve **one** Modbus
-    TCP client at a time (SEN README, snitzelweck92 #7/#19, evcc #13816);
+    TCP client at a time (docs/protocols/alphaess.md#one-client-at-a-time);
     a second client is knocked off or ignored. The usual cause is another
     integration, a proxy or a scan tool holding the slot. ``signature``
     tells which of the three was seen. A refused connect looks exactly like
@@ -35,13 +35,7 @@ flap between reasons.
 
 from __future__ import annotations
 
-from ..errors import CommandFailed, SourceUnavailable
-
-REFUSED = "refused"
-TIMEOUT = "timeout"
-DISCONNECTED = "disconnected"
-UNREACHABLE = "unreachable"
-PROTOCOL = "protocol"
+from ..errors import CommandFailed, Reason, SourceUnavailable
 
 #: How a refusal looked on the wire (:attr:`UnitBusy.signature`).
 CONNECT_REFUSED = "connect_refused"
@@ -55,7 +49,7 @@ class UnitBusy(SourceUnavailable):
     issue = "busy"
 
     def __init__(self, signature: str, detail: str = "") -> None:
-        super().__init__(REFUSED, detail or signature)
+        super().__init__(Reason.REFUSED, detail or signature)
         self.signature = signature
 
 
@@ -67,7 +61,7 @@ class ModbusError(SourceUnavailable):
 
     def __init__(self, function_code: int, address: int, exception_code: int) -> None:
         super().__init__(
-            PROTOCOL,
+            Reason.PROTOCOL,
             f"FC{function_code:02d} at 0x{address:04X}: exception {exception_code}",
         )
         self.function_code = function_code
@@ -80,7 +74,7 @@ class DispatchNotApplied(CommandFailed):
 
     Key ``dispatch_not_applied``; placeholders ``expected`` and ``actual``
     (the nine words). Seen in the field on units that ignore dispatch
-    writes (A2M #6, #34; SEN #6).
+    writes (docs/protocols/alphaess.md#write-sequences).
     """
 
     def __init__(self, expected: tuple[int, ...], actual: tuple[int, ...]) -> None:

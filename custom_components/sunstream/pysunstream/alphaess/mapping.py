@@ -1,10 +1,10 @@
 """Decoded AlphaESS values → the canonical :class:`~..model.Snapshot`.
 
 Pure. The register map already carries the canonical metric of each row;
-this module adds what needs more than one register:
+this module adds what needs more than one register (docs/protocols/alphaess.md#signs):
 
-* PV power = the six DC strings + the AC PV meter (POSHY, SEN, EVCC);
-* load power = PV + grid + battery (POSHY/RUDY's formula, valid with the
+* PV power = the six DC strings + the AC PV meter;
+* load power = PV + grid + battery (valid with the
   model's signs: grid + import, battery + discharge);
 * status from the inverter work mode (Note5);
 * battery mode from the dispatch block read back.
@@ -29,7 +29,7 @@ from ..model import (
     Value,
 )
 from .dispatch import DispatchState
-from .registers import BY_KEY, PV_STRINGS, REGISTERS, Cadence, Part
+from .registers import BY_KEY, PV_STRINGS, REGISTERS, WINDOW_REGISTERS, Cadence, Part
 
 MANUFACTURER = "AlphaESS"
 
@@ -50,13 +50,15 @@ _STATUS: Mapping[str, InverterStatus] = {
     "dc": InverterStatus.PRODUCING,
 }
 
-#: Raw words that only make sense decoded (see :mod:`.dispatch`).
+#: Raw words that only make sense decoded (see :mod:`.dispatch`, and
+#: :mod:`.settings` for the window times).
 _HIDDEN = frozenset(
     {
         "dispatch_start",
         "dispatch_active_power",
         "dispatch_reactive_power",
         "dispatch_soc",
+        *(reg.key for regs in WINDOW_REGISTERS.values() for reg in regs.times),
     }
 )
 
@@ -80,7 +82,7 @@ def _sum(values: Mapping[str, Value], keys: list[str]) -> float | None:
 
 
 def firmware_string(values: Mapping[str, Value]) -> str | None:
-    """EMS version as POSHY shows it, ``V1.0.23R1`` (high.middle.low + suffix)."""
+    """EMS version as ``V1.0.23R1``: high.middle.low and the suffix."""
     parts = [_num(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
     if any(p is None for p in parts):
         return None

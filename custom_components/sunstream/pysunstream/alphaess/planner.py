@@ -1,11 +1,12 @@
 """Group registers into as few block reads as the unit allows.
 
-The anchors read one register per request (tens per poll) or hand-grouped
-blocks. Here the blocks follow from the map: registers are taken in address
-order and a block grows to take the next one while
+Other clients read one register per request (tens per poll) or hand-grouped
+blocks (docs/protocols/alphaess.md#block-reads). Here the blocks follow from
+the map: registers are taken in address order and a block grows to take the
+next one while
 
-* the block stays at most ``max_count`` registers (100: SEN's cap "to stay
-  within inverter limits", SOLAX ``block_size=100``), and
+* the block stays at most ``max_count`` registers (100: the cap other
+  clients use "to stay within inverter limits"), and
 * the whole span, bridged gap included, lies in one range the unit answers
   (:attr:`.quirks.UnitProfile.readable`); a block touching one unanswered
   address fails as a whole.

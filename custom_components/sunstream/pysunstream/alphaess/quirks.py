@@ -1,15 +1,15 @@
 """What differs between AlphaESS models and firmware, as data.
 
-The documents give one scale per register; real units disagree (research
-§6.1 to §6.3). Rather than branching on a model name in the parser, each
-known deviation is a :class:`Quirk` row keyed by model and/or firmware, and
-:func:`resolve_profile` folds the rows that apply into one
-:class:`UnitProfile`. Adding a model is adding a row.
+The documents give one scale per register; real units disagree
+(docs/protocols/alphaess.md#models-and-firmware). Rather than branching on a
+model name in the parser, each known deviation is a :class:`Quirk` row keyed
+by model and/or firmware, and :func:`resolve_profile` folds the rows that
+apply into one :class:`UnitProfile`. Adding a model is adding a row.
 
 ``readable`` lists the address ranges the unit answers. The block planner
 only bridges a gap between two wanted registers when the whole span lies
 inside one readable range, because a block that touches one unanswered
-address fails as a whole (exception 2, SEN #21).
+address fails as a whole (docs/protocols/alphaess.md#block-reads).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-#: Address ranges the official tables document (DOC123/DOC128 §2); both
+from ..controls import WINDOWS, NumberRange, Setting
+
+#: Address ranges the official tables document (docs/protocols/alphaess.md#register-map); both
 #: ends inclusive. Undocumented gaps between them are never bridged.
 DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
     (0x0000, 0x0001),
@@ -27,7 +29,7 @@ DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
     (0x0090, 0x00B6),  # PV meter
     (0x0100, 0x0148),  # battery
     (0x0400, 0x044E),  # inverter (0x044F..0x0452 undocumented)
-    (0x0453, 0x0454),  # PV total power (REG2024; absent on SMILE-Hi10)
+    (0x0453, 0x0454),  # PV total power (absent on SMILE-Hi10)
     (0x0640, 0x0658),  # inverter versions and serial
     (0x0740, 0x0751),  # time, EMS serial and version
     (0x0800, 0x0811),  # system configuration
@@ -42,22 +44,43 @@ DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
 class WriteCode(StrEnum):
     """Which Modbus function writes a single register.
 
-    SEN v1.7.1: "many AlphaESS inverters reject FC16 for individual
-    registers with exception code 2", so single registers use FC06. A2M and
-    SEN #24: the SMILE-B3 never answers FC06, so it needs FC16 throughout.
+    "Many AlphaESS inverters reject FC16 for individual registers with
+    exception code 2", so single registers use FC06; the SMILE-B3 never
+    answers FC06, so it needs FC16 throughout
+    (docs/protocols/alphaess.md#function-codes).
     """
 
     FC06 = "fc06"
     FC16 = "fc16"
 
 
+#: The settings an AlphaESS unit keeps in its flash (0x0800, 0x084F..0x0861;
+#: see :mod:`.settings`). No model is known to lack one; a unit that
+#: answers exception 2 for a setting's registers loses it at run time.
+KEPT_SETTINGS: frozenset[Setting] = frozenset(
+    {Setting.RESERVE_SOC, Setting.CHARGE_LIMIT_SOC, Setting.EXPORT_LIMIT, *WINDOWS}
+)
+
+_PCT = "%"
+
+#: Limits of the numeric settings. No document states them; these are the
+#: ones another Home Assistant integration's number entities offer
+#: (docs/protocols/alphaess.md#settings).
+SETTING_RANGES: Mapping[Setting, NumberRange] = {
+    Setting.RESERVE_SOC: NumberRange(minimum=4, maximum=100, step=1, unit=_PCT),
+    Setting.CHARGE_LIMIT_SOC: NumberRange(minimum=10, maximum=100, step=1, unit=_PCT),
+    Setting.EXPORT_LIMIT: NumberRange(minimum=0, maximum=100, step=1, unit=_PCT),
+}
+
+
 class DispatchWrite(StrEnum):
     """How the dispatch block goes to the unit.
 
-    ``one_block`` is a single FC16 of nine registers at 0x0880 (POSHY, SEN,
-    TF, DAL, A2M-C over TCP). ``field_by_field`` is A2M's and AXEL's order
+    ``one_block`` is a single FC16 of nine registers at 0x0880, as most
+    clients send it over TCP. ``field_by_field`` is the others' order
     (start, power, time, SOC, mode), each write separate, for a unit that
-    does not take the block at once.
+    does not take the block at once
+    (docs/protocols/alphaess.md#write-sequences).
     """
 
     ONE_BLOCK = "one_block"
@@ -73,12 +96,22 @@ class UnitProfile:
     scales: Mapping[str, float] = field(default_factory=dict)
     single_write: WriteCode = WriteCode.FC06
     dispatch_write: DispatchWrite = DispatchWrite.ONE_BLOCK
-    #: Dispatch SOC percent per bit: the doc's 0.4 (POSHY/SEN use 0.392).
+    #: Dispatch SOC percent per bit: the doc's 0.4 (two integrations use
+    #: 0.392, docs/protocols/alphaess.md#dispatch).
     dispatch_soc_step: float = 0.4
     dispatch_supported: bool = True
-    #: Longest dispatch time one write holds (u32 seconds; SEN keeps the
-    #: high word 0, so 65535 s is what every anchor has seen work).
+    #: Longest dispatch time one write holds (u32 seconds; an integration
+    #: keeps the high word 0, so 65535 s is known to work, docs/protocols/alphaess.md#dispatch).
     dispatch_max_seconds: int = 65535
+    #: What the model keeps in flash, and the limits of the numbers.
+    settings: frozenset[Setting] = KEPT_SETTINGS
+    setting_ranges: Mapping[Setting, NumberRange] = field(
+        default_factory=lambda: dict(SETTING_RANGES)
+    )
+    #: No document says what the unit does with windows that overlap (a
+    #: charge window inside a discharge window contradicts itself), so
+    #: Sunstream refuses to write such a schedule.
+    windows_may_overlap: bool = False
 
     def scale(self, key: str, documented: float) -> float:
         """The scale to use for register ``key``."""
@@ -97,7 +130,7 @@ class Quirk:
     triple from 0x074B..0x074D) select the units; a quirk with neither
     applies to none. Fields left ``None`` change nothing. No shipped row is
     keyed by firmware yet: no source ties a scale change to a reported
-    version number (A2M-C's "EMS2.5" is hardware, see :data:`MODELS`).
+    version number ("EMS2.5" is hardware, see :data:`MODELS`).
     """
 
     source: str
@@ -108,6 +141,7 @@ class Quirk:
     dispatch_write: DispatchWrite | None = None
     dispatch_supported: bool | None = None
     unreadable: tuple[tuple[int, int], ...] = ()
+    settings_absent: frozenset[Setting] = frozenset()
 
     def applies(self, model: str, firmware: tuple[int, int, int] | None) -> bool:
         """Whether this quirk concerns ``model`` running ``firmware``."""
@@ -128,9 +162,9 @@ SMILE_HI10 = "smile-hi10"
 EMS25 = "ems2.5"
 
 #: Model names a user can pick; "standard" follows the documents. "ems2.5"
-#: is A2M-C's switch for older EMS hardware ("EMS3.5/3.6 seems to follow
-#: the spec"); the unit's reported version does not say which EMS it is,
-#: so this is the user's choice, not a firmware match.
+#: is the switch for older EMS hardware ("EMS3.5/3.6 seems to follow the
+#: spec", docs/protocols/alphaess.md#ems-25); the unit's reported version does not
+#: say which EMS it is, so this is the user's choice, not a firmware match.
 MODELS: tuple[str, ...] = (STANDARD, SMILE_B3, SMILE_HI10, SMILE_T10, EMS25)
 
 _B3_POWER = {
@@ -154,24 +188,27 @@ _EMS25 = {
 
 QUIRKS: tuple[Quirk, ...] = (
     Quirk(
-        source="A2M README + v1.25, SEN B3_SCALE_OVERRIDES, SEN #24",
+        source="docs/protocols/alphaess.md#smile-b3",
         models=frozenset({SMILE_B3}),
         scales={**_EMS25, **_B3_POWER, "system_pv_energy": 0.01},
         single_write=WriteCode.FC16,
     ),
     Quirk(
-        source="A2M-C Definitions.h: EMS2.5 scales; EMS3.5/3.6 follow the spec",
+        source="docs/protocols/alphaess.md#ems-25",
         models=frozenset({EMS25}),
         scales=_EMS25,
     ),
+    # The T10 keeps every setting: it stores the cut-off SOCs at 0.1 % per
+    # bit (Sunstream writes them at the same scale), and its firmware makes
+    # every register writable but dispatch (docs/protocols/alphaess.md#smile-t10).
     Quirk(
-        source="SEN #6 (0x0850/0x0855 ×0.1), A2M #34 (writes ignored, no answer)",
+        source="docs/protocols/alphaess.md#smile-t10",
         models=frozenset({SMILE_T10}),
         scales={"discharge_cutoff_soc": 0.1, "charge_cutoff_soc": 0.1},
         dispatch_supported=False,
     ),
     Quirk(
-        source="SEN #21: 0x0453 answers exception 2 on SMILE-Hi10",
+        source="docs/protocols/alphaess.md#smile-hi10",
         models=frozenset({SMILE_HI10}),
         unreadable=((0x0453, 0x0454),),
     ),
@@ -226,5 +263,6 @@ def resolve_profile(
                 else quirk.dispatch_supported
             ),
             readable=without(profile.readable, quirk.unreadable),
+            settings=profile.settings - quirk.settings_absent,
         )
     return profile

@@ -1,21 +1,20 @@
 """The AlphaESS register map, as data.
 
 Every register Sunstream reads is one :class:`Register` row: where it is,
-how its words decode, the scale the official documents give (DOC123 /
-DOC128, see ``research/alphaess.md`` §2), its unit, its sign relative to the
+how its words decode, the scale the official documents give
+(docs/protocols/alphaess.md#register-map), its unit, its sign relative to the
 canonical model and the canonical :class:`~..model.Metric` it feeds, if any.
 Nothing here does I/O; the block planner groups these rows into requests
 and the decoder turns register dumps into values.
 
-Why data and not code: the anchors disagree on scales per model and
+Why data and not code: existing clients disagree on scales per model and
 firmware. Keeping the documented values here and the deviations in
 :mod:`.quirks` makes each disagreement one visible line instead of a
 branch in a parser.
 
 Sign conventions already match the canonical model, so every ``sign`` is
 ``+1``: 0x0021 grid power is "+ import, − export" and 0x0126 battery power
-is "− charge, + discharge" (doc text, confirmed by RUDY/POSHY load
-formulas).
+is "− charge, + discharge" (docs/protocols/alphaess.md#signs).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..controls import Setting
 from ..model import Metric
 
 
@@ -129,7 +129,7 @@ _BAT = Part.BATTERY
 _SLOW = Cadence.SLOW
 _ID = Cadence.IDENTITY
 
-#: DOC128 Note5: what 0x0440 "inverter work mode" means.
+#: What 0x0440 "inverter work mode" means (docs/protocols/alphaess.md#enumerations).
 WORK_MODES: Mapping[int, str] = {
     0: "wait",
     1: "online",
@@ -144,7 +144,7 @@ WORK_MODES: Mapping[int, str] = {
     10: "update_arm",
 }
 
-#: DOC128 Note3: battery type codes at 0x011A.
+#: Battery type codes at 0x011A (docs/protocols/alphaess.md#enumerations).
 BATTERY_TYPES: Mapping[int, str] = {
     2: "M4860",
     3: "M48100",
@@ -158,7 +158,7 @@ BATTERY_TYPES: Mapping[int, str] = {
     35: "Smile-BAT-13.7P",
 }
 
-#: DOC128 0x0805.
+#: System mode codes at 0x0805 (docs/protocols/alphaess.md#enumerations).
 SYSTEM_MODES: Mapping[int, str] = {1: "ac", 2: "dc", 3: "hybrid"}
 
 
@@ -182,7 +182,8 @@ def _grid() -> list[Register]:
 
 
 def _pv_meter() -> list[Register]:
-    # AC-coupled PV seen by the PV meter (§2.2); added to the DC strings.
+    # AC-coupled PV seen by the PV meter; added to the DC strings
+    # (docs/protocols/alphaess.md#signs).
     return [
         _r("pv_meter_energy", 0x0090, U32, 0.01, KWH),
         _r("pv_meter_power", 0x00A1, S32, 1, W),
@@ -276,8 +277,8 @@ def _pv_strings() -> list[Register]:
 
 def _dispatch() -> list[Register]:
     # Read back every poll: it tells who drives the battery (also after a
-    # restart, THO: the unit keeps the last dispatch). Raw words; the
-    # meaning (offset 32000, 0.4 %/bit) lives in .dispatch.
+    # restart: the unit keeps the last dispatch, docs/protocols/alphaess.md#dispatch).
+    # Raw words; the meaning (offset 32000, 0.4 %/bit) lives in .dispatch.
     return [
         _r("dispatch_start", 0x0880, U16),
         _r("dispatch_active_power", 0x0881, U32),
@@ -288,16 +289,36 @@ def _dispatch() -> list[Register]:
     ]
 
 
+def _windows() -> list[Register]:
+    # Time-of-use windows: hours at 0x0851..0x0859, minutes of the hour at
+    # 0x085A..0x0861 (docs/protocols/alphaess.md#settings). Raw numbers;
+    # :mod:`.settings` turns them into windows.
+    rows: list[Register] = []
+    for kind, hours, minutes in (("discharge", 0x0851, 0x085A), ("charge", 0x0856, 0x085E)):
+        for n in (1, 2):
+            for i, edge in enumerate(("start", "end")):
+                offset = 2 * (n - 1) + i
+                name = f"{kind}_window_{n}_{edge}"
+                rows.append(_r(f"{name}_hour", hours + offset, U16, 1, "h", cadence=_SLOW))
+                rows.append(_r(f"{name}_minute", minutes + offset, U16, 1, "min", cadence=_SLOW))
+    return rows
+
+
 def _slow() -> list[Register]:
     return [
+        # % of the installed PV power the unit may feed in (the German 70 %
+        # rule is such a limit); 100 = no limit.
         _r("max_feed_in", 0x0800, U16, 1, PCT, cadence=_SLOW),
         _r("pv_capacity", 0x0801, U32, 1, W, cadence=_SLOW),
         _r("pv_capacity_grid_inverter", 0x0803, U32, 1, W, cadence=_SLOW),
         _r("system_mode", 0x0805, U16, options=SYSTEM_MODES, cadence=_SLOW),
+        # Bit 0: charge windows on, bit 1: discharge windows on.
         _r("time_period_control", 0x084F, U16, cadence=_SLOW),
-        # Doc says 0.1/bit; every anchor reads an integer percent (§2.6).
+        # Doc says 0.1/bit; units report an integer percent (docs/protocols/alphaess.md#signs),
+        # except the SMILE-T10 (see .quirks).
         _r("discharge_cutoff_soc", 0x0850, U16, 1, PCT, cadence=_SLOW),
         _r("charge_cutoff_soc", 0x0855, U16, 1, PCT, cadence=_SLOW),
+        *_windows(),
         _r("pv_inverter_energy", 0x08D0, U32, 0.1, KWH, cadence=_SLOW),
         _r("system_pv_energy", 0x08D2, U32, 0.1, KWH, metric=Metric.PV_ENERGY_TOTAL, cadence=_SLOW),
         _r("system_fault", 0x08D4, U32, cadence=_SLOW),
@@ -342,3 +363,65 @@ BY_KEY: Mapping[str, Register] = {reg.key: reg for reg in REGISTERS}
 def registers_for(*cadences: Cadence) -> tuple[Register, ...]:
     """The rows read at the given cadences, in address order."""
     return tuple(reg for reg in REGISTERS if reg.cadence in cadences)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRegisters:
+    """Where one time-of-use window lives, and its bit in 0x084F.
+
+    The unit has one enable bit per kind, not per window: both charge
+    windows share bit 0, both discharge windows bit 1 (``partner`` is the
+    window sharing the bit).
+    """
+
+    start_hour: Register
+    end_hour: Register
+    start_minute: Register
+    end_minute: Register
+    bit: int
+    partner: Setting
+
+    @property
+    def times(self) -> tuple[Register, ...]:
+        """The four time registers."""
+        return (self.start_hour, self.start_minute, self.end_hour, self.end_minute)
+
+
+#: 0x084F: which kinds of window the unit runs.
+TIME_PERIOD_CONTROL: Register = BY_KEY["time_period_control"]
+CHARGE_WINDOWS_BIT = 1
+DISCHARGE_WINDOWS_BIT = 2
+
+
+def _window(kind: str, n: int, bit: int, partner: Setting) -> WindowRegisters:
+    name = f"{kind}_window_{n}"
+    return WindowRegisters(
+        start_hour=BY_KEY[f"{name}_start_hour"],
+        end_hour=BY_KEY[f"{name}_end_hour"],
+        start_minute=BY_KEY[f"{name}_start_minute"],
+        end_minute=BY_KEY[f"{name}_end_minute"],
+        bit=bit,
+        partner=partner,
+    )
+
+
+#: Each window setting's registers.
+WINDOW_REGISTERS: Mapping[Setting, WindowRegisters] = {
+    Setting.CHARGE_WINDOW_1: _window("charge", 1, CHARGE_WINDOWS_BIT, Setting.CHARGE_WINDOW_2),
+    Setting.CHARGE_WINDOW_2: _window("charge", 2, CHARGE_WINDOWS_BIT, Setting.CHARGE_WINDOW_1),
+    Setting.DISCHARGE_WINDOW_1: _window(
+        "discharge", 1, DISCHARGE_WINDOWS_BIT, Setting.DISCHARGE_WINDOW_2
+    ),
+    Setting.DISCHARGE_WINDOW_2: _window(
+        "discharge", 2, DISCHARGE_WINDOWS_BIT, Setting.DISCHARGE_WINDOW_1
+    ),
+}
+
+#: Each numeric setting's register. There is no export-limit switch:
+#: 0x0800 at 100 % is "no limit", so :attr:`Setting.EXPORT_LIMIT_ENABLED`
+#: has no register.
+NUMBER_REGISTERS: Mapping[Setting, Register] = {
+    Setting.RESERVE_SOC: BY_KEY["discharge_cutoff_soc"],
+    Setting.CHARGE_LIMIT_SOC: BY_KEY["charge_cutoff_soc"],
+    Setting.EXPORT_LIMIT: BY_KEY["max_feed_in"],
+}

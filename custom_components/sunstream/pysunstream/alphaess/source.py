@@ -10,6 +10,13 @@ What a poll does (requests measured against the fake, see the tests):
 * registers learned missing (exception 2) are left out of every plan and
   asked for again, one request each, with the slow reads.
 
+Settings (reserve, charge limit, export limit, time-of-use windows) are
+read with the slow registers and written by
+:meth:`AlphaEssSource.async_write_setting`: only the registers whose value
+changes, one register per write with the model's function code, then read
+back (:mod:`.settings`). Nothing is written by a poll, :meth:`restore` or
+start-up.
+
 Dispatch writes the 0x0880 block (:mod:`.dispatch`) and reads it back. A
 charge or discharge is written in leases of ``lease`` seconds at most and
 re-sent by :meth:`AlphaEssSource.async_maintain` (which
@@ -26,8 +33,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..backoff import Backoff
+from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandRejected
+from ..errors import CommandFailed, CommandRejected
 from ..model import DeviceIdentity, Snapshot, Value
 from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
 from .decode import decode_block
@@ -53,9 +61,18 @@ from .quirks import (
     resolve_profile,
     without,
 )
-from .registers import BY_KEY, Cadence, registers_for
+from .registers import BY_KEY, NUMBER_REGISTERS, Cadence, registers_for
+from .settings import (
+    RegisterWrite,
+    decode_settings,
+    plan_setting_writes,
+    raw_of,
+    settings_spec,
+)
 
 SOURCE_TYPE = "modbus"
+# Seconds between polls unless the user chooses otherwise.
+DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
@@ -239,6 +256,79 @@ class AlphaEssSource:
                 int(lease["sent_seconds"]),
             )
 
+    # --- settings (controls.Configurable) -----------------------------------
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        """The model's settings whose registers the unit answered on the latest slow read."""
+        return settings_spec(self.profile, self._slow_values)
+
+    def reported_settings(self) -> DeviceSettings:
+        """The settings as the unit reported them (latest slow read or write read-back)."""
+        return decode_settings(self._slow_values, self.settings_spec, self.profile)
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Write ``change`` where it differs from the unit's value, then read it back.
+
+        Raises :class:`~..errors.CommandRejected` (see
+        :func:`.settings.plan_setting_writes`) before writing;
+        :class:`~..errors.CommandFailed` ``setting_refused`` when the unit
+        answers a write with a Modbus exception, ``setting_not_applied``
+        (``export_limit_during_dispatch`` for 0x0800 while a dispatch runs)
+        when the read-back differs; :class:`~..errors.SourceUnavailable`
+        when the unit is not reachable. After a failure the reported
+        settings are the unit's again.
+        """
+        if not self._slow_values:
+            self._slow_values = await self._read(Cadence.SLOW)
+        writes = plan_setting_writes(change, self.settings_spec, self._slow_values, self.profile)
+        if not writes:
+            return
+        try:
+            for write in writes:
+                await self.client.write(
+                    write.register.address, [write.raw], self.profile.single_write
+                )
+        except ModbusError as err:
+            await self._read_back(writes, tries=1)  # show the unit's values again
+            raise CommandFailed(
+                "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
+            ) from err
+        if await self._read_back(writes):
+            return
+        feed_in = NUMBER_REGISTERS[Setting.EXPORT_LIMIT]
+        if any(w.register is feed_in for w in writes) and self._values.get("dispatch_start") == 1:
+            # The unit ignores 0x0800 while a dispatch runs
+            # (docs/protocols/alphaess.md#settings).
+            raise CommandFailed("export_limit_during_dispatch")
+        raise CommandFailed("setting_not_applied", setting=change.setting.value)
+
+    async def _read_back(
+        self, writes: tuple[RegisterWrite, ...], tries: int = READBACK_TRIES
+    ) -> bool:
+        """Re-read the blocks ``writes`` touched; whether the unit holds every written word.
+
+        Up to ``tries`` reads: DAL saw values "read back stale until applied".
+        """
+        blocks = [
+            block
+            for block in self.plan(Cadence.SLOW).blocks
+            if any(block.start <= w.register.address <= block.end for w in writes)
+        ]
+        for _ in range(tries):
+            values: dict[str, Value] = {}
+            for block in blocks:
+                values.update(
+                    decode_block(
+                        block, await self.client.read(block.start, block.count), self.profile
+                    )
+                )
+            self._slow_values = {**self._slow_values, **values}
+            self._values.update(values)
+            if all(raw_of(w.register, values, self.profile) == w.raw for w in writes):
+                return True
+        return False
+
     # --- reading -----------------------------------------------------------
 
     def plan(self, cadence: Cadence) -> Plan:
@@ -278,8 +368,9 @@ class AlphaEssSource:
         """A block hit an address the unit lacks: find which, remember, carry on.
 
         Costs one request per register once; the re-planned poll skips the
-        missing ones (SEN #21: 0x0453 on a SMILE-Hi10) until :meth:`_reprobe`
-        finds them answering again.
+        missing ones (0x0453 on a SMILE-Hi10,
+        docs/protocols/alphaess.md#smile-hi10) until :meth:`_reprobe` finds
+        them answering again.
         """
         values: dict[str, Value] = {}
         for reg in block.registers:
@@ -297,12 +388,13 @@ class AlphaEssSource:
     async def _reprobe(self) -> None:
         """Ask again for the registers learned missing; plan those that answer.
 
-        Exception 2 is what a unit lacking a register answers (SEN #21), but
-        no document says it is for good: a firmware update can add
-        registers, and nothing rules out a unit answering it for a while. A
-        register dropped forever (it is saved across restarts) would leave
-        its entity unknown until the entry is re-added, so each one costs
-        one request per slow cycle instead.
+        Exception 2 is what a unit lacking a register answers
+        (docs/protocols/alphaess.md#block-reads), but no document says it is
+        for good: a firmware update can add registers, and nothing rules out
+        a unit answering it for a while. A register dropped forever (it is
+        saved across restarts) would leave its entity unknown until the
+        entry is re-added, so each one costs one request per slow cycle
+        instead.
         """
         back: set[str] = set()
         for key in sorted(self._unsupported):
@@ -372,7 +464,8 @@ class AlphaEssSource:
                 )
         actual: tuple[int, ...] = ()
         for _ in range(READBACK_TRIES):
-            # DAL: "power/SOC may read back stale until applied".
+            # Power/SOC may read back stale until applied
+            # (docs/protocols/alphaess.md#write-sequences).
             actual = tuple(await self.client.read(DISPATCH_ADDRESS, DISPATCH_COUNT))
             if actual == words:
                 return

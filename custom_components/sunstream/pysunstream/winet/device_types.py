@@ -1,9 +1,10 @@
 """Devices behind a WiNet gateway and what to ask each of them.
 
 The ``devicelist`` reply names every device on the dongle's RS-485 bus; the
-``dev_type`` decides which services return its data (research §4). Unknown
-types are polled with ``real`` only: NICK crashes on them (issue #49), and
-``real`` is the one service every type answers.
+``dev_type`` decides which services return its data
+(docs/protocols/winet.md#devices). Unknown types are polled with ``real``
+only: the most used client crashes on them, and ``real`` is the one service
+every type answers.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ METER = 18
 CHARGER = 46
 """EV charger (``I18N_COMMON_CHARGING_PILE`` in ``/device/getType``)."""
 
-# NICK src/types/Constants.ts, the table every other client copied.
+# The table every other client copied, plus type 1 (docs/protocols/winet.md#devices).
 _STAGES: dict[int, tuple[str, ...]] = {
     0: (REAL, DIRECT),
     STRING_INVERTER: (REAL, DIRECT),

@@ -1,6 +1,6 @@
 """Battery dispatch over the WiNet ``param`` service, free of I/O.
 
-What the gateway offers (ANICOLL ``inverter_commands.go``, research §2.10):
+What the gateway offers (docs/protocols/winet.md#battery-commands):
 the energy-management group (``type`` ``"9"``) of a hybrid inverter
 (``dev_type`` 35) holds three parameters that force the battery:
 

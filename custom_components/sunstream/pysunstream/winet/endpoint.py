@@ -1,10 +1,11 @@
 """Where a gateway listens, and how to find out (plain or TLS).
 
 Older firmware serves HTTP on 80 and WebSocket on 8082; WiNet-S2 and
-WiNet-S since ``P026`` serve both over TLS on 443 only (research §1, §9).
-Like NICK, the client fetches the translation file over HTTP first and
-falls back to HTTPS; unlike NICK it requires a 200 with a body that is a
-translation file, so a 404 page cannot select the wrong transport.
+WiNet-S since ``P026`` serve both over TLS on 443 only
+(docs/protocols/winet.md#transport). Like other clients, this one fetches the
+translation file over HTTP first and falls back to HTTPS; unlike the most
+used one it requires a 200 with a body that is a translation file, so a 404
+page cannot select the wrong transport.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The WebSocket protocol names the devices behind the dongle but not the
 dongle; its serial and firmware come from the HTTP ``/about/list`` endpoint
-(research §1.4), which newer firmware only answers with a token. When it is
-not available the caller falls back to a stable substitute (see
-:func:`gateway_identity`).
+(docs/protocols/winet.md#http-endpoints), which newer firmware only answers
+with a token. When it is not available the caller falls back to a stable
+substitute (see :func:`gateway_identity`).
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 WiNet names every data point and every enumerated value by an ``I18N_*``
 key; the dongle's web UI translates them with a properties file it serves
-itself. Keys are stable across firmware, labels are not (research §3.4,
-§10.8), so the library keys everything on the ``I18N_*`` key and uses this
-file only for display names.
+itself. Keys are stable across firmware, labels are not
+(docs/protocols/winet.md#translation-file), so the library keys
+everything on the ``I18N_*`` key and uses this file only for display names.
 
 The format is ``KEY=value`` per line. Other clients trip over it in known
-ways (NICK drops text after a second ``=``, keeps carriage returns, parses a 404 page
+ways (one drops text after a second ``=``, keeps carriage returns, parses a 404 page
 as properties), so the parser splits on the first ``=`` only, accepts any
 line ending, skips comments, strips the quotes one capture shows, and
 :func:`looks_like_properties` lets the transport detection reject a body

@@ -1,15 +1,15 @@
 """When to ping an idle WiNet session, free of I/O and of any clock.
 
-The dongle drops sessions it considers idle (how soon is not recorded,
-research §12; NICK treats a pushed ``notice`` 100 as "timed out"), and a
-dropped session costs a reconnect *and* a new login, which on single-user
-firmware logs the web UI out (NICK #14). Peers keep the session busy in two
-ways (research §1.5): the web UI sends the JSON ``ping`` service, and
-ANICOLL a frame every 8 s. Sunstream sends the web UI's ``ping`` (the
-dongle answers it; a bare ``ping`` text gets no documented answer) once the
-link has been quiet for :data:`DEFAULT_INTERVAL`, so at the default 10 s
-poll interval traffic never pauses longer than ANICOLL's proven 8 s, and a
-longer poll interval does not leave the session idle.
+The dongle drops sessions it considers idle (how soon is not recorded),
+and a dropped session costs a reconnect *and* a new login, which on
+single-user firmware logs the web UI out. Peers keep the session busy in two
+ways (docs/protocols/winet.md#session): the web UI sends the JSON ``ping``
+service, another client a bare text frame every 8 s. Sunstream sends the web
+UI's ``ping`` (the dongle answers it; a bare ``ping`` text gets no
+documented answer) once the link has been quiet for
+:data:`DEFAULT_INTERVAL`, so at the default 10 s poll interval traffic never
+pauses longer than that client's proven 8 s, and a longer poll interval does
+not leave the session idle.
 
 Like :class:`~.watchdog.Watchdog` and the back-off, this is a small record
 fed with timestamps (the event loop's ``time()``) by the I/O layer; it
@@ -19,7 +19,7 @@ decides nothing but *when*.
 from __future__ import annotations
 
 DEFAULT_INTERVAL = 8.0
-"""Seconds of silence before a ping (ANICOLL's ping period)."""
+"""Seconds of silence before a ping (the period a working client uses)."""
 
 
 class KeepAlive:

@@ -2,11 +2,12 @@
 
 Each device's values are kept under the device's own ``I18N_*`` keys
 (misspellings included: ``I18N_COMMON_PV_DAYILY_ENERGY_GENERATION``,
-``I18N_COMMON_BATTARY_HEALTH``, ``I18N_COMMONUA``) with canonical units,
-so nothing is lost; the canonical :class:`~..model.Metric` values of the
-snapshot are derived from a known subset (research §3). A metric appears in
-the snapshot only if some device sends its key, and is ``None`` while the
-device says ``"--"``.
+``I18N_COMMON_BATTARY_HEALTH``, ``I18N_COMMONUA``) with canonical units, so
+nothing is lost; the canonical :class:`~..model.Metric` values of the
+snapshot are derived from a known subset
+(docs/protocols/winet.md#data-services). A metric appears in the snapshot
+only if some device sends its key, and is ``None`` while the device says
+``"--"``.
 
 Sign conventions are the model's: grid power is import − export, battery
 power is discharge − charge (WiNet reports each direction as a separate
@@ -332,7 +333,7 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
     """Source-specific values of the first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
-    summed: they are a breakdown of the MPPTs, see ``docs/protocols/winet.md``),
+    summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
     ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase. With
     ``strings`` false the MPPTs are left out (they belong to each inverter).

@@ -2,16 +2,17 @@
 
 Requests are one JSON object per WebSocket text frame; replies carry
 ``result_code``, ``result_msg`` and ``result_data`` whose ``service`` names
-the request they answer (there is no request id, research §2.1). Every
-parser here validates types field by field and raises
-:class:`~.errors.WinetProtocolError` for anything it cannot accept, never
-another exception, whatever the input.
+the request they answer (there is no request id,
+docs/protocols/winet.md#frames). Every parser here validates types field by
+field and raises :class:`~.errors.WinetProtocolError` for anything it cannot
+accept, never another exception, whatever the input.
 
 Request quirks copied from working clients: ``dev_id``, ``type`` and
 ``is_check_token`` are sent as strings; ``time123456`` carries the time in
-milliseconds; ``lang`` must be present. The ``param`` (write) request follows
-the web UI's frame as captured by OPT (research §2.10): ``dev_code`` and
-``dev_type`` as strings, the device's ``dev_id`` in ``devid_array``.
+milliseconds; ``lang`` must be present. The ``param`` (write) request
+follows the web UI's frame (docs/protocols/winet.md#battery-commands):
+``dev_code`` and ``dev_type`` as strings, the device's ``dev_id`` in
+``devid_array``.
 """
 
 from __future__ import annotations
@@ -151,10 +152,11 @@ def param_request(
     """Write ``params`` of group ``param_type`` to one device.
 
     The device is addressed by its *own* ``dev_code`` from the device list:
-    ANICOLL hard-codes ``3344`` for its inverter, but real devices report
-    other codes (SH5.0RS 3343, SH10RT 3599) and the web UI sends the
-    listed one. ``count`` is ``"1"`` whatever the number of items, as in
-    the web UI's frame and both clients; ``park_serial`` repeats the time.
+    one client hard-codes ``3344`` for its inverter, but real devices report
+    other codes (SH5.0RS 3343, SH10RT 3599; docs/protocols/winet.md#devices)
+    and the web UI sends the listed one. ``count`` is ``"1"`` whatever the
+    number of items, as in the web UI's frame and both clients;
+    ``park_serial`` repeats the time.
     """
     if device.dev_code is None:
         raise ValueError(f"device {device.dev_id} has no dev_code")
@@ -260,7 +262,7 @@ def parse_frame(raw: str | bytes) -> Frame:
 class ConnectReply:
     """What ``connect`` tells about the dongle.
 
-    ``generation`` is NICK's heuristic (research §2.3), good for logs and
+    ``generation`` is a heuristic (docs/protocols/winet.md#login), good for logs and
     diagnostics only: 1 = WiNet-S, 2 = WiNet-S2 older firmware, 3 = newer.
     """
 
@@ -319,7 +321,8 @@ def _device(item: object, index: int) -> DeviceInfo:
 def parse_devicelist(data: Mapping[str, Any]) -> tuple[DeviceInfo, ...]:
     """Validate a ``devicelist`` reply.
 
-    ``count`` is ignored: it does not always match the list (research §10.5).
+    ``count`` is ignored: it does not always match the list
+    (docs/protocols/winet.md#devices).
     Two entries with the same ``dev_id`` are a protocol error, since every
     later request addresses devices by it.
     """
@@ -405,9 +408,10 @@ def parse_direct(data: Mapping[str, Any]) -> tuple[DirectItem, ...]:
 class ParamResult:
     """The outcome of one parameter of a ``param`` write.
 
-    OPT counts an item as failed when ``param_pid != -1 and result != 0``
-    (``param_pid`` -1 marks an item the device did not process as a
-    parameter); ANICOLL's model names the same four fields.
+    A client counts an item as failed when ``param_pid != -1 and result !=
+    0`` (``param_pid`` -1 marks an item the device did not process as a
+    parameter); another names the same four fields
+    (docs/protocols/winet.md#battery-commands).
     """
 
     param_id: int | None
@@ -424,8 +428,8 @@ class ParamResult:
 def parse_param_results(data: Mapping[str, Any]) -> tuple[ParamResult, ...]:
     """Validate a successful ``param`` reply.
 
-    A reply without ``list`` carries no per-item verdict; ANICOLL accepts
-    it on ``result_msg`` alone, and so do we (an empty tuple).
+    A reply without ``list`` carries no per-item verdict; a working client
+    accepts it on ``result_msg`` alone, and so do we (an empty tuple).
     """
     items = data.get("list")
     if items is None:

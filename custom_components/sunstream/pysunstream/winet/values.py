@@ -52,8 +52,8 @@ _UNITS: dict[str, str] = {
 }
 
 # Keys whose unit the device misspells in a way only the key can resolve:
-# SH10RT sends "kVar" for the maximum *apparent* power (KLAREN capture),
-# SH5.0RS "kVA" for the same key (OPT capture).
+# SH10RT sends "kVar" for the maximum *apparent* power, SH5.0RS "kVA" for
+# the same key (docs/protocols/winet.md#values-and-units).
 _APPARENT_POWER_MARKER = "APPARENT_POWER"
 
 

@@ -1,10 +1,11 @@
 """Count failed poll cycles; too many in a row means the session is stale.
 
-A socket can stay open while the dongle has stopped answering usefully
-(NICK #7: "stops reading after days"). Individual failures are retried
-where the protocol says so; this counter catches the rest: after
-``limit`` consecutive failed cycles the client drops the session and starts
-over with a full reconnect.
+A socket can stay open while the dongle has stopped answering usefully (a
+known client "stops reading after days",
+docs/protocols/winet.md#other-clients). Individual failures are retried
+where the protocol says so; this counter catches the rest: after ``limit``
+consecutive failed cycles the client drops the session and starts over with
+a full reconnect.
 """
 
 from __future__ import annotations
