@@ -170,6 +170,22 @@ def test_target_selection() -> None:
     assert rejected.value.key == "not_supported"
 
 
+def test_target_of_a_named_battery() -> None:
+    sh5 = DeviceInfo(dev_id=3, dev_type=35, serial="D1", model="SH5.0RS", dev_code=3343)
+    both = [SH10RT, SBR096, sh5]
+    assert dispatch_target(both, sh5.battery_key) is sh5
+    assert dispatch_target(both, SH10RT.battery_key) is SH10RT
+    assert sh5.battery_key == "winet_D1_battery"
+    with pytest.raises(CommandRejected) as rejected:
+        dispatch_target(both, SBR096.part_key)  # a stack: whose is not known
+    assert (rejected.value.key, rejected.value.placeholders) == (
+        "unknown_battery",
+        {"battery": "winet_C1"},
+    )
+    # With one hybrid, every battery of the gateway is its own.
+    assert dispatch_target([SH10RT, SBR096], SBR096.part_key) is SH10RT
+
+
 @pytest.mark.parametrize(
     ("command", "soc", "limit", "key"),
     [
@@ -419,6 +435,19 @@ async def test_command_survives_a_restart(fake: FakeWinet, make_client: MakeClie
     assert second.as_dict() == {}
     second.restore({})
     assert second.held() is None
+
+
+async def test_a_command_saved_before_several_hybrids_still_ends(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    source = WinetSource("127.0.0.1", client=make_client(fake))
+    # What a version holding one command saved.
+    source.restore({"command": charge(3000, soc=90, minutes=30).as_dict()})
+    assert source.held() is not None
+    fake.ems[1].mode, fake.ems[1].command = 2, 0xAA
+    await source.async_poll(NOW + timedelta(hours=1))
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    assert source.as_dict() == {}
 
 
 async def test_dispatch_before_any_poll_reads_first(

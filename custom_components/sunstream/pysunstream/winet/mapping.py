@@ -72,7 +72,7 @@ RUNNING_STATE = "I18N_COMMON_RUNNING_STATE"
 STATUS_KEYS = (RUNNING_STATE, "I18N_COMMON_DEVICE_STATUS")
 GRID_FREQUENCY = "I18N_COMMON_GRID_FREQUENCY"
 GRID_VOLTAGE = "I18N_COMMONUA"
-# Phase A/B/C as the inverter measures them (docs/protocols/winet.md):
+# Phase A/B/C as the inverter measures them (docs/protocols/winet.md#data-services):
 # no underscore in the A voltage, an odd name for the A current.
 PHASE_VOLTAGES = ("I18N_COMMONUA", "I18N_COMMON_UB", "I18N_COMMON_UC")
 PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMMON_IC")
