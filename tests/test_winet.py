@@ -709,6 +709,13 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "forced_discharge_power",
             "command_target_soc",
             "command_duration",
+            # The hybrid inverter's settings, on the battery's device.
+            "charge_limit_soc",
+            *(
+                f"charge_window_{n}{part}"
+                for n in (1, 2)
+                for part in ("_enabled", "_start", "_end")
+            ),
         }
         soc = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{system_id}_battery_soc")
         assert soc is not None

@@ -308,7 +308,8 @@ class AlphaEssSource:
     ) -> bool:
         """Re-read the blocks ``writes`` touched; whether the unit holds every written word.
 
-        Up to ``tries`` reads: DAL saw values "read back stale until applied".
+        Up to ``tries`` reads: values are reported to read back stale until
+        the unit applies them (docs/protocols/alphaess.md#write-sequences).
         """
         blocks = [
             block
