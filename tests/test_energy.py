@@ -6,12 +6,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    mock_restore_cache_with_extra_data,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sunstream.const import CONF_UPDATE_INTERVAL, DOMAIN
 from custom_components.sunstream.pysunstream.simulator.curves import pv_power
@@ -124,25 +121,6 @@ async def test_total_never_goes_backwards_after_glitch(
     await hass.async_block_till_done()
     await advance(hass, frozen, 60)
     assert _value(hass, PV_TOTAL) == total
-
-
-async def test_total_restored_after_restart(
-    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
-) -> None:
-    """A restart with no saved counters starts from the last reported total."""
-    hass = located_hass
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(PV_TOTAL, "1234.5"),
-                {"native_value": 1234.5, "native_unit_of_measurement": "kWh"},
-            )
-        ],
-    )
-    await setup_entry(hass, config_entry)
-    await advance(hass, frozen, 60)
-    assert _value(hass, PV_TOTAL) == 1234.5
 
 
 async def test_no_location_uses_daylight_curve(

@@ -46,6 +46,7 @@ from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
 from .pysunstream.source import Source
+from .pysunstream.totals import LifetimeTotals
 from .store import system_store
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.connected: bool | None = None
         self.disconnect_reason: str | None = None
         self.economics = Economics()
+        # The highest each lifetime total has shown (see LifetimeTotals).
+        self.totals = LifetimeTotals()
         # Set once the system is up; entities and actions reach it through here.
         self.alerts: SystemAlerts | None = None
         self._restored = False
@@ -146,6 +149,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         if saved:
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
+            self.totals = LifetimeTotals.from_dict(saved.get("totals", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
@@ -156,6 +160,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         return {
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
+            "totals": self.totals.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
         }
