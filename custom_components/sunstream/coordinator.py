@@ -178,12 +178,35 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
 
     # -- polling ----------------------------------------------------------
 
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh without the base class's ERROR for a failed reading.
+
+        A link that goes is logged once at info level by
+        :meth:`_set_connected` (and a refused password shows as the
+        reauthentication request); the base class logs its coming back at
+        info level. An outage the user rehearses is no error at all.
+        Anything unexpected is still logged with its traceback.
+        """
+        del log_failures
+        await super()._async_refresh(
+            log_failures=False,
+            raise_on_auth_failed=raise_on_auth_failed,
+            scheduled=scheduled,
+            raise_on_entry_error=raise_on_entry_error,
+        )
+
     async def _async_update_data(self) -> SystemData:
         now = dt_util.now()
         try:
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
-            self._set_connected(False, err.reason)
+            self._set_connected(False, err.reason, str(err))
             if err.reason == REASON_AUTH:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
@@ -220,8 +243,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             },
         )
 
-    def _set_connected(self, connected: bool, reason: str) -> None:
-        """Record the link state; fire an event only on a real transition."""
+    def _set_connected(self, connected: bool, reason: str, detail: str | None = None) -> None:
+        """Record the link state; log and fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
         if not connected:
@@ -229,6 +252,10 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         if previous is None or previous == connected:
             return
+        if not connected:
+            LOGGER.info(
+                "%s is not answering (%s); Sunstream keeps trying", self.name, detail or reason
+            )
         self.hass.bus.async_fire(
             EVENT_CONNECTIVITY,
             {
