@@ -585,7 +585,7 @@ async def test_discharge_below_the_units_cutoff_is_invalid_input(
     hass: HomeAssistant, fake: FakeAlphaEss
 ) -> None:
     entry = await _entry(hass, fake)
-    cutoff = fake.get("discharge_cutoff_soc")
+    assert fake.get("discharge_cutoff_soc") == 10
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
@@ -593,10 +593,14 @@ async def test_discharge_below_the_units_cutoff_is_invalid_input(
             {
                 "device_id": _battery_device(hass, entry).id,
                 "power": 1000,
-                "target_soc": cutoff - 1,
+                "target_soc": 5,
                 "duration": 30,
             },
             blocking=True,
         )
-    assert err.value.translation_key == "soc_out_of_range"
+    assert err.value.translation_key == "soc_below_cutoff"
+    assert str(err.value) == (
+        "Target state of charge 5 % is out of range: it must be between"
+        " 10 % (the unit's discharge cut-off) and 100 %"
+    )
     assert fake.get("dispatch_start") == 0

@@ -170,7 +170,8 @@ class AlphaEssSource:
         """Charge, discharge or stop; validated, written, read back.
 
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
-        ``power_out_of_range``, ``soc_out_of_range``,
+        ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
+        (a discharge below the unit's cut-off SOC, 0x0850),
         ``duration_out_of_range``, ``dispatch_unsupported``) before
         writing, :class:`.errors.DispatchNotApplied` (a
         :class:`~..errors.CommandFailed`) when the unit took the write but
@@ -188,7 +189,11 @@ class AlphaEssSource:
             and limits is not None
             and command.target_soc < limits.min_soc
         ):
-            raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
+            raise CommandRejected(
+                "soc_below_cutoff",
+                soc=f"{command.target_soc:g}",
+                min_soc=f"{limits.min_soc:g}",
+            )
         if command.kind is CommandKind.STOP:
             await self._send(encode_dispatch(CommandKind.STOP))
             self._lease = None
