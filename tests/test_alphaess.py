@@ -90,8 +90,13 @@ async def test_add_unit(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     system = next(d for d in devices if d.via_device_id is None)
     assert system.serial_number == SERIAL
+    assert system.model == "Storage system"  # the "standard" register map names no model
     battery = _battery_device(hass, entry)
     assert battery.via_device_id == system.id
+    # Named as the system's part, so its entity ids read as the system's.
+    assert (battery.name, battery.model) == (f"AlphaESS {SERIAL} battery", "M4856-P")
+    soc = f"sensor.alphaess_{SERIAL.lower()}_battery_state_of_charge"
+    assert hass.states.get(soc) is not None
     # Energy sensors exist and carry the unit's counters.
     assert float(_value(hass, "_grid_import_energy")) > 0
     assert float(_value(hass, "_state_of_charge")) == pytest.approx(fake.get("battery_soc") * 0.1)

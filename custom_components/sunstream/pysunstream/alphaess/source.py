@@ -45,6 +45,7 @@ from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
 from .planner import Plan, ReadBlock, plan_reads
 from .quirks import (
+    MODEL_NAMES,
     QUIRKS,
     STANDARD,
     DispatchWrite,
@@ -383,8 +384,8 @@ class AlphaEssSource:
                 return
         raise DispatchNotApplied(words, actual)
 
-    def _model_label(self) -> str | None:
-        return None if self.model == STANDARD else self.model
+    def _model_label(self) -> str:
+        return MODEL_NAMES.get(self.model, self.model)
 
 
 def _float(value: Value) -> float:
