@@ -624,6 +624,28 @@ async def test_outages_recover_without_restart(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_binary_frames_keep_the_link_up(hass: HomeAssistant, fake: FakeWinet) -> None:
+    """Binary noise and replies in binary frames: no outage, values keep flowing, counted."""
+    entry = await _entry(hass, fake)
+    # A reply lost to its frame type would show as an outage at once.
+    entry.runtime_data.source.client.request_timeout = 0.3
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    fake.faults.binary = 2
+    fake.faults.binary_replies = 1000
+    fake.faults.binary_encoding = "gb18030"  # the fixture's "℃" is then not UTF-8
+    for kilowatts, shown in (("4.61", "4610.0"), ("4.7", "4700.0"), ("0.95", "950.0")):
+        fake.set_value(1, "real", "I18N_COMMON_TOTAL_DCPOWER", kilowatts)
+        await _poll(hass, entry)
+        assert _pv_power(hass) == shown
+    assert _link_events(events) == []
+    assert entry.runtime_data.last_update_success
+    unexpected = hass.states.get("sensor.winet_s_unexpected_messages")
+    assert unexpected is not None
+    assert unexpected.state == "2"
+    assert entry.runtime_data.source.client.metrics.reconnections == 0
+
+
 async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) -> None:
     """The entry runs the keep-alive: an idle gateway session outlives the idle timeout."""
     with patch(

@@ -368,6 +368,9 @@ LINK_METRICS = (
     "reconnections",
     "messages_received",
     "messages_sent",
+    # Frames set aside without touching the link (garbage, binary noise,
+    # strays, notices): how often the dongle says something odd.
+    "unexpected_messages",
 )
 
 
