@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 import copy
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -25,27 +23,15 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.sunstream.const import (
-    CONF_BATTERY_KWH,
-    CONF_CO2_FACTOR,
-    CONF_PV_PEAK_KW,
-    CONF_TARIFF,
-    CONF_UPDATE_INTERVAL,
-    DOMAIN,
-)
+from custom_components.sunstream.const import DOMAIN
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
-from .conftest import advance, setup_entry
+from .conftest import advance, float_state, setup_entry
+from .test_config_flow import GOOD_INPUT  # "Rooftop", as a user types it
 
 PV_TOTAL = "sensor.rooftop_pv_energy_total"
 GATEWAY_PV_TOTAL = "sensor.winet_s_pv_energy_total"
 WENT_BACKWARDS = "went backwards"
-
-
-def _total(hass: HomeAssistant, entity_id: str) -> float:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return float(state.state)
 
 
 async def _add_through_the_ui(hass: HomeAssistant, step: str, user_input: dict[str, Any]) -> str:
@@ -65,30 +51,20 @@ async def _delete(hass: HomeAssistant, entry_id: str) -> None:
     await hass.async_block_till_done()
 
 
-SIMULATED = {
-    CONF_NAME: "Rooftop",
-    CONF_PV_PEAK_KW: 6.2,
-    CONF_BATTERY_KWH: 10.0,
-    CONF_UPDATE_INTERVAL: 5,
-    CONF_TARIFF: 0.85,
-    CONF_CO2_FACTOR: 0.5,
-}
-
-
 async def test_simulated_system_added_again_starts_from_zero(
     located_hass: HomeAssistant, frozen: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     hass = located_hass
-    first = await _add_through_the_ui(hass, "simulated", SIMULATED)
+    first = await _add_through_the_ui(hass, "simulated", GOOD_INPUT)
     await advance(hass, frozen, 600)
-    produced = _total(hass, PV_TOTAL)
+    produced = float_state(hass, PV_TOTAL)
     assert produced > 0.1
     await _delete(hass, first)
 
-    await _add_through_the_ui(hass, "simulated", SIMULATED)
-    assert _total(hass, PV_TOTAL) == 0.0
+    await _add_through_the_ui(hass, "simulated", GOOD_INPUT)
+    assert float_state(hass, PV_TOTAL) == 0.0
     await advance(hass, frozen, 30)
-    assert 0 < _total(hass, PV_TOTAL) < produced
+    assert 0 < float_state(hass, PV_TOTAL) < produced
     assert WENT_BACKWARDS not in caplog.text
 
 
@@ -120,14 +96,14 @@ async def test_new_gateway_with_a_removed_gateways_ids_shows_its_own_counter(
 ) -> None:
     old, new = gateways
     first = await _add_through_the_ui(hass, "winet", _gateway_form(old))
-    assert _total(hass, GATEWAY_PV_TOTAL) == 15872.4
+    assert float_state(hass, GATEWAY_PV_TOTAL) == 15872.4
     await _delete(hass, first)
 
     second = await _add_through_the_ui(hass, "winet", _gateway_form(new))
     entry = hass.config_entries.async_get_entry(second)
     assert entry is not None
     assert entry.unique_id == "B2302100001"
-    assert _total(hass, GATEWAY_PV_TOTAL) == 1200.5  # its own counter, same entity id
+    assert float_state(hass, GATEWAY_PV_TOTAL) == 1200.5  # its own counter, same entity id
     assert WENT_BACKWARDS not in caplog.text
 
 
@@ -147,31 +123,4 @@ async def test_last_state_of_an_entity_id_is_not_a_systems_total(
     )
     await setup_entry(hass, config_entry)
     await advance(hass, frozen, 60)
-    assert _total(hass, PV_TOTAL) < 1
-
-
-async def test_restart_holds_the_highest_total_the_system_showed(
-    located_hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    frozen: FrozenDateTimeFactory,
-    hass_storage: dict[str, dict[str, Any]],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Saved with the system: a restart whose source reads lower still holds the total."""
-    hass = located_hass
-    await setup_entry(hass, config_entry)
-    await advance(hass, frozen, 600)
-    total = _total(hass, PV_TOTAL)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
-
-    saved = hass_storage[f"{DOMAIN}.{config_entry.entry_id}"]["data"]
-    assert saved["totals"]["pv_energy_total"] == total
-    saved["source"]["meter"]["counters"]["pv"]["total"] = 0.0  # the source lost its counter
-
-    with caplog.at_level(logging.WARNING):
-        assert await hass.config_entries.async_setup(config_entry.entry_id)
-        await hass.async_block_till_done()
-        await advance(hass, frozen, 60)
-    assert _total(hass, PV_TOTAL) == total
-    assert caplog.text.count(WENT_BACKWARDS) == 1
+    assert float_state(hass, PV_TOTAL) < 1
