@@ -26,6 +26,7 @@ from .conftest import advance, setup_entry
 from .test_winet import _entry, _poll, fake  # noqa: F401  (the fake gateway fixture)
 
 GOES = "is not answering"
+REFUSED = "refused the login"
 COMES_BACK = "data recovered"
 
 
@@ -33,7 +34,7 @@ def _link_records(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
     return [
         (record.levelno, record.getMessage())
         for record in caplog.records
-        if GOES in record.getMessage() or COMES_BACK in record.getMessage()
+        if any(text in record.getMessage() for text in (GOES, REFUSED, COMES_BACK))
     ]
 
 
@@ -104,4 +105,10 @@ async def test_refused_password_is_a_reauthentication_not_an_error(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [f["context"]["source"] for f in flows] == ["reauth"]
     assert _errors(caplog) == []
-    assert [level for level, _ in _link_records(caplog)] == [logging.INFO]
+    assert _link_records(caplog) == [
+        (
+            logging.INFO,
+            "sunstream WiNet-S refused the login (login refused: 102"
+            " I18N_COMMON_ACCOUNT_PSSWD_TIP); waiting for the user to log in again",
+        )
+    ]

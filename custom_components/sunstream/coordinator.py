@@ -252,7 +252,13 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         if previous is None or previous == connected:
             return
-        if not connected:
+        if not connected and reason == REASON_AUTH:
+            LOGGER.info(
+                "%s refused the login (%s); waiting for the user to log in again",
+                self.name,
+                detail or reason,
+            )
+        elif not connected:
             LOGGER.info(
                 "%s is not answering (%s); Sunstream keeps trying", self.name, detail or reason
             )
