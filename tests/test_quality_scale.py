@@ -96,7 +96,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     ),
     "integration-owner": ("tests/test_metadata.py::test_manifest",),
     "log-when-unavailable": (
-        "tests/test_connectivity.py::test_outage_is_logged_once_down_and_once_back",
+        "tests/test_link_logging.py::test_gateway_link_loss_logged_once_each_way",
     ),
     "parallel-updates": ("tests/test_quality_scale.py::test_every_platform_sets_parallel_updates",),
     "reauthentication-flow": ("tests/test_winet.py::test_reauth",),
