@@ -145,7 +145,8 @@ async def test_ev_charger_is_a_part(hass: HomeAssistant, site: FakeWinet) -> Non
     assert _state(hass, entry, charger, "charger_status") == "status_run"
     device = dr.async_get(hass).async_get(_device_id(hass, entry, charger))
     assert device is not None
-    assert device.name == f"EV charger AC011E-01 {_device(site, 6)['dev_sn']}"
+    assert device.name == f"{entry.title} EV charger"
+    assert (device.model, device.serial_number) == ("AC011E-01", _device(site, 6)["dev_sn"])
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -565,7 +565,10 @@ class SunstreamMonotonicSensor(SunstreamSensor):
         """The source's value, clamped to the highest the system has shown."""
         value = super().native_value
         totals = self.coordinator.totals
+        # A part's total is its own: one of several inverters never holds the system's sum.
         key = self.entity_description.key
+        if self._part is not None:
+            key = f"{self._part}_{key}"
         if not isinstance(value, int | float):
             return totals.last(key)
         held = totals.hold(key, value)
