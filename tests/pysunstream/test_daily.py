@@ -48,13 +48,36 @@ def test_the_devices_own_daily_counter_wins_and_unknown_stays_unknown() -> None:
     assert done.metrics[Metric.GRID_EXPORT_ENERGY_TODAY] is None
 
 
-def test_a_reset_counter_restarts_the_day_from_it() -> None:
+def test_a_counter_that_goes_back_does_not_take_today_with_it() -> None:
     daily = DailyTotals()
     daily.complete(snap(EVENING - timedelta(hours=2), battery_charge_energy=50.0))
+    daily.complete(snap(EVENING - timedelta(hours=1), battery_charge_energy=52.0))
     reset = daily.complete(snap(EVENING, battery_charge_energy=1.0))
-    assert reset.metrics[Metric.BATTERY_CHARGE_ENERGY_TODAY] == 0.0
+    assert reset.metrics[Metric.BATTERY_CHARGE_ENERGY_TODAY] == 2.0
     more = daily.complete(snap(EVENING + timedelta(seconds=5), battery_charge_energy=1.5))
-    assert more.metrics[Metric.BATTERY_CHARGE_ENERGY_TODAY] == 0.5
+    assert more.metrics[Metric.BATTERY_CHARGE_ENERGY_TODAY] == 2.5
+
+
+def test_a_derived_day_never_dips() -> None:
+    """Balance terms update at different moments; a dip would read as a new day."""
+    daily = DailyTotals()
+    base = {"pv_energy_total": 10.0, "grid_import_energy": 5.0, "grid_export_energy": 2.0}
+    daily.complete(snap(EVENING - timedelta(hours=1), **base))
+    up = daily.complete(snap(EVENING - timedelta(minutes=30), **base | {"pv_energy_total": 11.0}))
+    assert up.metrics[Metric.LOAD_ENERGY_TODAY] == 1.0
+    # The export counter moved before the PV one: the balance dips, today holds.
+    dip = daily.complete(
+        snap(EVENING, **base | {"pv_energy_total": 11.0, "grid_export_energy": 2.4})
+    )
+    assert dip.metrics[Metric.LOAD_ENERGY_TODAY] == 1.0
+    restored = DailyTotals.from_dict(json.loads(json.dumps(daily.as_dict())))
+    again = restored.complete(
+        snap(
+            EVENING + timedelta(seconds=1) - timedelta(seconds=2),
+            **base | {"pv_energy_total": 11.0, "grid_export_energy": 2.4},
+        )
+    )
+    assert again.metrics[Metric.LOAD_ENERGY_TODAY] == 1.0
 
 
 def test_house_consumption_by_balance() -> None:
@@ -76,6 +99,12 @@ def test_house_consumption_by_balance() -> None:
     )
     assert done.metrics[Metric.LOAD_ENERGY_TOTAL] == pytest.approx(100 + 20 + 12 - 30 - 15)
     assert done.metrics[Metric.LOAD_ENERGY_TODAY] == pytest.approx(8 + 1 + 1.5 - 3 - 2)
+    # Counters that began at different times: a negative lifetime balance is unknown.
+    odd = DailyTotals().complete(
+        snap(EVENING, pv_energy_total=1.0, grid_import_energy=1.0, grid_export_energy=50.0)
+    )
+    assert odd.metrics[Metric.LOAD_ENERGY_TOTAL] is None
+    assert odd.metrics[Metric.LOAD_ENERGY_TODAY] == 0.0
     # A source that counts the house itself is left alone; without battery, no battery terms.
     own = DailyTotals().complete(snap(EVENING, load_energy_total=5.0, pv_energy_total=1.0))
     assert own.metrics[Metric.LOAD_ENERGY_TOTAL] == 5.0

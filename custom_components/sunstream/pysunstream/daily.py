@@ -6,7 +6,8 @@ energy a battery holds. A source fills what its device reports;
 :class:`DailyTotals` completes the rest, the same way for every source:
 
 * a daily energy the device lacks is its lifetime counter minus the
-  counter's value at the start of the local day. The start is the last
+  counter's value at the start of the local day, never lower than it
+  was earlier that day. The start is the last
   value seen on the previous day (polls are seconds apart, so that is
   midnight to within one poll); when nothing was seen yesterday (first
   day, or Home Assistant was off across midnight) it is the first value
@@ -14,7 +15,8 @@ energy a battery holds. A source fills what its device reports;
   energy;
 * house consumption the device does not count is the energy balance
   PV + import + battery discharge − export − battery charge (inverter
-  losses included in "house"), for today and for the lifetime;
+  losses included in "house"), for today (from today's energies) and for
+  the lifetime (unknown where it comes out negative);
 * stored energy is state of charge × capacity.
 
 Days follow the wall clock of the snapshot's ``taken_at`` (the integration
@@ -63,7 +65,13 @@ DECIMALS = 3
 
 
 def _balance(metrics: MutableMapping[Metric, Value]) -> None:
-    """House consumption from the energy balance, where the source has none."""
+    """House consumption from the energy balance, where the source has none.
+
+    Counters that began at different times (a meter replaced, AC-coupled PV
+    the unit does not count) can make a lifetime balance negative: it is
+    then unknown, not zero. Today's balance starts every component at the
+    same midnight, so it stands.
+    """
     has_battery = Metric.BATTERY_SOC in metrics
     for load, pv, grid_in, discharge, grid_out, charge in _BALANCES:
         terms = {pv: 1, grid_in: 1, grid_out: -1}
@@ -78,7 +86,7 @@ def _balance(metrics: MutableMapping[Metric, Value]) -> None:
         total = sum(
             (number or 0.0) * sign for number, sign in zip(numbers, terms.values(), strict=True)
         )
-        metrics[load] = round(max(0.0, total), DECIMALS)
+        metrics[load] = round(total, DECIMALS) if total >= 0 else None
 
 
 def stored_energy(metrics: Mapping[Metric, Value]) -> float | None:
@@ -97,16 +105,21 @@ class DailyTotals:
     day: date | None = None
     start: dict[Metric, float] = field(default_factory=dict)
     last: dict[Metric, float] = field(default_factory=dict)
+    # The highest each derived daily energy has shown today: the components
+    # of a balance update at different moments, and a daily counter that
+    # dips would be read as a new day by the Energy dashboard.
+    peak: dict[Metric, float] = field(default_factory=dict)
 
     def complete(self, snapshot: Snapshot) -> Snapshot:
         """``snapshot`` with today's energies, house consumption and stored energy."""
         metrics = dict(snapshot.metrics)
-        _balance(metrics)
+        own = {daily for daily in DAILY_OF.values() if daily in metrics}
         today = snapshot.taken_at.date()
         if today != self.day:
             # The last values seen yesterday are where today began.
             yesterday = self.day is not None and self.day == today - timedelta(days=1)
             self.start = dict(self.last) if yesterday else {}
+            self.peak = {}
             self.day = today
         for total, daily in DAILY_OF.items():
             if total not in metrics or daily in metrics:
@@ -116,10 +129,18 @@ class DailyTotals:
                 metrics[daily] = None
                 continue
             start = self.start.setdefault(total, value)
-            if value < start:  # the counter was reset: the day starts again from it
-                start = self.start[total] = value
+            last = self.last.get(total, value)
+            if value < last:
+                # The counter went back (reset, replaced): today goes on from where it was.
+                start = self.start[total] = value - max(0.0, last - start)
             self.last[total] = value
             metrics[daily] = round(value - start, DECIMALS)
+        _balance(metrics)
+        for daily in DAILY_OF.values():
+            value = as_number(metrics.get(daily))
+            if daily in own or value is None:
+                continue
+            metrics[daily] = self.peak[daily] = max(value, self.peak.get(daily, 0.0))
         if Metric.BATTERY_CAPACITY in metrics and Metric.BATTERY_SOC in metrics:
             metrics[Metric.BATTERY_STORED_ENERGY] = stored_energy(metrics)
         return replace(snapshot, metrics=metrics)
@@ -130,6 +151,7 @@ class DailyTotals:
             "day": self.day.isoformat() if self.day else None,
             "start": {metric.value: value for metric, value in self.start.items()},
             "last": {metric.value: value for metric, value in self.last.items()},
+            "peak": {metric.value: value for metric, value in self.peak.items()},
         }
 
     @classmethod
@@ -141,4 +163,5 @@ class DailyTotals:
             day=date.fromisoformat(day) if day else None,
             start={Metric(k): float(v) for k, v in data.get("start", {}).items() if k in known},
             last={Metric(k): float(v) for k, v in data.get("last", {}).items() if k in known},
+            peak={Metric(k): float(v) for k, v in data.get("peak", {}).items() if k in known},
         )
