@@ -629,7 +629,7 @@ async def test_binary_frames_keep_the_link_up(hass: HomeAssistant, fake: FakeWin
     """Binary noise and replies in binary frames: no outage, values keep flowing, counted."""
     entry = await _entry(hass, fake)
     # A reply lost to its frame type would show as an outage at once.
-    entry.runtime_data.source.client.request_timeout = 0.3
+    entry.runtime_data.coordinator.source.client.request_timeout = 0.3
     events = async_capture_events(hass, EVENT_CONNECTIVITY)
     fake.faults.binary = 2
     fake.faults.binary_replies = 1000
@@ -639,11 +639,11 @@ async def test_binary_frames_keep_the_link_up(hass: HomeAssistant, fake: FakeWin
         await _poll(hass, entry)
         assert _pv_power(hass) == shown
     assert _link_events(events) == []
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success
     unexpected = hass.states.get("sensor.winet_s_unexpected_messages")
     assert unexpected is not None
     assert unexpected.state == "2"
-    assert entry.runtime_data.source.client.metrics.reconnections == 0
+    assert entry.runtime_data.coordinator.source.client.metrics.reconnections == 0
 
 
 async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) -> None:
