@@ -76,7 +76,7 @@ async def test_gateway_link_loss_logged_once_each_way(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     entry = await _entry(hass, fake)
-    entry.runtime_data.source.client.backoff = Backoff(base=0.05, cap=0.05, jitter=0.0)
+    entry.runtime_data.coordinator.source.client.backoff = Backoff(base=0.05, cap=0.05, jitter=0.0)
     caplog.set_level(logging.DEBUG)
     fake.faults.drop = 1000
     for _ in range(3):
@@ -85,7 +85,7 @@ async def test_gateway_link_loss_logged_once_each_way(
     fake.faults.drop = 0
     for _ in range(2):
         await _poll(hass, entry)
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success
     assert _errors(caplog) == []
     assert [level for level, _ in _link_records(caplog)] == [logging.INFO, logging.INFO]
 
