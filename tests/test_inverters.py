@@ -160,6 +160,14 @@ async def test_commands_reach_the_named_hybrid_only(hass: HomeAssistant, site: F
     assert [r["devid_array"] for r in site.param_requests] == [["3"]]
     battery = f"{_part(site, 3)}_battery"
     assert float(_state(hass, entry, battery, "battery_power")) == -3000.0
+    # The action and that battery's own control numbers are one state; the other's keep theirs.
+    charge_power = hass.states.get(_control(hass, entry, "number", battery, "forced_charge_power"))
+    first_power = hass.states.get(
+        _control(hass, entry, "number", f"{_part(site, 1)}_battery", "forced_charge_power")
+    )
+    assert charge_power is not None
+    assert first_power is not None
+    assert (float(charge_power.state), float(first_power.state)) == (3000.0, 10000.0)
     # The other one discharges; stopping it leaves the first charging.
     await winet._act(hass, "discharge", device_id=first, power=2000, target_soc=20, duration=30)
     assert (site.ems[1].mode, site.ems[1].command) == (2, 0xBB)
@@ -289,3 +297,47 @@ async def test_alphaess_capacity_stored_energy_and_today(hass: HomeAssistant) ->
         assert _state(hass, entry, None, "load_energy_total") == "unknown"
         assert float(_state(hass, entry, None, "load_energy_today")) == pytest.approx(1.5)
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _control(
+    hass: HomeAssistant, entry: MockConfigEntry, platform: str, part: str, key: str
+) -> str:
+    uid = f"{entry.unique_id}_{part}_{key}"
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, uid)
+    assert entity_id is not None, uid
+    return entity_id
+
+
+async def test_each_hybrids_battery_has_its_own_controls(
+    hass: HomeAssistant, site: FakeWinet
+) -> None:
+    entry = await winet._entry(hass, site)
+    registry = er.async_get(hass)
+    # The system's battery device holds the sums only: a command to it could go to neither.
+    sums = _device_id(hass, entry, "battery")
+    on_sums = {e.domain for e in er.async_entries_for_device(registry, sums)}
+    assert on_sums == {"sensor"}
+    first, second = f"{_part(site, 1)}_battery", f"{_part(site, 3)}_battery"
+    power = _control(hass, entry, "number", second, "forced_charge_power")
+    state = hass.states.get(power)
+    assert state is not None
+    assert state.attributes["max"] == 8000.0  # the SH8.0RT's rating, not the SH10RT's
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": power, "value": 2500}, blocking=True
+    )
+    mode = _control(hass, entry, "select", second, "battery_mode_control")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "forced_charge"}, blocking=True
+    )
+    assert (site.ems[3].mode, site.ems[3].command, site.ems[3].power_kw) == (2, 0xAA, 2.5)
+    assert (site.ems[1].mode, site.ems[1].command) == (0, 0xCC)  # the other hybrid untouched
+    # The first battery's values are its own: its charge power is still its rating.
+    other = hass.states.get(_control(hass, entry, "number", first, "forced_charge_power"))
+    assert other is not None
+    assert float(other.state) == 10000.0
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "self_consumption"}, blocking=True
+    )
+    assert (site.ems[3].mode, site.ems[3].command) == (0, 0xCC)
+    assert [r["devid_array"] for r in site.param_requests] == [["3"], ["3"]]
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -28,12 +28,16 @@ from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .battery_control import accepts_dispatch
+from .battery_control import CommandValues, accepts_dispatch
 from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
-from .entity import SunstreamEntity
+from .entity import Reported, SunstreamEntity, async_add_reported
+from .pysunstream.capabilities import CommandsSeveralBatteries
 from .pysunstream.controls import Configurable, DeviceSettings, Setting, SettingChange, Window
+from .pysunstream.dispatch import BatteryLimits, Command, CommandKind
+from .pysunstream.model import DeviceIdentity, Metric, PartKey, Value
 from .pysunstream.setting_rules import reported_value, supports
 from .runtime import SunstreamConfigEntry
 
@@ -138,6 +142,82 @@ class ControlEntity(SunstreamEntity):
         except HomeAssistantError:
             self.async_write_ha_state()
             raise
+
+
+@callback
+def async_add_battery_controls(
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[DeviceIdentity], Reported],
+) -> None:
+    """Add ``build``'s entities for each of several batteries, as each becomes known."""
+    coordinator = entry.runtime_data.coordinator
+
+    def reported() -> Reported:
+        for battery in several_batteries(coordinator):
+            yield from build(battery)
+
+    async_add_reported(entry, async_add_entities, reported)
+
+
+def several_batteries(coordinator: SunstreamCoordinator) -> list[DeviceIdentity]:
+    """The batteries commanded one by one (several hybrids behind a WiNet gateway).
+
+    Each gets battery control entities of its own, on its own device, once
+    its limits are known; the system's battery device then has none, since
+    a command to it could go to neither.
+    """
+    source = coordinator.source
+    if not isinstance(source, CommandsSeveralBatteries):
+        return []
+    parts = set(source.battery_parts)
+    return [
+        reading.identity
+        for reading in coordinator.data.snapshot.devices
+        if reading.identity.key in parts and source.limits_of(PartKey(reading.identity.key))
+    ]
+
+
+class BatteryCommandEntity(ControlEntity):
+    """A battery control entity: of the system's battery, or of one of several.
+
+    With ``battery`` it sits on that battery's device and reads and sends
+    that battery's limits, values and commands only.
+    """
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: EntityDescription,
+        battery: DeviceIdentity | None = None,
+    ) -> None:
+        """Place the entity on the system's battery device, or on ``battery``'s."""
+        super().__init__(coordinator, description, DeviceRole.BATTERY, battery)
+        self._battery = PartKey(battery.key) if battery is not None else None
+
+    @property
+    def _limits(self) -> BatteryLimits | None:
+        source = self.coordinator.source
+        if self._battery is not None and isinstance(source, CommandsSeveralBatteries):
+            return source.limits_of(self._battery)
+        return source.battery_limits
+
+    @property
+    def _values(self) -> CommandValues:
+        return self.coordinator.command_values_of(self._battery)
+
+    def _metric(self, metric: Metric) -> Value:
+        """``metric`` of this battery: its own part's, or the system's."""
+        data = self.coordinator.data
+        if self._battery is None:
+            return data.metric(metric)
+        for reading in data.snapshot.devices:
+            if reading.identity.key == self._battery:
+                return reading.metrics.get(metric)
+        return None
+
+    def _command(self, kind: CommandKind, limits: BatteryLimits) -> Command:
+        return self._values.command(kind, limits, dt_util.now(), self._battery)
 
 
 class SettingEntity(ControlEntity):

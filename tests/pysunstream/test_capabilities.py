@@ -8,6 +8,7 @@ import pytest
 
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 from custom_components.sunstream.pysunstream.capabilities import (
+    CommandsSeveralBatteries,
     Diagnosable,
     HasLinkMetrics,
     KeepsAlive,
@@ -24,7 +25,15 @@ from custom_components.sunstream.pysunstream.simulator.microgrid import (
 from custom_components.sunstream.pysunstream.simulator.rehearsal import FaultKind
 from custom_components.sunstream.pysunstream.winet import WinetSource
 
-CAPABILITIES = (KeepsAlive, HasLinkMetrics, Diagnosable, KnowsPvPeak, Rehearses, Pausable)
+CAPABILITIES = (
+    KeepsAlive,
+    HasLinkMetrics,
+    Diagnosable,
+    KnowsPvPeak,
+    Rehearses,
+    Pausable,
+    CommandsSeveralBatteries,
+)
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
 
@@ -33,7 +42,12 @@ def _has(source: object) -> set[type]:
 
 
 def test_winet_keeps_alive_counts_and_tells() -> None:
-    assert _has(WinetSource("127.0.0.1")) == {KeepsAlive, HasLinkMetrics, Diagnosable}
+    assert _has(WinetSource("127.0.0.1")) == {
+        KeepsAlive,
+        HasLinkMetrics,
+        Diagnosable,
+        CommandsSeveralBatteries,
+    }
 
 
 def test_alphaess_has_no_optional_capability() -> None:

@@ -23,9 +23,13 @@ class CommandKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatteryLimits:
-    """What a battery can do; commands are checked against it."""
+    """What a battery can do; commands are checked against it.
 
-    capacity_kwh: float
+    ``capacity_kwh`` is ``None`` where the source cannot tell one battery's
+    size (one of several behind a WiNet gateway); 0 means no battery.
+    """
+
+    capacity_kwh: float | None
     max_charge_w: float
     max_discharge_w: float
     min_soc: float = 0.0
@@ -86,7 +90,7 @@ class Command:
 
 def validate_command(command: Command, limits: BatteryLimits | None) -> None:
     """Raise :class:`CommandRejected` unless ``limits`` admit ``command``."""
-    if limits is None or limits.capacity_kwh <= 0:
+    if limits is None or (limits.capacity_kwh is not None and limits.capacity_kwh <= 0):
         raise CommandRejected("no_battery")
     if command.kind is CommandKind.STOP:
         return

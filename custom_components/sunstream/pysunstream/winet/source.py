@@ -146,6 +146,28 @@ class WinetSource:
         return BatteryLimits(capacity_kwh=capacity, max_charge_w=rating, max_discharge_w=rating)
 
     @property
+    def battery_parts(self) -> tuple[PartKey, ...]:
+        """Each hybrid inverter's battery, when the gateway lists several."""
+        hybrids = [device for device in self.client.devices if device.hybrid]
+        return tuple(device.battery_key for device in hybrids) if len(hybrids) > 1 else ()
+
+    def limits_of(self, battery: PartKey) -> BatteryLimits | None:
+        """One of several hybrids' battery: its inverter's rating, its size unknown.
+
+        ``None`` until the inverter's rating is known from its model and a
+        poll has shown the battery's state of charge.
+        """
+        try:
+            target = dispatch_target(self.client.devices, battery)
+        except CommandRejected:
+            return None
+        rating = rated_power_w(target.model)
+        if rating is None or self._soc(target) is None:
+            return None
+        # The dongle does not say which SBR stack is whose: no capacity.
+        return BatteryLimits(capacity_kwh=None, max_charge_w=rating, max_discharge_w=rating)
+
+    @property
     def i18n(self) -> I18n | None:
         """The gateway's translation file, once fetched (display names)."""
         return self.client.i18n
