@@ -44,18 +44,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the system's connectivity sensor, and one per part as parts appear."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities([SunstreamConnectivitySensor(coordinator, CONNECTIVITY)])
+    connectivity = SunstreamConnectivitySensor(entry.runtime_data.coordinator, CONNECTIVITY)
+    async_add_entities([connectivity])
+    async_add_reported(entry, async_add_entities, partial(_part_links, connectivity.coordinator))
 
-    def reported() -> Reported:
-        for reading in readings(coordinator.data).values():
-            part = reading.identity
-            yield (
-                unique_id(coordinator, PART_CONNECTIVITY.key, part),
-                partial(SunstreamPartConnectivitySensor, coordinator, PART_CONNECTIVITY, part=part),
-            )
 
-    async_add_reported(entry, async_add_entities, reported)
+def _part_links(coordinator: SunstreamCoordinator) -> Reported:
+    """One link sensor per part the system lists (see ``async_add_reported``)."""
+    for reading in readings(coordinator.data).values():
+        part = reading.identity
+        yield (
+            unique_id(coordinator, PART_CONNECTIVITY.key, part),
+            partial(SunstreamPartConnectivitySensor, coordinator, PART_CONNECTIVITY, part=part),
+        )
 
 
 class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
