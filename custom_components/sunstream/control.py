@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Self
 
 from homeassistant.const import EntityCategory
 from homeassistant.core import callback
@@ -80,23 +80,21 @@ class SettingEntityDescription(EntityDescription):
 
     setting: Setting
 
+    @classmethod
+    def window(cls, setting: Setting, part: str, **fields: Any) -> Self:
+        """The description of ``part`` (start, end, enabled) of the window ``setting``.
 
-def window_description[D: SettingEntityDescription](
-    kind: Callable[..., D], setting: Setting, part: str, **fields: Any
-) -> D:
-    """``kind`` describing ``part`` (start, end, enabled) of the window ``setting``.
-
-    Each window's entities share one translation, numbered by placeholder.
-    """
-    name, number = setting.value.rsplit("_", 1)
-    return kind(
-        key=f"{setting.value}_{part}",
-        translation_key=f"{name}_{part}",
-        translation_placeholders={"number": number},
-        entity_category=EntityCategory.CONFIG,
-        setting=setting,
-        **fields,
-    )
+        Each window's entities share one translation, numbered by placeholder.
+        """
+        name, number = setting.value.rsplit("_", 1)
+        return cls(
+            key=f"{setting.value}_{part}",
+            translation_key=f"{name}_{part}",
+            translation_placeholders={"number": number},
+            entity_category=EntityCategory.CONFIG,
+            setting=setting,
+            **fields,
+        )
 
 
 type Controls = Callable[[SunstreamCoordinator], Iterable[Candidate]]

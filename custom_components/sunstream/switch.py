@@ -10,13 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import (
-    SettingEntity,
-    SettingEntityDescription,
-    async_add_controls,
-    settings,
-    window_description,
-)
+from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
 from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
 from .pysunstream.capabilities import Pausable
@@ -38,7 +32,7 @@ SETTING_SWITCHES: tuple[SettingSwitchDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         setting=Setting.EXPORT_LIMIT_ENABLED,
     ),
-    *(window_description(SettingSwitchDescription, setting, "enabled") for setting in WINDOWS),
+    *(SettingSwitchDescription.window(setting, "enabled") for setting in WINDOWS),
 )
 
 SIMULATION = SwitchEntityDescription(

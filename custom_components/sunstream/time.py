@@ -9,13 +9,7 @@ from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import (
-    SettingEntity,
-    SettingEntityDescription,
-    async_add_controls,
-    settings,
-    window_description,
-)
+from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
 from .pysunstream.controls import WINDOWS, Window
 from .runtime import SunstreamConfigEntry
 
@@ -30,7 +24,7 @@ class WindowTimeDescription(TimeEntityDescription, SettingEntityDescription):
 
 
 WINDOW_TIMES: tuple[WindowTimeDescription, ...] = tuple(
-    window_description(WindowTimeDescription, setting, edge, end=edge == "end")
+    WindowTimeDescription.window(setting, edge, end=edge == "end")
     for setting in WINDOWS
     for edge in ("start", "end")
 )
