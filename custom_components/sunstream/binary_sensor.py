@@ -16,8 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SunstreamCoordinator
 from .devices import readings
-from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
-from .pysunstream.model import DeviceIdentity
+from .entity import Reported, SunstreamEntity, SunstreamPartEntity, async_add_reported, unique_id
 from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -85,32 +84,21 @@ class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
         return (self.is_on, self.coordinator.disconnect_reason)
 
 
-class SunstreamPartConnectivitySensor(SunstreamEntity, BinarySensorEntity):
+class SunstreamPartConnectivitySensor(SunstreamPartEntity, BinarySensorEntity):
     """On while a part behind the system (an inverter, a battery) is linked.
 
     Unavailable while the system itself is unreachable: then nobody knows.
     """
 
-    def __init__(
-        self,
-        coordinator: SunstreamCoordinator,
-        description: BinarySensorEntityDescription,
-        *,
-        part: DeviceIdentity,
-    ) -> None:
-        """Follow the part with ``part.key``."""
-        super().__init__(coordinator, description, part=part)
-        self._key = part.key
-
     @property
     def available(self) -> bool:
         """Known while the system answers and still lists the part."""
-        return super().available and self._key in readings(self.coordinator.data)
+        return super().available and self.reading is not None
 
     @property
     def is_on(self) -> bool:
         """Whether the part reports a live link."""
-        reading = readings(self.coordinator.data).get(self._key)
+        reading = self.reading
         return reading is not None and reading.online
 
     def _fingerprint(self) -> tuple[Any, ...]:
