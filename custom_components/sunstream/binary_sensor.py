@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -27,14 +28,8 @@ CONNECTIVITY = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
-
-
-PART_CONNECTIVITY = BinarySensorEntityDescription(
-    key="link",
-    translation_key="link",
-    device_class=BinarySensorDeviceClass.CONNECTIVITY,
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
+# A part's link: the same kind of sensor, on the part's device.
+PART_CONNECTIVITY = replace(CONNECTIVITY, key="link", translation_key="link")
 
 
 async def async_setup_entry(
