@@ -19,13 +19,13 @@ from homeassistant.util import dt as dt_util
 
 from .battery_control import MIN_POWER_W, POWER_STEP_W, RUNNING, CommandValues
 from .control import (
-    BatteryCommandEntity,
+    BatteryControlEntity,
     SettingEntity,
     SettingEntityDescription,
     async_add_battery_controls,
     async_add_controls,
-    dispatches,
-    setting_candidates,
+    commands,
+    settings,
 )
 from .coordinator import SunstreamCoordinator
 from .entity import Reported, unique_id
@@ -111,13 +111,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the system has, as soon as it has them."""
+    numbers = (settings(SETTING_NUMBERS, SettingNumber), commands(COMMAND_NUMBERS, CommandNumber))
+    async_add_controls(entry, async_add_entities, *numbers)
     coordinator = entry.runtime_data.coordinator
-    candidates = setting_candidates(coordinator, SETTING_NUMBERS, SettingNumber)
-    candidates += [
-        (description.key, dispatches(coordinator), partial(CommandNumber, coordinator, description))
-        for description in COMMAND_NUMBERS
-    ]
-    async_add_controls(entry, async_add_entities, candidates)
 
     def per_battery(battery: DeviceIdentity) -> Reported:
         for description in COMMAND_NUMBERS:
@@ -180,7 +176,7 @@ class SettingNumber(SettingEntity, NumberEntity):
         await self._async_set(value)
 
 
-class CommandNumber(BatteryCommandEntity, NumberEntity):
+class CommandNumber(BatteryControlEntity, NumberEntity):
     """A value the next forced command is sent with; an action sets it too.
 
     Changed while its command runs (the charge power during a forced

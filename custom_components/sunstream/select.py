@@ -14,10 +14,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .battery_control import MODE_COMMANDS
 from .const import DOMAIN
 from .control import (
-    BatteryCommandEntity,
+    BatteryControlEntity,
     async_add_battery_controls,
     async_add_controls,
-    dispatches,
+    commands,
 )
 from .entity import Reported, unique_id
 from .pysunstream.dispatch import CommandKind
@@ -40,18 +40,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode select once the battery takes commands."""
+    async_add_controls(entry, async_add_entities, commands([BATTERY_MODE], BatteryModeSelect))
     coordinator = entry.runtime_data.coordinator
-    async_add_controls(
-        entry,
-        async_add_entities,
-        [
-            (
-                BATTERY_MODE.key,
-                dispatches(coordinator),
-                partial(BatteryModeSelect, coordinator, BATTERY_MODE),
-            )
-        ],
-    )
 
     def per_battery(battery: DeviceIdentity) -> Reported:
         uid = unique_id(coordinator, BATTERY_MODE.key, battery)
@@ -60,7 +50,7 @@ async def async_setup_entry(
     async_add_battery_controls(entry, async_add_entities, per_battery)
 
 
-class BatteryModeSelect(BatteryCommandEntity, SelectEntity):
+class BatteryModeSelect(BatteryControlEntity, SelectEntity):
     """Self-consumption, forced charge or forced discharge.
 
     Shows the mode the battery reports, so a command an action started, or
