@@ -48,7 +48,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from custom_components.sunstream.pysunstream.alphaess.decode import encode_ascii, encode_raw
+from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.alphaess.dispatch import (
     DISPATCH_ADDRESS,
     IDLE_WORDS,
@@ -59,7 +59,8 @@ from custom_components.sunstream.pysunstream.alphaess.quirks import (
     SMILE_HI10,
     resolve_profile,
 )
-from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY, RegType
+from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
+from custom_components.sunstream.pysunstream.modbus.registers import RegType
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess.decode import (
+from custom_components.sunstream.pysunstream.modbus.decode import (
     decode_dump,
     decode_raw,
     decode_register,

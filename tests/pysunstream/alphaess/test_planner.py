@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.sunstream.pysunstream.alphaess.planner import plan_reads
+from custom_components.sunstream.pysunstream.modbus.planner import plan_reads
 from custom_components.sunstream.pysunstream.alphaess.quirks import UnitProfile, resolve_profile
 from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ..modbus.client import WriteCode
+
 #: Address ranges the official tables document (docs/protocols/alphaess.md#register-map); both
 #: ends inclusive. Undocumented gaps between them are never bridged.
 DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
@@ -37,19 +39,6 @@ DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
     (0x08B0, 0x08C1),
     (0x08D0, 0x08D5),  # system energy and fault
 )
-
-
-class WriteCode(StrEnum):
-    """Which Modbus function writes a single register.
-
-    "Many AlphaESS inverters reject FC16 for individual registers with
-    exception code 2", so single registers use FC06; the SMILE-B3 never
-    answers FC06, so it needs FC16 throughout
-    (docs/protocols/alphaess.md#function-codes).
-    """
-
-    FC06 = "fc06"
-    FC16 = "fc16"
 
 
 class DispatchWrite(StrEnum):
@@ -82,6 +71,11 @@ class UnitProfile:
     #: Longest dispatch time one write holds (u32 seconds; an integration
     #: keeps the high word 0, so 65535 s is known to work, docs/protocols/alphaess.md#dispatch).
     dispatch_max_seconds: int = 65535
+
+    @property
+    def low_word_first(self) -> bool:
+        """AlphaESS puts the high word first (docs/protocols/alphaess.md#words-and-types)."""
+        return False
 
     def scale(self, key: str, documented: float) -> float:
         """The scale to use for register ``key``."""

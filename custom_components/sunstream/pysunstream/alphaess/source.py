@@ -29,8 +29,9 @@ from ..backoff import Backoff
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandRejected
 from ..model import DeviceIdentity, Snapshot, Value
-from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
-from .decode import decode_block
+from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
+from ..modbus.decode import decode_block
+from ..modbus.planner import Plan, ReadBlock, plan_reads
 from .dispatch import (
     DISPATCH_ADDRESS,
     DISPATCH_COUNT,
@@ -43,7 +44,6 @@ from .dispatch import (
 )
 from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
-from .planner import Plan, ReadBlock, plan_reads
 from .quirks import (
     QUIRKS,
     STANDARD,
@@ -56,6 +56,8 @@ from .quirks import (
 from .registers import BY_KEY, Cadence, registers_for
 
 SOURCE_TYPE = "modbus"
+#: AlphaESS units answer on unit 0x55 (docs/protocols/alphaess.md#transport).
+DEFAULT_UNIT = 85
 ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
@@ -87,7 +89,7 @@ class AlphaEssSource:
     ) -> None:
         self.model = model.lower()
         self._quirks = tuple(quirks)
-        self.client = AlphaEssClient(
+        self.client = ModbusClient(
             host, port, unit, timeout=timeout, spacing=spacing, backoff=backoff
         )
         self.slow_every = max(1, slow_every)

@@ -1,15 +1,20 @@
-"""Group registers into as few block reads as the unit allows.
+"""Group registers into as few block reads as the device allows.
 
 Other clients read one register per request (tens per poll) or hand-grouped
-blocks (docs/protocols/alphaess.md#block-reads). Here the blocks follow from
-the map: registers are taken in address order and a block grows to take the
+blocks (docs/protocols/alphaess.md#block-reads,
+docs/protocols/sungrow-modbus.md#limits). Here the blocks follow from the
+map: registers are taken in address order and a block grows to take the
 next one while
 
-* the block stays at most ``max_count`` registers (100: the cap other
-  clients use "to stay within inverter limits"), and
-* the whole span, bridged gap included, lies in one range the unit answers
-  (:attr:`.quirks.UnitProfile.readable`); a block touching one unanswered
+* the block stays at most ``max_count`` registers (100 on an AlphaESS unit,
+  the cap other clients use "to stay within inverter limits"; 38 through a
+  Sungrow WiNet-S dongle), and
+* the whole span, bridged gap included, lies in one range the device
+  answers (:meth:`Readable.is_readable`); a block touching one unanswered
   address fails as a whole.
+
+Registers of different tables (input, holding) never share a block: plan
+each table's rows on their own.
 
 Pure: no I/O, deterministic, cheap enough to run per poll.
 """
@@ -18,16 +23,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from .quirks import UnitProfile
 from .registers import Register
 
 MAX_REGISTERS_PER_READ = 100
 
 
+class Readable(Protocol):
+    """Which address spans one read may cover on a device."""
+
+    def is_readable(self, first: int, last: int) -> bool:
+        """Whether one read of ``first..last`` stays inside one answered range."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReadBlock:
-    """One FC03 request: ``count`` registers from ``start``, and what they hold."""
+    """One read request: ``count`` registers from ``start``, and what they hold."""
 
     start: int
     count: int
@@ -41,7 +54,7 @@ class ReadBlock:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The blocks to read and the registers the unit cannot answer."""
+    """The blocks to read and the registers the device cannot answer."""
 
     blocks: tuple[ReadBlock, ...]
     skipped: tuple[Register, ...] = ()
@@ -49,11 +62,11 @@ class Plan:
 
 def plan_reads(
     registers: Iterable[Register],
-    profile: UnitProfile,
+    readable: Readable,
     *,
     max_count: int = MAX_REGISTERS_PER_READ,
 ) -> Plan:
-    """Plan the fewest block reads covering ``registers`` on ``profile``.
+    """Plan the fewest block reads covering ``registers`` on a device.
 
     Greedy in address order, which is optimal here: a block can only be
     extended forward, and closing it later never costs a request.
@@ -64,12 +77,12 @@ def plan_reads(
     current: list[Register] = []
     start = 0
     for reg in sorted(registers, key=lambda r: r.address):
-        if reg.length > max_count or not profile.is_readable(reg.address, reg.end):
+        if reg.length > max_count or not readable.is_readable(reg.address, reg.end):
             skipped.append(reg)
             continue
         if current:
             end = max(r.end for r in current)
-            if max(end, reg.end) - start + 1 <= max_count and profile.is_readable(
+            if max(end, reg.end) - start + 1 <= max_count and readable.is_readable(
                 start, max(end, reg.end)
             ):
                 current.append(reg)
