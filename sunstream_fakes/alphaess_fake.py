@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from dataclasses import dataclass
 import json
 import math
 from pathlib import Path
@@ -44,11 +43,9 @@ import time
 from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
-from pymodbus.server.requesthandler import ServerRequestHandler
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.pdu import ModbusPDU
+from pymodbus.simulator import DataType, SimData
 
-from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.alphaess.dispatch import (
     DISPATCH_ADDRESS,
     IDLE_WORDS,
@@ -60,21 +57,14 @@ from custom_components.sunstream.pysunstream.alphaess.quirks import (
     resolve_profile,
 )
 from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
+from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.modbus.registers import RegType
+
+from .modbus_device import FakeModbusDevice, Request
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
 RESERVE_SOC = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One request the fake received (answered or not)."""
-
-    function_code: int
-    address: int
-    count: int
-    at: float
 
 
 def load_fixture(model: str) -> dict[str, Any]:
@@ -86,56 +76,7 @@ def load_fixture(model: str) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(path.read_text()))
 
 
-class _Handler(ServerRequestHandler):
-    """One client connection; applies the connection-level knobs."""
-
-    fake: FakeAlphaEss
-    refused: bool = False
-
-    def callback_connected(self) -> None:
-        super().callback_connected()
-        fake = self.fake
-        if fake.one_client and any(not h.refused for h in fake.handlers):
-            fake.refusals += 1
-            if fake.refuse_style == "close":
-                self.refused = True
-                cast(asyncio.Transport, self.transport).abort()
-                return
-            self.refused = True
-        fake.handlers.append(self)
-        fake.connections += 1
-
-    def callback_disconnected(self, exc: Exception | None) -> None:
-        super().callback_disconnected(exc)
-        if self in self.fake.handlers:
-            self.fake.handlers.remove(self)
-
-    async def handle_request(self) -> None:
-        pdu = self.last_pdu
-        if pdu is None:
-            return
-        fake = self.fake
-        count = len(pdu.registers) if pdu.function_code in (6, 16) else pdu.count
-        fake.requests.append(Request(pdu.function_code, pdu.address, count, time.monotonic()))
-        if self.refused or fake.silent:
-            return
-        if pdu.function_code == 6 and fake.model == SMILE_B3:
-            return  # a SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)
-        if fake.delay:
-            await asyncio.sleep(fake.delay)
-        await super().handle_request()  # type: ignore[no-untyped-call]
-
-
-class _Server(ModbusTcpServer):
-    fake: FakeAlphaEss
-
-    def callback_new_connection(self) -> _Handler:
-        handler = _Handler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
-        handler.fake = self.fake
-        return handler
-
-
-class FakeAlphaEss:
+class FakeAlphaEss(FakeModbusDevice):
     """A running AlphaESS unit on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(
@@ -148,14 +89,11 @@ class FakeAlphaEss:
         one_client: bool = True,
         refuse_style: str = "close",
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(
+            unit=UNIT, host=host, port=port, one_client=one_client, refuse_style=refuse_style
+        )
         self.model = model
         self.speed = speed
-        self.one_client = one_client
-        self.refuse_style = refuse_style
-        self.silent = False
-        self.delay = 0.0
         self.illegal: set[int] = set()
         #: Answer every request with this exception: 6 (device busy), or 11,
         #: which the Modbus spec has a TCP-to-RTU gateway answer when the
@@ -166,10 +104,6 @@ class FakeAlphaEss:
         #: a command the unit took but did not carry out, as reported for a
         #: G3-S5 (docs/protocols/alphaess.md#write-sequences).
         self.ignore_dispatch = False
-        self.requests: list[Request] = []
-        self.handlers: list[_Handler] = []
-        self.connections = 0
-        self.refusals = 0
         self.profile = resolve_profile(model)
         if model == SMILE_HI10:
             # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
@@ -181,7 +115,6 @@ class FakeAlphaEss:
                 self.words[address] = 0
         for key, raw in fixture["registers"].items():
             self.set(key, raw)
-        self._server: _Server | None = None
         self._last_step = time.monotonic()
         self._dispatch_until: float | None = None
         self._fractions: dict[str, float] = {}
@@ -299,7 +232,15 @@ class FakeAlphaEss:
 
     # --- the pymodbus side -------------------------------------------------
 
-    async def _action(
+    def ignores(self, pdu: ModbusPDU, request: Request, previous: Request | None) -> bool:
+        """A SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)."""
+        return pdu.function_code == 6 and self.model == SMILE_B3
+
+    def started(self) -> None:
+        """The unit's clock starts when it listens."""
+        self._last_step = time.monotonic()
+
+    async def action(
         self,
         function_code: int,
         start_address: int,
@@ -308,6 +249,7 @@ class FakeAlphaEss:
         registers: list[int],
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
+        """Answer one request from the unit's registers (holding only)."""
         span = range(address, address + count)
         if self.exception is not None:
             return self.exception
@@ -335,56 +277,12 @@ class FakeAlphaEss:
             active = self.words[DISPATCH_ADDRESS] == 1 and seconds > 0
             self._dispatch_until = time.monotonic() + seconds / self.speed if active else None
 
-    def _simdata(self) -> list[SimData]:
+    def simdata(self) -> list[SimData]:
+        """One shared block per readable range (holding registers only)."""
         blocks = []
         for lo, hi in self.profile.readable:
             blocks.append(SimData(lo, count=hi - lo + 1, values=0, datatype=DataType.REGISTERS))
         return blocks
-
-    async def start(self) -> None:
-        """Listen on ``host:port``; a port of 0 becomes the free port chosen."""
-        device = SimDevice(UNIT, simdata=self._simdata(), action=self._action)
-        server = _Server(device, address=(self.host, self.port))
-        server.fake = self
-        self._last_step = time.monotonic()
-        await server.serve_forever(background=True)
-        listener = cast(asyncio.Server, server.transport)
-        self.port = listener.sockets[0].getsockname()[1]
-        self._server = server
-
-    async def stop(self) -> None:
-        """Close every connection and stop listening."""
-        if self._server is not None:
-            for handler in list(self.handlers):
-                cast(asyncio.Transport, handler.transport).abort()
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
-            await asyncio.sleep(0)
-
-    async def __aenter__(self) -> FakeAlphaEss:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.stop()
-
-    # --- knobs -------------------------------------------------------------
-
-    def drop_link(self) -> None:
-        """Reset the TCP connection of every client (the unit rebooted, a cable glitch)."""
-        for handler in list(self.handlers):
-            cast(asyncio.Transport, handler.transport).abort()
-
-    async def set_link_down(self, down: bool) -> None:
-        """Stop listening and drop clients (connects refused), or listen again on the same port."""
-        if down:
-            await self.stop()
-        elif self._server is None:
-            await self.start()
-
-    def reset_counters(self) -> None:
-        """Forget the logged requests."""
-        self.requests.clear()
 
 
 async def _main(host: str, port: int, model: str, speed: float) -> None:

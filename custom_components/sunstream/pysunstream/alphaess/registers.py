@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..modbus.registers import Cadence, Part, Register, RegType, row as _r
 from ..model import Metric
-from ..modbus.registers import Cadence, Part, Register, RegType
-from ..modbus.registers import row as _r
 
 __all__ = ["BY_KEY", "REGISTERS", "Cadence", "Part", "RegType", "Register", "registers_for"]
 

@@ -28,10 +28,10 @@ from typing import Any
 from ..backoff import Backoff
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandRejected
-from ..model import DeviceIdentity, Snapshot, Value
 from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
 from ..modbus.decode import decode_block
 from ..modbus.planner import Plan, ReadBlock, plan_reads
+from ..model import DeviceIdentity, Snapshot, Value
 from .dispatch import (
     DISPATCH_ADDRESS,
     DISPATCH_COUNT,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 import math
-
 from typing import Protocol
 
 from ..model import Value
@@ -34,9 +33,7 @@ class Decoding(Protocol):
         ...
 
 
-def decode_raw(
-    type_: RegType, words: Sequence[int], *, low_word_first: bool = False
-) -> int | str:
+def decode_raw(type_: RegType, words: Sequence[int], *, low_word_first: bool = False) -> int | str:
     """Decode the words of one register into an integer or a string."""
     if type_ is RegType.ASCII:
         data = b"".join(w.to_bytes(2, "big") for w in words)
@@ -92,9 +89,7 @@ def decode_register(reg: Register, words: Sequence[int], profile: Decoding) -> V
 def decode_block(block: ReadBlock, words: Sequence[int], profile: Decoding) -> dict[str, Value]:
     """Decode every register a block read returned."""
     if len(words) != block.count:
-        raise ValueError(
-            f"block at {block.start} expected {block.count} words, got {len(words)}"
-        )
+        raise ValueError(f"block at {block.start} expected {block.count} words, got {len(words)}")
     values: dict[str, Value] = {}
     for reg in block.registers:
         offset = reg.address - block.start

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from ..modbus.registers import Cadence, Part
 from ..model import (
     BatteryMode,
     DeviceIdentity,
@@ -32,7 +33,6 @@ from ..model import (
     Value,
     as_number,
 )
-from ..modbus.registers import Cadence, Part
 from .models import Profile
 from .registers import (
     BY_KEY,
@@ -153,9 +153,7 @@ def build_snapshot(
 ) -> Snapshot:
     """Map one poll's decoded values into a snapshot."""
     rows = [
-        reg
-        for cadence in (Cadence.REALTIME, Cadence.SLOW)
-        for reg in profile.registers(cadence)
+        reg for cadence in (Cadence.REALTIME, Cadence.SLOW) for reg in profile.registers(cadence)
     ]
     metrics: dict[Metric, Value] = {
         reg.metric: values.get(reg.key) for reg in rows if reg.metric is not None
@@ -182,9 +180,7 @@ def build_snapshot(
     extras: dict[str, Value] = {
         reg.key: values.get(reg.key)
         for reg in rows
-        if reg.metric is None
-        and reg.key not in _HIDDEN
-        and reg.part is Part.SYSTEM
+        if reg.metric is None and reg.key not in _HIDDEN and reg.part is Part.SYSTEM
     }
     if profile.hybrid:
         extras["ems_mode"] = ems_mode_name(values)

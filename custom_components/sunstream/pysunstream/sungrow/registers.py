@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..modbus.registers import Cadence, Part, Register, RegType, Table, row as _r
 from ..model import Metric
-from ..modbus.registers import Cadence, Part, Register, RegType, Table
-from ..modbus.registers import row as _r
 
 U16, S16, U32, S32, ASCII = RegType.U16, RegType.S16, RegType.U32, RegType.S32, RegType.ASCII
 KWH, W, V, A, HZ, C, PCT = "kWh", "W", "V", "A", "Hz", "°C", "%"
@@ -151,9 +150,7 @@ def _hybrid() -> list[Register]:
             part=_BAT,
         ),
         _r("inverter_power", 13033, S32, 1, W, table=_IN),
-        _r(
-            "grid_import_energy", 13036, U32, 0.1, KWH, metric=Metric.GRID_IMPORT_ENERGY, table=_IN
-        ),
+        _r("grid_import_energy", 13036, U32, 0.1, KWH, metric=Metric.GRID_IMPORT_ENERGY, table=_IN),
         _r(
             "battery_charge_energy",
             13040,
@@ -164,9 +161,7 @@ def _hybrid() -> list[Register]:
             table=_IN,
             part=_BAT,
         ),
-        _r(
-            "grid_export_energy", 13045, U32, 0.1, KWH, metric=Metric.GRID_EXPORT_ENERGY, table=_IN
-        ),
+        _r("grid_export_energy", 13045, U32, 0.1, KWH, metric=Metric.GRID_EXPORT_ENERGY, table=_IN),
         # EMS block, read back every poll: it says who drives the battery.
         _r("ems_mode", 13049, U16, table=_HOLD),
         _r("ems_command", 13050, U16, table=_HOLD),
@@ -178,9 +173,7 @@ def _hybrid() -> list[Register]:
         _r("export_limit_mode", 13086, U16, cadence=_SLOW, table=_HOLD),
         _r("backup_reserve_soc", 13099, U16, 1, PCT, cadence=_SLOW, table=_HOLD, part=_BAT),
         _r("battery_max_charge_power", 33046, U16, 10, W, cadence=_SLOW, table=_HOLD, part=_BAT),
-        _r(
-            "battery_max_discharge_power", 33047, U16, 10, W, cadence=_SLOW, table=_HOLD, part=_BAT
-        ),
+        _r("battery_max_discharge_power", 33047, U16, 10, W, cadence=_SLOW, table=_HOLD, part=_BAT),
         _r("battery_capacity", 33048, U16, 0.01, KWH, cadence=_SLOW, table=_HOLD, part=_BAT),
     ]
     for i, phase in enumerate("abc"):

@@ -40,12 +40,12 @@ from ..controls import (
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandFailed, CommandRejected
-from ..model import Snapshot, Value, as_number
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
 from ..modbus.planner import Plan, ReadBlock, plan_reads
 from ..modbus.registers import Cadence, Register, Table
+from ..model import Snapshot, Value, as_number
 from .mapping import build_snapshot, serial_of, system_identity
 from .models import (
     QUIRKS,
@@ -231,7 +231,9 @@ class SungrowModbusSource:
             values: dict[str, Value] = {}
             for reg in block.registers:
                 values.update(
-                    await self._read_block(ReadBlock(reg.address, reg.length, (reg,)), table, profile)
+                    await self._read_block(
+                        ReadBlock(reg.address, reg.length, (reg,)), table, profile
+                    )
                 )
             return values
         return decode_block(block, words, profile)
@@ -362,7 +364,9 @@ class SungrowModbusSource:
                     "setting_refused", setting=change.setting.value, detail=str(err)
                 ) from err
             current = await self.client.read(reg.address, 1, Table.HOLDING)
-        self._slow_values.update(decode_block(ReadBlock(reg.address, 1, (reg,)), current, self.profile))
+        self._slow_values.update(
+            decode_block(ReadBlock(reg.address, 1, (reg,)), current, self.profile)
+        )
         self._values.update(self._slow_values)
         if current[0] != raw:
             raise CommandFailed(
