@@ -313,7 +313,9 @@ class FakeSungrow(FakeModbusDevice):
                 for lo, hi in DOCUMENTED_RANGES[table]
             ]
 
-        return ([], [], blocks(Table.HOLDING), blocks(Table.INPUT))
+        # pymodbus wants every table non-empty; the inverter has no coils.
+        bits = [SimData(0, values=False, datatype=DataType.BITS)]
+        return (bits, bits, blocks(Table.HOLDING), blocks(Table.INPUT))
 
     def started(self) -> None:
         """The inverter's clock starts when it listens."""

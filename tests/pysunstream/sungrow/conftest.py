@@ -12,6 +12,11 @@ from sunstream_fakes.sungrow_fake import FakeSungrow
 type MakeSource = Callable[..., SungrowModbusSource]
 
 
+@pytest.fixture(autouse=True)
+def _loopback(socket_enabled: None) -> None:
+    """Every test here talks to a fake on 127.0.0.1."""
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSungrow]:
     """A running SH10RT on its LAN port, 60 times faster than real time."""

@@ -19,6 +19,23 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..modbus.client import WriteCode
+from ..modbus.planner import without
+
+__all__ = [
+    "EMS25",
+    "MODELS",
+    "QUIRKS",
+    "SMILE_B3",
+    "SMILE_HI10",
+    "SMILE_T10",
+    "STANDARD",
+    "DispatchWrite",
+    "Quirk",
+    "UnitProfile",
+    "WriteCode",
+    "resolve_profile",
+    "without",
+]
 
 #: Address ranges the official tables document (docs/protocols/alphaess.md#register-map); both
 #: ends inclusive. Undocumented gaps between them are never bridged.
@@ -173,25 +190,6 @@ QUIRKS: tuple[Quirk, ...] = (
         unreadable=((0x0453, 0x0454),),
     ),
 )
-
-
-def without(
-    ranges: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
-) -> tuple[tuple[int, int], ...]:
-    """``ranges`` with the ``holes`` cut out (both inclusive)."""
-    result = list(ranges)
-    for hole_lo, hole_hi in holes:
-        cut: list[tuple[int, int]] = []
-        for lo, hi in result:
-            if hi < hole_lo or lo > hole_hi:
-                cut.append((lo, hi))
-                continue
-            if lo < hole_lo:
-                cut.append((lo, hole_lo - 1))
-            if hi > hole_hi:
-                cut.append((hole_hi + 1, hi))
-        result = cut
-    return tuple(result)
 
 
 def resolve_profile(

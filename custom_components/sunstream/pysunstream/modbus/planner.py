@@ -98,3 +98,22 @@ def plan_reads(
 def _block(start: int, registers: list[Register]) -> ReadBlock:
     end = max(r.end for r in registers)
     return ReadBlock(start, end - start + 1, tuple(registers))
+
+
+def without(
+    ranges: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
+) -> tuple[tuple[int, int], ...]:
+    """``ranges`` with the ``holes`` cut out (both inclusive)."""
+    result = list(ranges)
+    for hole_lo, hole_hi in holes:
+        cut: list[tuple[int, int]] = []
+        for lo, hi in result:
+            if hi < hole_lo or lo > hole_hi:
+                cut.append((lo, hi))
+                continue
+            if lo < hole_lo:
+                cut.append((lo, hole_lo - 1))
+            if hi > hole_hi:
+                cut.append((hole_hi + 1, hi))
+        result = cut
+    return tuple(result)

@@ -208,10 +208,9 @@ BY_KEY: Mapping[str, Register] = {reg.key: reg for reg in (*STRING, *COMMON, *HY
 #: A block may bridge a gap only inside one of them.
 DOCUMENTED_RANGES: Mapping[Table, tuple[tuple[int, int], ...]] = {
     Table.INPUT: (
-        (4949, 4998),  # protocol, versions, serial
-        (4999, 5049),  # device type, energies, MPPTs, phases
+        (4949, 5049),  # protocol, versions, serial, device type, energies, MPPTs, phases
         (5082, 5083),  # SG meter power
-        (5142, 5143),  # SG total yield
+        (5143, 5144),  # SG total yield
         (12999, 13049),  # hybrid running block
     ),
     Table.HOLDING: (

@@ -43,7 +43,7 @@ from ..errors import CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
-from ..modbus.planner import Plan, ReadBlock, plan_reads
+from ..modbus.planner import Plan, ReadBlock, plan_reads, without
 from ..modbus.registers import Cadence, Register, Table
 from ..model import Snapshot, Value, as_number
 from .mapping import build_snapshot, serial_of, system_identity
@@ -54,6 +54,7 @@ from .models import (
     Model,
     Profile,
     Quirk,
+    Ranges,
     model_of,
     readable,
     resolve_profile,
@@ -201,7 +202,14 @@ class SungrowModbusSource:
                 for r in profile.registers(cadence)
                 if r.table is table and r.key not in self._unsupported
             ]
-            plan = plan_reads(wanted, readable(table), max_count=profile.max_count)
+            # A register the inverter lacks is a hole no block may bridge.
+            holes = [
+                (reg.address, reg.end)
+                for reg in profile.registers(cadence)
+                if reg.table is table and reg.key in self._unsupported
+            ]
+            ranges = Ranges(without(readable(table).spans, holes))
+            plan = plan_reads(wanted, ranges, max_count=profile.max_count)
             if profile is not self.profile:
                 return plan
             self._plans[key] = plan
