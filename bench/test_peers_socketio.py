@@ -131,6 +131,7 @@ def test_sio_memory() -> None:
     )
 
 
+@pytest.mark.skipif(REAL_CLIENTS <= 0, reason="BENCH_SIO_REAL_CLIENTS=0: no real-client run")
 @pytest.mark.timeout(900)
 def test_sio_real_client() -> None:
     """The same 10/s stream to ``REAL_CLIENTS`` real socket.io-client clients.

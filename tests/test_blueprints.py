@@ -79,6 +79,19 @@ EVENT_DATA = {
 
 SOC = "sensor.rooftop_battery_state_of_charge"
 MODE = "sensor.rooftop_battery_mode"
+BATTERY_POWER = "sensor.rooftop_battery_power"
+RESERVE = "number.rooftop_battery_reserve_soc"
+CHARGE_LIMIT = "number.rooftop_battery_charge_limit_soc"
+EXPORT_LIMIT = "number.rooftop_export_limit"
+EXPORT_SWITCH = "switch.rooftop_export_limit"
+WINDOW = {
+    "window_switch": "switch.rooftop_battery_charge_window_1",
+    "window_start": "time.rooftop_battery_charge_window_1_start",
+    "window_end": "time.rooftop_battery_charge_window_1_end",
+    "charge_limit": CHARGE_LIMIT,
+}
+PRICE = "sensor.export_price"
+WARNING = "binary_sensor.storm_warning"
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -106,6 +119,9 @@ def test_there_are_blueprints() -> None:
         "alert_notify.yaml",
         "charge_at_cheap_hour.yaml",
         "stop_discharge_low_soc.yaml",
+        "charge_in_cheap_window.yaml",
+        "limit_export_negative_price.yaml",
+        "raise_reserve_before_storm.yaml",
     }
 
 
@@ -161,7 +177,8 @@ def test_blueprint_uses_what_the_integration_offers(path: Path) -> None:
     for spec in raw["blueprint"]["input"].values():
         selector = spec.get("selector", {})
         for kind in ("device", "entity"):
-            if kind in selector:
+            # Unfiltered: another integration's entity (a price, a weather warning).
+            if kind in selector and "filter" in selector[kind]:
                 filters = selector[kind]["filter"]
                 assert all(f.get("integration") == DOMAIN for f in filters), path.name
     for node in _walk({key: raw[key] for key in raw if key != "blueprint"}):
@@ -239,6 +256,13 @@ def _sample_inputs(name: str, devices: dict[str, str]) -> dict[str, Any]:
         "alert_notify.yaml": {"device": devices["system"]},
         "charge_at_cheap_hour.yaml": {"battery": devices["battery"]},
         "stop_discharge_low_soc.yaml": {"soc_sensor": SOC, "mode_sensor": MODE},
+        "charge_in_cheap_window.yaml": WINDOW,
+        "limit_export_negative_price.yaml": {
+            "price_sensor": PRICE,
+            "export_switch": EXPORT_SWITCH,
+            "export_limit": EXPORT_LIMIT,
+        },
+        "raise_reserve_before_storm.yaml": {"warning": WARNING, "reserve": RESERVE},
     }[name]
 
 
@@ -469,3 +493,158 @@ async def test_stop_discharge_low_soc_lets_a_discharge_above_the_floor_run(
     await advance(hass, frozen, 30)
     assert [event.data["command"] for event in dispatched] == ["discharge"]
     assert hass.states.get(MODE).state == "forced_discharge"
+
+
+# --- charge_in_cheap_window: the device's own window, then a real grid charge ----------------
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+async def test_charge_in_cheap_window_end_to_end(
+    located_hass: HomeAssistant,
+    rooftop: dict[str, str],
+    frozen: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    hass = located_hass
+    # The frozen clock stands at 11:00; the "night" window is 11:03–11:40 here.
+    await _use(
+        hass,
+        tmp_path,
+        "charge_in_cheap_window.yaml",
+        **WINDOW,
+        apply_at="11:01:00",
+        start="11:03:00",
+        end="11:40:00",
+        target_soc=85,
+    )
+    await advance(hass, frozen, 65)
+    assert _state(hass, WINDOW["window_start"]) == "11:03:00"
+    assert _state(hass, WINDOW["window_end"]) == "11:40:00"
+    assert _state(hass, WINDOW["window_switch"]) == "on"
+    assert float(_state(hass, CHARGE_LIMIT)) == 85
+    # Home Assistant has no part in what follows: the device runs its window.
+    assert await hass.config_entries.async_unload(
+        hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    )
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, frozen, 120)
+    assert float(_state(hass, BATTERY_POWER)) == -5000  # full power …
+    assert float(_state(hass, "sensor.rooftop_grid_power")) > 0  # … from PV and grid
+    assert _state(hass, MODE) == "self_consumption"
+
+
+async def test_charge_in_cheap_window_moves_the_edge_that_keeps_it_valid(
+    located_hass: HomeAssistant,
+    rooftop: dict[str, str],
+    frozen: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    """From 01:00–05:00 to 00:15–00:45 the start must move first."""
+    hass = located_hass
+    for entity_id, value in (
+        (WINDOW["window_end"], "05:00:00"),
+        (WINDOW["window_start"], "01:00:00"),
+    ):
+        await hass.services.async_call(
+            "time", "set_value", {"entity_id": entity_id, "time": value}, blocking=True
+        )
+    await advance(hass, frozen, 60)  # a fresh write budget for the window
+    await _use(
+        hass,
+        tmp_path,
+        "charge_in_cheap_window.yaml",
+        **WINDOW,
+        apply_at="11:02:00",
+        start="00:15:00",
+        end="00:45:00",
+    )
+    await advance(hass, frozen, 65)
+    assert _state(hass, WINDOW["window_start"]) == "00:15:00"
+    assert _state(hass, WINDOW["window_end"]) == "00:45:00"
+    assert _state(hass, WINDOW["window_switch"]) == "on"
+
+
+# --- limit_export_negative_price: the limit follows the price ---------------------------------
+
+
+async def test_limit_export_negative_price_end_to_end(
+    located_hass: HomeAssistant,
+    rooftop: dict[str, str],
+    frozen: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    hass = located_hass
+    hass.states.async_set(PRICE, "0.12")
+    await _use(
+        hass,
+        tmp_path,
+        "limit_export_negative_price.yaml",
+        price_sensor=PRICE,
+        export_switch=EXPORT_SWITCH,
+        export_limit=EXPORT_LIMIT,
+    )
+    # A forced discharge at noon would export several kilowatts.
+    await hass.services.async_call(
+        DOMAIN,
+        "discharge",
+        {"device_id": rooftop["battery"], "power": 5000, "target_soc": 10, "duration": 60},
+        blocking=True,
+    )
+    await advance(hass, frozen, 10)
+    assert float(_state(hass, "sensor.rooftop_grid_power")) < -3000
+
+    hass.states.async_set(PRICE, "-0.03")
+    await advance(hass, frozen, 10)
+    assert _state(hass, EXPORT_SWITCH) == "on"
+    assert float(_state(hass, EXPORT_LIMIT)) == 0
+    assert float(_state(hass, "sensor.rooftop_grid_power")) >= -0.5
+    assert float(_state(hass, "sensor.rooftop_curtailed_pv_power")) > 0
+
+    hass.states.async_set(PRICE, "0.08")
+    await advance(hass, frozen, 10)
+    assert _state(hass, EXPORT_SWITCH) == "off"
+    assert float(_state(hass, "sensor.rooftop_grid_power")) < -3000
+
+
+# --- raise_reserve_before_storm: reserve up and a charge, then back ----------------------------
+
+
+async def test_raise_reserve_before_storm_end_to_end(
+    located_hass: HomeAssistant,
+    rooftop: dict[str, str],
+    frozen: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    hass = located_hass
+    dispatched = async_capture_events(hass, EVENT_DISPATCH)
+    hass.states.async_set(WARNING, "off")
+    await _use(
+        hass,
+        tmp_path,
+        "raise_reserve_before_storm.yaml",
+        warning=WARNING,
+        reserve=RESERVE,
+        storm_reserve=80,
+        normal_reserve=20,
+        power=3000,
+    )
+    hass.states.async_set(WARNING, "on")
+    await advance(hass, frozen, 10)
+    assert float(_state(hass, RESERVE)) == 80
+    assert [(e.data["command"], e.data["target_soc"], e.data["power"]) for e in dispatched] == [
+        ("charge", 80, 3000)
+    ]
+    assert _state(hass, MODE) == "forced_charge"
+    assert _state(hass, "select.rooftop_battery_battery_mode") == "forced_charge"
+
+    hass.states.async_set(WARNING, "off")
+    await advance(hass, frozen, 10)
+    assert float(_state(hass, RESERVE)) == 20
+    assert len(dispatched) == 1  # the charge runs on to its target

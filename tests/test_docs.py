@@ -201,10 +201,29 @@ def _entity_names() -> Iterator[tuple[str, str, dict[str, Any]]]:
 )
 def test_entities_page_names_every_entity(platform: str, key: str, text: dict[str, Any]) -> None:
     page = _flat(_page("entities.md"))
-    name = text["name"].replace("{string}", "1").replace("{phase}", "A")
+    name = text["name"].replace("{string}", "1").replace("{phase}", "A").replace("{number}", "1")
     assert name in page, f"entities.md does not name {platform}.{key} ({name!r})"
     for state in text.get("state", {}):
         assert f"`{state}`" in page, f"entities.md does not list state {state!r} of {key}"
+
+
+CONTROL_PLATFORMS = ("number", "select", "time", "switch")
+
+
+def test_controls_section_names_every_control() -> None:
+    """Each control entity is in entities.md's Controls section, and its table says the device."""
+    page = _page("entities.md")
+    section = _flat(page[page.index("## Controls") : page.index("## Microgrid part sensors")])
+    strings = _strings()["entity"]
+    for platform in CONTROL_PLATFORMS:
+        for key, text in strings.get(platform, {}).items():
+            if key == "simulation_running":
+                continue
+            name = text["name"].replace("{number}", "1")
+            assert name in section, f"Controls does not name {platform}.{key} ({name!r})"
+    limits = _flat(_page("devices-and-limits.md"))
+    assert "## Controls" in _page("devices-and-limits.md")
+    assert "SMILE-T10 has no remote dispatch" in limits
 
 
 def test_actions_page_covers_every_action_and_field() -> None:
@@ -344,7 +363,10 @@ async def test_entity_ids_in_the_manual_are_registered(
     registry = er.async_get(located_hass)
     registered = {entry.entity_id for entry in registry.entities.values()}
     mentioned = set(
-        re.findall(r"\b((?:sensor|binary_sensor|event|switch)\.rooftop_[a-z0-9_]+)", _manual())
+        re.findall(
+            r"\b((?:sensor|binary_sensor|event|switch|number|select|time)\.rooftop_[a-z0-9_]+)",
+            _manual(),
+        )
     )
     assert mentioned
     assert mentioned <= registered, sorted(mentioned - registered)

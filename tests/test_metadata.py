@@ -32,7 +32,11 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.sunstream.binary_sensor import CONNECTIVITY
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY
+from custom_components.sunstream.number import COMMAND_NUMBERS, SETTING_NUMBERS
+from custom_components.sunstream.select import BATTERY_MODE
 from custom_components.sunstream.sensor import SENSORS
+from custom_components.sunstream.switch import SETTING_SWITCHES, SIMULATION
+from custom_components.sunstream.time import WINDOW_TIMES
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -193,7 +197,15 @@ def test_services_are_translated_and_have_icons() -> None:
 
 def test_entity_descriptions_are_translated() -> None:
     entity = _strings()["entity"]
-    for platform, descriptions in (("sensor", SENSORS), ("binary_sensor", (CONNECTIVITY,))):
+    platforms: tuple[tuple[str, tuple[Any, ...]], ...] = (
+        ("sensor", SENSORS),
+        ("binary_sensor", (CONNECTIVITY,)),
+        ("number", (*SETTING_NUMBERS, *COMMAND_NUMBERS)),
+        ("select", (BATTERY_MODE,)),
+        ("time", WINDOW_TIMES),
+        ("switch", (*SETTING_SWITCHES, SIMULATION)),
+    )
+    for platform, descriptions in platforms:
         for description in descriptions:
             key = description.translation_key
             assert key in entity[platform], f"{platform}.{key}"
@@ -202,6 +214,25 @@ def test_entity_descriptions_are_translated() -> None:
             assert name_tokens == set(description.translation_placeholders or {}), key
             if getattr(description, "device_class", None) == SensorDeviceClass.ENUM:
                 assert set(text.get("state", {})) == set(description.options or []), key
+            if platform == "select":
+                assert set(text["state"]) == set(description.options), key
+
+
+# A command error raised anywhere in the library: CommandRejected("key", …) and the like.
+RAISED_KEY = re.compile(r"Command(?:Rejected|Failed|Error)\(\s*\"(\w+)\"")
+
+
+def test_every_command_error_is_translated() -> None:
+    """Each key a source or rule raises has a message in strings.json's exceptions."""
+    exceptions = _strings()["exceptions"]
+    keys = {
+        key
+        for path in (INTEGRATION / "pysunstream").rglob("*.py")
+        for key in RAISED_KEY.findall(path.read_text("utf-8"))
+    }
+    keys |= set(RAISED_KEY.findall((INTEGRATION / "coordinator.py").read_text("utf-8")))
+    assert {"setting_out_of_range", "window_end_before_start", "windows_overlap"} <= keys
+    assert keys <= set(exceptions), sorted(keys - set(exceptions))
 
 
 def test_icons_refer_to_translated_entities() -> None:

@@ -80,6 +80,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "action-exceptions": (
         "tests/test_services.py::test_bad_input_rejected",
         "tests/test_command_errors.py::test_command_error_mapping",
+        "tests/test_controls.py::test_rate_limit",
     ),
     "config-entry-unloading": ("tests/test_init.py::test_unload_leaves_nothing_behind",),
     "docs-configuration-parameters": (
@@ -116,7 +117,10 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "docs-troubleshooting": ("tests/test_docs.py::test_every_message_is_explained",),
     "docs-use-cases": ("tests/test_blueprints.py::test_alert_notify_end_to_end",),
     "dynamic-devices": ("tests/test_winet.py::test_part_goes_offline",),
-    "entity-category": ("tests/test_sensor.py::test_entities",),
+    "entity-category": (
+        "tests/test_sensor.py::test_entities",
+        "tests/test_controls.py::test_entities",
+    ),
     "entity-device-class": (
         "tests/test_energy_dashboard.py::test_energy_dashboard_accepts_sensors",
     ),

@@ -683,7 +683,7 @@ async def test_battery_without_its_own_device_is_not_called_simulated(
 
 
 async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAssistant) -> None:
-    """A battery stack the dongle starts listing: device, Link and battery sensors, once."""
+    """A battery stack the dongle starts listing: device, Link, sensors and controls, once."""
     fixture, sbr, sbr_data = _without_battery_stack()
     async with FakeWinet(fixture) as gateway:
         entry = await _entry(hass, gateway)
@@ -703,6 +703,12 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "battery_soc",
             "battery_charge_energy",
             "battery_discharge_energy",
+            # Its limits are known now: the battery control entities follow.
+            "battery_mode_control",
+            "forced_charge_power",
+            "forced_discharge_power",
+            "command_target_soc",
+            "command_duration",
         }
         soc = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{system_id}_battery_soc")
         assert soc is not None

@@ -357,8 +357,8 @@ function connectSio() {
       });
     });
     socket.on('connect_error', (err) => fail(conn, `connect_error ${err.message}`));
-    socket.on('device:data', (doc) => {
-      const stamp = doc && doc.bench;
+    socket.on('device:data', ({ data }) => {
+      const stamp = data && data.bench;
       if (!stamp) {
         if (measuring) stats.unparsed += 1;
         return;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -17,6 +18,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .battery_control import CommandValues
 from .const import (
     ATTR_COMMAND,
     ATTR_CONNECTED,
@@ -41,11 +43,14 @@ from .const import (
     STORAGE_SAVE_DELAY,
 )
 from .devices import part_identifier
+from .pysunstream.controls import Configurable, DeviceSettings, SettingChange
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
+from .pysunstream.setting_rules import reported_value, validate_change
 from .pysunstream.source import Source
+from .pysunstream.write_limiter import WriteLimiter
 from .store import system_store
 
 if TYPE_CHECKING:
@@ -77,6 +82,8 @@ class SystemData:
 
     snapshot: Snapshot
     economics: dict[str, float]
+    # What a Configurable source's device reported on this poll; None otherwise.
+    settings: DeviceSettings | None = None
 
     def metric(self, metric: Metric) -> Value:
         """A canonical value from the snapshot."""
@@ -134,6 +141,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.economics = Economics()
         # Set once the system is up; entities and actions reach it through here.
         self.alerts: SystemAlerts | None = None
+        self.command_values = CommandValues()
+        self.write_limiter = WriteLimiter()
         self._restored = False
         self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
@@ -146,6 +155,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         if saved:
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
+            self.command_values = CommandValues.from_dict(saved.get("command_values", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
@@ -156,6 +166,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         return {
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
+            "command_values": self.command_values.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
         }
@@ -204,7 +215,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         )
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         economics = self.economics
+        source = self.source
         return SystemData(
+            settings=source.reported_settings() if isinstance(source, Configurable) else None,
             snapshot=snapshot,
             economics={
                 "savings_today": economics.savings.today,
@@ -286,24 +299,30 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
 
     # -- commands ---------------------------------------------------------
 
-    async def async_dispatch(self, command: Command) -> None:
-        """Send a command; raise translated errors; announce it on the bus."""
+    def _unavailable(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="system_unavailable",
+            translation_placeholders={"name": self.config_entry.title},
+        )
+
+    def _require_online(self) -> None:
         if not self.connected or not self.last_update_success:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            )
+            raise self._unavailable()
+
+    async def async_dispatch(self, command: Command) -> None:
+        """Send a command; raise translated errors; announce it on the bus.
+
+        Its power, target and duration become :attr:`command_values`, which
+        the battery control entities show (docs/actions.md).
+        """
+        self._require_online()
         try:
             await self.source.async_dispatch(command)
         except CommandError as err:
             raise _command_error(err) from err
         except SourceUnavailable as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="system_unavailable",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
+            raise self._unavailable() from err
         self.hass.bus.async_fire(
             EVENT_DISPATCH,
             {
@@ -315,6 +334,56 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 ATTR_EXPIRES_AT: command.expires_at.isoformat(),
             },
         )
+        self.set_command_values(self.command_values.after(command))
+        await self.async_refresh()
+
+    def set_command_values(self, values: CommandValues) -> None:
+        """Keep ``values`` for the next forced command (and across restarts)."""
+        self.command_values = values
+        self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Write one device setting; raise translated errors; read it back.
+
+        Nothing is written while the system is offline, for a value the
+        device cannot take (checked here, for every source, by
+        :func:`~.pysunstream.setting_rules.validate_change`), for a value the
+        device already reports, or for a setting written too often
+        (:class:`~.pysunstream.write_limiter.WriteLimiter`).
+        """
+        self._require_online()
+        source = self.source
+        try:
+            if not isinstance(source, Configurable):
+                raise CommandRejected("setting_unsupported", setting=change.setting.value)
+            reported = source.reported_settings()
+            validate_change(source.settings_spec, reported, change)
+        except CommandError as err:
+            raise _command_error(err) from err
+        if reported_value(reported, change.setting) == change.value:
+            return
+        now = dt_util.now()
+        if (wait := self.write_limiter.wait(change.setting, now)) > timedelta(0):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="setting_rate_limited",
+                translation_placeholders={
+                    "max_writes": str(self.write_limiter.max_writes),
+                    "seconds": str(math.ceil(wait.total_seconds())),
+                },
+            )
+        try:
+            await source.async_write_setting(change)
+        except CommandRejected as err:
+            raise _command_error(err) from err
+        except CommandError as err:
+            # Something may have reached the device: count it, show what it holds.
+            self.write_limiter.record(change.setting, now)
+            await self.async_refresh()
+            raise _command_error(err) from err
+        except SourceUnavailable as err:
+            raise self._unavailable() from err
+        self.write_limiter.record(change.setting, now)
         await self.async_refresh()
 
 

@@ -51,6 +51,7 @@ async def async_get_config_entry_diagnostics(
             "economics": data.economics,
         },
         "alerts": coordinator.alerts.as_dict() if coordinator.alerts else [],
+        "command_values": coordinator.command_values.as_dict(),
         "source_state": async_redact_data(coordinator.source.as_dict(), TO_REDACT),
         "source_diagnostics": async_redact_data(_source_diagnostics(coordinator), TO_REDACT),
     }

@@ -305,6 +305,16 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         extra=True,
     ),
     SunstreamSensorEntityDescription(
+        key="curtailed_power",
+        translation_key="curtailed_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_extra("curtailed_power"),
+        extra=True,
+    ),
+    SunstreamSensorEntityDescription(
         key="battery_soh",
         translation_key="battery_soh",
         state_class=SensorStateClass.MEASUREMENT,

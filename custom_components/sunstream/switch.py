@@ -1,7 +1,8 @@
-"""The microgrid simulation's start / stop switch (docs/protocols/app-seeds.md#seed-002)."""
+"""Switches: the export limit, each time-of-use window, and the microgrid's run switch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -9,11 +10,43 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_controls,
+    setting_candidates,
+)
 from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
 from .entity import SunstreamEntity
+from .pysunstream.controls import WINDOWS, Setting, Window
 from .pysunstream.simulator.microgrid import MicrogridSystem
 
-PARALLEL_UPDATES = 0
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingSwitchDescription(SwitchEntityDescription, SettingEntityDescription):
+    """A device setting that is on or off."""
+
+
+SETTING_SWITCHES: tuple[SettingSwitchDescription, ...] = (
+    SettingSwitchDescription(
+        key=Setting.EXPORT_LIMIT_ENABLED.value,
+        translation_key=Setting.EXPORT_LIMIT_ENABLED.value,
+        entity_category=EntityCategory.CONFIG,
+        setting=Setting.EXPORT_LIMIT_ENABLED,
+    ),
+    *(
+        SettingSwitchDescription(
+            key=f"{setting.value}_enabled",
+            translation_key=f"{setting.value.rsplit('_', 1)[0]}_enabled",
+            translation_placeholders={"number": setting.value.rsplit("_", 1)[1]},
+            entity_category=EntityCategory.CONFIG,
+            setting=setting,
+        )
+        for setting in WINDOWS
+    ),
+)
 
 SIMULATION = SwitchEntityDescription(
     key="simulation_running",
@@ -27,10 +60,41 @@ async def async_setup_entry(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switch to microgrid simulations only."""
+    """Add the settings switches the device keeps; the run switch to microgrids."""
     coordinator = entry.runtime_data
     if isinstance(coordinator.source, MicrogridSystem):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
+    async_add_controls(
+        entry,
+        async_add_entities,
+        setting_candidates(coordinator, SETTING_SWITCHES, SettingSwitch),
+    )
+
+
+class SettingSwitch(SettingEntity, SwitchEntity):
+    """The export limit, or one window, on or off as the device reports it."""
+
+    entity_description: SettingSwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the device has the limit or the window enabled."""
+        value = self.reported
+        if isinstance(value, Window):
+            return value.enabled
+        return value if isinstance(value, bool) else None
+
+    async def _async_turn(self, on: bool) -> None:
+        value = self.reported
+        await self._async_set(replace(value, enabled=on) if isinstance(value, Window) else on)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Enable on the device."""
+        await self._async_turn(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Disable on the device."""
+        await self._async_turn(False)
 
 
 class SimulationSwitch(SunstreamEntity, SwitchEntity):

@@ -15,10 +15,27 @@ integration's config flow, including its menu and validation, runs exactly as
 it does when a user clicks "Add integration", and a flow that breaks shows up
 here as a clear failure instead of as a half-initialised instance.
 
-The script is idempotent, so ``scripts/develop --keep`` can run it against a
-config dir that is already onboarded and already has a Sunstream entry.
+Then it makes the first screen show the product: the Energy dashboard gets
+the simulated system's grid, solar and battery sensors (``energy/save_prefs``),
+and a Sunstream dashboard made of ``docs/examples/dashboard.yaml``, the very
+file users copy, is added (``lovelace/dashboards/create``,
+``lovelace/config/save``) and made the one Home Assistant opens on
+(``frontend/set_system_data``, the system-wide default dashboard).
 
-Only aiohttp is used; it ships with Home Assistant.
+A clean start raises no repair issue of its own making: Home Assistant's port
+comes from ``SETUP_PORT`` (set by ``scripts/develop``), not from an ``http:``
+YAML block, which Home Assistant 2026.10 deprecates and would stage as an
+unconfirmed trial (``homeassistant/components/http/config.py``); and the
+"Core installation method is deprecated" repair, which is about running a
+production system from a venv, is dismissed the way a user dismisses it
+(``repairs/ignore_issue``). Any other repair stays visible.
+
+The script is idempotent, so ``scripts/develop --keep`` can run it against a
+config dir that is already onboarded and already has a Sunstream entry; it
+keeps the Energy preferences, the dashboard and the default dashboard it
+finds.
+
+Only aiohttp and PyYAML are used; both ship with Home Assistant.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from http import HTTPStatus
+import json
 import os
 from pathlib import Path
 import re
@@ -35,11 +53,19 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 import aiohttp
+import yaml
+from yarl import URL
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 DOMAIN = "sunstream"
+REPO = Path(__file__).resolve().parents[2]
+DASHBOARD = REPO / "docs" / "examples" / "dashboard.yaml"
+DASHBOARD_URL = "dashboard-sunstream"  # Home Assistant wants a "-" in it
+DASHBOARD_ICON = "mdi:solar-power-variant"
+# The device id docs/examples/dashboard.yaml (like docs/use-cases.md) uses.
+DEVICE_PLACEHOLDER = "0123456789abcdef0123456789abcdef"
 
 USER_NAME = "Demo"
 USERNAME = "demo"
@@ -53,14 +79,24 @@ ALPHAESS_OPTION = "alphaess"
 WINET_USERNAME = "admin"
 WINET_PASSWORD = "pw8888"
 ALPHAESS_UNIT = 85
+# Named like the system of the examples in docs/ (docs/use-cases.md,
+# docs/examples/dashboard.yaml), so they work in the demo as they are.
 SYSTEM: dict[str, Any] = {
-    "name": "Demo rooftop",
+    "name": "Rooftop",
     "pv_peak_kw": 5.5,
     "battery_kwh": 10,
     "update_interval": 5,
     "tariff": 0.85,
     "co2_factor": 0.5,
 }
+SYSTEM_SLUG = "rooftop"  # the object id prefix of its entities
+
+# Repair issues that running Home Assistant Core from a venv, as scripts/develop
+# does, raises by itself: (domain, issue id).
+DEV_SETUP_ISSUES = frozenset({("homeassistant", "deprecated_method")})
+# Home Assistant raises them once started (EVENT_HOMEASSISTANT_STARTED); by the
+# time the entries are added they are there. Wait this much longer at most.
+ISSUE_WAIT = 15.0
 
 RUNNING_TIMEOUT = 600.0  # seconds from first answer to state RUNNING
 # A one-client AlphaESS unit may still count the flow's own connection when
@@ -198,6 +234,13 @@ class Hass:
                 return result
         except (aiohttp.ClientError, TimeoutError) as err:
             raise BootstrapError(f"{message.get('type')} failed: {err!r}") from err
+
+    async def call(self, message: Mapping[str, Any]) -> Any:
+        """Send one WebSocket API command; return its result or raise BootstrapError."""
+        answer = await self.command(message)
+        if not answer.get("success"):
+            raise BootstrapError(f"{message.get('type')} failed: {_short(answer.get('error'))}")
+        return answer.get("result")
 
     async def probe(self, path: str) -> tuple[int, object] | None:
         """GET path without auth; None while nothing answers (yet)."""
@@ -496,20 +539,8 @@ def _warn_unless_loaded(entry: dict[str, Any]) -> None:
         log(f"warning: {entry.get('title')!r} is {state!r}, not 'loaded'{why}; see the log")
 
 
-async def keep_http_settings(hass: Hass) -> None:
-    """Confirm the ``http:`` settings of configuration.yaml, as a user would.
-
-    Home Assistant 2026.10 treats YAML ``http:`` settings as pending on the
-    first start: unconfirmed for five minutes, they revert (to port 8123)
-    and Home Assistant exits to restart.
-    """
-    result = await hass.command({"type": "http/config/promote"})
-    if not result.get("success"):
-        log(f"warning: could not confirm the HTTP settings: {_short(result.get('error'))}")
-
-
 async def add_system(hass: Hass) -> None:
-    """Create one simulated Sunstream system unless one already exists."""
+    """Create the simulated Sunstream system unless a Sunstream entry already exists."""
     _, entries = await hass.request("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
     if entries:
         for entry in entries:
@@ -522,6 +553,249 @@ async def add_system(hass: Hass) -> None:
     state = entry.get("state")
     log(f"{DOMAIN}: created {result.get('title')!r} (entry state: {state})")
     _warn_unless_loaded(entry)
+
+
+# --- a clean start: HTTP settings and repair issues ------------------------------
+
+
+def stored_http_port(config_dir: Path) -> int | None:
+    """The port Home Assistant serves on from the HTTP settings it stored.
+
+    Since 2026.10 Home Assistant keeps them in ``.storage/http`` (a *stable*
+    set, and a *pending* one on trial) and reads ``SETUP_PORT`` only while it
+    has none. None: nothing stored yet (a fresh config dir).
+    """
+    try:
+        stored = json.loads((config_dir / ".storage" / "http").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise BootstrapError(f"cannot read {config_dir}/.storage/http: {err}") from err
+    data = stored.get("data") or {}
+    pending = data.get("pending")
+    active = pending if pending and pending.get("error") is None else data.get("stable") or {}
+    port = active.get("server_port")
+    return port if isinstance(port, int) else None
+
+
+def check_port(config_dir: Path | None, url: str) -> None:
+    """Fail early when a kept config dir serves on another port than asked for."""
+    if config_dir is None:
+        return
+    wanted = URL(url).port
+    stored = stored_http_port(config_dir)
+    if stored is not None and stored != wanted:
+        raise BootstrapError(
+            f"the kept config dir serves on port {stored} (its stored HTTP settings, "
+            f"Settings > System > Network), not {wanted}: run scripts/develop --keep "
+            f"--port {stored}, or without --keep"
+        )
+
+
+async def confirm_http_settings(hass: Hass) -> None:
+    """Keep HTTP settings that are on trial, as a user confirms them in the UI.
+
+    A fresh config dir has none (the port comes from ``SETUP_PORT``); one kept
+    from a scripts/develop that still wrote ``http:`` YAML may have settings
+    on trial, which Home Assistant reverts after five minutes, restarting.
+    """
+    config = await hass.call({"type": "http/config"})
+    if config.get("active_config_type") == "pending":
+        await hass.call({"type": "http/config/promote"})
+        log("confirmed the HTTP settings on trial")
+
+
+async def dismiss_setup_issues(hass: Hass, limit: float = ISSUE_WAIT) -> list[tuple[str, str]]:
+    """Ignore the repair issues this development set-up raises; return those ignored."""
+    deadline = time.monotonic() + limit
+    while True:
+        issues = (await hass.call({"type": "repairs/list_issues"}))["issues"]
+        present = {(i["domain"], i["issue_id"]): i for i in issues}
+        if present.keys() >= DEV_SETUP_ISSUES or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    ignored = []
+    for domain, issue_id in sorted(DEV_SETUP_ISSUES & present.keys()):
+        if not present[(domain, issue_id)]["ignored"]:
+            await hass.call(
+                {
+                    "type": "repairs/ignore_issue",
+                    "domain": domain,
+                    "issue_id": issue_id,
+                    "ignore": True,
+                }
+            )
+            ignored.append((domain, issue_id))
+            log(f"dismissed the repair {domain}.{issue_id} (a development install's own)")
+    return ignored
+
+
+# --- the first screen: Energy dashboard and the Sunstream dashboard --------------
+
+
+def energy_prefs(slug: str = SYSTEM_SLUG, tariff: float = SYSTEM["tariff"]) -> dict[str, Any]:
+    """The Energy dashboard's sources for the simulated system (docs/entities.md).
+
+    Signs follow the Energy dashboard's convention, as the sensors do: grid
+    power + import / - export, battery power + discharge / - charge.
+    """
+    sensor = f"sensor.{slug}"
+    return {
+        "energy_sources": [
+            {
+                "type": "grid",
+                "stat_energy_from": f"{sensor}_grid_import_energy",
+                "stat_energy_to": f"{sensor}_grid_export_energy",
+                "stat_cost": None,
+                "entity_energy_price": None,
+                "number_energy_price": tariff,
+                "stat_compensation": None,
+                "entity_energy_price_export": None,
+                "number_energy_price_export": None,
+                "stat_rate": f"{sensor}_grid_power",
+                "cost_adjustment_day": 0,
+            },
+            {
+                "type": "solar",
+                "stat_energy_from": f"{sensor}_pv_energy_total",
+                "stat_rate": f"{sensor}_pv_power",
+            },
+            {
+                "type": "battery",
+                "stat_energy_from": f"{sensor}_battery_discharge_energy",
+                "stat_energy_to": f"{sensor}_battery_charge_energy",
+                "stat_rate": f"{sensor}_battery_power",
+                "stat_soc": f"{sensor}_battery_state_of_charge",
+                "capacity": float(SYSTEM["battery_kwh"]),
+            },
+        ],
+        "device_consumption": [],
+    }
+
+
+def energy_entities(prefs: Mapping[str, Any]) -> set[str]:
+    """Every entity the Energy preferences name."""
+    return {
+        value
+        for source in prefs["energy_sources"]
+        for key, value in source.items()
+        if key.startswith("stat_") and isinstance(value, str)
+    }
+
+
+def load_dashboard(device_id: str, path: Path = DASHBOARD) -> dict[str, Any]:
+    """The Lovelace config of docs/examples/dashboard.yaml for the system ``device_id``."""
+    text = path.read_text(encoding="utf-8").replace(DEVICE_PLACEHOLDER, device_id)
+    config: dict[str, Any] = yaml.safe_load(text)
+    return config
+
+
+def _walk(node: object) -> Iterator[dict[str, Any]]:
+    """Every mapping in a Lovelace config, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def dashboard_entities(config: Mapping[str, Any]) -> set[str]:
+    """Every entity id a Lovelace config shows."""
+    found: set[str] = set()
+    for node in _walk(config):
+        if isinstance(entity := node.get("entity"), str):
+            found.add(entity)
+        for item in node.get("entities") or []:
+            if isinstance(item, str):
+                found.add(item)
+    return found
+
+
+def dashboard_actions(config: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every (action, data) a Lovelace config's buttons perform."""
+    return [
+        (node["perform_action"], dict(node.get("data") or {}))
+        for node in _walk(config)
+        if node.get("action") == "perform-action"
+    ]
+
+
+def card_types(config: Mapping[str, Any]) -> set[str]:
+    """Every card type a Lovelace config uses."""
+    return {
+        node["type"]
+        for view in config.get("views") or []
+        for node in _walk(view.get("cards") or [])
+        if isinstance(node.get("type"), str)
+    }
+
+
+async def _missing_entities(hass: Hass, wanted: set[str]) -> list[str]:
+    _, states = await hass.request("GET", "/api/states")
+    return sorted(wanted - {state["entity_id"] for state in states})
+
+
+async def system_device_id(hass: Hass, entity_id: str) -> str:
+    """The device id of the system that has ``entity_id``."""
+    entry = await hass.call({"type": "config/entity_registry/get", "entity_id": entity_id})
+    device_id = entry.get("device_id")
+    if not isinstance(device_id, str):
+        raise BootstrapError(f"{entity_id} belongs to no device")
+    return device_id
+
+
+async def set_up_energy(hass: Hass) -> None:
+    """Give the Energy dashboard the system's sensors, unless it is set up already."""
+    current = await hass.command({"type": "energy/get_prefs"})
+    if current.get("success") and (current.get("result") or {}).get("energy_sources"):
+        log("Energy dashboard: keeping its sources")
+        return
+    prefs = energy_prefs()
+    if missing := await _missing_entities(hass, energy_entities(prefs)):
+        raise BootstrapError(f"the Energy dashboard's sensors do not exist: {missing}")
+    await hass.call({"type": "energy/save_prefs", **prefs})
+    log("Energy dashboard: grid, solar and battery set up")
+
+
+async def set_up_dashboard(hass: Hass) -> None:
+    """Add the Sunstream dashboard and open Home Assistant on it, unless it exists."""
+    dashboards = await hass.call({"type": "lovelace/dashboards/list"})
+    if any(d.get("url_path") == DASHBOARD_URL for d in dashboards):
+        log(f"dashboard {DASHBOARD_URL}: keeping it")
+        return
+    device_id = await system_device_id(hass, f"binary_sensor.{SYSTEM_SLUG}_connection")
+    config = load_dashboard(device_id)
+    if missing := await _missing_entities(hass, dashboard_entities(config)):
+        raise BootstrapError(
+            f"{DASHBOARD.relative_to(REPO)} names entities that do not exist: {missing}"
+        )
+    await hass.call(
+        {
+            "type": "lovelace/dashboards/create",
+            "url_path": DASHBOARD_URL,
+            "title": config.get("title", "Sunstream"),
+            "icon": DASHBOARD_ICON,
+            "show_in_sidebar": True,
+            "require_admin": False,
+            "mode": "storage",
+        }
+    )
+    await hass.call({"type": "lovelace/config/save", "url_path": DASHBOARD_URL, "config": config})
+    # The system-wide default dashboard, which the frontend opens on for every
+    # user who picked none of their own; a default chosen before stays.
+    core = await hass.call({"type": "frontend/get_system_data", "key": "core"}) or {}
+    system_data = core.get("value") or {}
+    if not system_data.get("default_panel"):
+        await hass.call(
+            {
+                "type": "frontend/set_system_data",
+                "key": "core",
+                "value": {**system_data, "default_panel": DASHBOARD_URL},
+            }
+        )
+    log(f"dashboard {DASHBOARD_URL}: {DASHBOARD.relative_to(REPO)}, opened first")
 
 
 # --- the fake devices (scripts/develop --fakes) -----------------------------------
@@ -611,7 +885,7 @@ async def add_fakes(
 
 def banner(
     public_url: str,
-    config_dir: str | None,
+    config_dir: Path | None,
     log_file: Path | None,
     fakes: list[tuple[str, str]] | None = None,
 ) -> None:
@@ -623,7 +897,7 @@ def banner(
         *(fakes or []),
     ]
     if config_dir:
-        rows.append(("Config dir", config_dir))
+        rows.append(("Config dir", str(config_dir)))
     if log_file:
         rows.append(("Console log", str(log_file)))
     width = max(len(k) for k, _ in rows)
@@ -648,7 +922,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--public-url", default=None, help="URL to print in the banner (default: --url)"
     )
-    parser.add_argument("--config-dir", default=None, help="config dir, for the banner")
+    parser.add_argument(
+        "--config-dir", type=Path, default=None, help="HA's config dir (its stored port)"
+    )
     parser.add_argument("--log-file", type=Path, default=None, help="HA's console log")
     parser.add_argument("--hass-pid", type=int, default=None, help="give up if it exits")
     parser.add_argument(
@@ -671,6 +947,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="also add the (fake) AlphaESS unit listening there (unit 85)",
     )
+    parser.add_argument(
+        "--check-port",
+        action="store_true",
+        help="only check that --config-dir serves on --url's port (before starting HA)",
+    )
     return parser.parse_args(argv)
 
 
@@ -682,9 +963,12 @@ async def run(args: argparse.Namespace) -> None:
         steps = await wait_for_http(hass, args.timeout, args.hass_pid, console)
         await onboard(hass, steps)
         await wait_until_running(hass, RUNNING_TIMEOUT, args.hass_pid, console)
-        await keep_http_settings(hass)
+        await confirm_http_settings(hass)
         await add_system(hass)
         fakes = await add_fakes(hass, args.winet, args.alphaess)
+        await set_up_energy(hass)
+        await set_up_dashboard(hass)
+        await dismiss_setup_issues(hass)
     banner(args.public_url or args.url, args.config_dir, args.log_file, fakes)
 
 
@@ -698,6 +982,9 @@ def main(argv: list[str] | None = None) -> int:
     # scripts/develop stops us with SIGTERM on Ctrl-C; leave without a fuss.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
+        if args.check_port:
+            check_port(args.config_dir, args.url)
+            return 0
         asyncio.run(run(args))
     except BootstrapError as err:
         dead = "" if _alive(args.hass_pid) else " (Home Assistant is no longer running)"

@@ -9,7 +9,9 @@
 # only repairs what is missing (mounts, a changed requirements file).
 #
 # After sourcing, call `sunstream_provision`; then `sunstream_run CMD...`
-# runs CMD in the repo with the venv active, wherever it lives.
+# runs CMD in the repo with the venv active, wherever it lives, and
+# `sunstream_release` when done (it unmounts this checkout from the root
+# once no other run of it needs it). `scripts/clean` removes it all.
 
 set -euo pipefail
 
@@ -18,10 +20,18 @@ SID_ROOT="${SUNSTREAM_SID_ROOT:-/var/lib/sunstream/sid}"
 REQUIREMENTS="$REPO/requirements_test.txt"
 MIN_PY="3.14.2"
 # Real peers the tests and benchmarks run: the MQTT broker, a headless
-# browser for the dashboard page, and Node's `ws` for the reference server.
-SYSTEM_PACKAGES=(mosquitto chromium nodejs node-ws)
+# browser for the dashboard page, Node's `ws` for the reference server, and
+# the linter of the shell scripts (tests/addon/test_packaging.py).
+SYSTEM_PACKAGES=(mosquitto chromium nodejs node-ws shellcheck)
 
 log() { printf '\033[1;34m[sunstream]\033[0m %s\n' "$*" >&2; }
+
+keep_previous_log() {
+    # keep_previous_log FILE: move a non-empty FILE to FILE.1 and start FILE empty.
+    local file="$1"
+    if [[ -s "$file" ]]; then mv -f "$file" "$file.1"; fi
+    : >"$file"
+}
 
 # --- host Python ------------------------------------------------------------
 
@@ -96,7 +106,38 @@ _ensure_root() {
     _mount_once "$SID_ROOT/dev" --bind /dev
     _mount_once "$SID_ROOT/dev/pts" --bind /dev/pts
     _mount_once "$SID_ROOT/dev/shm" --bind /dev/shm
+    _hold_repo_lock
     _mount_repo
+}
+
+# Mounts: /proc and /dev stay mounted for every checkout that uses the root
+# (they hold no files of ours, and checkouts on older scripts use them
+# without any lock, so no count of their users could be trusted); only this
+# checkout's bind mount is released after the run, by the last run of it
+# still going. scripts/clean unmounts everything before removing the root.
+SUNSTREAM_LOCK_FD=""
+
+_hold_repo_lock() {
+    # Every run from this checkout holds a shared lock on a file of its own for
+    # as long as it uses the root; the kernel drops the lock of a run that
+    # dies, so the count never goes stale.
+    local dir="$SID_ROOT/var/lib/sunstream-locks" name
+    mkdir -p "$dir"
+    name="$(printf '%s' "$REPO" | sha256sum | cut -c1-16)"
+    exec {SUNSTREAM_LOCK_FD}>"$dir/$name.lock"
+    flock -s "$SUNSTREAM_LOCK_FD"
+}
+
+sunstream_release() {
+    # Unmount this checkout from the root unless another run of it still
+    # holds the lock (then the last one unmounts it) or still uses the mount.
+    [[ -n "$SUNSTREAM_LOCK_FD" ]] || return 0
+    local inside="$SID_ROOT$REPO"
+    if flock -x -n "$SUNSTREAM_LOCK_FD" && mountpoint -q "$inside"; then
+        umount "$inside" 2>/dev/null || log "$inside is still in use; left mounted (scripts/clean removes it)"
+    fi
+    exec {SUNSTREAM_LOCK_FD}>&-
+    SUNSTREAM_LOCK_FD=""
 }
 
 _mount_repo() {
@@ -113,16 +154,35 @@ _mount_repo() {
     mount --bind "$REPO" "$inside"
 }
 
+_root_missing_packages() {
+    # Print the SYSTEM_PACKAGES that dpkg inside the root does not have installed.
+    local installed
+    # shellcheck disable=SC2016 # dpkg-query's own format fields
+    installed="$(_in_root dpkg-query -W -f='${Package} ${db:Status-Status}\n' \
+        "${SYSTEM_PACKAGES[@]}" 2>/dev/null | awk '$2 == "installed" {print $1}')" || true
+    local pkg
+    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+        grep -qxF "$pkg" <<<"$installed" || echo "$pkg"
+    done
+}
+
 _ensure_root_packages() {
+    # Whether every wanted package is installed is dpkg's to say, not the
+    # stamp's: checkouts with an older or newer list share this root, and a
+    # list compared for equality would make each reinstall after the other.
+    # The stamp only says "provisioned" (runs wait for it); once written it is
+    # left alone, as checkouts on older code still compare it with their list.
     local stamp="$SID_ROOT/var/lib/sunstream-packages"
-    local want="${SYSTEM_PACKAGES[*]}"
-    [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
-    log "installing ${want} into the sid root"
-    _in_root apt-get -o Acquire::Check-Valid-Until=false update -qq >/dev/null
-    _in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
-        install -y -qq --no-install-recommends "${SYSTEM_PACKAGES[@]}" >/tmp/sunstream-apt.log 2>&1 \
-        || { log "apt-get install failed, see /tmp/sunstream-apt.log"; return 1; }
-    echo "$want" >"$stamp"
+    local missing
+    mapfile -t missing < <(_root_missing_packages)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]} into the sid root"
+        _in_root apt-get -o Acquire::Check-Valid-Until=false update -qq >/dev/null
+        _in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+            install -y -qq --no-install-recommends "${missing[@]}" >/tmp/sunstream-apt.log 2>&1 \
+            || { log "apt-get install failed, see /tmp/sunstream-apt.log"; return 1; }
+    fi
+    [[ -f "$stamp" ]] || echo "${SYSTEM_PACKAGES[*]}" >"$stamp"
 }
 
 _ensure_host_packages() {
@@ -132,6 +192,7 @@ _ensure_host_packages() {
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     [[ -d /usr/share/nodejs/ws ]] || missing+=(node-ws)
+    command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]}"
@@ -173,6 +234,23 @@ _ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+_ensure_frontend() {
+    # _ensure_frontend PREFIX VENV [RUNNER...]: Home Assistant's frontend, at the
+    # version Home Assistant pins, for the tests that draw a dashboard in it
+    # (tests/test_develop_bootstrap.py). scripts/develop's Home Assistant would
+    # install the same at its first start.
+    local prefix="$1" venv="$2"; shift 2
+    local found=("$prefix$venv"/lib/python3*/site-packages/hass_frontend/index.html)
+    [[ -e "${found[0]}" ]] && return 0
+    local pins=()
+    read -ra pins <<<"$("$@" "$venv/bin/python" -c 'import json, pathlib, homeassistant
+manifest = pathlib.Path(homeassistant.__file__).parent / "components/frontend/manifest.json"
+print(*json.loads(manifest.read_text())["requirements"])')"
+    ((${#pins[@]})) || { log "cannot read the frontend's version from Home Assistant"; return 1; }
+    log "installing Home Assistant's frontend (${pins[*]}) into $venv"
+    "$@" "$venv/bin/pip" install -q --disable-pip-version-check "${pins[@]}"
+}
+
 SUNSTREAM_MODE=""
 SUNSTREAM_VENV=""
 
@@ -183,6 +261,7 @@ sunstream_provision() {
         SUNSTREAM_VENV="${SUNSTREAM_VENV_DIR:-$REPO/.venv}"
         log "using host Python $py"
         _ensure_venv "" "$py" "$SUNSTREAM_VENV"
+        _ensure_frontend "" "$SUNSTREAM_VENV"
         _ensure_host_packages
     else
         [[ "$(id -u)" == 0 ]] || { log "need root to provision Python $MIN_PY (or put python3.14 on PATH)"; return 1; }
@@ -190,6 +269,7 @@ sunstream_provision() {
         SUNSTREAM_VENV=/opt/sunstream-venv
         _ensure_root
         _ensure_venv "$SID_ROOT" /usr/bin/python3.14 "$SUNSTREAM_VENV" _in_root
+        _ensure_frontend "$SID_ROOT" "$SUNSTREAM_VENV" _in_root
         _ensure_root_packages
     fi
 }
@@ -200,6 +280,7 @@ sunstream_run() {
     if [[ "$SUNSTREAM_MODE" == host ]]; then
         (cd "$REPO" && VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:$PATH" "$@")
     else
+        # shellcheck disable=SC2016 # expanded by the shell inside
         _in_root VIRTUAL_ENV="$SUNSTREAM_VENV" PATH="$venv_path:/usr/local/bin:/usr/bin:/bin" \
             /bin/sh -c 'cd "$0" && exec "$@"' "$REPO" "$@"
     fi

@@ -157,16 +157,32 @@ def _text(state: State | None) -> str | None:
 
 
 def expected_chart(
-    hass: HomeAssistant, values: dict[datetime, float] | None = None
+    hass: HomeAssistant,
+    values: dict[datetime, float] | None = None,
+    *,
+    today_kwh: float | None = None,
 ) -> dict[str, list[Any]]:
-    """24 hours ending with the current one; ``values`` by UTC hour start."""
+    """24 hours ending with the current one; ``values`` by UTC hour start.
+
+    With ``today_kwh``, the current hour also holds whatever of today's
+    generation the hours of today before it do not (never less than its own
+    value), so the hours of today add up to today's total.
+    """
     values = values or {}
     zone = ZoneInfo(hass.config.time_zone)
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
     starts = [hour - timedelta(hours=23 - i) for i in range(24)]
+    shown = [round(values.get(start, 0.0), 3) for start in starts]
+    if today_kwh is not None:
+        midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        earlier = sum(
+            v for start, v in zip(starts[:-1], shown[:-1], strict=True) if start >= midnight
+        )
+        shown[-1] = round(max(shown[-1], today_kwh - earlier), 3)
     return {
         "labels": [start.astimezone(zone).strftime("%H:%M") for start in starts],
-        "values": [round(values.get(start, 0.0), 3) for start in starts],
+        "values": shown,
     }
 
 
@@ -174,7 +190,7 @@ def expected_document(
     hass: HomeAssistant,
     system_id: str,
     *,
-    chart: dict[str, list[Any]] | None = None,
+    chart_values: dict[datetime, float] | None = None,
     status: str | None = None,
 ) -> dict[str, Any]:
     """The MonitoringData document ``hass.states`` calls for right now."""
@@ -228,7 +244,9 @@ def expected_document(
             "temperature_c": _celsius(get("inverter_temperature")),
             "status": _text(get("status")),
         },
-        "chart_data": chart or expected_chart(hass),
+        "chart_data": expected_chart(
+            hass, chart_values, today_kwh=_kilo(get("pv_energy_today"), "Wh")
+        ),
         "last_updated": newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
     }
 

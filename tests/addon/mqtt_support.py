@@ -16,7 +16,7 @@ from typing import Any
 import aiomqtt
 import orjson
 
-from sunstream_monitor.feeds.backoff import Backoff
+from sunstream_monitor.backoff import Backoff
 from sunstream_monitor.settings import MqttSettings
 
 WAIT = 5.0
@@ -25,7 +25,7 @@ PREFIX = "sunstream"
 
 def fast_backoff() -> Backoff:
     """Reconnect quickly so tests stay short."""
-    return Backoff(0.05, 0.3)
+    return Backoff(base=0.05, cap=0.3)
 
 
 def mqtt_settings(port: int, **overrides: Any) -> MqttSettings:

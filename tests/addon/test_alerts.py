@@ -561,16 +561,24 @@ class SocketIORecorder:
 
     def __init__(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
-        self.alerts: list[dict[str, Any]] = []
+        # (deviceId, alert) for each alert heard, as the /ws frame it matches: see _seen_on_ws.
+        self.alerts: list[tuple[str, dict[str, Any]]] = []
         self.dispatches: list[dict[str, Any]] = []
         self.client.on("device:alerts", self._alert)
         self.client.on("device:dispatch", self._dispatch)
 
-    async def _alert(self, data: dict[str, Any]) -> None:
-        self.alerts.append(data)
+    async def _alert(self, message: dict[str, Any]) -> None:
+        # Read as existing dashboards do (docs/app-api.md): ({ deviceId, alerts }) => …
+        assert set(message) == {"deviceId", "alerts"}
+        self.alerts.extend((message["deviceId"], alert) for alert in message["alerts"])
 
     async def _dispatch(self, data: dict[str, Any]) -> None:
         self.dispatches.append(data)
+
+
+def _seen_on_ws(*frames: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """What a Socket.IO client hears for these /ws alert frames: (deviceId, alert)."""
+    return [(frame["system_id"], frame["data"]) for frame in frames]
 
 
 class ChannelRecorder:
@@ -675,7 +683,7 @@ async def _raised_everywhere(out: Outputs, in_ha: list[dict[str, Any]]) -> dict[
     assert (data["alert_id"], data["rule"], data["state"]) == (ALERT_ID, RULE, "raised")
     assert (data["severity"], data["acknowledged"]) == ("critical", False)
     await until(lambda: out.sio.alerts, what="device:alerts")
-    assert out.sio.alerts == [raised]
+    assert out.sio.alerts == _seen_on_ws(raised)
     await until(lambda: out.mqtt_events("alert"), what="the alert on MQTT")
     assert out.mqtt_events("alert") == [raised]
     assert [e["state"] for e in in_ha] == ["raised"]
@@ -745,7 +753,7 @@ async def test_alert_round_trip(ha_server: HomeAssistantServer, broker: Broker) 
         assert acknowledged[0]["data"]["acknowledged_by"] == "token-1"
         assert acknowledged[0]["data"]["threshold"] == raised["data"]["threshold"]
         assert out.channel.of("alert") == [raised]
-        assert out.sio.alerts == [raised, acknowledged[0]]
+        assert out.sio.alerts == _seen_on_ws(raised, acknowledged[0])
         assert out.mqtt_events("alert", "alert_acknowledged") == [raised, acknowledged[0]]
 
         # 3. The fault ends: HA clears the alert, the app updates the same one.

@@ -234,7 +234,7 @@ async def test_banner_follows_connectivity_feed_and_server(
     # The page loses the server: OFFLINE, then back by itself once it returns,
     # with whatever changed meanwhile.
     await server.stop()
-    assert "Connection to the server lost" in await banner_is(page, "offline", within=5)
+    assert "Connection to the Sunstream app lost" in await banner_is(page, "offline", within=5)
     server.hub.update_state(SYSTEM, document(current_generation_kw=2.25))
     await server.start()
     await banner_is(page, "live", within=15)

@@ -12,7 +12,8 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from sunstream_monitor.feeds.backoff import Backoff
+from custom_components.sunstream.pysunstream.backoff import Backoff as IntegrationBackoff
+from sunstream_monitor.backoff import Backoff
 from sunstream_monitor.feeds.discovery import discover
 from sunstream_monitor.feeds.ha import CommandFailed, ConnectionLost, HomeAssistantFeed
 from sunstream_monitor.feeds.ha_protocol import (
@@ -472,13 +473,27 @@ def test_token_shape() -> None:
 
 
 def test_backoff() -> None:
-    backoff = Backoff(1.0, 30.0, rng=lambda: 0.5)  # no jitter at the midpoint
-    assert [backoff.next() for _ in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    backoff = Backoff(base=1.0, cap=30.0, rand=lambda: 0.0)  # no jitter drawn
+    assert [backoff.next_delay() for _ in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert backoff.failures == 7
+    assert backoff.peek() == 30.0
     backoff.reset()
-    assert backoff.next() == 1.0
-    jittery = Backoff(1.0, 30.0, rng=lambda: 0.0)
-    assert jittery.next() == pytest.approx(0.8)
-    assert Backoff(1.0, 30.0, rng=lambda: 1.0).next() == pytest.approx(1.2)
+    assert backoff.next_delay() == 1.0
+    # Jitter only shortens a wait, so the cap holds.
+    assert Backoff(base=1.0, cap=30.0, rand=lambda: 0.5).next_delay() == pytest.approx(0.9)
+    assert Backoff(base=1.0, cap=30.0, rand=lambda: 0.999).next_delay() > 0.8
+    with pytest.raises(ValueError, match="invalid back-off"):
+        Backoff(base=5.0, cap=1.0)
+
+
+def test_backoff_matches_the_integration() -> None:
+    """The app's copy and the integration's: same API, same delays."""
+    draws = [0.0, 0.3, 0.99, 0.5, 0.1, 0.7, 0.2, 0.0]
+    ours, theirs = (
+        cls(base=0.5, factor=3.0, cap=20.0, jitter=0.25, rand=iter(draws).__next__)
+        for cls in (Backoff, IntegrationBackoff)
+    )
+    assert [ours.next_delay() for _ in draws] == [theirs.next_delay() for _ in draws]
 
 
 def test_discovery() -> None:

@@ -147,7 +147,8 @@ async def test_socketio_uses_the_settings_caps(make_server: ServerFactory) -> No
     """Was: create_app passed only the origins; Socket.IO kept its own defaults."""
     server = await make_server(max_clients=3, max_clients_per_ip=1, client_queue=7)
     endpoint = server.app[SOCKETIO_KEY]
-    assert endpoint.server.max_clients == 3
+    assert endpoint.gate.admission.max_clients == 3
+    assert endpoint.gate.admission.max_clients_per_ip == 1
     assert endpoint.server.eio.max_queue == 7
 
     first = socketio.AsyncClient(reconnection=False)
@@ -156,7 +157,7 @@ async def test_socketio_uses_the_settings_caps(make_server: ServerFactory) -> No
         await first.connect(server.base, auth={"token": ADMIN_TOKEN}, transports=["websocket"])
         with pytest.raises(socketio.exceptions.ConnectionError):
             await second.connect(server.base, auth={"token": ADMIN_TOKEN}, transports=["websocket"])
-        assert endpoint.server.refused == 1
+        assert endpoint.stats()["refused"] == 1
     finally:
         await first.disconnect()
         await second.disconnect()

@@ -139,19 +139,26 @@ class TestChartFromRecorder:
             hour - timedelta(hours=1): 2.5,
             hour: 0.5,
         }
-        chart = expected_chart(hass, values)
         async with running_feed(ha_server) as run:
             system = run.hub.systems[ha_server.system_id]
             await until(
-                lambda: system.document is not None and system.document["chart_data"] == chart,
+                lambda: (
+                    system.document is not None
+                    and system.document["chart_data"]
+                    == expected_chart(
+                        hass, values, today_kwh=system.document["today_generation_kwh"]
+                    )
+                ),
                 what="the chart from statistics",
             )
             await until(
                 lambda: (
-                    system.document == expected_document(hass, ha_server.system_id, chart=chart)
+                    system.document
+                    == expected_document(hass, ha_server.system_id, chart_values=values)
                 ),
                 what="the whole document",
             )
+        chart = system.document["chart_data"]
         assert len(chart["labels"]) == 24
         assert chart["labels"][-1] == hour.astimezone(ZoneInfo(hass.config.time_zone)).strftime(
             "%H:00"
@@ -345,3 +352,39 @@ def test_chart_values_from_rows() -> None:
     # An hourly row for the running hour wins over the 5-minute rows.
     with_hour = hourly_chart(now, zone, [{"start": ms(window[-1]), "change": 2.0}], five_minute)
     assert with_hour.values[-1] == 2.0
+
+
+def test_chart_includes_the_current_unfinished_hour() -> None:
+    """Was: a new system showed "Today 0.1 kWh" over a chart of zeros (no statistics yet)."""
+    zone = ZoneInfo("America/Sao_Paulo")  # UTC-3: today began at 03:00 UTC
+    now = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+    chart = hourly_chart(now, zone)
+    new = _document({"pv_energy_today": _state("0.1", "kWh")}, chart=chart, zone=zone, now=now)
+    assert new["today_generation_kwh"] == 0.1
+    assert new["chart_data"]["values"] == [0.0] * 23 + [0.1]
+
+    # Hours with statistics keep them; the running hour gets what they do not account for.
+    window = chart_window(now)
+    hourly = [
+        {"start": int(window[8].timestamp() * 1000), "change": 9.0},  # 20:00 local, yesterday
+        {"start": int(window[20].timestamp() * 1000), "change": 1.25},  # 08:00 local, today
+        {"start": int(window[22].timestamp() * 1000), "change": 2.5},
+    ]
+    five_minute = [{"start": int(window[23].timestamp() * 1000), "change": 0.5}]
+    chart = hourly_chart(now, zone, hourly, five_minute)
+    doc = _document({"pv_energy_today": _state("4750", "Wh")}, chart=chart, zone=zone, now=now)
+    values = doc["chart_data"]["values"]
+    midnight = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    today = [v for start, v in zip(window, values, strict=True) if start >= midnight]
+    assert values[23] == 1.0
+    assert sum(today) == pytest.approx(doc["today_generation_kwh"])
+    assert values[8] == 9.0
+    # Statistics ahead of the live total (a counter reset) are never cut back.
+    behind = _document({"pv_energy_today": _state("1", "kWh")}, chart=chart, zone=zone, now=now)
+    assert behind["chart_data"]["values"][23] == 0.5
+    # Without a today total, or with a chart of an hour ago, the chart is as computed.
+    unknown = _document({}, chart=chart, zone=zone, now=now)
+    assert unknown["chart_data"]["values"][23] == 0.5
+    later = now + timedelta(hours=1)
+    stale = _document({"pv_energy_today": _state("9", "kWh")}, chart=chart, zone=zone, now=later)
+    assert stale["chart_data"] == chart.as_dict()

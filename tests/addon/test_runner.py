@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
+import logging
 import os
 from pathlib import Path
 import signal
@@ -213,3 +214,35 @@ async def test_serve_runs_the_mqtt_bridge(ha_server: HomeAssistantServer, broker
                 message = await anext(aiter(mqtt.messages))
             assert isinstance(message.payload, bytes)
             assert orjson.loads(message.payload)["system_id"] == system_id
+
+
+async def test_access_log_writes_no_query_strings_or_tokens(
+    ha_server: HomeAssistantServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: at debug level aiohttp's default line wrote query strings and Referer."""
+    caplog.set_level(logging.DEBUG)
+    settings = _ha_settings(ha_server, log_level="debug")
+    base = f"http://127.0.0.1:{settings.port}"
+    generated = "9f" * 32  # the shape of the app's generated tokens
+    requests = [
+        f"/api/systems?access_token={ADMIN_TOKEN}&note=query-marker",
+        f"/api/systems/{ha_server.token}",
+        f"/api/systems/{ADMIN_TOKEN}",
+        f"/api/alerts/{generated}/acknowledge",
+        f"/ws/monitoring/{ha_server.system_id}?token=query-marker",
+    ]
+    referer = {"Referer": f"{base}/?access_token={ADMIN_TOKEN}&referer-marker=1"}
+    async with serving(settings), aiohttp.ClientSession() as session:
+        await _health(base, feed=True)
+        for path in requests:
+            async with session.get(f"{base}{path}", headers={**bearer(), **referer}) as response:
+                await response.read()
+    lines = [r.getMessage() for r in caplog.records if r.name == "sunstream_monitor.runner"]
+    logged = "\n".join(lines)
+    assert '"GET /api/systems" 200' in logged
+    assert '"GET /api/systems/<redacted>" 404' in logged
+    assert '"GET /api/alerts/<redacted>/acknowledge" 405' in logged
+    assert f'"GET /ws/monitoring/{ha_server.system_id}" 400' in logged
+    for secret in (ADMIN_TOKEN, ha_server.token, generated, "query-marker", "referer-marker"):
+        assert secret not in logged
+    assert "?" not in logged

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 import json
 from typing import Any
 
@@ -128,6 +129,25 @@ class Recorder:
     async def call(self, event: str, data: Any) -> Any:
         return await self.client.call(event, data, timeout=WAIT)
 
+    async def data(self) -> dict[str, Any]:
+        """The next ``device:data``, read as existing dashboards do (docs/app-api.md):
+        ``({ deviceId, data, timestamp }) => …`` — exactly those keys."""
+        message = await self.next("device:data")
+        assert set(message) == {"deviceId", "data", "timestamp"}
+        device_id, data, timestamp = message["deviceId"], message["data"], message["timestamp"]
+        assert device_id == data["system_id"]
+        # Date.toJSON()'s form: what `new Date(timestamp)` parses.
+        assert datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+        assert isinstance(data, dict)
+        return data
+
+    async def alerts(self) -> tuple[str, list[dict[str, Any]]]:
+        """The next ``device:alerts``, read as ``({ deviceId, alerts }) => …``."""
+        message = await self.next("device:alerts")
+        assert set(message) == {"deviceId", "alerts"}
+        assert isinstance(message["alerts"], list)
+        return message["deviceId"], message["alerts"]
+
 
 class Server:
     """An aiohttp app with the Socket.IO endpoint, on a free loopback port."""
@@ -136,7 +156,7 @@ class Server:
         self.hub = hub
         self.authenticator = authenticator
         self.app = web.Application()
-        self.endpoint = sio.attach(self.app, hub, authenticator, **options)
+        self.endpoint = sio.SocketIOEndpoint(hub, authenticator, **options).attach(self.app)
         self.runner = web.AppRunner(self.app)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -240,11 +260,11 @@ async def test_subscribe_gets_data_now_and_on_change(
     recorder = await clients()
     ack = await recorder.call("subscribe:device", SYSTEM)
     assert ack == {"ok": True, "system_id": SYSTEM, "alerts": []}
-    first = await recorder.next("device:data")
+    first = await recorder.data()
     assert first == document()
 
     server.hub.update_state(SYSTEM, document(current_generation_kw=4.75))
-    changed = await recorder.next("device:data")
+    changed = await recorder.data()
     assert changed["current_generation_kw"] == 4.75
     assert changed["system_id"] == SYSTEM
     # The other system's updates don't reach this room.
@@ -253,13 +273,28 @@ async def test_subscribe_gets_data_now_and_on_change(
     assert server.endpoint.stats()["systems"] == {SYSTEM: 1}
 
 
+async def test_values_are_sent_with_sensible_precision(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    """Was: device:data carried the document's binary noise (0.49739999999999995)."""
+    recorder = await clients()
+    await recorder.call("subscribe:device", SYSTEM)
+    await recorder.data()
+    noisy = 0.49739999999999995
+    assert noisy != 0.4974
+    server.hub.update_state(SYSTEM, document(today_savings=noisy, load={"power_kw": noisy}))
+    data = await recorder.data()
+    assert data["today_savings"] == 0.4974
+    assert data["load"]["power_kw"] == 0.4974
+
+
 async def test_subscribe_accepts_an_object_argument(
     clients: Callable[..., Awaitable[Recorder]],
 ) -> None:
     recorder = await clients()
     ack = await recorder.call("subscribe:device", {"deviceId": OTHER})
     assert ack["ok"] is True
-    assert (await recorder.next("device:data"))["system_id"] == OTHER
+    assert (await recorder.data())["system_id"] == OTHER
 
 
 async def test_every_member_of_the_room_gets_the_update_encoded_once(
@@ -268,7 +303,7 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
     recorders = [await clients() for _ in range(3)]
     for recorder in recorders:
         await recorder.call("subscribe:device", SYSTEM)
-        await recorder.next("device:data")
+        await recorder.data()
 
     # Count Socket.IO packet encodings of device:data (server and clients share the class).
     encoded: list[Any] = []
@@ -282,7 +317,7 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
     monkeypatch.setattr(socketio.packet.Packet, "encode", counting_encode)
     server.hub.update_state(SYSTEM, document(today_generation_kwh=13.0))
     for recorder in recorders:
-        assert (await recorder.next("device:data"))["today_generation_kwh"] == 13.0
+        assert (await recorder.data())["today_generation_kwh"] == 13.0
     assert len(encoded) == 1
 
 
@@ -296,11 +331,11 @@ async def test_alerts_reach_the_room_and_acknowledge(
     alert = server.hub.raise_alert(
         SYSTEM, {"rule": "battery_low", "severity": "warning", "value": 9.0, "threshold": 10.0}
     )
-    raised = await watcher.next("device:alerts")
-    assert raised["type"] == "alert"
-    assert raised["system_id"] == SYSTEM
-    assert raised["data"]["alert_id"] == alert.alert_id
-    assert raised["data"]["state"] == "raised"
+    device_id, [raised] = await watcher.alerts()
+    assert device_id == SYSTEM
+    assert raised["alert_id"] == alert.alert_id
+    assert raised["state"] == "raised"
+    assert raised["acknowledged"] is False
 
     # A later subscriber learns of active alerts in the ack.
     late = await clients()
@@ -310,9 +345,10 @@ async def test_alerts_reach_the_room_and_acknowledge(
     reply = await watcher.call("alert:acknowledge", alert.alert_id)
     assert reply["ok"] is True
     assert reply["alert"]["acknowledged"] is True
-    acknowledged = await watcher.next("device:alerts")
-    assert acknowledged["type"] == "alert_acknowledged"
-    assert acknowledged["data"]["acknowledged_by"] == "token-1"
+    device_id, [acknowledged] = await watcher.alerts()
+    assert device_id == SYSTEM
+    assert acknowledged["acknowledged"] is True
+    assert acknowledged["acknowledged_by"] == "token-1"
     stored = server.hub.alerts.get(alert.alert_id)
     assert stored is not None
     assert stored.acknowledged
@@ -358,14 +394,14 @@ async def test_unsubscribe_stops_updates(
     leaver, stayer = await clients(), await clients()
     for recorder in (leaver, stayer):
         await recorder.call("subscribe:device", SYSTEM)
-        await recorder.next("device:data")
+        await recorder.data()
     assert (await leaver.call("unsubscribe:device", SYSTEM))["ok"] is True
 
     server.hub.update_state(SYSTEM, document(current_generation_kw=1.11))
     server.hub.raise_alert(SYSTEM, {"rule": "inverter_hot", "severity": "critical"})
     # The update was sent (the stayer hears it), just not to the leaver.
-    assert (await stayer.next("device:data"))["current_generation_kw"] == 1.11
-    await stayer.next("device:alerts")
+    assert (await stayer.data())["current_generation_kw"] == 1.11
+    await stayer.alerts()
     await leaver.nothing("device:data")
     await leaver.nothing("device:alerts", within=0.1)
     assert server.endpoint.stats()["systems"] == {SYSTEM: 1}
@@ -383,7 +419,7 @@ async def test_unknown_system_is_an_error_event_not_a_crash(
     assert SYSTEM in error["known"]
     # Still connected and still served.
     assert (await recorder.call("subscribe:device", SYSTEM))["ok"] is True
-    assert (await recorder.next("device:data"))["system_id"] == SYSTEM
+    assert (await recorder.data())["system_id"] == SYSTEM
 
 
 @pytest.mark.parametrize(
@@ -414,7 +450,7 @@ async def test_malformed_packet_closes_only_that_client(
 ) -> None:
     healthy = await clients()
     await healthy.call("subscribe:device", SYSTEM)
-    await healthy.next("device:data")
+    await healthy.data()
 
     url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
@@ -431,7 +467,7 @@ async def test_malformed_packet_closes_only_that_client(
             assert texts[-1:] == ["1"]
             assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     server.hub.update_state(SYSTEM, document(current_generation_kw=2.5))
-    assert (await healthy.next("device:data"))["current_generation_kw"] == 2.5
+    assert (await healthy.data())["current_generation_kw"] == 2.5
 
 
 async def test_oversized_packet_is_refused(
@@ -557,13 +593,13 @@ async def test_served_by_the_whole_app(socket_enabled: None) -> None:
             url, auth={"token": TOKEN}, transports=["websocket"], wait_timeout=WAIT
         )
         await recorder.call("subscribe:device", SYSTEM)
-        await recorder.next("device:data")
+        await recorder.data()
         hub.update_state(SYSTEM, document(current_generation_kw=5.5))
-        assert (await recorder.next("device:data"))["current_generation_kw"] == 5.5
+        assert (await recorder.data())["current_generation_kw"] == 5.5
         async with (
             aiohttp.ClientSession() as session,
             session.get(
-                f"{url}/ws/monitoring", headers={"Authorization": f"Bearer {TOKEN}"}
+                f"{url}/api/stats", headers={"Authorization": f"Bearer {TOKEN}"}
             ) as response,
         ):
             stats = await response.json()
@@ -660,7 +696,7 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
             await eventually(lambda: srv.endpoint.stats()["connections"] == 1)
             # Everyone else was served throughout, up to the last update.
             async with asyncio.timeout(WAIT * 4):
-                while (await healthy.next("device:data"))["current_generation_kw"] != last:
+                while (await healthy.data())["current_generation_kw"] != last:
                     pass
             assert healthy.client.connected
     finally:

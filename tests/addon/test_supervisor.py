@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from sunstream_monitor.feeds.backoff import Backoff
+from sunstream_monitor.backoff import Backoff
 from sunstream_monitor.settings import MqttSettings
 from sunstream_monitor.supervisor import mqtt_from_supervisor, wait_for_mqtt
 
@@ -131,6 +131,6 @@ async def test_waits_until_a_broker_is_there(supervisor: tuple[FakeSupervisor, s
     not_yet = (400, {"result": "error", "message": "Service not enabled"})
     fake.answers = [not_yet, not_yet, ok()]
     async with aiohttp.ClientSession() as session:
-        settings = await wait_for_mqtt(session, TOKEN, base, backoff=Backoff(0.01, 0.05))
+        settings = await wait_for_mqtt(session, TOKEN, base, backoff=Backoff(base=0.01, cap=0.05))
     assert settings.host == "core-mosquitto"
     assert fake.requests == 3

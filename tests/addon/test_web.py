@@ -52,7 +52,7 @@ async def test_health_needs_no_token_and_reports_the_feed(make_server: ServerFac
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/systems", "/api/systems/rooftop", "/api/alerts", "/ws/monitoring"],
+    ["/api/systems", "/api/systems/rooftop", "/api/alerts", "/ws/monitoring", "/api/stats"],
 )
 async def test_data_needs_a_token(make_server: ServerFactory, path: str) -> None:
     server = await make_server()
@@ -141,12 +141,25 @@ async def test_alerts_list_filter_and_acknowledge(make_server: ServerFactory) ->
     assert status == 401
 
 
+def contract_stats(body: dict[str, Any]) -> dict[str, int]:
+    """Read GET /ws/monitoring as existing dashboards do (docs/app-api.md): exactly its keys."""
+    assert set(body) == {"status", "endpoint", "stats"}
+    assert body["status"] == "WebSocket Server Running"
+    assert body["endpoint"] == "/ws/monitoring/:system_id"
+    stats = body["stats"]
+    assert set(stats) == {"total_connections", "active_systems", "systems"}
+    systems = {}
+    for entry in stats["systems"]:
+        assert set(entry) == {"system_id", "connections"}
+        systems[entry["system_id"]] = entry["connections"]
+    assert stats["active_systems"] == len(systems)
+    return {"total": stats["total_connections"], **systems}
+
+
 async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     server = await make_server()
     _, _, body = await server.get("/ws/monitoring")
-    assert body["totalConnections"] == 0
-    assert body["activeSystems"] == 0
-    assert body["systemConnections"] == {}
+    assert contract_stats(body) == {"total": 0}
 
     await server.ws("/ws/monitoring/rooftop")
     await server.ws("/ws/monitoring/rooftop")
@@ -157,18 +170,18 @@ async def test_stats_in_the_seed_shape(make_server: ServerFactory) -> None:
     await receive(garage)
 
     _, _, body = await server.get("/ws/monitoring")
-    assert body["totalConnections"] == 4
-    assert body["activeSystems"] == 2
-    assert body["systemConnections"] == {"rooftop": 2, "garage": 2}
-    assert body["monitoringConnections"] == 3
-    assert body["channelConnections"] == 1
+    assert contract_stats(body) == {"total": 4, "rooftop": 2, "garage": 2}
+    # The app's own counters are beside the contract document, not in it.
+    _, _, counters = await server.get("/api/stats")
+    assert counters["monitoring_connections"] == 3
+    assert counters["channel_connections"] == 1
     if importlib.util.find_spec("sunstream_monitor.sio") is not None:
-        assert body["socketio"]["connections"] == 0
+        assert counters["socketio"]["connections"] == 0
 
     await garage.close()
     await eventually(lambda: len(server.app[CLIENTS_KEY]) == 3)
     _, _, body = await server.get("/ws/monitoring")
-    assert body["systemConnections"] == {"rooftop": 2, "garage": 1}
+    assert contract_stats(body) == {"total": 3, "rooftop": 2, "garage": 1}
 
 
 async def test_unknown_route_and_method_are_problems(make_server: ServerFactory) -> None:
@@ -196,6 +209,7 @@ async def test_openapi_document_and_docs_page(make_server: ServerFactory) -> Non
         "/api/alerts/{alert_id}/acknowledge",
         "/api/broadcast",
         "/ws/monitoring",
+        "/api/stats",
         "/ws/monitoring/{system_id}",
         "/ws",
     ):
@@ -629,8 +643,8 @@ async def test_per_address_connection_cap(make_server: ServerFactory) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await server.ws("/ws")
     assert refused.value.status == 429
-    _, _, body = await server.get("/ws/monitoring")
-    assert body["refusedConnections"] == 1
+    _, _, body = await server.get("/api/stats")
+    assert body["refused_connections"] == 1
 
 
 async def test_repeated_auth_failures_back_off(make_server: ServerFactory) -> None:
@@ -694,9 +708,10 @@ async def test_slow_client_is_dropped_while_a_fast_one_keeps_up(
     await eventually(lambda: len(received) == sent, within=10)
     assert received == list(range(sent))
     await eventually(lambda: len(clients) == 1, within=CLOSE_TIMEOUT * 3)
-    _, _, stats = await server.get("/ws/monitoring")
-    assert stats["evictedSlowClients"] == 1
-    assert stats["systemConnections"] == {"rooftop": 1}
+    _, _, stats = await server.get("/api/stats")
+    assert stats["evicted_slow_clients"] == 1
+    _, _, body = await server.get("/ws/monitoring")
+    assert contract_stats(body) == {"total": 1, "rooftop": 1}
     # The slow client, reading at last, finds its queue cut short and a reason.
     assert await closed(slow, within=10) == 1008
     reader.cancel()
@@ -897,3 +912,31 @@ async def test_client_pings_are_answered(make_server: ServerFactory) -> None:
         msg = await ws.receive(timeout=WAIT)
     assert msg.type is aiohttp.WSMsgType.PONG
     assert msg.data == b"later"
+
+
+# -- precision ------------------------------------------------------------------------------------
+
+NOISY = 0.49739999999999995  # 0.4974 with binary noise, as a price × energy product has it
+
+
+async def test_values_are_written_with_sensible_precision(make_server: ServerFactory) -> None:
+    """Was: the document's floats went out with their binary noise (0.49739999999999995)."""
+    assert repr(NOISY) == "0.49739999999999995"
+    server = await make_server()
+    watcher = await server.ws("/ws/monitoring/rooftop")
+    await receive(watcher)
+    noisy = document(today_savings=NOISY, battery={"power_kw": -NOISY}, chart_data=[NOISY])
+    server.hub.update_state("rooftop", noisy)
+
+    pushed = await receive(watcher)
+    _, _, answered = await server.get("/api/systems/rooftop")
+    for body in (pushed["data"], answered):
+        assert body["today_savings"] == 0.4974
+        assert body["battery"]["power_kw"] == -0.4974
+        assert body["chart_data"] == [0.4974]
+    async with server.session.get(
+        server.url("/api/systems/rooftop"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as response:
+        text = await response.text()
+    assert "0.4974," in text
+    assert "0.4973999" not in text

@@ -86,6 +86,7 @@ def test_snapshot_has_every_metric_with_a_battery() -> None:
         "pv1_voltage",
         "pv2_power",
         "pv2_voltage",
+        "curtailed_power",
     }
 
 

@@ -7,8 +7,8 @@
 // /socket.io/ path, a token checked in the connect middleware (the Socket.IO `auth` payload or
 // an `Authorization: Bearer` header, as the app accepts), `subscribe:device` joining the room
 // `device:<id>` and answering with the current document and an ack, and every change emitted
-// once to the room as `device:data` (socket.io encodes a broadcast packet once and writes the
-// same frame to every member). Socket.IO's defaults otherwise: both transports, no
+// once to the room as `device:data` in the contract shape {deviceId, data, timestamp}
+// (docs/app-api.md, "Wire contracts"), as the app sends it (socket.io encodes a broadcast packet once and writes the same frame to every member). Socket.IO's defaults otherwise: both transports, no
 // per-message deflate, 25 s ping interval, 1 MB max buffer.
 //
 // The "state change" is an in-process ticker, the twin of bench/fanout/app_server.py and
@@ -97,7 +97,7 @@ io.on('connection', (socket) => {
       return;
     }
     socket.join(room(systemId));
-    if (current !== null) socket.emit('device:data', current);
+    if (current !== null) socket.emit('device:data', message(current));
     if (typeof ack === 'function') ack({ ok: true, system_id: systemId, alerts: [] });
   });
   socket.on('unsubscribe:device', (value, ack) => {
@@ -107,9 +107,14 @@ io.on('connection', (socket) => {
   });
 });
 
+// The contract shape the app emits too: ({ deviceId, data, timestamp }).
+function message(document) {
+  return { deviceId: args.system, data: document, timestamp: new Date() };
+}
+
 function tick() {
   current = nextDocument();
-  io.to(room(args.system)).emit('device:data', current);
+  io.to(room(args.system)).emit('device:data', message(current));
 }
 
 function startTicker() {

@@ -1,4 +1,4 @@
-"""Sunstream monitor: live feeds of Sunstream systems for outside dashboards.
+"""The Sunstream app's program: live feeds of Sunstream systems for outside dashboards.
 
 The server knows nothing of how Sunstream reads devices. It follows the
 integration through Home Assistant's WebSocket API (or, scaled out, through

@@ -12,9 +12,10 @@ Three ways in, checked in this order by the endpoints:
   They are the app owner's own credentials and carry the ``admin`` role,
   which actions that reach every client (``POST /api/broadcast``) require.
 * **Home Assistant access tokens** of administrators, checked by a callable
-  the HA feed provides (absent in MQTT mode). Accepted results are cached
-  briefly, by a hash of the token, so a thousand dashboards reconnecting at
-  once do not each cost a round trip to Home Assistant.
+  the HA feed provides (absent in MQTT mode): ``feeds/ha_tokens.py``'s
+  ``TokenChecker``, which caches answers briefly, by a hash of the token, so
+  a thousand dashboards reconnecting at once do not each cost a round trip
+  to Home Assistant.
 
 Repeated failures from one address earn a temporary refusal (HTTP 429),
 the back-off Home Assistant applies through its IP-ban counter.
@@ -25,7 +26,6 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-import hashlib
 import hmac
 import ipaddress
 import logging
@@ -47,9 +47,6 @@ AUTH_TIMEOUT: Final = 10.0
 MAX_FAILURES: Final = 5
 FAILURE_WINDOW: Final = 60.0
 REFUSE_FOR: Final = 60.0
-# How long a token Home Assistant accepted is believed without asking again.
-HA_TOKEN_TTL: Final = 60.0
-_HA_CACHE_SIZE: Final = 1024
 # Longer "tokens" are refused without asking Home Assistant (HA's are ~200 chars).
 MAX_TOKEN_LENGTH: Final = 4096
 # Addresses tracked for back-off; the oldest are forgotten beyond this.
@@ -192,8 +189,6 @@ class Authenticator:
             if address is not None
         )
         self._validate = validate_token
-        self._clock = clock
-        self._ha_cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self.failures = failures or FailureTracker(clock=clock)
         self.auth_timeout = auth_timeout
 
@@ -263,21 +258,8 @@ class Authenticator:
         return principal
 
     async def _from_home_assistant(self, encoded: bytes) -> Principal | None:
-        """Ask Home Assistant (or the short cache of its answers)."""
+        """Ask Home Assistant (its validator keeps the short cache of answers)."""
         if self._validate is None:
             return None
-        key = hashlib.sha256(encoded).digest()
-        now = self._clock()
-        cached = self._ha_cache.get(key)
-        if cached is not None:
-            if cached[0] > now:
-                return cached[1]
-            del self._ha_cache[key]
         user = await self._validate(encoded.decode())
-        if user is None:
-            return None
-        principal = Principal(name=user, via="home_assistant")
-        self._ha_cache[key] = (now + HA_TOKEN_TTL, principal)
-        while len(self._ha_cache) > _HA_CACHE_SIZE:
-            self._ha_cache.popitem(last=False)
-        return principal
+        return None if user is None else Principal(name=user, via="home_assistant")

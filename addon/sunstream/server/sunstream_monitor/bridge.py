@@ -24,7 +24,7 @@ from typing import Any
 
 import aiomqtt
 
-from .feeds.backoff import Backoff
+from .backoff import Backoff
 from .hub import Hub, HubEvent, System
 from .mqtt_link import INFLIGHT, make_client
 from .mqtt_topics import (
@@ -87,7 +87,7 @@ class MqttBridge:
         self._call_service = call_service
         self.topics = Topics(mqtt.prefix)
         self._outbox = Outbox(mqtt.buffer)
-        self._backoff = backoff or Backoff(0.5, 30.0)
+        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._published = 0
         self._connections = 0
         self._connected = False
@@ -216,7 +216,7 @@ class MqttBridge:
                     _LOGGER.exception("MQTT bridge session failed")
                 finally:
                     self._connected = False
-                await asyncio.sleep(self._backoff.next())
+                await asyncio.sleep(self._backoff.next_delay())
         finally:
             remove()
             for task in tuple(self._commands):

@@ -1,4 +1,6 @@
-"""WebSocket clients: admission, authentication, and a cheap, bounded write path.
+"""WebSocket clients: authentication, and a cheap, bounded write path.
+
+Who may connect at all is :mod:`.admission`'s policy, shared with Socket.IO.
 
 Fan-out is the hot path: one hub update goes to thousands of sockets. The
 hub serializes the update once; :meth:`Clients.broadcast` then builds the
@@ -23,8 +25,8 @@ per received chunk.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
-from collections.abc import AsyncIterator, Collection
+from collections import deque
+from collections.abc import AsyncIterator, Collection, KeysView
 import logging
 import struct
 from typing import Any, Final
@@ -34,7 +36,8 @@ from aiohttp import WSMsgType, web
 from aiohttp.base_protocol import BaseProtocol
 import orjson
 
-from . import __version__
+from . import __version__, wire
+from .admission import Admission
 from .auth import Authenticator, Principal, bearer_token, normalize_address
 from .problems import Problem, too_many_failures, unauthorized
 from .settings import Settings
@@ -76,7 +79,7 @@ def encode_text_frame(payload: bytes) -> bytes:
 
 def error_frame(code: str, message: str, **extra: Any) -> bytes:
     """``{"type": "error", "code": …, "message": …}`` as JSON."""
-    return orjson.dumps({"type": "error", "code": code, "message": message, **extra})
+    return wire.dumps({"type": "error", "code": code, "message": message, **extra})
 
 
 class Client:
@@ -183,7 +186,7 @@ class Client:
 
     def send_json(self, message: Any) -> None:
         """Serialize and send one message meant for this client only."""
-        self.send(orjson.dumps(message))
+        self.send(wire.dumps(message))
 
     def send_error(self, code: str, message: str, **extra: Any) -> None:
         """An error frame; the connection stays open."""
@@ -243,57 +246,35 @@ class Client:
 
 
 class Clients:
-    """Every WebSocket client of the server: caps, admission, fan-out, shutdown."""
+    """Every WebSocket client of the server: admission, fan-out, liveness, shutdown."""
 
     def __init__(self, settings: Settings, authenticator: Authenticator) -> None:
         """No clients yet; caps come from ``settings``."""
         self.settings = settings
         self.authenticator = authenticator
-        self.all: set[Client] = set()
-        self._per_address: Counter[str] = Counter()
+        self.admission: Admission[Client] = Admission(
+            settings.max_clients, settings.max_clients_per_ip
+        )
         self._tasks: set[asyncio.Task[None]] = set()
-        self.refused = 0
         self.evicted = 0
         self.heartbeat = HEARTBEAT
         self._sweeper: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         """How many WebSocket connections are open (or being authenticated)."""
-        return len(self.all)
+        return len(self.admission)
+
+    @property
+    def all(self) -> KeysView[Client]:
+        """Every open (or authenticating) WebSocket client."""
+        return self.admission.members
+
+    @property
+    def refused(self) -> int:
+        """Connections refused before the upgrade (caps, authentication back-off)."""
+        return self.admission.refused
 
     # -- admission -------------------------------------------------------------
-
-    def _refusal(self, remote: str | None, *, trusted: bool) -> Problem | None:
-        """Why a new connection may not be admitted now, if it may not."""
-        if len(self.all) >= self.settings.max_clients:
-            return Problem(
-                503,
-                f"the server has reached its limit of {self.settings.max_clients} connections",
-                code="server_full",
-                headers={"Retry-After": "5"},
-            )
-        per_address = self.settings.max_clients_per_ip
-        # The ingress proxy carries every panel user; only the total cap applies to it.
-        if not trusted and self._per_address[remote or ""] >= per_address:
-            return Problem(
-                429,
-                f"too many connections from this address (limit {per_address})",
-                code="too_many_connections",
-                headers={"Retry-After": "5"},
-            )
-        return None
-
-    def _add(self, client: Client) -> None:
-        self.all.add(client)
-        self._per_address[client.remote or ""] += 1
-
-    def _discard(self, client: Client) -> None:
-        if client in self.all:
-            self.all.discard(client)
-            key = client.remote or ""
-            self._per_address[key] -= 1
-            if self._per_address[key] <= 0:
-                del self._per_address[key]
 
     async def open(self, request: web.Request, kind: str) -> Client | web.WebSocketResponse:
         """Admit, upgrade and authenticate a WebSocket request.
@@ -307,27 +288,26 @@ class Clients:
         remote = normalize_address(request.remote)
         principal = auth.from_ingress(request)
         if principal is None and (wait := auth.retry_after(remote)) > 0:
-            self.refused += 1
+            self.admission.refused += 1
             raise too_many_failures(wait)
-        if (refusal := self._refusal(remote, trusted=principal is not None)) is not None:
-            self.refused += 1
-            raise refusal
         ws = web.WebSocketResponse(
             timeout=CLOSE_TIMEOUT,
             autoping=False,  # pongs feed the liveness sweep; pings are answered in _receive
             compress=False,
             max_msg_size=MAX_MESSAGE_BYTES,
         )
-        if not ws.can_prepare(request).ok:
-            raise Problem(
-                400,
-                "this endpoint speaks WebSocket: send an HTTP Upgrade request",
-                code="websocket_required",
-            )
         client = Client(self, ws, kind=kind, remote=remote, limit=self.settings.client_queue)
-        # Count the connection before the first await, so caps hold under a burst.
-        self._add(client)
+        # Counted before the first await, so caps hold under a burst.
+        refusal = self.admission.admit(client, remote, trusted=principal is not None)
+        if refusal is not None:
+            raise refusal
         try:
+            if not ws.can_prepare(request).ok:
+                raise Problem(
+                    400,
+                    "this endpoint speaks WebSocket: send an HTTP Upgrade request",
+                    code="websocket_required",
+                )
             if principal is None and (token := bearer_token(request)) is not None:
                 principal = await auth.authenticate(token, remote=remote)
                 if principal is None:
@@ -337,10 +317,10 @@ class Clients:
             if principal is None:
                 principal = await self._first_message_auth(client)
                 if principal is None:
-                    self._discard(client)
+                    self.admission.release(client)
                     return ws
         except BaseException:
-            self._discard(client)
+            self.admission.release(client)
             raise
         client.principal = principal
         return client
@@ -393,7 +373,7 @@ class Clients:
     def release(self, client: Client) -> None:
         """Forget a client whose handler is done."""
         client.closing = True
-        self._discard(client)
+        self.admission.release(client)
 
     # -- reading ---------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 import orjson
 
-from . import __version__
+from . import __version__, wire
 from .auth import Authenticator, Principal, bearer_token, normalize_address
 from .clients import Client, Clients
 from .hub import Hub
@@ -32,7 +32,7 @@ _FALSE: Final = frozenset({"0", "false", "no", "off"})
 
 def json_response(body: Any, *, status: int = 200) -> web.Response:
     """JSON via orjson (already-encoded ``bytes`` are sent as they are)."""
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    data = body if isinstance(body, bytes) else wire.dumps(body)
     return web.Response(body=data, status=status, content_type="application/json")
 
 
@@ -59,7 +59,7 @@ class HttpApi:
         self.extra_stats: dict[str, Any] = {}
         # Other outputs' broadcast (Socket.IO): (message, system_id or None) → clients reached.
         self.broadcasters: list[Callable[[Any, str | None], int]] = []
-        self._openapi = orjson.dumps(document())
+        self._openapi = wire.dumps(document())
 
     def routes(self) -> list[web.RouteDef]:
         """The routes, in the order the router should try them."""
@@ -68,6 +68,7 @@ class HttpApi:
             web.get("/openapi.json", self.openapi),
             web.get("/docs", self.docs),
             web.get("/ws/monitoring", self.stats),
+            web.get("/api/stats", self.server_stats),
             web.get("/api/systems", self.systems),
             web.get("/api/systems/{system_id}", self.system),
             web.get("/api/alerts", self.alerts),
@@ -162,20 +163,40 @@ class HttpApi:
     # -- data ---------------------------------------------------------------------
 
     async def stats(self, request: web.Request) -> web.Response:
-        """Seed 000's statistics (docs/protocols/app-seeds.md#seed-000) and our own counters."""
+        """Connection statistics in their contract shape: ``{status, endpoint, stats}``.
+
+        Existing dashboards read exactly this document (``docs/app-api.md``,
+        "Wire contracts"); the app's own counters are beside it, at
+        ``GET /api/stats`` (:meth:`server_stats`), never in it.
+        """
         await self.principal(request)
         per_system: dict[str, int] = dict(self.monitoring.stats())
         for system_id, count in self.channel.stats().items():
             per_system[system_id] = per_system.get(system_id, 0) + count
+        return json_response(
+            {
+                "status": "WebSocket Server Running",
+                "endpoint": "/ws/monitoring/:system_id",
+                "stats": {
+                    "total_connections": len(self.clients),
+                    "active_systems": len(per_system),
+                    "systems": [
+                        {"system_id": system_id, "connections": count}
+                        for system_id, count in sorted(per_system.items())
+                    ],
+                },
+            }
+        )
+
+    async def server_stats(self, request: web.Request) -> web.Response:
+        """The server's own counters: connections per endpoint, evictions, refusals, Socket.IO."""
+        await self.principal(request)
         monitoring = sum(1 for client in self.clients.all if client.kind == "monitoring")
         body: dict[str, Any] = {
-            "totalConnections": len(self.clients),
-            "activeSystems": len(per_system),
-            "systemConnections": per_system,
-            "monitoringConnections": monitoring,
-            "channelConnections": len(self.clients) - monitoring,
-            "evictedSlowClients": self.clients.evicted,
-            "refusedConnections": self.clients.refused,
+            "monitoring_connections": monitoring,
+            "channel_connections": len(self.clients) - monitoring,
+            "evicted_slow_clients": self.clients.evicted,
+            "refused_connections": self.clients.refused,
         }
         for name, stats in self.extra_stats.items():
             body[name] = stats()
@@ -264,7 +285,7 @@ class HttpApi:
             targets = set(self.monitoring.subscribers.get(system_id, ()))
             targets.update(self.channel.targets(system_id))
         message = body["message"]
-        delivered = Clients.broadcast(orjson.dumps(message), targets)
+        delivered = Clients.broadcast(wire.dumps(message), targets)
         for broadcast in self.broadcasters:
             delivered += broadcast(message, system_id)
         return json_response({"delivered": delivered, "system_id": system_id})

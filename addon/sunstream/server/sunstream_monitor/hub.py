@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import logging
+import time
 from typing import Any, Protocol
 
-import orjson
-
+from . import wire
 from .alert_book import ALERT_ACKNOWLEDGED, Alert, AlertBook
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class System:
     info: SystemInfo
     document: Document | None = None
     connected: bool | None = None
+    # When the hub took the current document in (Unix time, seconds).
+    updated_at: float = 0.0
     _frames: dict[str, bytes] = field(default_factory=dict)
     _document_json: bytes | None = None
 
@@ -52,7 +54,7 @@ class System:
     def document_json(self) -> bytes:
         """The MonitoringData document as JSON (``null`` before the first one)."""
         if self._document_json is None:
-            self._document_json = orjson.dumps(self.document)
+            self._document_json = wire.dumps(self.document)
         return self._document_json
 
     def frame(self, frame_type: str) -> bytes:
@@ -63,7 +65,7 @@ class System:
         """
         cached = self._frames.get(frame_type)
         if cached is None:
-            head = orjson.dumps({"type": frame_type, "system_id": self.system_id})
+            head = wire.dumps({"type": frame_type, "system_id": self.system_id})
             cached = head[:-1] + b',"data":' + self.document_json + b"}"
             self._frames[frame_type] = cached
         return cached
@@ -71,6 +73,7 @@ class System:
     def set_document(self, document: Document) -> None:
         """Replace the document; drop the frames built from the old one."""
         self.document = document
+        self.updated_at = time.time()
         self._document_json = None
         self._frames.clear()
 

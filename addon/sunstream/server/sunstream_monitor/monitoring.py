@@ -19,7 +19,7 @@ Conventions (the seed 000 contract, docs/protocols/app-seeds.md#seed-000):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 import math
 from typing import Any, Final
@@ -116,10 +116,39 @@ class ChartData:
 
     labels: tuple[str, ...]
     values: tuple[float, ...]
+    # Start (UTC) of each hour shown; not part of the document.
+    starts: tuple[datetime, ...] = ()
 
     def as_dict(self) -> dict[str, list[Any]]:
         """JSON-ready view."""
         return {"labels": list(self.labels), "values": list(self.values)}
+
+    def through_now(self, today_kwh: float | None, now: datetime, zone: tzinfo) -> ChartData:
+        """The chart with the current, unfinished hour holding what today's total says.
+
+        Recorder statistics lag the live sensors: an hour's row exists only
+        once the hour has ended, 5-minute rows every five minutes, and a new
+        system has none at all — "Today 0.1 kWh" over a chart of zeros.
+        Whatever today's generation holds beyond the hours of today the chart
+        already shows has happened by now, so the current hour gets it (never
+        less than its statistics say). The chart's hours of today then add up
+        to today's generation, within rounding.
+        """
+        if today_kwh is None or not self.starts:
+            return self
+        current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if self.starts[-1] != current:
+            return self  # charts from an hour ago: the next refresh brings this hour
+        midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        earlier = sum(
+            value
+            for start, value in zip(self.starts[:-1], self.values[:-1], strict=True)
+            if start >= midnight
+        )
+        last = round(max(self.values[-1], today_kwh - earlier), ENERGY_DECIMALS)
+        if last == self.values[-1]:
+            return self
+        return replace(self, values=(*self.values[:-1], last))
 
 
 # -- values -------------------------------------------------------------------
@@ -257,7 +286,11 @@ def hourly_chart(
         current_start = int(window[last].timestamp() * 1000)
         values[last] = sum(_change(row) for row in five_minute if _start_ms(row) >= current_start)
     labels = tuple(start.astimezone(zone).strftime("%H:%M") for start in window)
-    return ChartData(labels=labels, values=tuple(round(v, ENERGY_DECIMALS) for v in values))
+    return ChartData(
+        labels=labels,
+        values=tuple(round(v, ENERGY_DECIMALS) for v in values),
+        starts=tuple(window),
+    )
 
 
 def _start_ms(row: Mapping[str, Any]) -> int:
@@ -282,6 +315,7 @@ def build_document(
     has_battery: bool,
     currency: str | None,
     chart: ChartData,
+    zone: tzinfo = UTC,
     entry_state: str | None = None,
     now: datetime | None = None,
 ) -> Document:
@@ -293,7 +327,11 @@ def build_document(
     all: without, ``battery`` is ``null`` rather than a block of nulls.
     ``entry_state`` is the config entry's state, asked only when the
     connectivity sensor has no on/off state (see :func:`system_status`).
+    ``zone`` is Home Assistant's time zone, where "today" begins; the
+    chart's current hour is brought up to today's generation
+    (:meth:`ChartData.through_now`).
     """
+    now = now or datetime.now(UTC)
 
     def get(key: str) -> EntityState | None:
         return states.get(key)
@@ -304,6 +342,7 @@ def build_document(
     def energy(key: str) -> float | None:
         return _converted(get(key), _ENERGY, "kWh")
 
+    today = energy("pv_energy_today")
     battery: dict[str, Any] | None = None
     if has_battery:
         battery = {
@@ -319,7 +358,7 @@ def build_document(
         "source": info.source,
         "status": system_status(get(CONNECTIVITY), entry_state),
         "current_generation_kw": power("pv_power"),
-        "today_generation_kwh": energy("pv_energy_today"),
+        "today_generation_kwh": today,
         "monthly_generation_kwh": energy("pv_energy_month"),
         "total_generation_kwh": energy(PV_ENERGY_TOTAL),
         "today_savings": _plain(get("savings_today")),
@@ -339,6 +378,6 @@ def build_document(
             "temperature_c": _celsius(get("inverter_temperature")),
             "status": _text(get("status")),
         },
-        "chart_data": chart.as_dict(),
-        "last_updated": last_updated(states.values(), now or datetime.now(UTC)),
+        "chart_data": chart.through_now(today, now, zone).as_dict(),
+        "last_updated": last_updated(states.values(), now),
     }

@@ -3,7 +3,7 @@
 aiomqtt 2 has no reconnect of its own; the bridge and the MQTT feed each run
 a loop that builds a fresh client per attempt (so no paho state — queued
 messages, message ids — leaks from a dead session into the next one) and
-sleeps between attempts with :class:`~.feeds.backoff.Backoff`.
+sleeps between attempts with :class:`~.backoff.Backoff`.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import orjson
 
+from . import wire
 from .hub import HubEvent, SystemInfo
 
 ONLINE = "online"
@@ -164,7 +165,7 @@ def _json(payload: bytes) -> Any:
 
 def encode_systems(infos: Iterable[SystemInfo]) -> bytes:
     """The ``systems`` list: what a replica needs to show a system."""
-    return orjson.dumps(
+    return wire.dumps(
         [{"system_id": i.system_id, "name": i.name, "source": i.source} for i in infos]
     )
 
@@ -212,7 +213,7 @@ def decode_availability(payload: bytes) -> bool:
 
 def encode_event(event: HubEvent) -> bytes:
     """An event exactly as the ``/ws`` channel frames it."""
-    return orjson.dumps(event.frame())
+    return wire.dumps(event.frame())
 
 
 def decode_event(payload: bytes, system_id: str) -> HubEvent:
@@ -240,4 +241,4 @@ def decode_command(payload: bytes) -> dict[str, Any]:
 
 def encode_json(value: Any) -> bytes:
     """Any JSON-ready value (command results, commands)."""
-    return orjson.dumps(value)
+    return wire.dumps(value)

@@ -166,27 +166,100 @@ _SCHEMAS: Final[dict[str, Any]] = {
     },
     "Stats": {
         "type": "object",
-        "description": "Connection statistics.",
-        "required": ["totalConnections", "activeSystems", "systemConnections"],
+        "description": (
+            "Connection statistics in the shape existing dashboards read, exactly (the app's "
+            "own counters are at GET /api/stats)."
+        ),
+        "required": ["status", "endpoint", "stats"],
+        "additionalProperties": False,
         "properties": {
-            "totalConnections": {
-                "type": "integer",
-                "description": "Open WebSocket connections (both endpoints)",
-            },
-            "activeSystems": {
-                "type": "integer",
-                "description": "Systems with at least one watcher",
-            },
-            "systemConnections": {
+            "status": {"const": "WebSocket Server Running"},
+            "endpoint": {"const": "/ws/monitoring/:system_id"},
+            "stats": {
                 "type": "object",
-                "additionalProperties": {"type": "integer"},
-                "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                "required": ["total_connections", "active_systems", "systems"],
+                "additionalProperties": False,
+                "properties": {
+                    "total_connections": {
+                        "type": "integer",
+                        "description": "Open WebSocket connections (both endpoints)",
+                    },
+                    "active_systems": {
+                        "type": "integer",
+                        "description": "Systems with at least one WebSocket watcher",
+                    },
+                    "systems": {
+                        "type": "array",
+                        "description": "Watchers per system (/ws/monitoring plus /ws subscribers)",
+                        "items": {
+                            "type": "object",
+                            "required": ["system_id", "connections"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "system_id": {"type": "string"},
+                                "connections": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
             },
-            "monitoringConnections": {"type": "integer"},
-            "channelConnections": {"type": "integer"},
-            "evictedSlowClients": {"type": "integer"},
-            "refusedConnections": {"type": "integer"},
-            "socketio": {"type": "object"},
+        },
+    },
+    "ServerStats": {
+        "type": "object",
+        "description": "The Sunstream app's own counters, beside the connection statistics.",
+        "required": [
+            "monitoring_connections",
+            "channel_connections",
+            "evicted_slow_clients",
+            "refused_connections",
+            "socketio",
+        ],
+        "properties": {
+            "monitoring_connections": {"type": "integer"},
+            "channel_connections": {"type": "integer"},
+            "evicted_slow_clients": {"type": "integer"},
+            "refused_connections": {"type": "integer"},
+            "socketio": {
+                "type": "object",
+                "required": ["connections", "refused", "evicted", "systems"],
+                "properties": {
+                    "connections": {"type": "integer"},
+                    "refused": {"type": "integer"},
+                    "evicted": {"type": "integer"},
+                    "systems": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+        },
+    },
+    "DeviceData": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:data` event: what existing dashboards destructure as "
+            "`({deviceId, data, timestamp})`."
+        ),
+        "required": ["deviceId", "data", "timestamp"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "data": _ref("MonitoringData"),
+            "timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the app took the document in",
+            },
+        },
+    },
+    "DeviceAlerts": {
+        "type": "object",
+        "description": (
+            "Socket.IO `device:alerts` event, `({deviceId, alerts})`: the alerts that changed."
+        ),
+        "required": ["deviceId", "alerts"],
+        "additionalProperties": False,
+        "properties": {
+            "deviceId": {"type": "string", "description": "The system id"},
+            "alerts": {"type": "array", "items": _ref("Alert")},
         },
     },
     "BroadcastRequest": {
@@ -241,7 +314,7 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Sunstream monitor",
+            "title": "The Sunstream app",
             "version": __version__,
             "description": (
                 "Live data of Sunstream solar systems, fed from Home Assistant. Every operation "
@@ -367,6 +440,17 @@ def document() -> dict[str, Any]:
                     "summary": "Connection statistics",
                     "operationId": "stats",
                     "responses": {"200": _ok("Statistics", _ref("Stats")), **_AUTH_ERRORS},
+                }
+            },
+            "/api/stats": {
+                "get": {
+                    "tags": ["websocket"],
+                    "summary": "This server's connection counters (evictions, refusals, Socket.IO)",
+                    "operationId": "serverStats",
+                    "responses": {
+                        "200": _ok("Counters", _ref("ServerStats")),
+                        **_AUTH_ERRORS,
+                    },
                 }
             },
             "/ws/monitoring/{system_id}": {
@@ -500,8 +584,8 @@ input { width: 28rem; max-width: 100%; }
 DOCS_HTML: Final = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sunstream monitor API</title><style>{_STYLE}</style></head>
-<body><h1 id="title">Sunstream monitor API</h1><p id="about"></p>
+<title>The Sunstream app API</title><style>{_STYLE}</style></head>
+<body><h1 id="title">The Sunstream app API</h1><p id="about"></p>
 <p><label>Bearer token (kept in this page only):
 <input id="token" type="password" autocomplete="off"></label>
 · <a href="openapi.json">openapi.json</a></p>

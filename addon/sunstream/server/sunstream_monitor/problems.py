@@ -12,7 +12,8 @@ from http import HTTPStatus
 from typing import Any, Final
 
 from aiohttp import web
-import orjson
+
+from . import wire
 
 CONTENT_TYPE: Final = "application/problem+json"
 
@@ -37,7 +38,7 @@ def problem_response(
     body.update(extra)
     return web.Response(
         status=status,
-        body=orjson.dumps(body),
+        body=wire.dumps(body),
         content_type=CONTENT_TYPE,
         headers=headers,
     )

@@ -19,6 +19,7 @@ from typing import Any, Final
 import aiohttp
 from aiohttp import web
 
+from .access_log import access_logger
 from .auth import Authenticator
 from .bridge import MqttBridge
 from .feeds.ha import HomeAssistantFeed
@@ -69,6 +70,8 @@ async def serve(settings: Settings) -> None:
             app,
             handle_signals=False,
             access_log=_LOGGER if settings.log_level == "debug" else None,
+            # Never aiohttp's default line: it writes query strings and Referer.
+            access_log_class=access_logger((*settings.tokens, settings.ha_token)),
             shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
         await runner.setup()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .mqtt_topics import check_prefix
@@ -43,6 +43,13 @@ class MqttSettings:
     buffer: int = 10_000
 
 
+# Connection caps of each client endpoint (see admission.py).
+DEFAULT_MAX_CLIENTS: Final = 10_000
+DEFAULT_MAX_CLIENTS_PER_IP: Final = 1_000
+# Messages waiting for one client before it is closed (Home Assistant's MAX_PENDING_MSG).
+DEFAULT_CLIENT_QUEUE: Final = 4096
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the server needs to start."""
@@ -56,9 +63,9 @@ class Settings:
     tokens: tuple[str, ...] = ()
     origins: tuple[str, ...] = ()
     mqtt: MqttSettings | None = None
-    max_clients: int = 10_000
-    max_clients_per_ip: int = 1_000
-    client_queue: int = 4096
+    max_clients: int = DEFAULT_MAX_CLIENTS
+    max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP
+    client_queue: int = DEFAULT_CLIENT_QUEUE
     push_interval: float = 5.0
     trusted_proxies: tuple[str, ...] = field(default=(INGRESS_PROXY,))
     log_level: str = "info"
@@ -186,7 +193,7 @@ def load(
         tokens=tokens,
         origins=origins,
         mqtt=mqtt,
-        max_clients=_first(args.max_clients, options.get("max_clients"), 10_000),
+        max_clients=_first(args.max_clients, options.get("max_clients"), DEFAULT_MAX_CLIENTS),
         # Ingress exists only under the Supervisor. Elsewhere 172.30.32.2 is
         # just an address someone on the network may hold, whose headers
         # must not stand in for a token.

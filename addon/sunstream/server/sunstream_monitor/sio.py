@@ -1,13 +1,21 @@
-"""Socket.IO endpoint: the rooms-and-events API of seeds 002 and 003.
+"""Socket.IO endpoint: rooms and events for dashboards built on socket.io-client.
 
 Dashboards written for socket.io-client v4 connect at the default
-``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear
-``device:data`` (the MonitoringData document), ``device:alerts``,
-``device:status`` (connectivity) and ``device:dispatch`` in that system's room,
-and what ``POST /api/broadcast`` sends as ``broadcast``. python-socketio
+``/socket.io/`` path, send ``subscribe:device`` with a system id and then hear,
+in that system's room, ``device:data`` as ``{deviceId, data, timestamp}``
+(``data`` the MonitoringData document), ``device:alerts`` as
+``{deviceId, alerts}`` — the shapes existing dashboards destructure, so they
+are a contract (``docs/app-api.md``, "Wire contracts"): nothing is added to
+them, and anything richer goes out under its own event name —
+``device:status`` (connectivity) and ``device:dispatch``, and what
+``POST /api/broadcast`` sends as ``broadcast``. python-socketio
 encodes an emit once and hands the same packet to every member of the room,
 so a fan-out costs one encoding per update, not one per client. The API is
 the seeds' (docs/protocols/app-seeds.md#seed-003).
+
+Who may connect at all, and who must leave, is the gate's business
+(:mod:`.sio_gate`); what python-socketio needed changed underneath is in
+:mod:`.sio_engine`. This module is the endpoint: events, rooms, the hub.
 
 No data and no action without authentication: the ``connect`` handler
 accepts a token in the Socket.IO ``auth`` payload (``{"token": …}``) or an
@@ -19,7 +27,6 @@ what to send.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import logging
@@ -27,32 +34,24 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from aiohttp import web
-import engineio  # type: ignore[import-untyped]
-from engineio.async_drivers.aiohttp import (  # type: ignore[import-untyped]
-    WebSocket as _EngineWebSocket,
-)
-import socketio  # type: ignore[import-untyped]
 from socketio.exceptions import (  # type: ignore[import-untyped]
     ConnectionRefusedError as SocketIORefused,
 )
 
-from .auth import AUTH_TIMEOUT, Authenticator, Principal, bearer_token, normalize_address
+from .admission import Admission, subscription_refusal
+from .auth import Authenticator, Principal, bearer_token
 from .hub import Hub, HubEvent, System
+from .monitoring import iso_utc
+from .settings import DEFAULT_CLIENT_QUEUE, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_CLIENTS_PER_IP
+from .sio_engine import SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
+from .sio_gate import NAMESPACE, SocketIOGate
+from .wire import SocketIOJson
 
 _LOGGER = logging.getLogger(__name__)
 
-NAMESPACE: Final = "/"
+SOCKETIO_PATH: Final = "/socket.io/"
 # Client packets are small commands; anything bigger is abuse.
 MAX_PACKET_BYTES: Final = 64 * 1024
-# A client has no business in more rooms than this.
-MAX_SUBSCRIPTIONS: Final = 256
-# Connection caps when the caller gives none (the defaults of Settings).
-DEFAULT_MAX_CLIENTS: Final = 10_000
-DEFAULT_MAX_CLIENTS_PER_IP: Final = 1_000
-# Packets waiting for one client before it is closed (Home Assistant's MAX_PENDING_MSG).
-DEFAULT_CLIENT_QUEUE: Final = 4096
-# How long a shutdown waits for clients to be told goodbye.
-SHUTDOWN_TIMEOUT: Final = 5.0
 
 # Server → client events.
 EVENT_DATA: Final = "device:data"
@@ -97,6 +96,28 @@ def origin_policy(
     return check
 
 
+def data_message(system: System) -> dict[str, Any]:
+    """``device:data``: ``{deviceId, data, timestamp}``, exactly what dashboards destructure.
+
+    ``timestamp`` is when the hub took the document in, as ``Date.toJSON()``
+    writes it (the document's own ``last_updated`` says when its values changed).
+    """
+    return {
+        "deviceId": system.system_id,
+        "data": system.document,
+        "timestamp": iso_utc(system.updated_at),
+    }
+
+
+def alerts_message(event: HubEvent) -> dict[str, Any]:
+    """``device:alerts``: ``{deviceId, alerts}``, the alerts that changed.
+
+    Raised, cleared or acknowledged: each alert says which by its ``state``
+    and ``acknowledged``.
+    """
+    return {"deviceId": event.system_id, "alerts": [event.data]}
+
+
 def _auth_token(auth: Any) -> str | None:
     """The token of a socket.io-client ``auth`` option: ``{"token": …}`` (or a bare string)."""
     if isinstance(auth, str) and auth:
@@ -130,201 +151,6 @@ class _Client:
     systems: set[str] = field(default_factory=set)
 
 
-class _EngineIO(engineio.AsyncServer):  # type: ignore[misc]
-    """Engine.IO's server, closing transports itself and keeping hold of its tasks.
-
-    Engine.IO closes a client by sending its CLOSE packet and waiting for the
-    client to hang up, and leaves a ping task asleep for a whole ping interval
-    after a socket closed. A server that shuts down, or drops a client that
-    sent garbage, should not depend on the client's manners: :meth:`hang_up`
-    ends the transport from our side, and :meth:`shutdown` ends every task.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.background: set[asyncio.Task[Any]] = set()
-        self.max_queue = DEFAULT_CLIENT_QUEUE
-        # Told (synchronously) when a client's queue is full; the packet is dropped.
-        self.on_overflow: Callable[[str], None] | None = None
-
-    async def send_packet(self, sid: str, pkt: Any) -> None:
-        # Engine.IO's per-socket queue is unbounded: a client that stops
-        # reading would grow it forever. Past the limit nothing more is queued
-        # and the client is closed (Home Assistant's MAX_PENDING_MSG rule).
-        queue = getattr(self.sockets.get(sid), "queue", None)
-        if isinstance(queue, asyncio.Queue) and queue.qsize() >= self.max_queue:
-            if self.on_overflow is not None:
-                self.on_overflow(sid)
-            return
-        await super().send_packet(sid, pkt)
-
-    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        task = super().start_background_task(target, *args, **kwargs)
-        if isinstance(task, asyncio.Task):
-            self.background.add(task)
-            task.add_done_callback(self.background.discard)
-        return task
-
-    async def hang_up(self, eio_sid: str | None = None) -> None:
-        """Close one client (or all): the CLOSE packet, then the transport."""
-        sockets = list(self.sockets.values()) if eio_sid is None else [self.sockets.get(eio_sid)]
-        if eio_sid is not None or sockets:
-            await self.disconnect(eio_sid)
-        for socket in sockets:
-            # An empty slot in the send queue makes the socket's writer close
-            # the transport instead of waiting for the client to do it.
-            queue = getattr(socket, "queue", None)
-            if isinstance(queue, asyncio.Queue):
-                queue.put_nowait(None)
-
-    async def shutdown(self) -> None:
-        await super().shutdown()
-        tasks = [task for task in self.background if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT)
-
-
-class _Server(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server with the admission rules of the rest of the server.
-
-    * Connection caps, checked when the Engine.IO connection opens (before
-      any upgrade): ``max_clients`` in all, ``max_clients_per_ip`` per
-      address (the ingress proxy carries every panel user, so only the total
-      applies to it). A refusal is an HTTP 401 whose body says why.
-    * A connection that has not joined the namespace (Socket.IO's CONNECT,
-      which carries the token) within ``connect_timeout`` is closed, as
-      Home Assistant closes a socket that has not authenticated in 10 s.
-    * The library raises on a packet it cannot decode and Engine.IO logs a
-      traceback for it; a stranger's garbage is not our error, so it gets a
-      one-line log and the connection is closed, as the JavaScript server does.
-    """
-
-    def __init__(
-        self,
-        *,
-        authenticator: Authenticator,
-        max_clients: int,
-        max_clients_per_ip: int,
-        connect_timeout: float,
-        client_queue: int,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._authenticator = authenticator
-        self.max_clients = max_clients
-        self.max_clients_per_ip = max_clients_per_ip
-        self.connect_timeout = connect_timeout
-        self._addresses: dict[str, str] = {}
-        self._per_address: Counter[str] = Counter()
-        self._evicting: set[str] = set()
-        self.refused = 0
-        self.evicted = 0
-        self.eio.max_queue = client_queue
-        self.eio.on_overflow = self._overflow
-
-    def _refusal(self, eio_sid: str, environ: Mapping[str, Any]) -> str | None:
-        """Why a new Engine.IO connection may not stay, if it may not; else count it."""
-        # Engine.IO has already registered the new socket when it asks us.
-        if len(self.eio.sockets) > self.max_clients:
-            return f"the server has reached its limit of {self.max_clients} connections"
-        request = environ.get("aiohttp.request")
-        if not isinstance(request, web.BaseRequest):
-            return None
-        if self._authenticator.from_ingress(request) is not None:
-            return None
-        address = normalize_address(request.remote) or ""
-        if self._per_address[address] >= self.max_clients_per_ip:
-            return f"too many connections from this address (limit {self.max_clients_per_ip})"
-        self._per_address[address] += 1
-        self._addresses[eio_sid] = address
-        return None
-
-    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
-        refusal = self._refusal(eio_sid, environ)
-        if refusal is not None:
-            self.refused += 1
-            _LOGGER.info("Socket.IO connection refused: %s", refusal)
-            return refusal
-        await super()._handle_eio_connect(eio_sid, environ)
-        self.start_background_task(self._connect_deadline, eio_sid)
-        return None
-
-    async def _connect_deadline(self, eio_sid: str) -> None:
-        await asyncio.sleep(self.connect_timeout)
-        if eio_sid in self.eio.sockets and not self.manager.sid_from_eio_sid(eio_sid, NAMESPACE):
-            _LOGGER.info(
-                "Socket.IO connection closed: no namespace connect within %g s",
-                self.connect_timeout,
-            )
-            await self.eio.hang_up(eio_sid)
-
-    def _overflow(self, eio_sid: str) -> None:
-        if eio_sid in self._evicting:
-            return
-        self._evicting.add(eio_sid)
-        self.evicted += 1
-        _LOGGER.warning(
-            "Closing Socket.IO client %s: %d messages pending",
-            self._addresses.get(eio_sid, "?"),
-            self.eio.max_queue,
-        )
-        self.start_background_task(self._evict, eio_sid)
-
-    async def _evict(self, eio_sid: str) -> None:
-        """Drop a client that cannot keep up, without waiting for it."""
-        try:
-            request = self.environ.get(eio_sid, {}).get("aiohttp.request")
-            socket = self.eio.sockets.get(eio_sid)
-            if socket is not None:
-                await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
-                socket.queue.put_nowait(None)
-            transport = getattr(request, "transport", None)
-            if isinstance(transport, asyncio.Transport):
-                transport.abort()
-        finally:
-            self._evicting.discard(eio_sid)
-
-    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
-        address = self._addresses.pop(eio_sid, None)
-        if address is not None:
-            self._per_address[address] -= 1
-            if self._per_address[address] <= 0:
-                del self._per_address[address]
-        await super()._handle_eio_disconnect(eio_sid, reason)
-
-    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        try:
-            await super()._handle_eio_message(eio_sid, data)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
-            _LOGGER.info("Socket.IO client sent a malformed packet (%s); closing it", err)
-            await self.eio.hang_up(eio_sid)
-
-    def _engineio_server_class(self) -> type[_EngineIO]:
-        return _EngineIO
-
-
-class _UncompressedWebSocket(_EngineWebSocket):  # type: ignore[misc]
-    """Engine.IO's aiohttp WebSocket, without permessage-deflate.
-
-    Browsers and socket.io-client always offer deflate, and the driver
-    accepts it: every frame is then compressed once per client (a full
-    compression pass per delivery) and each connection keeps ~50 KiB of
-    zlib state. Dashboard frames are small JSON; bandwidth on a LAN is cheap.
-    """
-
-    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
-        request = environ["aiohttp.request"]
-        self._sock = web.WebSocketResponse(
-            max_msg_size=self.server.max_http_buffer_size, compress=False
-        )
-        await self._sock.prepare(request)
-        self.environ = environ
-        await self.handler(self)
-        return self._sock
-
-
 class SocketIOEndpoint:
     """The Socket.IO server, its handlers, and its link to the hub.
 
@@ -338,31 +164,39 @@ class SocketIOEndpoint:
         hub: Hub,
         authenticator: Authenticator,
         *,
-        origins: Sequence[str] | None = None,
+        origins: Iterable[str] = (),
         max_clients: int = DEFAULT_MAX_CLIENTS,
         max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
-        connect_timeout: float = AUTH_TIMEOUT,
         client_queue: int = DEFAULT_CLIENT_QUEUE,
     ) -> None:
-        """Build the server; :meth:`attach` puts it on an aiohttp application."""
+        """Build the server; :meth:`attach` puts it on an aiohttp application.
+
+        ``origins`` is the browser origin allow-list (``settings.origins``),
+        see :func:`origin_policy`; the caps are ``settings.max_clients`` and
+        ``settings.max_clients_per_ip`` (counted apart from the WebSocket
+        clients) and ``settings.client_queue`` packets waiting per client. A
+        connection has ``authenticator.auth_timeout`` to join the namespace.
+        """
         self.hub = hub
         self.authenticator = authenticator
-        self.server = _Server(
-            authenticator=authenticator,
-            max_clients=max_clients,
-            max_clients_per_ip=max_clients_per_ip,
-            connect_timeout=connect_timeout,
-            client_queue=client_queue,
+        self.server = SocketIOServer(
             async_mode="aiohttp",
-            cors_allowed_origins=origin_policy(origins or (), authenticator),
+            # The app's one JSON encoder (floats rounded), for every packet.
+            json=SocketIOJson,
+            cors_allowed_origins=origin_policy(origins, authenticator),
             # Tokens travel in the auth payload, never in cookies.
             cors_credentials=False,
             max_http_buffer_size=MAX_PACKET_BYTES,
             logger=False,
             engineio_logger=False,
         )
-        # This server's own copy of the driver table: frames go out uncompressed.
-        self.server.eio._async = {**self.server.eio._async, "websocket": _UncompressedWebSocket}
+        self.gate = SocketIOGate(
+            self.server,
+            Admission(max_clients, max_clients_per_ip),
+            authenticator,
+            connect_timeout=authenticator.auth_timeout,
+            client_queue=client_queue,
+        )
         self._clients: dict[str, _Client] = {}
         self._members: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -377,11 +211,14 @@ class SocketIOEndpoint:
 
     # -- lifecycle --------------------------------------------------------
 
-    def attach(self, app: web.Application) -> None:
-        """Serve at ``/socket.io/`` on ``app`` and follow the hub while it runs."""
-        self.server.attach(app, socketio_path="socket.io")
+    def attach(self, app: web.Application) -> SocketIOEndpoint:
+        """Serve at ``/socket.io/`` on ``app`` (also ``app[SOCKETIO_KEY]``); follow the hub."""
+        self.server.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
+        app.middlewares.append(without_deflate(SOCKETIO_PATH))
         app.on_startup.append(self._on_app_startup)
         app.on_shutdown.append(self._on_app_shutdown)
+        app[SOCKETIO_KEY] = self
+        return self
 
     async def _on_app_startup(self, _app: web.Application) -> None:
         if self._remove_listener is None:
@@ -410,8 +247,8 @@ class SocketIOEndpoint:
         """Connections and subscribers per system, for the stats endpoint."""
         return {
             "connections": len(self._clients),
-            "refused": self.server.refused,
-            "evicted": self.server.evicted,
+            "refused": self.gate.admission.refused,
+            "evicted": self.gate.evicted,
             "systems": {system_id: len(sids) for system_id, sids in self._members.items()},
         }
 
@@ -423,12 +260,12 @@ class SocketIOEndpoint:
     def on_state(self, system: System) -> None:
         """A new document: to the system's room."""
         if system.document is not None:
-            self._emit_to_room(system.system_id, EVENT_DATA, system.document)
+            self._emit_to_room(system.system_id, EVENT_DATA, data_message(system))
 
     def on_event(self, event: HubEvent) -> None:
         """Alerts, connectivity and dispatches: to the system's room."""
         if event.kind in _ALERT_KINDS:
-            self._emit_to_room(event.system_id, EVENT_ALERTS, event.frame())
+            self._emit_to_room(event.system_id, EVENT_ALERTS, alerts_message(event))
         elif event.kind == "connectivity":
             self._emit_to_room(event.system_id, EVENT_STATUS, self._status(event))
         elif event.kind == "dispatch":
@@ -540,19 +377,15 @@ class SocketIOEndpoint:
                 system_id=system_id,
                 known=sorted(self.hub.systems),
             )
-        if system_id not in client.systems and len(client.systems) >= MAX_SUBSCRIPTIONS:
-            return await self._fail(
-                sid,
-                "too_many_subscriptions",
-                f"a client may follow at most {MAX_SUBSCRIPTIONS} systems",
-                system_id=system_id,
-            )
+        refusal = subscription_refusal(client.systems, system_id)
+        if refusal is not None:
+            return await self._fail(sid, "too_many_subscriptions", refusal, system_id=system_id)
         await self.server.enter_room(sid, room_of(system_id))
         client.systems.add(system_id)
         self._members.setdefault(system_id, set()).add(sid)
         # The current state right away, so a dashboard never starts blank.
         if system.document is not None:
-            await self.server.emit(EVENT_DATA, system.document, to=sid)
+            await self.server.emit(EVENT_DATA, data_message(system), to=sid)
         if system.connected is not None:
             status = {
                 "system_id": system_id,
@@ -624,34 +457,3 @@ class SocketIOEndpoint:
 
 
 SOCKETIO_KEY: Final = web.AppKey("sunstream_socketio", SocketIOEndpoint)
-
-
-def attach(
-    app: web.Application,
-    hub: Hub,
-    authenticator: Authenticator,
-    *,
-    origins: Iterable[str] | None = None,
-    max_clients: int = DEFAULT_MAX_CLIENTS,
-    max_clients_per_ip: int = DEFAULT_MAX_CLIENTS_PER_IP,
-    client_queue: int = DEFAULT_CLIENT_QUEUE,
-) -> SocketIOEndpoint:
-    """Serve Socket.IO on ``app`` at ``/socket.io/``; the endpoint is also ``app[SOCKETIO_KEY]``.
-
-    ``origins`` is the browser origin allow-list (``settings.origins``), see
-    :func:`origin_policy`; the caps are ``settings.max_clients`` and
-    ``settings.max_clients_per_ip`` (counted apart from the WebSocket
-    clients) and ``settings.client_queue`` packets waiting per client.
-    """
-    endpoint = SocketIOEndpoint(
-        hub,
-        authenticator,
-        origins=tuple(origins or ()),
-        max_clients=max_clients,
-        max_clients_per_ip=max_clients_per_ip,
-        connect_timeout=authenticator.auth_timeout,
-        client_queue=client_queue,
-    )
-    endpoint.attach(app)
-    app[SOCKETIO_KEY] = endpoint
-    return endpoint

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from .feeds.backoff import Backoff
+from .backoff import Backoff
 from .settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,9 +92,9 @@ async def wait_for_mqtt(
     **extra: Any,
 ) -> MqttSettings:
     """Ask until the Supervisor has a broker (a Mosquitto app may still be starting)."""
-    backoff = backoff or Backoff(2.0, 60.0)
+    backoff = backoff or Backoff(base=2.0, cap=60.0)
     while True:
         settings = await mqtt_from_supervisor(session, token, base, **extra)
         if settings is not None:
             return settings
-        await asyncio.sleep(backoff.next())
+        await asyncio.sleep(backoff.next_delay())

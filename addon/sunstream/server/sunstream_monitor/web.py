@@ -22,7 +22,7 @@ from .http_api import HttpApi, problem_for
 from .hub import Hub
 from .problems import Problem, problem_response
 from .settings import Settings
-from .sio import attach as attach_socketio
+from .sio import SOCKETIO_PATH, SocketIOEndpoint
 from .ws_channel import ChannelEndpoint
 from .ws_monitoring import MonitoringEndpoint
 
@@ -30,8 +30,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # Request bodies are small commands (broadcast, acknowledge).
 MAX_BODY_BYTES: Final = 64 * 1024
-# Socket.IO does its own CORS and origin checks.
-_SOCKETIO_PREFIX: Final = "/socket.io"
 
 SETTINGS_KEY: Final = web.AppKey("sunstream_settings", Settings)
 HUB_KEY: Final = web.AppKey("sunstream_hub", Hub)
@@ -77,7 +75,8 @@ def origin_middleware(settings: Settings, authenticator: Authenticator) -> Middl
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get(hdrs.ORIGIN)
-        if origin is None or not allowed or request.path.startswith(_SOCKETIO_PREFIX):
+        # Socket.IO does its own CORS and origin checks.
+        if origin is None or not allowed or request.path.startswith(SOCKETIO_PATH):
             return await handler(request)
         listed = origin in allowed
         if not (listed or _same_origin(origin, request) or authenticator.from_ingress(request)):
@@ -113,15 +112,14 @@ def _attach_socketio(app: web.Application, hub: Hub, authenticator: Authenticato
     too, and ``GET /ws/monitoring`` reports its counters.
     """
     settings = app[SETTINGS_KEY]
-    endpoint = attach_socketio(
-        app,
+    endpoint = SocketIOEndpoint(
         hub,
         authenticator,
         origins=settings.origins,
         max_clients=settings.max_clients,
         max_clients_per_ip=settings.max_clients_per_ip,
         client_queue=settings.client_queue,
-    )
+    ).attach(app)
     api = app[API_KEY]
     api.extra_stats["socketio"] = endpoint.stats
     api.broadcasters.append(endpoint.broadcast)

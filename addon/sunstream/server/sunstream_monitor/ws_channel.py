@@ -29,8 +29,9 @@ import logging
 from typing import Any, Final
 
 from aiohttp import web
-import orjson
 
+from . import wire
+from .admission import subscription_refusal
 from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
 from .hub import Hub, HubEvent, System
 from .settings import Settings
@@ -39,8 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 
 UPDATE_FRAME: Final = "monitoring_update"
 EVERY_SYSTEM: Final = "*"
-# A client has no business following more systems than this.
-MAX_SUBSCRIPTIONS: Final = 256
 # How often the feed's connection state is compared with what clients were told.
 FEED_CHECK_INTERVAL: Final = 1.0
 _KNOWN: Final = ("acknowledge_alert", "auth", "ping", "request_status", "subscribe", "unsubscribe")
@@ -60,7 +59,7 @@ def power_frame(system: System) -> bytes:
     """``power_update``: the current powers only, for gauges that redraw often."""
     document = system.document or {}
     battery = _section(document, "battery")
-    return orjson.dumps(
+    return wire.dumps(
         {
             "type": "power_update",
             "system_id": system.system_id,
@@ -135,7 +134,7 @@ class ChannelEndpoint:
             return
         self._told = status
         if self.members:
-            Clients.broadcast(orjson.dumps(self.status_message()), self.members)
+            Clients.broadcast(wire.dumps(self.status_message()), self.members)
 
     def start(self) -> None:
         """Begin watching the feed's connection (the hub has no callback for it)."""
@@ -182,12 +181,12 @@ class ChannelEndpoint:
         """Connectivity, alerts and dispatches to the system's subscribers."""
         targets = self.targets(event.system_id)
         if targets:
-            Clients.broadcast(orjson.dumps(event.frame()), targets)
+            Clients.broadcast(wire.dumps(event.frame()), targets)
             # These names (docs/protocols/app-seeds.md#seed-001) are about the whole link.
             if event.kind == "connectivity" and "part" not in event.data and self._is_modbus(event):
                 kind = "modbus_connected" if event.data.get("connected") else "modbus_disconnected"
                 seed = {"type": kind, "system_id": event.system_id, "data": event.data}
-                Clients.broadcast(orjson.dumps(seed), targets)
+                Clients.broadcast(wire.dumps(seed), targets)
         if event.kind == "connectivity":
             self._status_changed()
 
@@ -269,14 +268,9 @@ class ChannelEndpoint:
                     known=sorted(self.hub.systems),
                 )
                 return
-            subscribed = client.systems if client.systems is not None else set()
-            if system_id not in subscribed and len(subscribed) >= MAX_SUBSCRIPTIONS:
-                _fail(
-                    client,
-                    message,
-                    "too_many_subscriptions",
-                    f"a client may follow at most {MAX_SUBSCRIPTIONS} systems",
-                )
+            refusal = subscription_refusal(client.systems or (), system_id)
+            if refusal is not None:
+                _fail(client, message, "too_many_subscriptions", refusal)
                 return
             if client.systems is None:
                 client.systems = set()

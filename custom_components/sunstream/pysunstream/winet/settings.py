@@ -103,8 +103,9 @@ CHARGE_WINDOWS: Mapping[Setting, WindowParams] = MappingProxyType(
 class ParamSpec:
     """How a parameter is written when the device has not listed it yet.
 
-    From the web UI's own write (SH5.0RS, 2024) and ANICOLL's feed-in
-    write; a listed parameter's own ``param_id`` / ``accuracy`` win.
+    From the web UI's own write and a known client's feed-in write
+    (docs/protocols/winet.md#energy-management-parameters); a listed
+    parameter's own ``param_id`` / ``accuracy`` win.
     """
 
     param_id: int

@@ -36,10 +36,10 @@ from typing import Any, Final
 import aiohttp
 
 from ..alert_book import Alert
+from ..backoff import Backoff
 from ..hub import Hub
 from ..monitoring import ChartData, chart_window, hourly_chart
 from ..settings import Settings
-from .backoff import Backoff
 from .discovery import DOMAIN, discover
 from .ha_connection import HomeAssistantConnection, authenticate, open_websocket
 from .ha_protocol import (
@@ -97,7 +97,7 @@ class HomeAssistantFeed:
         self._session = session
         self._tracker = SystemTracker(hub)
         self._tokens = TokenChecker(session, token_urls or validation_urls(settings.ha_url))
-        self._backoff = Backoff(self.retry_first, self.retry_cap)
+        self._backoff = Backoff(base=self.retry_first, cap=self.retry_cap)
         self._conn: HomeAssistantConnection | None = None
         self._ready = False
         self._lock = asyncio.Lock()
@@ -187,7 +187,7 @@ class HomeAssistantFeed:
                     logging.ERROR,
                 )
                 return self.auth_retry
-            delay = self._backoff.next()
+            delay = self._backoff.next_delay()
             self._failed(
                 f"Home Assistant at {self._url}: {err or type(err).__name__}; "
                 f"retrying in {delay:.1f} s",
@@ -197,11 +197,11 @@ class HomeAssistantFeed:
         except Exception:
             # A bug must not stop the feed for good: log it and try again.
             _LOGGER.exception("Home Assistant feed failed")
-            return self._backoff.next()
+            return self._backoff.next_delay()
         finally:
             self._ready = False
             self._hub.set_feed_connected(False)
-        return self._backoff.next()  # pragma: no cover - _connect_once only raises
+        return self._backoff.next_delay()  # pragma: no cover - _connect_once only raises
 
     def _failed(self, message: str, level: int) -> None:
         # Repeating the same failure every retry would flood the log.

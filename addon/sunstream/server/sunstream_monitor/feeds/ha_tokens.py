@@ -34,6 +34,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from ..auth import MAX_TOKEN_LENGTH
 from .ha_connection import AUTH_TIMEOUT, authenticate, open_websocket, send_json
 from .ha_protocol import (
     CORE_FROM_APP_WSS,
@@ -50,7 +51,6 @@ CACHE_TTL: Final = 60.0
 CACHE_SIZE: Final = 1024
 REFUSAL_BUDGET: Final = 20  # refusals from HA per window before refusing locally
 REFUSAL_WINDOW: Final = 60.0
-MAX_TOKEN_LENGTH: Final = 4096
 _JWT: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 

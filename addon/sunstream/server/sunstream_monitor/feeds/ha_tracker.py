@@ -329,6 +329,7 @@ class SystemTracker:
             has_battery=layout.has_battery,
             currency=self.config.currency,
             chart=chart,
+            zone=self.config.time_zone,
             entry_state=self._entry_states.get(entry_id) if entry_id else None,
             now=now,
         )

@@ -21,6 +21,7 @@ from typing import Any
 import aiomqtt
 
 from ..alert_book import ALERT, ALERT_ACKNOWLEDGED, Alert
+from ..backoff import Backoff
 from ..hub import Hub, HubEvent
 from ..mqtt_link import make_client
 from ..mqtt_topics import (
@@ -33,7 +34,6 @@ from ..mqtt_topics import (
     encode_json,
 )
 from ..settings import MqttSettings
-from .backoff import Backoff
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class MqttFeed:
         self._settings = mqtt
         self._hub = hub
         self.topics = Topics(mqtt.prefix)
-        self._backoff = backoff or Backoff(0.5, 30.0)
+        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._client: aiomqtt.Client | None = None
         # Retained values that arrived before the systems list named their system.
         self._pending_state: dict[str, dict[str, Any]] = {}
@@ -99,7 +99,7 @@ class MqttFeed:
                 finally:
                     self._client = None
                     self._hub.set_feed_connected(False)
-                await asyncio.sleep(self._backoff.next())
+                await asyncio.sleep(self._backoff.next_delay())
         finally:
             if self._hub.acknowledge_upstream == self._acknowledge_upstream:
                 self._hub.acknowledge_upstream = None

@@ -195,7 +195,7 @@ function dropped(code) {
     }
   }
   if (code === CLOSE_UNAUTHORIZED || link.needToken) {
-    askForToken(link.tokenReason || "The server did not accept the access token.");
+    askForToken(link.tokenReason || "The Sunstream app did not accept the access token.");
   } else {
     scheduleRetry();
   }
@@ -254,7 +254,7 @@ function handle(message) {
         send({ type: "auth", access_token: token });
       } else {
         link.needToken = true;
-        link.tokenReason = "This server needs an access token: a Home Assistant administrator's long-lived access token, or a token configured in the app.";
+        link.tokenReason = "The Sunstream app needs an access token: a Home Assistant administrator's long-lived access token, or one of the app's tokens.";
         link.socket?.close(1000, "no token");
       }
       break;
@@ -262,7 +262,7 @@ function handle(message) {
     case "auth_invalid":
       forgetToken();
       link.needToken = true;
-      link.tokenReason = `The server refused the token: ${message.message ?? "not accepted"}.`;
+      link.tokenReason = `The Sunstream app refused the token: ${message.message ?? "not accepted"}.`;
       break;
     case "auth_ok":
       break;
@@ -285,7 +285,7 @@ function handle(message) {
       if (message.alert?.alert_id) alerts.set(message.alert.alert_id, message.alert);
       break;
     case "error":
-      notice(`${message.message ?? "The server reported an error"} (${message.code ?? "error"})`);
+      notice(`${message.message ?? "The Sunstream app reported an error"} (${message.code ?? "error"})`);
       if (message.code === "unknown_alert" && message.alert_id) alerts.delete(message.alert_id);
       alertsDrawn = ""; // re-enable a button whose acknowledgement failed
       break;
@@ -387,14 +387,14 @@ function liveness() {
   if (!link.authenticated) {
     if (link.needToken) return ["offline", "OFFLINE", "An access token is needed."];
     if (!link.everConnected && link.retries === 0) {
-      return ["connecting", "CONNECTING", "Connecting to the server…"];
+      return ["connecting", "CONNECTING", "Connecting to the Sunstream app…"];
     }
     // No countdown here: the banner is a live region, and a ticking number
     // would be read out every second.
-    return ["offline", "OFFLINE", "Connection to the server lost; reconnecting…"];
+    return ["offline", "OFFLINE", "Connection to the Sunstream app lost; reconnecting…"];
   }
   if (link.feedConnected === false) {
-    return ["offline", "OFFLINE", "The server has lost its link to Home Assistant."];
+    return ["offline", "OFFLINE", "The Sunstream app has lost its link to Home Assistant."];
   }
   const entry = selected ? systems.get(selected) : null;
   if (!entry) return ["live", "LIVE", "Connected; waiting for systems."];

@@ -1,0 +1,158 @@
+"""What the control entities share: when they exist, and how they write.
+
+Settings entities (reserve, charge limit, export limit, windows) exist for
+what ``source.settings_spec`` lists; battery control entities (mode, command
+power, target, duration) for a source that accepts dispatch
+(:func:`.battery_control.accepts_dispatch`). Both may become known only
+after a later poll (a WiNet battery listed late), so each platform adds them
+as soon as they are, without a reload.
+
+Every write goes through the coordinator, which raises the translated
+error; the entity then shows the device's value again, since the user's
+input never became a state.
+
+Control entities stay available while the system is offline, showing what
+the device reported last: Home Assistant silently skips an unavailable
+entity in an action call, and a user changing a setting then must hear
+that the system is offline (``system_unavailable``), not nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .battery_control import accepts_dispatch
+from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .devices import DeviceRole
+from .entity import SunstreamEntity
+from .pysunstream.controls import Configurable, DeviceSettings, Setting, SettingChange, Window
+from .pysunstream.setting_rules import reported_value, supports
+
+# (unique key, whether it exists now, how to build it)
+type Candidate = tuple[str, Callable[[], bool], Callable[[], Entity]]
+
+SYSTEM_SETTINGS = frozenset({Setting.EXPORT_LIMIT, Setting.EXPORT_LIMIT_ENABLED})
+"""Settings of the grid connection, shown on the system's device; the rest on the battery's."""
+
+
+def role_of(setting: Setting) -> DeviceRole:
+    """The device an entity for ``setting`` sits on."""
+    return DeviceRole.SYSTEM if setting in SYSTEM_SETTINGS else DeviceRole.BATTERY
+
+
+def keeps(coordinator: SunstreamCoordinator, setting: Setting) -> Callable[[], bool]:
+    """Whether the system keeps ``setting`` (checked at each poll)."""
+
+    def check() -> bool:
+        source = coordinator.source
+        return isinstance(source, Configurable) and supports(source.settings_spec, setting)
+
+    return check
+
+
+def dispatches(coordinator: SunstreamCoordinator) -> Callable[[], bool]:
+    """Whether the system's battery takes commands (checked at each poll)."""
+
+    def check() -> bool:
+        return coordinator.data.has_battery and accepts_dispatch(coordinator.source)
+
+    return check
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingEntityDescription(EntityDescription):
+    """Describes an entity showing one device setting (mixed into each platform's)."""
+
+    setting: Setting
+
+
+def setting_candidates[D: SettingEntityDescription](
+    coordinator: SunstreamCoordinator,
+    descriptions: Iterable[D],
+    kind: Callable[[SunstreamCoordinator, D], Entity],
+) -> list[Candidate]:
+    """One ``kind`` entity per description, once the device keeps its setting."""
+    return [
+        (d.key, keeps(coordinator, d.setting), partial(kind, coordinator, d)) for d in descriptions
+    ]
+
+
+@callback
+def async_add_controls(
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    candidates: Iterable[Candidate],
+) -> None:
+    """Add each control once it exists, now or after a later poll."""
+    coordinator = entry.runtime_data
+    waiting = list(candidates)
+
+    @callback
+    def add_new() -> None:
+        ready = [candidate for candidate in waiting if candidate[1]()]
+        if not ready:
+            return
+        for candidate in ready:
+            waiting.remove(candidate)
+        async_add_entities(build() for _, _, build in ready)
+
+    add_new()
+    if waiting:
+        entry.async_on_unload(coordinator.async_add_listener(add_new))
+
+
+class ControlEntity(SunstreamEntity):
+    """A control entity; on a refused write it shows what the device holds."""
+
+    @property
+    def available(self) -> bool:
+        """Available once the system has answered (see the module's docstring)."""
+        return self.coordinator.data is not None
+
+    async def _async_write(self, write: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await write()
+        except HomeAssistantError:
+            self.async_write_ha_state()
+            raise
+
+
+class SettingEntity(ControlEntity):
+    """An entity showing one setting as the device reported it."""
+
+    def __init__(
+        self, coordinator: SunstreamCoordinator, description: SettingEntityDescription
+    ) -> None:
+        """Show ``description.setting`` on the device it belongs on."""
+        super().__init__(coordinator, description, role_of(description.setting))
+        self._setting = description.setting
+
+    @property
+    def _settings(self) -> DeviceSettings | None:
+        return self.coordinator.data.settings
+
+    @property
+    def reported(self) -> float | bool | Window | None:
+        """The setting's value on the latest poll."""
+        settings = self._settings
+        return None if settings is None else reported_value(settings, self._setting)
+
+    @property
+    def available(self) -> bool:
+        """Known once the device has reported the setting."""
+        return super().available and self.reported is not None
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (self.available, self.reported)
+
+    async def _async_set(self, value: float | bool | Window) -> None:
+        change = SettingChange(setting=self._setting, value=value)
+        await self._async_write(lambda: self.coordinator.async_write_setting(change))

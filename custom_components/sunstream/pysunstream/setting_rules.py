@@ -1,0 +1,134 @@
+"""The rules every source applies to a :class:`~.controls.SettingChange`.
+
+:mod:`.controls` says what a source must refuse before writing; this module
+is that refusal, once, for every source (the simulator, AlphaESS, WiNet) and
+for the integration, which checks a change before it reaches the source so a
+refused value never costs a write. Pure functions over the contract's types:
+
+* a number outside its :class:`~.controls.NumberRange` → ``setting_out_of_range``;
+* a window whose end precedes its start → ``window_end_before_start``. A
+  window with start = end is empty (it never runs); a window across midnight
+  is two windows (22:00–23:59 and 00:00–06:00), as the devices store them;
+* two enabled windows sharing a minute where the device forbids it →
+  ``windows_overlap``;
+* a setting the device does not keep, or a value of the wrong kind →
+  ``setting_unsupported``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time
+
+from .controls import DeviceSettings, Setting, SettingChange, SettingsSpec, Window
+from .errors import CommandRejected
+
+NUMBERS: frozenset[Setting] = frozenset(
+    {Setting.RESERVE_SOC, Setting.CHARGE_LIMIT_SOC, Setting.EXPORT_LIMIT}
+)
+"""Settings with a :class:`~.controls.NumberRange`."""
+
+
+def supports(spec: SettingsSpec, setting: Setting) -> bool:
+    """Whether a device with ``spec`` keeps ``setting`` (and gets an entity for it)."""
+    if setting in NUMBERS:
+        return setting in spec.ranges
+    if setting is Setting.EXPORT_LIMIT_ENABLED:
+        return spec.export_limit_switch
+    return setting in spec.windows
+
+
+def reported_value(settings: DeviceSettings, setting: Setting) -> float | bool | Window | None:
+    """What the device reported for ``setting``; ``None`` if it did not."""
+    match setting:
+        case Setting.RESERVE_SOC:
+            return settings.reserve_soc
+        case Setting.CHARGE_LIMIT_SOC:
+            return settings.charge_limit_soc
+        case Setting.EXPORT_LIMIT:
+            return settings.export_limit
+        case Setting.EXPORT_LIMIT_ENABLED:
+            return settings.export_limit_enabled
+    return settings.windows.get(setting)
+
+
+def applied(settings: DeviceSettings, change: SettingChange) -> DeviceSettings:
+    """``settings`` with ``change`` made (``change`` passed :func:`validate_change`)."""
+    value = change.value
+    if isinstance(value, Window):
+        return replace(settings, windows={**settings.windows, change.setting: value})
+    if isinstance(value, bool):
+        return replace(settings, export_limit_enabled=value)
+    match change.setting:
+        case Setting.RESERVE_SOC:
+            return replace(settings, reserve_soc=float(value))
+        case Setting.CHARGE_LIMIT_SOC:
+            return replace(settings, charge_limit_soc=float(value))
+    return replace(settings, export_limit=float(value))
+
+
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def _overlap(a: Window, b: Window) -> bool:
+    """Whether two enabled, non-empty windows share a minute."""
+    if not (a.enabled and b.enabled):
+        return False
+    return _minutes(a.start) < _minutes(b.end) and _minutes(b.start) < _minutes(a.end)
+
+
+def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: SettingChange) -> None:
+    """Raise :class:`CommandRejected` unless a device with ``spec`` can take ``change``.
+
+    ``settings`` is what the device reports now; a window is checked against
+    the other windows as they would be after the change.
+    """
+    setting, value = change.setting, change.value
+    if not supports(spec, setting):
+        raise CommandRejected("setting_unsupported", setting=setting.value)
+    if setting in NUMBERS:
+        if isinstance(value, bool) or not isinstance(value, float | int):
+            raise CommandRejected("setting_unsupported", setting=setting.value)
+        limits = spec.ranges[setting]
+        if not limits.minimum <= value <= limits.maximum:
+            raise CommandRejected(
+                "setting_out_of_range",
+                value=f"{value:g}",
+                minimum=f"{limits.minimum:g}",
+                maximum=f"{limits.maximum:g}",
+                unit=limits.unit,
+            )
+        return
+    if setting is Setting.EXPORT_LIMIT_ENABLED:
+        if not isinstance(value, bool):
+            raise CommandRejected("setting_unsupported", setting=setting.value)
+        return
+    if not isinstance(value, Window):
+        raise CommandRejected("setting_unsupported", setting=setting.value)
+    if _minutes(value.end) < _minutes(value.start):
+        raise CommandRejected(
+            "window_end_before_start", start=_clock(value.start), end=_clock(value.end)
+        )
+    if spec.windows_may_overlap:
+        return
+    for other_setting, other in settings.windows.items():
+        if other_setting != setting and _overlap(value, other):
+            raise CommandRejected(
+                "windows_overlap",
+                start=_clock(value.start),
+                end=_clock(value.end),
+                other_start=_clock(other.start),
+                other_end=_clock(other.end),
+            )
+
+
+def window_holds(window: Window | None, moment: time) -> bool:
+    """Whether an enabled ``window`` covers the wall-clock ``moment``."""
+    if window is None or not window.enabled:
+        return False
+    return _minutes(window.start) <= _minutes(moment) < _minutes(window.end)

@@ -1,0 +1,80 @@
+"""Time-of-use windows: the start and end of each, as the device stores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import time
+
+from homeassistant.components.time import TimeEntity, TimeEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_controls,
+    setting_candidates,
+)
+from .coordinator import SunstreamConfigEntry
+from .pysunstream.controls import WINDOWS, Window
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowTimeDescription(TimeEntityDescription, SettingEntityDescription):
+    """One end of one window."""
+
+    end: bool
+
+
+WINDOW_TIMES: tuple[WindowTimeDescription, ...] = tuple(
+    WindowTimeDescription(
+        key=f"{setting.value}_{edge}",
+        translation_key=f"{setting.value.rsplit('_', 1)[0]}_{edge}",
+        translation_placeholders={"number": setting.value.rsplit("_", 1)[1]},
+        entity_category=EntityCategory.CONFIG,
+        setting=setting,
+        end=edge == "end",
+    )
+    for setting in WINDOWS
+    for edge in ("start", "end")
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a start and an end for each window the device keeps."""
+    coordinator = entry.runtime_data
+    async_add_controls(
+        entry, async_add_entities, setting_candidates(coordinator, WINDOW_TIMES, WindowTime)
+    )
+
+
+class WindowTime(SettingEntity, TimeEntity):
+    """A window's start or end; the device stores whole minutes."""
+
+    entity_description: WindowTimeDescription
+
+    @property
+    def native_value(self) -> time | None:
+        """The edge the device reported."""
+        window = self.reported
+        if not isinstance(window, Window):
+            return None
+        return window.end if self.entity_description.end else window.start
+
+    async def async_set_value(self, value: time) -> None:
+        """Move this edge; the other edge and the enable flag stay as reported."""
+        window = self.reported
+        # Home Assistant calls only available entities: the window is reported.
+        assert isinstance(window, Window)
+        value = value.replace(second=0, microsecond=0)
+        if self.entity_description.end:
+            await self._async_set(replace(window, end=value))
+        else:
+            await self._async_set(replace(window, start=value))
