@@ -24,7 +24,9 @@ The WiNet-S dongle (``connection="winet"``) adds its quirks
 :attr:`max_count` (38) registers gets exception 4, a request sooner than
 :attr:`min_spacing` (0.1 s) after the previous one is not answered (both
 assumptions about *how* it fails), and the grid frequency reads ten times
-larger.
+larger, a string inverter's meter power at 5082 the opposite sign; with
+:attr:`no_running_state` the 13000 running state reads 0, as reported
+through a WiNet-S on some models.
 
 Fault knobs (see :mod:`.modbus_device` for the shared ones: one client,
 :attr:`silent`, :attr:`delay`, :meth:`drop_link`, :meth:`set_link_down`):
@@ -126,6 +128,8 @@ class FakeSungrow(FakeModbusDevice):
         self.refuse_writes = False
         self.writes: Counter[int] = Counter()
         self.daylight = True
+        #: Report 0 at 13000 whatever the battery does.
+        self.no_running_state = False
         self.tables: dict[Table, dict[int, int]] = {Table.INPUT: {}, Table.HOLDING: {}}
         hybrid = self.model.family is Family.HYBRID
         for table, spans in DOCUMENTED_RANGES.items():
@@ -209,13 +213,6 @@ class FakeSungrow(FakeModbusDevice):
         """State of charge in percent."""
         return self.get("battery_soc") / 10
 
-    @property
-    def battery_power(self) -> float:
-        """Battery power now, + discharge, − charge (the canonical sign)."""
-        magnitude = self.get("battery_power_magnitude")
-        state = self.get("running_state")
-        return -magnitude if state & 0x02 else magnitude if state & 0x04 else 0.0
-
     # --- life ------------------------------------------------------------
 
     def step(self, now: float | None = None) -> None:
@@ -245,7 +242,7 @@ class FakeSungrow(FakeModbusDevice):
             | (0x10 if grid < 0 else 0)
             | (0x20 if grid > 0 else 0)
         )
-        self.set("running_state", state)
+        self.set("running_state", 0 if self.no_running_state else state)
         self.set("battery_power_magnitude", round(abs(battery)))
         self.set("load_power", round(load))
         self.set("grid_power", round(-grid))  # 13009: + export
@@ -269,7 +266,8 @@ class FakeSungrow(FakeModbusDevice):
     def _step_string(self, pv: float, load: float, hours: float) -> None:
         self._set_pv(pv)
         self.set("inverter_power", round(pv))
-        self.set("grid_power", round(load - pv))  # 5082 meter: + import
+        meter = round(load - pv)  # 5082 meter: + import, inverted through a WiNet-S
+        self.set("grid_power", -meter if self.connection == "winet" else meter)
         self._count("total_pv_energy", pv * hours / 1000, 0.1)
 
     def _set_pv(self, pv: float) -> None:

@@ -301,3 +301,28 @@ async def test_a_silent_inverter_is_unavailable(fake: FakeSungrow, make_source: 
     with pytest.raises(SourceUnavailable) as err:
         await source.async_poll(_now())
     assert err.value.reason == "timeout"
+
+
+async def test_a_string_meter_through_winet_keeps_import_positive() -> None:
+    async with FakeSungrow(device_type_code=0x2430, connection="winet") as fake:
+        source = SungrowModbusSource("127.0.0.1", fake.port, connection=Connection.WINET)
+        try:
+            snapshot = await source.async_poll(_now())
+            fake.step()
+            # The fake inverts 5082 as a WiNet-S does; the profile turns it back.
+            assert snapshot.get(Metric.GRID_POWER) == pytest.approx(
+                -fake.get("grid_power"), abs=400
+            )
+        finally:
+            await source.async_close()
+
+
+async def test_battery_direction_without_running_state(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    fake.no_running_state = True
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    snapshot = await source.async_poll(_now())
+    assert snapshot.get(Metric.BATTERY_POWER) == -2500

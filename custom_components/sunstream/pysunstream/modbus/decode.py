@@ -72,7 +72,7 @@ def encode_ascii(text: str, length: int) -> list[int]:
 
 def _digits(scale: float) -> int:
     # 0.1 → 1, 0.01 → 2, 1 → 0: keeps 0.1 × 3 from showing as 0.30000000000000004.
-    return max(0, -math.floor(math.log10(scale))) if scale > 0 else 0
+    return max(0, -math.floor(math.log10(abs(scale)))) if scale else 0
 
 
 def decode_register(reg: Register, words: Sequence[int], profile: Decoding) -> Value:

@@ -5,7 +5,10 @@ module adds what needs more than one register
 (docs/protocols/sungrow-modbus.md#signs):
 
 * battery power: the magnitude at 13021 with the direction of the running
-  state at 13000 (charging → negative, discharging → positive);
+  state at 13000 (charging → negative, discharging → positive); where the
+  running state is not reported (0 while the battery moves, as through a
+  WiNet-S on some models) the direction comes from the power balance
+  load − PV − grid;
 * load power on a string inverter: its AC output plus the grid meter
   (+ import), as a hybrid reports at 13007 itself;
 * status from the system state at 12999 (hybrid) or the PV power (string,
@@ -75,15 +78,19 @@ def status_of(system_state: Value) -> InverterStatus:
 def battery_power(values: Mapping[str, Value]) -> float | None:
     """Signed battery power (+ discharge, − charge) from magnitude and running state."""
     magnitude = as_number(values.get("battery_power_magnitude"))
-    state = as_number(values.get("running_state"))
-    if magnitude is None or state is None:
+    if magnitude is None:
         return None
-    bits = int(state)
+    bits = int(as_number(values.get("running_state")) or 0)
     if bits & RUNNING_CHARGING:
         return -magnitude
     if bits & RUNNING_DISCHARGING:
         return magnitude
-    return 0.0
+    if magnitude == 0:
+        return 0.0
+    load, pv, grid = (as_number(values.get(k)) for k in ("load_power", "pv_power", "grid_power"))
+    if load is None or pv is None or grid is None:
+        return None
+    return magnitude if load - pv - grid > 0 else -magnitude
 
 
 def battery_mode(values: Mapping[str, Value]) -> BatteryMode | None:

@@ -114,6 +114,8 @@ class Quirk:
     families: frozenset[Family] = frozenset()
     models: frozenset[str] = frozenset()
     scales: Mapping[str, float] = field(default_factory=dict)
+    #: Registers whose sign is the opposite of the documented one.
+    inverted: frozenset[str] = frozenset()
     max_count: int | None = None
     spacing: float | None = None
     missing: frozenset[str] = frozenset()
@@ -142,6 +144,14 @@ QUIRKS: tuple[Quirk, ...] = (
         connection=Connection.WINET,
         scales={"grid_frequency": 0.01},
     ),
+    Quirk(
+        # A string inverter's meter power at 5082 has the opposite sign
+        # through a WiNet-S.
+        source="docs/protocols/sungrow-modbus.md#winet-s",
+        connection=Connection.WINET,
+        families=frozenset({Family.STRING}),
+        inverted=frozenset({"grid_power"}),
+    ),
 )
 
 
@@ -152,6 +162,7 @@ class Profile:
     model: Model
     connection: Connection
     scales: Mapping[str, float] = field(default_factory=dict)
+    inverted: frozenset[str] = frozenset()
     max_count: int = MAX_REGISTERS_PER_READ
     spacing: float = 0.05
     missing: frozenset[str] = frozenset()
@@ -167,8 +178,9 @@ class Profile:
         return self.model.family is Family.HYBRID
 
     def scale(self, key: str, documented: float) -> float:
-        """The scale to use for register ``key``."""
-        return self.scales.get(key, documented)
+        """The scale to use for register ``key``; negative where the sign is inverted."""
+        scale = self.scales.get(key, documented)
+        return -scale if key in self.inverted else scale
 
     def registers(self, cadence: Cadence) -> tuple[Register, ...]:
         """The rows this inverter answers at ``cadence``."""
@@ -208,6 +220,7 @@ def resolve_profile(
         profile = replace(
             profile,
             scales={**profile.scales, **quirk.scales},
+            inverted=profile.inverted | quirk.inverted,
             max_count=quirk.max_count or profile.max_count,
             spacing=quirk.spacing if quirk.spacing is not None else profile.spacing,
             missing=profile.missing | quirk.missing,
