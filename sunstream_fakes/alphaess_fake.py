@@ -90,10 +90,14 @@ class FakeAlphaEss(FakeModbusDevice):
         refuse_style: str = "close",
     ) -> None:
         super().__init__(
-            unit=UNIT, host=host, port=port, one_client=one_client, refuse_style=refuse_style
+            unit=UNIT,
+            host=host,
+            port=port,
+            one_client=one_client,
+            refuse_style=refuse_style,
+            speed=speed,
         )
         self.model = model
-        self.speed = speed
         self.illegal: set[int] = set()
         #: Answer every request with this exception: 6 (device busy), or 11,
         #: which the Modbus spec has a TCP-to-RTU gateway answer when the
@@ -115,9 +119,7 @@ class FakeAlphaEss(FakeModbusDevice):
                 self.words[address] = 0
         for key, raw in fixture["registers"].items():
             self.set(key, raw)
-        self._last_step = time.monotonic()
         self._dispatch_until: float | None = None
-        self._fractions: dict[str, float] = {}
 
     # --- register access -------------------------------------------------
 
@@ -147,18 +149,11 @@ class FakeAlphaEss(FakeModbusDevice):
         """The nine words at 0x0880 now."""
         return tuple(self.words[DISPATCH_ADDRESS + i] for i in range(9))
 
-    @property
-    def soc(self) -> float:
-        """State of charge in percent."""
-        return self.get("battery_soc") / 10
-
     # --- life ------------------------------------------------------------
 
     def step(self, now: float | None = None) -> None:
         """Advance the battery/PV/house model to ``now`` (monotonic seconds)."""
-        now = time.monotonic() if now is None else now
-        seconds = (now - self._last_step) * self.speed
-        self._last_step = now
+        now, seconds = self.elapsed(now)
         if seconds <= 0:
             return
         if self._dispatch_until is not None and now >= self._dispatch_until:
@@ -182,36 +177,22 @@ class FakeAlphaEss(FakeModbusDevice):
         self.set("inverter_power", round((pv + battery) / self._power_scale()))
         self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
         hours = seconds / 3600
-        capacity = self.get("battery_capacity") / 10
-        soc = self.soc - battery * hours / 1000 / capacity * 100
-        # A coarse step must not carry the charge past where the unit stops.
         floor, ceiling = RESERVE_SOC, 100.0
         if self.get("dispatch_start") == 1:
             target = self.get("dispatch_soc") * 0.4
             floor, ceiling = (target, 100.0) if battery > 0 else (0.0, target)
-        if battery > 0:
-            soc = max(soc, min(floor, self.soc))
-        elif battery < 0:
-            soc = min(soc, max(ceiling, self.soc))
-        self.set("battery_soc", round(max(0.0, min(100.0, soc)) * 10))
-        self._count("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
-        self._count("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
-        self._count("grid_import_energy", max(0.0, grid) * hours / 1000, 0.01)
-        self._count("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.01)
-        self._count(
+        self.charge(battery, hours, self.get("battery_capacity") / 10, floor, ceiling)
+        self.count_energy("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
+        self.count_energy("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
+        self.count_energy("grid_import_energy", max(0.0, grid) * hours / 1000, 0.01)
+        self.count_energy("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.01)
+        self.count_energy(
             "system_pv_energy", pv * hours / 1000, self.profile.scale("system_pv_energy", 0.1)
         )
-        self._count("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
+        self.count_energy("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
 
     def _power_scale(self) -> float:
         return self.profile.scale("inverter_power", 1.0)
-
-    def _count(self, key: str, kwh: float, scale: float) -> None:
-        total = self._fractions.get(key, 0.0) + kwh / scale
-        whole = int(total)
-        self._fractions[key] = total - whole
-        if whole:
-            self.set(key, self.get(key) + whole)
 
     def _battery_power(self, deficit: float) -> float:
         """Battery power (+ discharge): dispatch setpoint if active, else cover the deficit."""
@@ -235,10 +216,6 @@ class FakeAlphaEss(FakeModbusDevice):
     def ignores(self, pdu: ModbusPDU, request: Request, previous: Request | None) -> bool:
         """A SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)."""
         return pdu.function_code == 6 and self.model == SMILE_B3
-
-    def started(self) -> None:
-        """The unit's clock starts when it listens."""
-        self._last_step = time.monotonic()
 
     async def action(
         self,

@@ -14,7 +14,11 @@ device:
   :attr:`delay` (slow answers), :meth:`drop_link` (TCP reset of the
   current client), :meth:`set_link_down` (stop listening: connects are
   refused);
-* every request logged in :attr:`requests` so tests can count them.
+* every request logged in :attr:`requests` so tests can count them;
+* the clock of a running model (:meth:`elapsed`, ``speed`` times faster
+  than real time), the battery's state of charge (:meth:`charge`) and
+  lifetime counters that only count up (:meth:`count_energy`), over the
+  device's :meth:`get` / :meth:`set` of raw register values.
 """
 
 from __future__ import annotations
@@ -101,8 +105,10 @@ class FakeModbusDevice:
         port: int = 0,
         one_client: bool = True,
         refuse_style: str = "close",
+        speed: float = 1.0,
     ) -> None:
         self.unit = unit
+        self.speed = speed
         self.host = host
         self.port = port
         self.one_client = one_client
@@ -114,6 +120,8 @@ class FakeModbusDevice:
         self.connections = 0
         self.refusals = 0
         self._server: _Server | None = None
+        self._last_step = time.monotonic()
+        self._fractions: dict[str, float] = {}
 
     # --- what a device says --------------------------------------------------
 
@@ -138,7 +146,52 @@ class FakeModbusDevice:
         return False
 
     def started(self) -> None:
-        """Called once the server listens (reset the device's clock here)."""
+        """The device's clock starts when it listens."""
+        self._last_step = time.monotonic()
+
+    def get(self, key: str) -> int:
+        """A numeric register's raw value, by the key of the device's map."""
+        raise NotImplementedError
+
+    def set(self, key: str, raw: int | str) -> None:
+        """Store a raw value for a register of the device's map."""
+        raise NotImplementedError
+
+    # --- the running model -----------------------------------------------------
+
+    @property
+    def soc(self) -> float:
+        """State of charge in percent (``battery_soc`` is 0.1 % on every device)."""
+        return self.get("battery_soc") / 10
+
+    def elapsed(self, now: float | None) -> tuple[float, float]:
+        """``now`` (monotonic, default the present) and the model seconds since the last step."""
+        now = time.monotonic() if now is None else now
+        seconds = (now - self._last_step) * self.speed
+        self._last_step = now
+        return now, seconds
+
+    def charge(
+        self, battery: float, hours: float, capacity_kwh: float, floor: float, ceiling: float
+    ) -> None:
+        """Move the SOC by ``battery`` W (+ discharge) for ``hours``, stopping at floor/ceiling.
+
+        A coarse step must not carry the charge past where the device stops.
+        """
+        soc = self.soc - battery * hours / 1000 / capacity_kwh * 100
+        if battery > 0:
+            soc = max(soc, min(floor, self.soc))
+        elif battery < 0:
+            soc = min(soc, max(ceiling, self.soc))
+        self.set("battery_soc", round(max(0.0, min(100.0, soc)) * 10))
+
+    def count_energy(self, key: str, kwh: float, scale: float) -> None:
+        """Add ``kwh`` to the counter ``key`` (``scale`` kWh per step), keeping the fraction."""
+        total = self._fractions.get(key, 0.0) + kwh / scale
+        whole = int(total)
+        self._fractions[key] = total - whole
+        if whole:
+            self.set(key, self.get(key) + whole)
 
     # --- the pymodbus side ---------------------------------------------------
 

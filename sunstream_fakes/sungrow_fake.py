@@ -49,13 +49,16 @@ from collections import Counter
 from collections.abc import Mapping
 import contextlib
 import math
-import time
 
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ModbusPDU
 from pymodbus.simulator import DataType, SimData
 
-from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
+from custom_components.sunstream.pysunstream.modbus.decode import (
+    decode_raw,
+    encode_ascii,
+    encode_raw,
+)
 from custom_components.sunstream.pysunstream.modbus.registers import Register, RegType, Table
 from custom_components.sunstream.pysunstream.sungrow.models import Family, model_of
 from custom_components.sunstream.pysunstream.sungrow.registers import (
@@ -112,11 +115,15 @@ class FakeSungrow(FakeModbusDevice):
         refuse_style: str = "close",
     ) -> None:
         super().__init__(
-            unit=UNIT, host=host, port=port, one_client=one_client, refuse_style=refuse_style
+            unit=UNIT,
+            host=host,
+            port=port,
+            one_client=one_client,
+            refuse_style=refuse_style,
+            speed=speed,
         )
         self.model = model_of(device_type_code)
         self.connection = connection
-        self.speed = speed
         self.max_count = WINET_MAX_COUNT if connection == "winet" else 125
         self.min_spacing = WINET_MIN_SPACING if connection == "winet" else 0.0
         self.illegal: set[tuple[Table, int]] = set()
@@ -140,8 +147,6 @@ class FakeSungrow(FakeModbusDevice):
                     self.tables[table][address] = 0
         self._rows = {r.key: r for r in (*COMMON, *(HYBRID if hybrid else STRING))}
         self._seed(device_type_code, serial)
-        self._last_step = time.monotonic()
-        self._fractions: dict[str, float] = {}
 
     def _seed(self, code: int, serial: str) -> None:
         self.set("serial", serial)
@@ -201,25 +206,13 @@ class FakeSungrow(FakeModbusDevice):
         """A numeric register's raw value (signed where the type is)."""
         reg = self.row(key)
         words = [self.tables[reg.table][a] for a in range(reg.address, reg.end + 1)]
-        raw = words[0] if reg.length == 1 else words[0] | (words[1] << 16)
-        if reg.type is RegType.S16 and raw >= 0x8000:
-            raw -= 0x1_0000
-        if reg.type is RegType.S32 and raw >= 0x8000_0000:
-            raw -= 0x1_0000_0000
-        return raw
-
-    @property
-    def soc(self) -> float:
-        """State of charge in percent."""
-        return self.get("battery_soc") / 10
+        return int(decode_raw(reg.type, words, low_word_first=True))
 
     # --- life ------------------------------------------------------------
 
     def step(self, now: float | None = None) -> None:
         """Advance the PV/house/battery model to ``now`` (monotonic seconds)."""
-        now = time.monotonic() if now is None else now
-        seconds = (now - self._last_step) * self.speed
-        self._last_step = now
+        now, seconds = self.elapsed(now)
         if seconds <= 0:
             return
         phase = now / 60
@@ -248,27 +241,21 @@ class FakeSungrow(FakeModbusDevice):
         self.set("grid_power", round(-grid))  # 13009: + export
         self.set("inverter_power", round(pv + battery))
         self.set("system_state", 0x0800 if self.get("ems_mode") == EMS_FORCED else 0x0040)
-        capacity = self.get("battery_capacity") / 100
-        soc = self.soc - battery * hours / 1000 / capacity * 100
         floor, ceiling = self.get("min_soc") / 10, self.get("max_soc") / 10
-        if battery > 0:
-            soc = max(soc, min(floor, self.soc))
-        elif battery < 0:
-            soc = min(soc, max(ceiling, self.soc))
-        self.set("battery_soc", round(max(0.0, min(100.0, soc)) * 10))
-        self._count("total_pv_energy", pv * hours / 1000, 0.1)
-        self._count("grid_import_energy", max(0.0, grid) * hours / 1000, 0.1)
-        self._count("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.1)
-        self._count("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
-        self._count("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
-        self._count("total_output_energy", max(0.0, pv + battery) * hours / 1000, 0.1)
+        self.charge(battery, hours, self.get("battery_capacity") / 100, floor, ceiling)
+        self.count_energy("total_pv_energy", pv * hours / 1000, 0.1)
+        self.count_energy("grid_import_energy", max(0.0, grid) * hours / 1000, 0.1)
+        self.count_energy("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.1)
+        self.count_energy("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
+        self.count_energy("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
+        self.count_energy("total_output_energy", max(0.0, pv + battery) * hours / 1000, 0.1)
 
     def _step_string(self, pv: float, load: float, hours: float) -> None:
         self._set_pv(pv)
         self.set("inverter_power", round(pv))
         meter = round(load - pv)  # 5082 meter: + import, inverted through a WiNet-S
         self.set("grid_power", -meter if self.connection == "winet" else meter)
-        self._count("total_pv_energy", pv * hours / 1000, 0.1)
+        self.count_energy("total_pv_energy", pv * hours / 1000, 0.1)
 
     def _set_pv(self, pv: float) -> None:
         self.set("pv_power", round(max(0.0, pv)))
@@ -293,13 +280,6 @@ class FakeSungrow(FakeModbusDevice):
             return 0.0
         return max(-max_charge, min(max_discharge, deficit))
 
-    def _count(self, key: str, kwh: float, scale: float) -> None:
-        total = self._fractions.get(key, 0.0) + kwh / scale
-        whole = int(total)
-        self._fractions[key] = total - whole
-        if whole:
-            self.set(key, self.get(key) + whole)
-
     # --- the pymodbus side -------------------------------------------------
 
     def simdata(self) -> tuple[list[SimData], ...]:
@@ -314,10 +294,6 @@ class FakeSungrow(FakeModbusDevice):
         # pymodbus wants every table non-empty; the inverter has no coils.
         bits = [SimData(0, values=False, datatype=DataType.BITS)]
         return (bits, bits, blocks(Table.HOLDING), blocks(Table.INPUT))
-
-    def started(self) -> None:
-        """The inverter's clock starts when it listens."""
-        self._last_step = time.monotonic()
 
     def ignores(self, pdu: ModbusPDU, request: Request, previous: Request | None) -> bool:
         """A WiNet-S leaves a request that comes too soon after the previous one unanswered."""

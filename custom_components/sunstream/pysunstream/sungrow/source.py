@@ -46,6 +46,7 @@ from ..modbus.errors import ModbusError
 from ..modbus.planner import Plan, ReadBlock, plan_reads, without
 from ..modbus.registers import Cadence, Register, Table
 from ..model import Snapshot, Value, as_number
+from ..setting_rules import validate_change
 from .mapping import build_snapshot, serial_of, system_identity
 from .models import (
     QUIRKS,
@@ -352,17 +353,9 @@ class SungrowModbusSource:
         (``setting_refused`` on a Modbus exception, ``setting_not_applied``
         when the register reads back another value).
         """
-        spec = self.settings_spec
-        key = _SETTING_REGISTERS.get(change.setting)
-        supported = (
-            spec.export_limit_switch
-            if change.setting is Setting.EXPORT_LIMIT_ENABLED
-            else change.setting in spec.ranges
-        )
-        if key is None or not supported:
-            raise CommandRejected("setting_unsupported", setting=change.setting.value)
-        reg = BY_KEY[key]
-        raw = self._raw(change, spec, reg)
+        validate_change(self.settings_spec, self.reported_settings(), change)
+        reg = BY_KEY[_SETTING_REGISTERS[change.setting]]
+        raw = self._raw(change, reg)
         current = await self.client.read(reg.address, 1, Table.HOLDING)
         if current[0] != raw:
             try:
@@ -383,23 +376,12 @@ class SungrowModbusSource:
                 detail=f"wrote {raw}, reads {current[0]}",
             )
 
-    def _raw(self, change: SettingChange, spec: SettingsSpec, reg: Register) -> int:
+    def _raw(self, change: SettingChange, reg: Register) -> int:
+        """The register word for a change :func:`validate_change` accepted."""
         value = change.value
-        if change.setting is Setting.EXPORT_LIMIT_ENABLED:
-            if not isinstance(value, bool):
-                raise CommandRejected("setting_unsupported", setting=change.setting.value)
+        if isinstance(value, bool):
             return EXPORT_LIMIT_ON if value else EXPORT_LIMIT_OFF
-        if isinstance(value, bool) or not isinstance(value, float | int):
-            raise CommandRejected("setting_unsupported", setting=change.setting.value)
-        limits = spec.ranges[change.setting]
-        if not limits.minimum <= value <= limits.maximum:
-            raise CommandRejected(
-                "setting_out_of_range",
-                value=f"{value:g}",
-                minimum=f"{limits.minimum:g}",
-                maximum=f"{limits.maximum:g}",
-                unit=limits.unit,
-            )
+        assert isinstance(value, float | int)  # validate_change let only numbers through
         return round(value / self.profile.scale(reg.key, reg.scale))
 
     # --- lifecycle -------------------------------------------------------
