@@ -145,7 +145,7 @@ async def mqtt_entry(
 
 def _take_over(server: HomeAssistantServer) -> tuple[list[str], Recorder, Driver]:
     """Stop the system's own polling and hand its refreshes to a driver on a virtual clock."""
-    coordinator = server.entry.runtime_data
+    coordinator = server.entry.runtime_data.coordinator
     # Only the driver refreshes from now on.
     coordinator.update_interval = timedelta(hours=1)
     clock = VirtualClock(coordinator.source.async_poll)
@@ -202,7 +202,7 @@ async def test_bridge_vs_statestream(
     notes: dict[str, Any] = {}
 
     async def refresh_once() -> None:
-        await ha_server.entry.runtime_data.async_refresh()
+        await ha_server.entry.runtime_data.coordinator.async_refresh()
 
     try:
         await runner.run("baseline")

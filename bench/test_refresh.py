@@ -97,7 +97,7 @@ async def test_refresh_cost(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     entities = len(hass.states.async_all())
     hass.bus.async_listen(EVENT_STATE_CHANGED, count_change)
     writes = 0
@@ -143,7 +143,7 @@ async def test_many_systems_cpu(located_hass: HomeAssistant) -> None:
         nonlocal refreshes
         refreshes += 1
 
-    unsubs = [entry.runtime_data.async_add_listener(count_refresh) for entry in entries]
+    unsubs = [entry.runtime_data.coordinator.async_add_listener(count_refresh) for entry in entries]
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     await asyncio.sleep(DURATION)
     cpu = time.process_time() - cpu_start

@@ -14,8 +14,20 @@ docs/protocols/alphaess.md describes:
   setpoint until the SOC target or the time is reached, then the block
   returns to idle (an assumption: the documents do not say what it reads
   after expiry);
+* the settings in flash (0x0800, 0x084F..0x0861) are writable and
+  honoured: the battery never discharges below the reserve (0x0850); with
+  charge windows on (0x084F bit 0) it charges from the grid inside them up
+  to the charge cut-off (0x0855); with discharge windows on (bit 1) it
+  discharges only inside them; PV is curtailed so the export stays within
+  0x0800 % of the installed PV power (0x0801 + 0x0803). The SMILE-T10
+  stores the cut-off SOCs at 0.1 %/bit. Values a register cannot hold (hour
+  24, minute 60, more than 100 %) are answered with exception 3. Writes to
+  0x0800 while a dispatch runs are acknowledged and ignored
+  (docs/protocols/alphaess.md#settings). These readings of the documents are the fake's; no document
+  spells out the schedule's behaviour;
 * PV, load, battery, grid and the lifetime counters evolve with time
-  (``speed`` times faster than real time).
+  (``speed`` times faster than real time); windows follow
+  :attr:`FakeAlphaEss.time_of_day`, or the local clock.
 
 Fault knobs, all changeable at run time: :attr:`silent` (no answers),
 :attr:`delay` (slow answers), :attr:`illegal` (exception 2 on chosen
@@ -23,8 +35,10 @@ addresses), :attr:`exception` (one exception code for every request),
 :attr:`ignore_dispatch` (dispatch writes acknowledged, not applied),
 :meth:`drop_link` (TCP reset of the current client), :meth:`set_link_down`
 (stop listening: connects are refused), :attr:`refuse_style` (how a second
-client is turned away). Every request is logged in :attr:`requests` so
-tests can count them.
+client is turned away), :attr:`refuse_writes` (an exception code for
+writes to chosen addresses), :attr:`ignore_writes` (writes acknowledged,
+not applied). Every request is logged in :attr:`requests` and every
+register written is counted in :attr:`writes`, so tests can count them.
 
 Run standalone::
 
@@ -35,7 +49,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 import contextlib
+from datetime import datetime, time as clock_time
 import json
 import math
 from pathlib import Path
@@ -56,7 +72,16 @@ from custom_components.sunstream.pysunstream.alphaess.quirks import (
     SMILE_HI10,
     resolve_profile,
 )
-from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
+from custom_components.sunstream.pysunstream.alphaess.registers import (
+    BY_KEY,
+    CHARGE_WINDOWS_BIT,
+    DISCHARGE_WINDOWS_BIT,
+    TIME_PERIOD_CONTROL,
+    WINDOW_REGISTERS,
+    Register,
+    WindowRegisters,
+)
+from custom_components.sunstream.pysunstream.controls import Setting
 from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.modbus.registers import RegType
 
@@ -64,16 +89,35 @@ from .modbus_device import FakeModbusDevice, Request
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
-RESERVE_SOC = 10.0
+
+_CHARGE = (Setting.CHARGE_WINDOW_1, Setting.CHARGE_WINDOW_2)
+_DISCHARGE = (Setting.DISCHARGE_WINDOW_1, Setting.DISCHARGE_WINDOW_2)
+
+#: The largest raw word each settings register holds (exception 3 above).
+_SETTING_MAX: dict[str, int] = {
+    "max_feed_in": 100,
+    "time_period_control": 3,
+    **{reg.key: 23 for w in WINDOW_REGISTERS.values() for reg in (w.start_hour, w.end_hour)},
+    **{reg.key: 59 for w in WINDOW_REGISTERS.values() for reg in (w.start_minute, w.end_minute)},
+}
 
 
 def load_fixture(model: str) -> dict[str, Any]:
-    """The captured register contents for ``model`` (``standard``, ``smile-b3``)."""
+    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``).
+
+    A fixture may name another it ``extends``: its registers are laid over
+    that one's.
+    """
     name = model.replace("-", "_")
     path = DATA / f"{name}.json"
     if not path.exists():
         path = DATA / "standard.json"
-    return cast(dict[str, Any], json.loads(path.read_text()))
+    fixture = cast(dict[str, Any], json.loads(path.read_text()))
+    base = fixture.pop("extends", None)
+    if base is not None:
+        parent = load_fixture(base)
+        fixture["registers"] = {**parent["registers"], **fixture["registers"]}
+    return fixture
 
 
 class FakeAlphaEss(FakeModbusDevice):
@@ -108,6 +152,15 @@ class FakeAlphaEss(FakeModbusDevice):
         #: a command the unit took but did not carry out, as reported for a
         #: G3-S5 (docs/protocols/alphaess.md#write-sequences).
         self.ignore_dispatch = False
+        #: Answer writes touching these addresses with this exception code
+        #: (a unit refusing a setting).
+        self.refuse_writes: dict[int, ExcCodes] = {}
+        #: Acknowledge writes to these addresses without applying them.
+        self.ignore_writes: set[int] = set()
+        #: Times each address was written (a write of n words counts each).
+        self.writes: Counter[int] = Counter()
+        #: The time of day the schedule runs on; ``None``: the local clock.
+        self.time_of_day: clock_time | None = None
         self.profile = resolve_profile(model)
         if model == SMILE_HI10:
             # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
@@ -145,6 +198,48 @@ class FakeAlphaEss(FakeModbusDevice):
             raw -= 0x1_0000_0000
         return raw
 
+    def writes_to(self, key: str) -> int:
+        """How often the register ``key`` was written."""
+        reg = BY_KEY[key]
+        return max(self.writes[a] for a in range(reg.address, reg.end + 1))
+
+    def setting_soc(self, key: str) -> float:
+        """A cut-off SOC register in percent, at this model's scale."""
+        return self.get(key) * self.profile.scale(key, BY_KEY[key].scale)
+
+    @property
+    def export_limit_w(self) -> float:
+        """Most the unit may feed in: 0x0800 % of the installed PV power."""
+        installed = self.get("pv_capacity") + self.get("pv_capacity_grid_inverter")
+        return self.get("max_feed_in") / 100 * installed
+
+    def _window_open(self, windows: tuple[Setting, ...], bit: int) -> bool:
+        """Whether ``bit`` is on and the time of day lies in one of ``windows``."""
+        if not self.get(TIME_PERIOD_CONTROL.key) & bit:
+            return False
+        now = datetime.now().time() if self.time_of_day is None else self.time_of_day
+        minute = now.hour * 60 + now.minute
+        for setting in windows:
+            regs = WINDOW_REGISTERS[setting]
+            start, end = (
+                self._minutes(regs.start_hour, regs.start_minute),
+                self._minutes(regs.end_hour, regs.end_minute),
+            )
+            if start <= minute < end:
+                return True
+        return False
+
+    def _minutes(self, hour: Register, minute: Register) -> int:
+        return self.get(hour.key) * 60 + self.get(minute.key)
+
+    def window(self, setting: Setting) -> tuple[clock_time, clock_time]:
+        """A window's start and end as the unit holds them."""
+        regs: WindowRegisters = WINDOW_REGISTERS[setting]
+        return (
+            clock_time(self.get(regs.start_hour.key), self.get(regs.start_minute.key)),
+            clock_time(self.get(regs.end_hour.key), self.get(regs.end_minute.key)),
+        )
+
     def dispatch_words(self) -> tuple[int, ...]:
         """The nine words at 0x0880 now."""
         return tuple(self.words[DISPATCH_ADDRESS + i] for i in range(9))
@@ -168,6 +263,13 @@ class FakeAlphaEss(FakeModbusDevice):
         load = 650 + 150 * math.sin(phase * 1.7)
         battery = self._battery_power(load - pv)
         grid = load - pv - battery
+        excess = -grid - self.export_limit_w
+        if excess > 0 and sum(pv_strings) > 0:
+            # Curtail the DC strings (the AC-coupled inverter is not ours to limit).
+            factor = max(0.0, 1 - excess / sum(pv_strings))
+            pv_strings = [p * factor for p in pv_strings]
+            pv = sum(pv_strings) + self.get("pv_meter_power")
+            grid = load - pv - battery
         for n, power in enumerate(pv_strings, start=1):
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
@@ -177,7 +279,9 @@ class FakeAlphaEss(FakeModbusDevice):
         self.set("inverter_power", round((pv + battery) / self._power_scale()))
         self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
         hours = seconds / 3600
-        floor, ceiling = RESERVE_SOC, 100.0
+        floor, ceiling = self.setting_soc("discharge_cutoff_soc"), 100.0
+        if self._grid_charging():
+            ceiling = self.setting_soc("charge_cutoff_soc")
         if self.get("dispatch_start") == 1:
             target = self.get("dispatch_soc") * 0.4
             floor, ceiling = (target, 100.0) if battery > 0 else (0.0, target)
@@ -205,11 +309,26 @@ class FakeAlphaEss(FakeModbusDevice):
             if (power < 0 and soc >= target) or (power > 0 and soc <= target):
                 return 0.0
             return max(-max_charge, min(max_discharge, power))
-        if deficit > 0 and soc <= RESERVE_SOC:
+        if self._grid_charging():
+            return -max_charge
+        if deficit > 0 and soc <= self.setting_soc("discharge_cutoff_soc"):
             return 0.0
+        discharge_windows = self.get(TIME_PERIOD_CONTROL.key) & DISCHARGE_WINDOWS_BIT
+        if (
+            deficit > 0
+            and discharge_windows
+            and not self._window_open(_DISCHARGE, DISCHARGE_WINDOWS_BIT)
+        ):
+            return 0.0  # discharge windows on: the battery discharges only inside them
         if deficit < 0 and soc >= 100:
             return 0.0
         return max(-max_charge, min(max_discharge, deficit))
+
+    def _grid_charging(self) -> bool:
+        """Inside a charge window with charge windows on, below the charge cut-off."""
+        return self._window_open(_CHARGE, CHARGE_WINDOWS_BIT) and self.soc < self.setting_soc(
+            "charge_cutoff_soc"
+        )
 
     # --- the pymodbus side -------------------------------------------------
 
@@ -235,19 +354,43 @@ class FakeAlphaEss(FakeModbusDevice):
         if function_code == 16 and count == 1 and self.model != SMILE_B3:
             return ExcCodes.ILLEGAL_ADDRESS  # many units refuse FC16 on one register
         if values is not None:
-            self._write_block(address, [int(v) for v in values])
+            refused = [self.refuse_writes[a] for a in span if a in self.refuse_writes]
+            if refused:
+                return refused[0]
+            words = [int(v) for v in values]
+            if not self._fits(address, words):
+                return ExcCodes.ILLEGAL_VALUE
+            self.writes.update(span)
+            self._write_block(address, words)
         else:
             self.step()
         offset = address - start_address
         registers[offset : offset + count] = [self.words[a] for a in span]
         return None
 
+    def _fits(self, address: int, words: list[int]) -> bool:
+        """Whether every settings register written gets a value it can hold."""
+        limits = {BY_KEY[key].address: top for key, top in _SETTING_MAX.items()}
+        for key in ("discharge_cutoff_soc", "charge_cutoff_soc"):
+            limits[BY_KEY[key].address] = round(100 / self.profile.scale(key, 1.0))
+        return all(
+            word <= limits[address + offset]
+            for offset, word in enumerate(words)
+            if address + offset in limits
+        )
+
     def _write_block(self, address: int, values: list[int]) -> None:
         dispatch = range(DISPATCH_ADDRESS, DISPATCH_ADDRESS + 9)
         if self.ignore_dispatch and address in dispatch:
             return
+        feed_in = BY_KEY["max_feed_in"].address
         for offset, word in enumerate(values):
-            self.words[address + offset] = word
+            target = address + offset
+            if target in self.ignore_writes:
+                continue
+            if target == feed_in and self.get("dispatch_start") == 1:
+                continue  # 0x0800 is ignored while a dispatch runs (see the docstring)
+            self.words[target] = word
         if address in dispatch:
             self.step()
             seconds = (self.words[0x0887] << 16) | self.words[0x0888]

@@ -224,7 +224,7 @@ async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeAlphaEss) ->
 
 async def test_command_beyond_the_units_power(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
     entry = await _entry(hass, fake)
-    limits = entry.runtime_data.source.battery_limits
+    limits = entry.runtime_data.coordinator.source.battery_limits
     assert limits is not None
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -249,7 +249,7 @@ async def test_link_drop_and_return(
     The seed 001 scenario (docs/protocols/app-seeds.md#seed-001).
     """
     entry = await _entry(hass, fake)
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     events = async_capture_events(hass, EVENT_CONNECTIVITY)
     connection = next(
         s.entity_id for s in hass.states.async_all("binary_sensor") if "connection" in s.entity_id
@@ -366,12 +366,12 @@ async def test_unit_held_while_running_raises_repair_issue(
     from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 
     entry = await _entry(hass, fake)
-    await entry.runtime_data.source.async_close()  # our link drops…
+    await entry.runtime_data.coordinator.source.async_close()  # our link drops…
     await asyncio.sleep(0.2)  # the unit notices the closed socket
     holder = AlphaEssSource("127.0.0.1", fake.port)
     await holder.identify()  # …and another client grabs the unit
     try:
-        await entry.runtime_data.async_refresh()
+        await entry.runtime_data.coordinator.async_refresh()
         await hass.async_block_till_done()
         issue_id = f"busy_{entry.entry_id}"
         assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
@@ -379,11 +379,11 @@ async def test_unit_held_while_running_raises_repair_issue(
         await holder.async_close()
     for _ in range(50):
         await asyncio.sleep(0.1)
-        await entry.runtime_data.async_refresh()
+        await entry.runtime_data.coordinator.async_refresh()
         await hass.async_block_till_done()
-        if entry.runtime_data.last_update_success:
+        if entry.runtime_data.coordinator.last_update_success:
             break
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -391,7 +391,7 @@ async def test_unit_held_while_running_raises_repair_issue(
 
 
 async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
 
 
@@ -399,7 +399,7 @@ async def _poll_until_connected(hass: HomeAssistant, entry: MockConfigEntry) -> 
     """Poll as the coordinator would, faster: the reconnect back-off starts at ~1 s."""
     for _ in range(50):
         await _poll(hass, entry)
-        if entry.runtime_data.connected:
+        if entry.runtime_data.coordinator.connected:
             return
         await asyncio.sleep(0.1)
     pytest.fail("the unit did not come back")
@@ -428,7 +428,7 @@ def _connectivity(hass: HomeAssistant) -> str:
 
 def _no_answer(fake: FakeAlphaEss, entry: MockConfigEntry) -> None:
     # The default 5 s timeout works the same, only slower.
-    entry.runtime_data.source.client.timeout = 0.3
+    entry.runtime_data.coordinator.source.client.timeout = 0.3
     fake.silent = True
 
 
@@ -508,11 +508,11 @@ async def test_reset_between_polls_goes_unnoticed(hass: HomeAssistant, fake: Fak
     """The reset is seen before the next request: reconnect at once, nothing to report."""
     entry = await _entry(hass, fake)
     events = async_capture_events(hass, EVENT_CONNECTIVITY)
-    connects = entry.runtime_data.source.client.stats.connects
+    connects = entry.runtime_data.coordinator.source.client.stats.connects
     fake.drop_link()
     await asyncio.sleep(0.05)
     await _poll(hass, entry)
-    assert entry.runtime_data.source.client.stats.connects == connects + 1
+    assert entry.runtime_data.coordinator.source.client.stats.connects == connects + 1
     assert _unavailable(hass, entry) == set()
     assert events == []
 
@@ -527,7 +527,7 @@ async def test_slow_answers_within_the_timeout_change_nothing(
     started = asyncio.get_running_loop().time()
     await _poll(hass, entry)
     assert asyncio.get_running_loop().time() - started >= len(fake.requests) * 0.2 >= 1.0
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success
     assert _unavailable(hass, entry) == set()
     assert events == []
 
@@ -537,7 +537,7 @@ async def test_missing_register_leaves_the_rest_available_and_comes_back(
 ) -> None:
     """Exception 2: that one value is unknown, the unit stays connected; asked again later."""
     entry = await _entry(hass, fake)
-    source = entry.runtime_data.source
+    source = entry.runtime_data.coordinator.source
     source.client.spacing = 0.01  # many polls below; the 100 ms default only slows the test
     events = async_capture_events(hass, EVENT_CONNECTIVITY)
     soh = f"{fake.get('battery_soh') * 0.1:g}"

@@ -142,5 +142,5 @@ async def test_options(located_hass: HomeAssistant, config_entry: MockConfigEntr
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert config_entry.options == entry_options(**{CONF_UPDATE_INTERVAL: 30, CONF_TARIFF: 1.1})
     # The reload applied the new interval.
-    assert config_entry.runtime_data.update_interval is not None
-    assert config_entry.runtime_data.update_interval.total_seconds() == 30
+    assert config_entry.runtime_data.coordinator.update_interval is not None
+    assert config_entry.runtime_data.coordinator.update_interval.total_seconds() == 30

@@ -70,7 +70,7 @@ def _float(hass: HomeAssistant, entity_id: str) -> float:
 
 def _device(entry: MockConfigEntry) -> DeviceSettings:
     """What the simulated device itself holds."""
-    source = entry.runtime_data.source
+    source = entry.runtime_data.coordinator.source
     assert isinstance(source, SimulatedSystem)
     return source.reported_settings()
 
@@ -542,7 +542,7 @@ async def test_a_write_the_device_ignores(
         await _number(hass, RESERVE, 60)
     assert caught.value.translation_key == "setting_rate_limited"
 
-    source = config_entry.runtime_data.source
+    source = config_entry.runtime_data.coordinator.source
     assert isinstance(source, _IgnoringHouse)
     source.link_down = True
     with pytest.raises(HomeAssistantError) as caught:

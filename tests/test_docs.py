@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
 from custom_components.sunstream.pysunstream.alerts import default_rules
+from custom_components.sunstream.pysunstream.errors import Reason
 from custom_components.sunstream.pysunstream.simulator.microgrid import FaultKind
 from custom_components.sunstream.services import (
     ACKNOWLEDGE_SCHEMA,
@@ -271,6 +272,18 @@ def test_events_page_covers_events_payloads_and_triggers() -> None:
         assert f"`{key}`" in page, key
     for label in _strings()["device_automation"]["trigger_type"].values():
         assert label in page, label
+
+
+def test_reasons_table_is_the_reason_enum() -> None:
+    """Every reason an event can carry is documented, and only those."""
+    section = _page("events-and-triggers.md").split("### Reasons", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        word
+        for row in section.splitlines()
+        if row.startswith("| `")
+        for word in re.findall(r"`([a-z_]+)`", row.split("|")[1])
+    }
+    assert documented == {reason.value for reason in Reason}
 
 
 def test_alerts_page_covers_every_rule_and_option() -> None:

@@ -36,7 +36,7 @@ async def test_unload_leaves_nothing_behind(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     await advance(hass, frozen, 30)
-    coordinator = config_entry.runtime_data
+    coordinator = config_entry.runtime_data.coordinator
     assert hass.states.async_entity_ids("sensor")
 
     assert await hass.config_entries.async_unload(config_entry.entry_id)

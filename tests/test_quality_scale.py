@@ -48,7 +48,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     ),
     "common-modules": ("tests/test_quality_scale.py::test_common_modules",),
     "config-flow-test-coverage": (
-        "scripts/test:--include='custom_components/sunstream/config_flow.py'",
+        "scripts/test:--include='custom_components/sunstream/config_flow*.py'",
     ),
     "config-flow": (
         "tests/test_config_flow.py::test_simulated_creates_entry",

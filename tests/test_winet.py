@@ -136,7 +136,7 @@ async def test_reauth(hass: HomeAssistant, fake: FakeWinet) -> None:
     await fake.drop_all()
     # Polls fail with a refused login until the user gives the new password.
     for _ in range(3):
-        await entry.runtime_data.async_refresh()
+        await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [f["context"]["source"] for f in flows] == ["reauth"]
@@ -187,14 +187,14 @@ async def test_gateway_drop_and_return(hass: HomeAssistant, fake: FakeWinet) -> 
     connection = next(
         s.entity_id for s in hass.states.async_all("binary_sensor") if "connection" in s.entity_id
     )
-    entry.runtime_data.source.client.backoff = Backoff(base=0.05, cap=0.05)
+    entry.runtime_data.coordinator.source.client.backoff = Backoff(base=0.05, cap=0.05)
     fake.faults.drop = 100
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(connection).state == STATE_OFF
     fake.faults.drop = 0
     await asyncio.sleep(0.1)  # past the (test-sized) back-off
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(connection).state == STATE_ON
     assert [(e.data["source"], e.data["connected"]) for e in events] == [
@@ -212,7 +212,7 @@ async def test_part_goes_offline(hass: HomeAssistant, fake: FakeWinet) -> None:
     fake.set_link(fake.devices[0]["dev_id"], 0)  # the first device loses its link
     # The device list is re-read every 30 cycles.
     for _ in range(31):
-        await entry.runtime_data.async_refresh()
+        await entry.runtime_data.coordinator.async_refresh()
         await hass.async_block_till_done()
         if events:
             break
@@ -460,10 +460,10 @@ async def test_charge_ends_at_its_target(hass: HomeAssistant, fake: FakeWinet) -
     assert fake.ems[1].mode == 2
     fake.set_value(1, "real_battery", "I18N_COMMON_BATTERY_SOC", "70.0")
     fake.set_value(2, "real", "I18N_COMMON_REMAIN_BATTERY_POWER", "70.0")
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
     # One write for the charge, one for the stop; later polls write nothing.
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     assert len(fake.param_requests) == 2
 
 
@@ -526,7 +526,7 @@ def _link_events(events: list[Any]) -> list[bool]:
 
 
 async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
 
 
@@ -534,7 +534,7 @@ async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 async def quick(hass: HomeAssistant, fake: FakeWinet) -> MockConfigEntry:
     """A loaded gateway whose client waits test-sized delays."""
     entry = await _entry(hass, fake)
-    client = entry.runtime_data.source.client
+    client = entry.runtime_data.coordinator.source.client
     client.backoff = Backoff(base=0.05, cap=0.05, jitter=0.0)
     client.request_timeout = 0.3
     client._session.read_retry_delay = 0.01  # 5 s in the field
@@ -583,7 +583,7 @@ async def test_faults_absorbed_within_the_poll(
         await _poll(hass, quick)
         assert _pv_power(hass) != STATE_UNAVAILABLE
     assert _link_events(events) == []
-    assert quick.runtime_data.last_update_success
+    assert quick.runtime_data.coordinator.last_update_success
 
 
 @pytest.mark.parametrize(
@@ -638,7 +638,7 @@ async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) 
     assert fake.requests["ping"] >= 5
     await _poll(hass, entry)
     assert fake.connection_count == connections  # the same socket, no new login
-    assert entry.runtime_data.source.client.metrics.reconnections == 0
+    assert entry.runtime_data.coordinator.source.client.metrics.reconnections == 0
     # Unloading ends the keep-alive with the entry.
     await hass.config_entries.async_unload(entry.entry_id)
     pings = fake.requests["ping"]

@@ -8,13 +8,16 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import (
     async_register_system_device,
     async_remove_stale_devices,
     is_stale,
     readings,
+    system_id_of,
 )
+from .pysunstream.capabilities import KeepsAlive
+from .runtime import SunstreamConfigEntry, SunstreamRuntime
 from .services import async_setup_services
 from .sources import create_source
 from .store import system_store
@@ -41,22 +44,28 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) -> bool:
     """Connect to the system and add its entities."""
+    source = create_source(hass, entry)
     coordinator = SunstreamCoordinator(
-        hass, entry, create_source(hass, entry), system_id=entry.unique_id or entry.entry_id
+        hass,
+        entry,
+        source,
+        system_id=system_id_of(entry),
+        system_device_id=async_register_system_device(hass, entry, None),
     )
-    coordinator.system_device_id = async_register_system_device(hass, coordinator)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
-    coordinator.alerts = SystemAlerts(hass, coordinator)
-    entry.async_on_unload(coordinator.alerts.async_start())
+    alerts = SystemAlerts(hass, coordinator)
+    entry.runtime_data = SunstreamRuntime(coordinator=coordinator, alerts=alerts)
+    entry.async_on_unload(alerts.async_start())
     # Now that the system has answered, record what it says it is.
-    async_register_system_device(hass, coordinator)
-    async_remove_stale_devices(hass, entry)
+    async_register_system_device(hass, entry, coordinator.data)
+    async_remove_stale_devices(hass, entry, coordinator.data)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Sources holding a session open between polls (WiNet) keep it alive
     # themselves; the task ends with the entry.
-    if (keepalive := getattr(coordinator.source, "async_run_keepalive", None)) is not None:
-        entry.async_create_background_task(hass, keepalive(), f"{DOMAIN} keep-alive {entry.title}")
+    if isinstance(source, KeepsAlive):
+        entry.async_create_background_task(
+            hass, source.async_run_keepalive(), f"{DOMAIN} keep-alive {entry.title}"
+        )
 
     parts = set(readings(coordinator.data))
 
@@ -66,7 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) ->
         current = set(readings(coordinator.data))
         if current != parts:
             parts = current
-            async_remove_stale_devices(hass, entry)
+            async_remove_stale_devices(hass, entry, coordinator.data)
 
     entry.async_on_unload(coordinator.async_add_listener(forget_vanished_parts))
     return True
@@ -86,4 +95,7 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SunstreamConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device only when the system no longer has it."""
-    return is_stale(entry, device)
+    # Home Assistant sets runtime_data only once a set-up succeeded; an entry
+    # unloaded since keeps the last, which still tells the system's parts.
+    runtime: SunstreamRuntime | None = getattr(entry, "runtime_data", None)
+    return is_stale(entry, runtime.coordinator.data if runtime is not None else None, device)

@@ -14,10 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import readings
 from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .pysunstream.model import DeviceIdentity
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -43,7 +44,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the system's connectivity sensor, and one per part as parts appear."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities([SunstreamConnectivitySensor(coordinator, CONNECTIVITY)])
 
     def reported() -> Reported:

@@ -27,15 +27,6 @@ CONF_PROFILE: Final = "profile"
 DEFAULT_NAME: Final = "Simulated system"
 DEFAULT_PV_PEAK_KW: Final = 5.5
 DEFAULT_BATTERY_KWH: Final = 10.0
-DEFAULT_UPDATE_INTERVAL: Final = 5
-DEFAULT_TARIFF: Final = 0.85
-DEFAULT_CO2_FACTOR: Final = 0.5
-DEFAULT_WINET_USERNAME: Final = "admin"
-DEFAULT_WINET_PASSWORD: Final = "pw8888"
-# WiNet dongles are reported to crash when polled faster than every 10 s.
-WINET_DEFAULT_INTERVAL: Final = 10
-WINET_MIN_INTERVAL: Final = 5
-MODBUS_DEFAULT_INTERVAL: Final = 10
 
 # (minimum, maximum) accepted for each numeric setting.
 RANGES: Final[dict[str, tuple[float, float]]] = {
@@ -50,9 +41,6 @@ MODBUS_RANGES: Final[dict[str, tuple[int, int]]] = {
     "port": (1, 65535),
     "unit_id": (1, 247),
 }
-
-# A tree absorbs about 21 kg of CO2 a year (docs/protocols/app-seeds.md#seed-000).
-CO2_KG_PER_TREE: Final = 21.0
 
 STORAGE_VERSION: Final = 1
 STORAGE_SAVE_DELAY: Final = 10

@@ -30,11 +30,12 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .battery_control import accepts_dispatch
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .entity import SunstreamEntity
 from .pysunstream.controls import Configurable, DeviceSettings, Setting, SettingChange, Window
 from .pysunstream.setting_rules import reported_value, supports
+from .runtime import SunstreamConfigEntry
 
 # (unique key, whether it exists now, how to build it)
 type Candidate = tuple[str, Callable[[], bool], Callable[[], Entity]]
@@ -92,7 +93,7 @@ def async_add_controls(
     candidates: Iterable[Candidate],
 ) -> None:
     """Add each control once it exists, now or after a later poll."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     waiting = list(candidates)
 
     @callback

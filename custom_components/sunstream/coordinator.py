@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -29,34 +28,32 @@ from .const import (
     ATTR_SOURCE,
     ATTR_SYSTEM_ID,
     ATTR_TARGET_SOC,
-    CO2_KG_PER_TREE,
-    CONF_CO2_FACTOR,
-    CONF_TARIFF,
-    CONF_UPDATE_INTERVAL,
-    DEFAULT_CO2_FACTOR,
-    DEFAULT_TARIFF,
-    DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     EVENT_CONNECTIVITY,
     EVENT_DISPATCH,
     LOGGER,
     STORAGE_SAVE_DELAY,
 )
-from .devices import part_identifier
-from .pysunstream.controls import Configurable, DeviceSettings, SettingChange
+from .identifiers import part_identifier
+from .pysunstream.controls import Configurable, SettingChange
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
-from .pysunstream.errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
-from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value, as_number
+from .pysunstream.errors import (
+    AuthenticationFailed,
+    CommandError,
+    CommandFailed,
+    CommandRejected,
+    Reason,
+    SourceUnavailable,
+)
+from .pysunstream.model import Metric, Snapshot, as_number
 from .pysunstream.setting_rules import reported_value, validate_change
 from .pysunstream.source import Source
 from .pysunstream.write_limiter import WriteLimiter
 from .store import system_store
+from .system_data import SystemData
+from .system_options import SystemOptions
 
-if TYPE_CHECKING:
-    from .system_alerts import SystemAlerts
-
-REASON_AUTH = "auth"
 # Link failures only the user can resolve (SourceUnavailable.issue); each
 # becomes a repair issue, withdrawn as soon as a poll succeeds again.
 USER_ISSUES = ("certificate", "busy")
@@ -73,36 +70,6 @@ COMMAND_ERRORS: tuple[tuple[type[CommandError], type[HomeAssistantError]], ...] 
     (CommandError, HomeAssistantError),
 )
 
-type SunstreamConfigEntry = ConfigEntry[SunstreamCoordinator]
-
-
-@dataclass(frozen=True, slots=True)
-class SystemData:
-    """What entities read: the source's snapshot plus derived economics."""
-
-    snapshot: Snapshot
-    economics: dict[str, float]
-    # What a Configurable source's device reported on this poll; None otherwise.
-    settings: DeviceSettings | None = None
-
-    def metric(self, metric: Metric) -> Value:
-        """A canonical value from the snapshot."""
-        return self.snapshot.get(metric)
-
-    @property
-    def has_battery(self) -> bool:
-        """Whether the system reports a battery at all."""
-        return Metric.BATTERY_SOC in self.snapshot.metrics
-
-    def identity(self, kind: DeviceKind | None = None) -> DeviceIdentity | None:
-        """The system's identity, or that of its first part of ``kind``."""
-        if kind is None:
-            return self.snapshot.identity
-        for device in self.snapshot.devices:
-            if device.identity.kind is kind:
-                return device.identity
-        return None
-
 
 class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     """Polls one source and turns link changes into events.
@@ -113,34 +80,32 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
     Home Assistant exceptions.
     """
 
-    config_entry: SunstreamConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: SunstreamConfigEntry,
+        entry: ConfigEntry,
         source: Source,
+        *,
         system_id: str,
+        system_device_id: str,
     ) -> None:
-        """Set up the coordinator for ``source``."""
+        """Set up the coordinator for ``source``, whose device is ``system_device_id``."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
-            ),
+            update_interval=timedelta(seconds=SystemOptions.of(entry.options).update_interval),
             always_update=False,
         )
         self.source = source
         self.system_id = system_id
-        self.system_device_id: str | None = None
+        self.system_device_id = system_device_id
         self.connected: bool | None = None
-        self.disconnect_reason: str | None = None
+        self.disconnect_reason: Reason | None = None
         self.economics = Economics()
-        # Set once the system is up; entities and actions reach it through here.
-        self.alerts: SystemAlerts | None = None
         self.command_values = CommandValues()
         self.write_limiter = WriteLimiter()
         self._restored = False
@@ -159,7 +124,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
-                self.disconnect_reason = saved.get("disconnect_reason")
+                self.disconnect_reason = _reason(saved.get("disconnect_reason"))
         self._restored = True
 
     def _state_to_save(self) -> dict[str, Any]:
@@ -190,7 +155,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
             self._set_connected(False, err.reason)
-            if err.reason == REASON_AUTH:
+            if isinstance(err, AuthenticationFailed):
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
                     translation_key="auth_failed",
@@ -203,32 +168,25 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 translation_key="source_unavailable",
                 translation_placeholders={"reason": err.reason},
             ) from err
-        self._set_connected(True, "connected")
+        self._set_connected(True, Reason.CONNECTED)
         self._clear_issues()
         self._track_parts(snapshot)
-        options = self.config_entry.options
+        options = SystemOptions.of(self.config_entry.options)
         self.economics.book(
             as_number(snapshot.get(Metric.PV_ENERGY_TOTAL)),
             now,
-            options.get(CONF_TARIFF, DEFAULT_TARIFF),
-            options.get(CONF_CO2_FACTOR, DEFAULT_CO2_FACTOR),
+            options.tariff,
+            options.co2_factor,
         )
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
-        economics = self.economics
         source = self.source
         return SystemData(
-            settings=source.reported_settings() if isinstance(source, Configurable) else None,
             snapshot=snapshot,
-            economics={
-                "savings_today": economics.savings.today,
-                "savings_month": economics.savings.month,
-                "savings_total": economics.savings.total,
-                "co2_offset": economics.co2_kg.total,
-                "trees_equivalent": economics.co2_kg.total / CO2_KG_PER_TREE,
-            },
+            economics=self.economics.reading(),
+            settings=source.reported_settings() if isinstance(source, Configurable) else None,
         )
 
-    def _set_connected(self, connected: bool, reason: str) -> None:
+    def _set_connected(self, connected: bool, reason: Reason) -> None:
         """Record the link state; fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
@@ -285,7 +243,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                     "device_id": device.id if device else None,
                     "part": key,
                     ATTR_CONNECTED: is_online,
-                    ATTR_REASON: "link_restored" if is_online else "link_lost",
+                    ATTR_REASON: Reason.LINK_RESTORED if is_online else Reason.LINK_LOST,
                 },
             )
 
@@ -385,6 +343,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             raise self._unavailable() from err
         self.write_limiter.record(change.setting, now)
         await self.async_refresh()
+
+
+def _reason(saved: object) -> Reason | None:
+    """A reason saved by an earlier run; ``None`` for one this version does not know."""
+    return next((reason for reason in Reason if reason == saved), None)
 
 
 def _command_error(err: CommandError) -> HomeAssistantError:

@@ -8,17 +8,17 @@ through it. Parts come and go with what the source reports.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, CONF_SOURCE, DOMAIN, SourceType
+from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, CONF_SOURCE, SourceType
+from .coordinator import SunstreamCoordinator
+from .identifiers import part_identifier, system_identifier
 from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
-
-if TYPE_CHECKING:
-    from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
+from .system_data import SystemData
 
 MANUFACTURER = "Sunstream"
 
@@ -28,16 +28,6 @@ class DeviceRole(StrEnum):
 
     SYSTEM = "system"
     BATTERY = "battery"
-
-
-def system_identifier(system_id: str) -> tuple[str, str]:
-    """Device-registry identifier of the system itself."""
-    return (DOMAIN, system_id)
-
-
-def part_identifier(system_id: str, key: str) -> tuple[str, str]:
-    """Device-registry identifier of a part reported by the source."""
-    return (DOMAIN, f"{system_id}_{key}")
 
 
 def _battery_part(data: SystemData | None) -> DeviceIdentity | None:
@@ -51,20 +41,21 @@ def battery_identifier(system_id: str, data: SystemData | None) -> tuple[str, st
     return part_identifier(system_id, DeviceRole.BATTERY.value)
 
 
-def _system_id(entry: SunstreamConfigEntry) -> str:
+def system_id_of(entry: ConfigEntry) -> str:
+    """The system's id: its serial (or a simulation's name), else the entry's id."""
     return entry.unique_id or entry.entry_id
 
 
-def expected_identifiers(entry: SunstreamConfigEntry) -> set[tuple[str, str]] | None:
-    """The devices this entry's system has right now; ``None`` if unknown.
+def expected_identifiers(
+    entry: ConfigEntry, data: SystemData | None
+) -> set[tuple[str, str]] | None:
+    """The devices the system has, as ``data`` shows it; ``None`` if unknown.
 
-    Without a running system (entry not loaded) only a simulated system's
+    Without data (the system never answered) only a simulated system's
     configuration still tells which parts it has.
     """
-    system_id = _system_id(entry)
+    system_id = system_id_of(entry)
     keep = {system_identifier(system_id)}
-    coordinator = getattr(entry, "runtime_data", None)
-    data = coordinator.data if coordinator is not None else None
     if data is None:
         if entry.data.get(CONF_SOURCE, SourceType.SIMULATED) != SourceType.SIMULATED:
             return None
@@ -106,9 +97,7 @@ def part_device_info(coordinator: SunstreamCoordinator, identity: DeviceIdentity
         },
     )
     _apply_identity(info, identity)
-    if coordinator.system_device_id is not None:
-        info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)
-    return info
+    return DeviceInfo(**info, via_device_id=coordinator.system_device_id)
 
 
 def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceInfo:
@@ -124,7 +113,7 @@ def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceIn
             return part_device_info(coordinator, battery)
         simulated = entry.data.get(CONF_SOURCE, SourceType.SIMULATED) == SourceType.SIMULATED
         system = data.identity() if data is not None else None
-        info = DeviceInfo(
+        return DeviceInfo(
             identifiers={battery_identifier(coordinator.system_id, None)},
             translation_key="battery_of_system",
             translation_placeholders={"system": entry.title},
@@ -134,17 +123,21 @@ def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceIn
             manufacturer=MANUFACTURER if simulated else system.manufacturer if system else None,
             model="Simulated battery" if simulated else None,
             model_id=f"SIM-BAT-{entry.data.get(CONF_BATTERY_KWH, 0):g}" if simulated else None,
+            via_device_id=coordinator.system_device_id,
         )
-        if coordinator.system_device_id is not None:
-            info = DeviceInfo(**info, via_device_id=coordinator.system_device_id)
-        return info
+    return system_device_info(entry, data)
+
+
+def system_device_info(entry: ConfigEntry, data: SystemData | None) -> DeviceInfo:
+    """Describe the system itself, from what ``data`` says it is if known."""
+    system_id = system_id_of(entry)
     info = DeviceInfo(
-        identifiers={system_identifier(coordinator.system_id)},
+        identifiers={system_identifier(system_id)},
         name=entry.title,
         manufacturer=MANUFACTURER,
         model="Simulated PV system",
         model_id=f"SIM-{entry.data.get(CONF_PV_PEAK_KW, 0):g}",
-        serial_number=coordinator.system_id,
+        serial_number=system_id,
     )
     if data is not None and (identity := data.identity()) is not None:
         _apply_identity(info, identity)
@@ -159,20 +152,23 @@ def readings(data: SystemData | None) -> dict[str, DeviceReading]:
 
 
 @callback
-def async_register_system_device(hass: HomeAssistant, coordinator: SunstreamCoordinator) -> str:
+def async_register_system_device(
+    hass: HomeAssistant, entry: ConfigEntry, data: SystemData | None
+) -> str:
     """Create (or refresh) the system's device, so parts can hang off it."""
     registry = dr.async_get(hass)
     device = registry.async_get_or_create(
-        config_entry_id=coordinator.config_entry.entry_id,
-        **device_info(coordinator, DeviceRole.SYSTEM),
+        config_entry_id=entry.entry_id, **system_device_info(entry, data)
     )
     return device.id
 
 
 @callback
-def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry) -> None:
+def async_remove_stale_devices(
+    hass: HomeAssistant, entry: ConfigEntry, data: SystemData | None
+) -> None:
     """Drop devices of parts the system no longer has (a removed battery, inverter)."""
-    if (keep := expected_identifiers(entry)) is None:
+    if (keep := expected_identifiers(entry, data)) is None:
         return
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
@@ -180,7 +176,7 @@ def async_remove_stale_devices(hass: HomeAssistant, entry: SunstreamConfigEntry)
             registry.async_remove_device(device.id)
 
 
-def is_stale(entry: SunstreamConfigEntry, device: dr.DeviceEntry) -> bool:
-    """Whether ``device`` is no part of ``entry``'s system any more."""
-    keep = expected_identifiers(entry)
+def is_stale(entry: ConfigEntry, data: SystemData | None, device: dr.DeviceEntry) -> bool:
+    """Whether ``device`` is no part of the system ``data`` shows."""
+    keep = expected_identifiers(entry, data)
     return keep is not None and not device.identifiers & keep

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .pysunstream.capabilities import Diagnosable
+from .runtime import SunstreamConfigEntry
 
 TO_REDACT = {
     CONF_HOST,
@@ -25,7 +27,9 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SunstreamConfigEntry
 ) -> dict[str, Any]:
     """Everything needed to understand a system's behaviour, minus secrets."""
-    coordinator = entry.runtime_data
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    source = coordinator.source
     data = coordinator.data
     return {
         "entry": {
@@ -34,7 +38,7 @@ async def async_get_config_entry_diagnostics(
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "link": {
-            "source": coordinator.source.source_type,
+            "source": source.source_type,
             "connected": coordinator.connected,
             "disconnect_reason": coordinator.disconnect_reason,
             "last_update_success": coordinator.last_update_success,
@@ -48,16 +52,13 @@ async def async_get_config_entry_diagnostics(
             "taken_at": data.snapshot.taken_at.isoformat(),
             "metrics": {key.value: value for key, value in data.snapshot.metrics.items()},
             "extras": dict(data.snapshot.extras),
-            "economics": data.economics,
+            "economics": asdict(data.economics),
         },
-        "alerts": coordinator.alerts.as_dict() if coordinator.alerts else [],
+        "alerts": runtime.alerts.as_dict(),
         "command_values": coordinator.command_values.as_dict(),
-        "source_state": async_redact_data(coordinator.source.as_dict(), TO_REDACT),
-        "source_diagnostics": async_redact_data(_source_diagnostics(coordinator), TO_REDACT),
+        "source_state": async_redact_data(source.as_dict(), TO_REDACT),
+        # What a source tells about its link (endpoint, counters, raw devices).
+        "source_diagnostics": async_redact_data(
+            source.diagnostics() if isinstance(source, Diagnosable) else {}, TO_REDACT
+        ),
     }
-
-
-def _source_diagnostics(coordinator: SunstreamCoordinator) -> dict[str, Any]:
-    """What a source tells about its link (endpoint, counters, raw devices)."""
-    diagnostics = getattr(coordinator.source, "diagnostics", None)
-    return diagnostics() if callable(diagnostics) else {}

@@ -13,9 +13,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole, device_info, part_device_info
 from .pysunstream.model import DeviceIdentity
+from .runtime import SunstreamConfigEntry
 
 # What the latest data has room for: (unique id, how to build the entity).
 type Reported = Iterable[tuple[str, Callable[[], Entity]]]
@@ -53,7 +54,7 @@ def async_add_reported(
     battery replaced by the real one) may be added again, on its new device,
     by a later poll that still reports it.
     """
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     added: set[str] = set()
     # What the last look saw; most polls report the same things, so the
     # full walk over every description runs only when something changed.

@@ -8,8 +8,10 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
+from .runtime import SunstreamConfigEntry
+from .system_alerts import SystemAlerts
 
 PARALLEL_UPDATES = 0
 
@@ -26,15 +28,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the system's alert entity."""
-    async_add_entities([SunstreamAlertEvent(entry.runtime_data)])
+    runtime = entry.runtime_data
+    async_add_entities([SunstreamAlertEvent(runtime.coordinator, runtime.alerts)])
 
 
 class SunstreamAlertEvent(SunstreamEntity, EventEntity):
     """Fires when one of the system's alert rules changes state."""
 
-    def __init__(self, coordinator: SunstreamCoordinator) -> None:
-        """Place the entity on the system's device."""
+    def __init__(self, coordinator: SunstreamCoordinator, alerts: SystemAlerts) -> None:
+        """Place the entity on the system's device, showing ``alerts``."""
         super().__init__(coordinator, ALERT)
+        self._alerts = alerts
 
     @property
     def available(self) -> bool:
@@ -44,9 +48,7 @@ class SunstreamAlertEvent(SunstreamEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Listen to the system's alerts."""
         await super().async_added_to_hass()
-        alerts = self.coordinator.alerts
-        assert alerts is not None
-        self.async_on_remove(alerts.add_listener(self._on_alert))
+        self.async_on_remove(self._alerts.add_listener(self._on_alert))
 
     @callback
     def _on_alert(self, event_type: str, attributes: dict[str, Any]) -> None:
@@ -56,8 +58,7 @@ class SunstreamAlertEvent(SunstreamEntity, EventEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The alerts active now, so a client that just connected can catch up."""
-        alerts = self.coordinator.alerts
-        return {"active": alerts.as_dict() if alerts else []}
+        return {"active": self._alerts.as_dict()}
 
     @callback
     def _handle_coordinator_update(self) -> None:

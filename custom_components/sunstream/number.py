@@ -26,11 +26,12 @@ from .control import (
     dispatches,
     setting_candidates,
 )
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .pysunstream.controls import Configurable, NumberRange, Setting
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, BatteryLimits, CommandKind
 from .pysunstream.model import Metric
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -109,7 +110,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the system has, as soon as it has them."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     candidates = setting_candidates(coordinator, SETTING_NUMBERS, SettingNumber)
     candidates += [
         (description.key, dispatches(coordinator), partial(CommandNumber, coordinator, description))

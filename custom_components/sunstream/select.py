@@ -15,10 +15,11 @@ from homeassistant.util import dt as dt_util
 from .battery_control import MODE_COMMANDS
 from .const import DOMAIN
 from .control import ControlEntity, async_add_controls, dispatches
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .pysunstream.dispatch import CommandKind
 from .pysunstream.model import BatteryMode, Metric, as_number
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -36,7 +37,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode select once the battery takes commands."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_controls(
         entry,
         async_add_entities,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -30,11 +31,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .const import LOGGER
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator, SystemData
+from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
 from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .part_sensor import reported_part_sensors
+from .pysunstream.capabilities import HasLinkMetrics
+from .pysunstream.economics import EconomicsReading
 from .pysunstream.model import BatteryMode, InverterStatus, Metric
+from .runtime import SunstreamConfigEntry
+from .system_data import SystemData
 
 PARALLEL_UPDATES = 0
 
@@ -62,17 +67,21 @@ def _metric(metric: Metric) -> Callable[[SystemData], StateType]:
     return read
 
 
-def _energy(metric: Metric) -> Callable[[SystemData], StateType]:
-    def read(data: SystemData) -> StateType:
-        value = data.metric(metric)
+def _kwh(read: Callable[[SystemData], StateType]) -> Callable[[SystemData], StateType]:
+    """``read``, rounded to the energy resolution."""
+
+    def rounded(data: SystemData) -> StateType:
+        value = read(data)
         return round(value, ENERGY_DECIMALS) if isinstance(value, float | int) else None
 
-    return read
+    return rounded
 
 
-def _economics(key: str, decimals: int) -> Callable[[SystemData], StateType]:
+def _economics(
+    field: Callable[[EconomicsReading], float], decimals: int
+) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
-        return round(data.economics[key], decimals)
+        return round(field(data.economics), decimals)
 
     return read
 
@@ -86,6 +95,16 @@ def _start_of_month(data: SystemData) -> datetime:
     return _start_of_day(data).replace(day=1)
 
 
+# Savings per period: how to read them, and when the period began.
+SAVINGS: tuple[
+    tuple[str, Callable[[EconomicsReading], float], Callable[[SystemData], datetime] | None], ...
+] = (
+    ("today", lambda e: e.savings_today, _start_of_day),
+    ("month", lambda e: e.savings_month, _start_of_month),
+    ("total", lambda e: e.savings_total, None),
+)
+
+
 def _extra(key: str) -> Callable[[SystemData], StateType]:
     def read(data: SystemData) -> StateType:
         return data.snapshot.extras.get(key)
@@ -93,36 +112,70 @@ def _extra(key: str) -> Callable[[SystemData], StateType]:
     return read
 
 
-def _extra_energy(key: str) -> Callable[[SystemData], StateType]:
-    def read(data: SystemData) -> StateType:
-        value = data.snapshot.extras.get(key)
-        return round(value, ENERGY_DECIMALS) if isinstance(value, float | int) else None
-
-    return read
-
-
-def _power(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+def _measurement(
+    key: str,
+    device_class: SensorDeviceClass | None,
+    unit: str,
+    precision: int,
+    *,
+    diagnostic: bool = False,
+    translation_key: str | None = None,
+    **kwargs: Any,
+) -> SunstreamSensorEntityDescription:
+    """A measurement of a source-specific value (an extra), unless ``value_fn`` says otherwise."""
+    kwargs.setdefault("value_fn", _extra(key))
+    kwargs.setdefault("extra", True)
     return SunstreamSensorEntityDescription(
-        key=key.value,
-        translation_key=key.value,
-        device_class=SensorDeviceClass.POWER,
+        key=key,
+        translation_key=translation_key or key,
+        device_class=device_class,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_metric(key),
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_category=EntityCategory.DIAGNOSTIC if diagnostic else None,
         **kwargs,
     )
 
 
-def _energy_total(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+def _power(key: Metric, **kwargs: Any) -> SunstreamSensorEntityDescription:
+    return _measurement(
+        key.value,
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        0,
+        value_fn=_metric(key),
+        extra=False,
+        **kwargs,
+    )
+
+
+def _energy_total(key: Metric | str, **kwargs: Any) -> SunstreamSensorEntityDescription:
+    """An energy counter: a canonical metric, or a source's extra."""
+    if isinstance(key, Metric):
+        name, read = key.value, _metric(key)
+    else:
+        name, read = key, _extra(key)
+        kwargs["extra"] = True
     return SunstreamSensorEntityDescription(
-        key=key.value,
-        translation_key=key.value,
+        key=name,
+        translation_key=name,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_energy(key),
+        value_fn=_kwh(read),
+        **kwargs,
+    )
+
+
+def _state(key: Metric, states: type[StrEnum], **kwargs: Any) -> SunstreamSensorEntityDescription:
+    """A metric that is one of ``states``."""
+    return SunstreamSensorEntityDescription(
+        key=key.value,
+        translation_key=key.value,
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in states],
+        value_fn=_metric(key),
         **kwargs,
     )
 
@@ -138,14 +191,13 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _energy_total(Metric.GRID_IMPORT_ENERGY, monotonic=True),
     _energy_total(Metric.GRID_EXPORT_ENERGY, monotonic=True),
     _power(Metric.BATTERY_POWER, role=DeviceRole.BATTERY, needs_battery=True),
-    SunstreamSensorEntityDescription(
-        key=Metric.BATTERY_SOC.value,
-        translation_key=Metric.BATTERY_SOC.value,
-        device_class=SensorDeviceClass.BATTERY,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
+    _measurement(
+        Metric.BATTERY_SOC.value,
+        SensorDeviceClass.BATTERY,
+        PERCENTAGE,
+        0,
         value_fn=_metric(Metric.BATTERY_SOC),
+        extra=False,
         role=DeviceRole.BATTERY,
         needs_battery=True,
     ),
@@ -161,32 +213,17 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         role=DeviceRole.BATTERY,
         needs_battery=True,
     ),
-    SunstreamSensorEntityDescription(
-        key=Metric.BATTERY_MODE.value,
-        translation_key=Metric.BATTERY_MODE.value,
-        device_class=SensorDeviceClass.ENUM,
-        options=[mode.value for mode in BatteryMode],
-        value_fn=_metric(Metric.BATTERY_MODE),
-        role=DeviceRole.BATTERY,
-        needs_battery=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key=Metric.INVERTER_TEMPERATURE.value,
-        translation_key=Metric.INVERTER_TEMPERATURE.value,
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _state(Metric.BATTERY_MODE, BatteryMode, role=DeviceRole.BATTERY, needs_battery=True),
+    _measurement(
+        Metric.INVERTER_TEMPERATURE.value,
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        1,
+        diagnostic=True,
         value_fn=_metric(Metric.INVERTER_TEMPERATURE),
+        extra=False,
     ),
-    SunstreamSensorEntityDescription(
-        key=Metric.STATUS.value,
-        translation_key=Metric.STATUS.value,
-        device_class=SensorDeviceClass.ENUM,
-        options=[status.value for status in InverterStatus],
-        value_fn=_metric(Metric.STATUS),
-    ),
+    _state(Metric.STATUS, InverterStatus),
     *(
         SunstreamSensorEntityDescription(
             key=f"savings_{period}",
@@ -194,14 +231,10 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             device_class=SensorDeviceClass.MONETARY,
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=2,
-            value_fn=_economics(f"savings_{period}", 4),
+            value_fn=_economics(savings, 4),
             last_reset_fn=reset,
         )
-        for period, reset in (
-            ("today", _start_of_day),
-            ("month", _start_of_month),
-            ("total", None),
-        )
+        for period, savings, reset in SAVINGS
     ),
     SunstreamSensorEntityDescription(
         key="co2_offset",
@@ -210,67 +243,42 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfMass.KILOGRAMS,
         suggested_display_precision=1,
-        value_fn=_economics("co2_offset", 3),
+        value_fn=_economics(lambda e: e.co2_offset, 3),
     ),
     SunstreamSensorEntityDescription(
         key="trees_equivalent",
         translation_key="trees_equivalent",
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        value_fn=_economics("trees_equivalent", 4),
+        value_fn=_economics(lambda e: e.trees_equivalent, 4),
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"pv{string}_power",
+        _measurement(
+            f"pv{string}_power",
+            SensorDeviceClass.POWER,
+            UnitOfPower.WATT,
+            0,
             translation_key="string_power",
             translation_placeholders={"string": str(string)},
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfPower.WATT,
-            suggested_display_precision=0,
             entity_registry_enabled_default=False,
-            value_fn=_extra(f"pv{string}_power"),
-            extra=True,
         )
         for string in (1, 2)
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"pv{string}_voltage",
+        _measurement(
+            f"pv{string}_voltage",
+            SensorDeviceClass.VOLTAGE,
+            UnitOfElectricPotential.VOLT,
+            0,
+            diagnostic=True,
             translation_key="string_voltage",
             translation_placeholders={"string": str(string)},
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            suggested_display_precision=0,
-            entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=False,
-            value_fn=_extra(f"pv{string}_voltage"),
-            extra=True,
         )
         for string in (1, 2)
     ),
-    SunstreamSensorEntityDescription(
-        key="wind_power",
-        translation_key="wind_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_extra("wind_power"),
-        extra=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key="wind_energy_total",
-        translation_key="wind_energy_total",
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        value_fn=_extra_energy("wind_energy_total"),
-        monotonic=True,
-        extra=True,
-    ),
+    _measurement("wind_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _energy_total("wind_energy_total", monotonic=True),
     SunstreamSensorEntityDescription(
         key="simulation",
         translation_key="simulation",
@@ -280,92 +288,54 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_extra("simulation"),
         extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="grid_voltage",
-        translation_key="grid_voltage",
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _measurement(
+        "grid_voltage",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+        diagnostic=True,
         entity_registry_enabled_default=False,
-        value_fn=_extra("grid_voltage"),
-        extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="grid_frequency",
-        translation_key="grid_frequency",
-        device_class=SensorDeviceClass.FREQUENCY,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfFrequency.HERTZ,
-        suggested_display_precision=2,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _measurement(
+        "grid_frequency",
+        SensorDeviceClass.FREQUENCY,
+        UnitOfFrequency.HERTZ,
+        2,
+        diagnostic=True,
         entity_registry_enabled_default=False,
-        value_fn=_extra("grid_frequency"),
-        extra=True,
     ),
-    SunstreamSensorEntityDescription(
-        key="curtailed_power",
-        translation_key="curtailed_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_extra("curtailed_power"),
-        extra=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key="battery_soh",
-        translation_key="battery_soh",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_extra("battery_soh"),
+    _measurement("curtailed_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _measurement("battery_soh", None, PERCENTAGE, 0, diagnostic=True, role=DeviceRole.BATTERY),
+    _measurement(
+        "battery_voltage",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+        diagnostic=True,
         role=DeviceRole.BATTERY,
-        extra=True,
-    ),
-    SunstreamSensorEntityDescription(
-        key="battery_voltage",
-        translation_key="battery_voltage",
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_extra("battery_voltage"),
-        role=DeviceRole.BATTERY,
-        extra=True,
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"battery_{bound}_cell_temperature",
-            translation_key=f"battery_{bound}_cell_temperature",
-            device_class=SensorDeviceClass.TEMPERATURE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-            suggested_display_precision=1,
-            entity_category=EntityCategory.DIAGNOSTIC,
+        _measurement(
+            f"battery_{bound}_cell_temperature",
+            SensorDeviceClass.TEMPERATURE,
+            UnitOfTemperature.CELSIUS,
+            1,
+            diagnostic=True,
             entity_registry_enabled_default=bound == "max",
-            value_fn=_extra(f"battery_{bound}_cell_temperature"),
             role=DeviceRole.BATTERY,
-            extra=True,
         )
         for bound in ("min", "max")
     ),
     *(
-        SunstreamSensorEntityDescription(
-            key=f"grid_voltage_{phase}",
+        _measurement(
+            f"grid_voltage_{phase}",
+            SensorDeviceClass.VOLTAGE,
+            UnitOfElectricPotential.VOLT,
+            1,
+            diagnostic=True,
             translation_key="grid_phase_voltage",
             translation_placeholders={"phase": phase.upper()},
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            suggested_display_precision=1,
-            entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=False,
-            value_fn=_extra(f"grid_voltage_{phase}"),
-            extra=True,
         )
         for phase in ("a", "b", "c")
     ),
@@ -388,7 +358,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors the system can fill, and more as it reports more."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
+    source = coordinator.source
 
     def reported() -> Reported:
         for description in SENSORS:
@@ -399,10 +370,11 @@ async def async_setup_entry(
         yield from reported_part_sensors(coordinator)
 
     async_add_reported(entry, async_add_entities, reported)
-    if callable(getattr(coordinator.source, "link_metrics", None)):
+    if isinstance(source, HasLinkMetrics):
         async_add_entities(
             SunstreamLinkMetricSensor(
                 coordinator,
+                source,
                 SensorEntityDescription(
                     key=f"link_{metric}",
                     translation_key=f"link_{metric}",
@@ -515,11 +487,13 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     def __init__(
         self,
         coordinator: SunstreamCoordinator,
+        source: HasLinkMetrics,
         description: SensorEntityDescription,
         metric: str,
     ) -> None:
         """Follow ``metric`` of the source's link counters."""
         super().__init__(coordinator, description)
+        self._source = source
         self._metric = metric
 
     @property
@@ -530,8 +504,7 @@ class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):
     @property
     def native_value(self) -> int | None:
         """The counter's current value."""
-        metrics = self.coordinator.source.link_metrics()  # type: ignore[attr-defined]
-        value = metrics.get(self._metric)
+        value = self._source.link_metrics().get(self._metric)
         return value if isinstance(value, int) else None
 
     def _fingerprint(self) -> tuple[Any, ...]:

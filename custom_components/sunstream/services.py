@@ -18,10 +18,11 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
+from .pysunstream.capabilities import Rehearses
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
-from .pysunstream.simulator import SimulatedSystem
-from .pysunstream.simulator.microgrid import FaultKind, MicrogridSystem
+from .pysunstream.simulator.rehearsal import FaultKind
+from .runtime import SunstreamConfigEntry, SunstreamRuntime
 
 SERVICE_CHARGE = "charge"
 SERVICE_DISCHARGE = "discharge"
@@ -71,7 +72,7 @@ OUTAGE_SCHEMA = vol.Schema(
 )
 
 
-def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
+def _runtime(call: ServiceCall) -> SunstreamRuntime:
     """The loaded Sunstream system the call's device belongs to."""
     hass = call.hass
     device_id: str = call.data[ATTR_DEVICE_ID]
@@ -100,7 +101,7 @@ def _coordinator(call: ServiceCall) -> SunstreamCoordinator:
 
 
 async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
-    coordinator = _coordinator(call)
+    coordinator = _runtime(call).coordinator
     if kind is CommandKind.STOP:
         command = Command(kind=kind, issued_at=dt_util.now())
     else:
@@ -152,51 +153,44 @@ def _rehearsal_duration(call: ServiceCall) -> timedelta:
     return duration
 
 
-async def _async_simulate_outage(call: ServiceCall) -> None:
-    coordinator = _coordinator(call)
+def _rehearsal(call: ServiceCall, refused: str) -> tuple[SunstreamCoordinator, Rehearses]:
+    """The call's system and its simulation; ``refused`` is the error for real hardware."""
+    coordinator = _runtime(call).coordinator
     source = coordinator.source
-    if not isinstance(source, SimulatedSystem | MicrogridSystem):
+    if not isinstance(source, Rehearses):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="not_simulated",
+            translation_key=refused,
             translation_placeholders={"name": coordinator.config_entry.title},
         )
-    duration = _rehearsal_duration(call)
-    source.start_outage(dt_util.now(), duration)
+    return coordinator, source
+
+
+async def _async_simulate_outage(call: ServiceCall) -> None:
+    coordinator, source = _rehearsal(call, "not_simulated")
+    source.start_outage(dt_util.now(), _rehearsal_duration(call))
     await coordinator.async_refresh()
 
 
 async def _async_simulate_fault(call: ServiceCall) -> None:
-    coordinator = _coordinator(call)
-    source = coordinator.source
-    if not isinstance(source, SimulatedSystem | MicrogridSystem):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="fault_not_simulated",
-            translation_placeholders={"name": coordinator.config_entry.title},
-        )
+    coordinator, source = _rehearsal(call, "fault_not_simulated")
     kind = FaultKind(call.data[ATTR_KIND])
     duration = _rehearsal_duration(call)
-    now = dt_util.now()
-    if isinstance(source, MicrogridSystem):
-        source.simulate_fault(kind, now, duration)
-    elif kind is FaultKind.INVERTER_OFFLINE:
-        # A house has one inverter: it going offline is the system going quiet.
-        source.start_outage(now, duration)
-    else:
+    if kind not in source.fault_kinds:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="fault_not_applicable",
             translation_placeholders={"name": coordinator.config_entry.title, "kind": kind.value},
         )
+    source.simulate_fault(kind, dt_util.now(), duration)
     await coordinator.async_refresh()
 
 
-def _system_by_id(hass: HomeAssistant, system_id: str) -> SunstreamCoordinator:
+def _system_by_id(hass: HomeAssistant, system_id: str) -> SunstreamRuntime:
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        coordinator: SunstreamCoordinator = entry.runtime_data
-        if coordinator.system_id == system_id:
-            return coordinator
+        runtime: SunstreamRuntime = entry.runtime_data
+        if runtime.coordinator.system_id == system_id:
+            return runtime
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="system_not_found",
@@ -207,19 +201,21 @@ def _system_by_id(hass: HomeAssistant, system_id: str) -> SunstreamCoordinator:
 async def _async_acknowledge_alert(call: ServiceCall) -> None:
     if ATTR_ALERT_ID in call.data:
         system_id, _, rule = str(call.data[ATTR_ALERT_ID]).rpartition(":")
-        coordinator = _system_by_id(call.hass, system_id)
+        runtime = _system_by_id(call.hass, system_id)
     else:
-        coordinator = _coordinator(call)
+        runtime = _runtime(call)
         rule = call.data.get(ATTR_RULE, "")
-    alerts = coordinator.alerts
     user = (
         await call.hass.auth.async_get_user(call.context.user_id) if call.context.user_id else None
     )
-    if alerts is None or not alerts.acknowledge(rule, user.name if user else None):
+    if not runtime.alerts.acknowledge(rule, user.name if user else None):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="alert_not_active",
-            translation_placeholders={"rule": rule or "?", "name": coordinator.config_entry.title},
+            translation_placeholders={
+                "rule": rule or "?",
+                "name": runtime.coordinator.config_entry.title,
+            },
         )
 
 

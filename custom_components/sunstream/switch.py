@@ -16,10 +16,11 @@ from .control import (
     async_add_controls,
     setting_candidates,
 )
-from .coordinator import SunstreamConfigEntry, SunstreamCoordinator
+from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
+from .pysunstream.capabilities import Pausable
 from .pysunstream.controls import WINDOWS, Setting, Window
-from .pysunstream.simulator.microgrid import MicrogridSystem
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -60,9 +61,9 @@ async def async_setup_entry(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the settings switches the device keeps; the run switch to microgrids."""
-    coordinator = entry.runtime_data
-    if isinstance(coordinator.source, MicrogridSystem):
+    """Add the settings switches the device keeps; the run switch to pausable simulations."""
+    coordinator = entry.runtime_data.coordinator
+    if isinstance(coordinator.source, Pausable):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
     async_add_controls(
         entry,
@@ -100,7 +101,7 @@ class SettingSwitch(SettingEntity, SwitchEntity):
 class SimulationSwitch(SunstreamEntity, SwitchEntity):
     """Runs or freezes the simulation; frozen readings repeat unchanged."""
 
-    def __init__(self, coordinator: SunstreamCoordinator, system: MicrogridSystem) -> None:
+    def __init__(self, coordinator: SunstreamCoordinator, system: Pausable) -> None:
         """Control ``system``."""
         super().__init__(coordinator, SIMULATION)
         self._system = system

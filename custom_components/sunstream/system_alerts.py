@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .const import ATTR_SOURCE, ATTR_SYSTEM_ID, DOMAIN
+from .coordinator import SunstreamCoordinator
 from .pysunstream.alerts import AlertEngine, Reading, Transition, default_rules
 from .pysunstream.alerts.engine import threshold
+from .pysunstream.capabilities import KnowsPvPeak
 from .pysunstream.model import Metric, as_number
 from .pysunstream.simulator.sun import clear_sky_fraction, solar_elevation
-
-if TYPE_CHECKING:
-    from .coordinator import SunstreamCoordinator
 
 EVENT_ALERT: Final = "sunstream_alert"
 EVALUATE_EVERY: Final = timedelta(seconds=15)
@@ -122,7 +121,8 @@ class SystemAlerts:
         connected = bool(coordinator.connected) and coordinator.last_update_success
         # Only a source that knows its PV peak (the simulated ones) says so;
         # a microgrid's is its solar units', not the entry's house-only field.
-        peak_w: float | None = getattr(coordinator.source, "pv_peak_w", None)
+        source = coordinator.source
+        peak_w = source.pv_peak_w if isinstance(source, KnowsPvPeak) else None
         expected = None
         if peak_w is not None:
             expected = peak_w * self._clear_sky(int(dt_util.utcnow().timestamp() // 60))

@@ -16,8 +16,8 @@ from .control import (
     async_add_controls,
     setting_candidates,
 )
-from .coordinator import SunstreamConfigEntry
 from .pysunstream.controls import WINDOWS, Window
+from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -49,7 +49,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a start and an end for each window the device keeps."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_controls(
         entry, async_add_entities, setting_candidates(coordinator, WINDOW_TIMES, WindowTime)
     )

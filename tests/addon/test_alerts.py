@@ -471,7 +471,7 @@ async def test_alert_cleared_while_away_is_cleared_after_resync(
 ) -> None:
     hass = ha_server.hass
     await _alerts_at_once(ha_server)
-    coordinator = ha_server.entry.runtime_data
+    coordinator = ha_server.entry.runtime_data.coordinator
     async with running_feed(ha_server) as run:
         await _outage(hass)
         await until(lambda: run.hub.alerts.get(ALERT_ID), within=20, what="the alert, live")

@@ -50,7 +50,7 @@ async def test_unknown_and_odd_values(ha_server: HomeAssistantServer) -> None:
     hass = ha_server.hass
     entities = sunstream_entities(hass, ha_server.system_id)
     # Stop polling so the coordinator doesn't overwrite what the test writes.
-    await ha_server.entry.runtime_data.async_shutdown()
+    await ha_server.entry.runtime_data.coordinator.async_shutdown()
     async with running_feed(ha_server) as run:
 
         def put(key: str, state: str, **attributes: Any) -> None:

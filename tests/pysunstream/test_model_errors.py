@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from custom_components.sunstream.pysunstream.errors import (
+    AuthenticationFailed,
     CommandRejected,
+    Reason,
     SourceUnavailable,
     SunstreamError,
 )
@@ -16,6 +18,9 @@ from custom_components.sunstream.pysunstream.model import (
     InverterStatus,
     Metric,
     Snapshot,
+)
+from custom_components.sunstream.pysunstream.winet import (
+    AuthenticationFailed as WinetAuthenticationFailed,
 )
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -51,7 +56,7 @@ def test_enum_values_are_their_lowercase_names(enum: type) -> None:
 
 
 def test_source_unavailable_carries_reason_and_detail() -> None:
-    err = SourceUnavailable("timeout", "no answer within 10 s")
+    err = SourceUnavailable(Reason.TIMEOUT, "no answer within 10 s")
     assert isinstance(err, SunstreamError)
     assert err.reason == "timeout"
     assert err.detail == "no answer within 10 s"
@@ -59,9 +64,17 @@ def test_source_unavailable_carries_reason_and_detail() -> None:
 
 
 def test_source_unavailable_without_detail_reads_as_reason() -> None:
-    err = SourceUnavailable("refused")
+    err = SourceUnavailable(Reason.REFUSED)
     assert err.detail == ""
     assert str(err) == "refused"
+
+
+def test_authentication_failure_is_one_type_for_every_source() -> None:
+    err = WinetAuthenticationFailed(1, "wrong password")
+    assert isinstance(err, AuthenticationFailed)
+    assert isinstance(err, SourceUnavailable)
+    assert err.reason is Reason.AUTH
+    assert not isinstance(SourceUnavailable(Reason.AUTH), AuthenticationFailed)
 
 
 def test_command_rejected_carries_key_and_placeholders() -> None:

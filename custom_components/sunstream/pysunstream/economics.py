@@ -12,6 +12,21 @@ from typing import Any
 
 from .periods import PeriodCounter
 
+# A tree absorbs about 21 kg of CO2 a year, the figure trees-equivalent
+# counters commonly use.
+CO2_KG_PER_TREE = 21.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EconomicsReading:
+    """The economics as of one poll, for entities to show."""
+
+    savings_today: float
+    savings_month: float
+    savings_total: float
+    co2_offset: float  # kg
+    trees_equivalent: float
+
 
 @dataclass(slots=True)
 class Economics:
@@ -42,6 +57,16 @@ class Economics:
         self.pv_high_water = pv_total_kwh
         self.savings.add(produced * tariff, at)
         self.co2_kg.add(produced * co2_factor, at)
+
+    def reading(self) -> EconomicsReading:
+        """What the counters say now."""
+        return EconomicsReading(
+            savings_today=self.savings.today,
+            savings_month=self.savings.month,
+            savings_total=self.savings.total,
+            co2_offset=self.co2_kg.total,
+            trees_equivalent=self.co2_kg.total / CO2_KG_PER_TREE,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

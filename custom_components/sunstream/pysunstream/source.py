@@ -15,7 +15,8 @@ class Source(Protocol):
     ``async_poll`` raises :class:`~.errors.SourceUnavailable` when the link
     is down; ``async_dispatch`` raises :class:`~.errors.CommandRejected` for
     a command the system cannot accept and :class:`~.errors.CommandFailed`
-    for one it took but did not carry out.
+    for one it took but did not carry out. What only some sources can do
+    is a protocol of its own in :mod:`.capabilities`.
     """
 
     source_type: str

@@ -22,21 +22,11 @@ from custom_components.sunstream.pysunstream.model import (
 from custom_components.sunstream.pysunstream.source import Source
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import MakeSource
+from .conftest import MakeSource, charge_command as _charge
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _charge(power: float = 3000, soc: float = 90, minutes: float = 60) -> Command:
-    return Command(
-        kind=CommandKind.CHARGE,
-        issued_at=_now(),
-        power_w=power,
-        target_soc=soc,
-        duration=timedelta(minutes=minutes),
-    )
 
 
 async def test_identify_reads_the_serial(fake: FakeAlphaEss, make_source: MakeSource) -> None:

@@ -317,7 +317,9 @@ async def test_fake_checks_ranges_and_hides_children(
     await client.async_connect()
     inverter = client.devices[0]
     hidden = {param.addr for param in await client.async_read_params(inverter, "9")}
-    assert 33208 in hidden and 33210 not in hidden  # Forced Charging off: windows hidden
+    # Forced Charging off: windows hidden.
+    assert 33208 in hidden
+    assert 33210 not in hidden
     hour = Parameters().param(33210, "25")  # range [0~23]
     with pytest.raises(ParamsRefused):
         await client.async_write_params(inverter, (hour,), param_type="9")

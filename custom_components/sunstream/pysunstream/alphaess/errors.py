@@ -10,12 +10,7 @@ from ..errors import CommandFailed
 from ..modbus.errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
-    DISCONNECTED,
-    PROTOCOL,
-    REFUSED,
     SILENT_AFTER_CONNECT,
-    TIMEOUT,
-    UNREACHABLE,
     ModbusError,
     UnitBusy,
 )
@@ -23,12 +18,7 @@ from ..modbus.errors import (
 __all__ = [
     "CLOSED_AFTER_CONNECT",
     "CONNECT_REFUSED",
-    "DISCONNECTED",
-    "PROTOCOL",
-    "REFUSED",
     "SILENT_AFTER_CONNECT",
-    "TIMEOUT",
-    "UNREACHABLE",
     "DispatchNotApplied",
     "ModbusError",
     "UnitBusy",

@@ -29,7 +29,7 @@ from ..model import (
     Value,
 )
 from .dispatch import DispatchState
-from .registers import BY_KEY, PV_STRINGS, REGISTERS, Cadence, Part
+from .registers import BY_KEY, PV_STRINGS, REGISTERS, WINDOW_REGISTERS, Cadence, Part
 
 MANUFACTURER = "AlphaESS"
 
@@ -50,13 +50,15 @@ _STATUS: Mapping[str, InverterStatus] = {
     "dc": InverterStatus.PRODUCING,
 }
 
-#: Raw words that only make sense decoded (see :mod:`.dispatch`).
+#: Raw words that only make sense decoded (see :mod:`.dispatch`, and
+#: :mod:`.settings` for the window times).
 _HIDDEN = frozenset(
     {
         "dispatch_start",
         "dispatch_active_power",
         "dispatch_reactive_power",
         "dispatch_soc",
+        *(reg.key for regs in WINDOW_REGISTERS.values() for reg in regs.times),
     }
 )
 

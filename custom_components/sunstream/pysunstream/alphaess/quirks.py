@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ..controls import WINDOWS, NumberRange, Setting
 from ..modbus.client import WriteCode
 from ..modbus.planner import without
 
@@ -58,6 +59,25 @@ DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
+#: The settings an AlphaESS unit keeps in its flash (0x0800, 0x084F..0x0861;
+#: see :mod:`.settings`). No model is known to lack one; a unit that
+#: answers exception 2 for a setting's registers loses it at run time.
+KEPT_SETTINGS: frozenset[Setting] = frozenset(
+    {Setting.RESERVE_SOC, Setting.CHARGE_LIMIT_SOC, Setting.EXPORT_LIMIT, *WINDOWS}
+)
+
+_PCT = "%"
+
+#: Limits of the numeric settings. No document states them; these are the
+#: ones another Home Assistant integration's number entities offer
+#: (docs/protocols/alphaess.md#settings).
+SETTING_RANGES: Mapping[Setting, NumberRange] = {
+    Setting.RESERVE_SOC: NumberRange(minimum=4, maximum=100, step=1, unit=_PCT),
+    Setting.CHARGE_LIMIT_SOC: NumberRange(minimum=10, maximum=100, step=1, unit=_PCT),
+    Setting.EXPORT_LIMIT: NumberRange(minimum=0, maximum=100, step=1, unit=_PCT),
+}
+
+
 class DispatchWrite(StrEnum):
     """How the dispatch block goes to the unit.
 
@@ -88,6 +108,15 @@ class UnitProfile:
     #: Longest dispatch time one write holds (u32 seconds; an integration
     #: keeps the high word 0, so 65535 s is known to work, docs/protocols/alphaess.md#dispatch).
     dispatch_max_seconds: int = 65535
+    #: What the model keeps in flash, and the limits of the numbers.
+    settings: frozenset[Setting] = KEPT_SETTINGS
+    setting_ranges: Mapping[Setting, NumberRange] = field(
+        default_factory=lambda: dict(SETTING_RANGES)
+    )
+    #: No document says what the unit does with windows that overlap (a
+    #: charge window inside a discharge window contradicts itself), so
+    #: Sunstream refuses to write such a schedule.
+    windows_may_overlap: bool = False
 
     @property
     def low_word_first(self) -> bool:
@@ -122,6 +151,7 @@ class Quirk:
     dispatch_write: DispatchWrite | None = None
     dispatch_supported: bool | None = None
     unreadable: tuple[tuple[int, int], ...] = ()
+    settings_absent: frozenset[Setting] = frozenset()
 
     def applies(self, model: str, firmware: tuple[int, int, int] | None) -> bool:
         """Whether this quirk concerns ``model`` running ``firmware``."""
@@ -178,6 +208,9 @@ QUIRKS: tuple[Quirk, ...] = (
         models=frozenset({EMS25}),
         scales=_EMS25,
     ),
+    # The T10 keeps every setting: it stores the cut-off SOCs at 0.1 % per
+    # bit (Sunstream writes them at the same scale), and its firmware makes
+    # every register writable but dispatch (docs/protocols/alphaess.md#smile-t10).
     Quirk(
         source="docs/protocols/alphaess.md#smile-t10",
         models=frozenset({SMILE_T10}),
@@ -221,5 +254,6 @@ def resolve_profile(
                 else quirk.dispatch_supported
             ),
             readable=without(profile.readable, quirk.unreadable),
+            settings=profile.settings - quirk.settings_absent,
         )
     return profile

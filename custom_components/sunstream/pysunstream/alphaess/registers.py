@@ -20,7 +20,9 @@ is "− charge, + discharge" (docs/protocols/alphaess.md#signs).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from ..controls import Setting
 from ..modbus.registers import Cadence, Part, Register, RegType, row as _r
 from ..model import Metric
 
@@ -185,16 +187,36 @@ def _dispatch() -> list[Register]:
     ]
 
 
+def _windows() -> list[Register]:
+    # Time-of-use windows: hours at 0x0851..0x0859, minutes of the hour at
+    # 0x085A..0x0861 (docs/protocols/alphaess.md#settings). Raw numbers;
+    # :mod:`.settings` turns them into windows.
+    rows: list[Register] = []
+    for kind, hours, minutes in (("discharge", 0x0851, 0x085A), ("charge", 0x0856, 0x085E)):
+        for n in (1, 2):
+            for i, edge in enumerate(("start", "end")):
+                offset = 2 * (n - 1) + i
+                name = f"{kind}_window_{n}_{edge}"
+                rows.append(_r(f"{name}_hour", hours + offset, U16, 1, "h", cadence=_SLOW))
+                rows.append(_r(f"{name}_minute", minutes + offset, U16, 1, "min", cadence=_SLOW))
+    return rows
+
+
 def _slow() -> list[Register]:
     return [
+        # % of the installed PV power the unit may feed in (the German 70 %
+        # rule is such a limit); 100 = no limit.
         _r("max_feed_in", 0x0800, U16, 1, PCT, cadence=_SLOW),
         _r("pv_capacity", 0x0801, U32, 1, W, cadence=_SLOW),
         _r("pv_capacity_grid_inverter", 0x0803, U32, 1, W, cadence=_SLOW),
         _r("system_mode", 0x0805, U16, options=SYSTEM_MODES, cadence=_SLOW),
+        # Bit 0: charge windows on, bit 1: discharge windows on.
         _r("time_period_control", 0x084F, U16, cadence=_SLOW),
-        # Doc says 0.1/bit; units report an integer percent (docs/protocols/alphaess.md#signs).
+        # Doc says 0.1/bit; units report an integer percent (docs/protocols/alphaess.md#signs),
+        # except the SMILE-T10 (see .quirks).
         _r("discharge_cutoff_soc", 0x0850, U16, 1, PCT, cadence=_SLOW),
         _r("charge_cutoff_soc", 0x0855, U16, 1, PCT, cadence=_SLOW),
+        *_windows(),
         _r("pv_inverter_energy", 0x08D0, U32, 0.1, KWH, cadence=_SLOW),
         _r("system_pv_energy", 0x08D2, U32, 0.1, KWH, metric=Metric.PV_ENERGY_TOTAL, cadence=_SLOW),
         _r("system_fault", 0x08D4, U32, cadence=_SLOW),
@@ -239,3 +261,65 @@ BY_KEY: Mapping[str, Register] = {reg.key: reg for reg in REGISTERS}
 def registers_for(*cadences: Cadence) -> tuple[Register, ...]:
     """The rows read at the given cadences, in address order."""
     return tuple(reg for reg in REGISTERS if reg.cadence in cadences)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRegisters:
+    """Where one time-of-use window lives, and its bit in 0x084F.
+
+    The unit has one enable bit per kind, not per window: both charge
+    windows share bit 0, both discharge windows bit 1 (``partner`` is the
+    window sharing the bit).
+    """
+
+    start_hour: Register
+    end_hour: Register
+    start_minute: Register
+    end_minute: Register
+    bit: int
+    partner: Setting
+
+    @property
+    def times(self) -> tuple[Register, ...]:
+        """The four time registers."""
+        return (self.start_hour, self.start_minute, self.end_hour, self.end_minute)
+
+
+#: 0x084F: which kinds of window the unit runs.
+TIME_PERIOD_CONTROL: Register = BY_KEY["time_period_control"]
+CHARGE_WINDOWS_BIT = 1
+DISCHARGE_WINDOWS_BIT = 2
+
+
+def _window(kind: str, n: int, bit: int, partner: Setting) -> WindowRegisters:
+    name = f"{kind}_window_{n}"
+    return WindowRegisters(
+        start_hour=BY_KEY[f"{name}_start_hour"],
+        end_hour=BY_KEY[f"{name}_end_hour"],
+        start_minute=BY_KEY[f"{name}_start_minute"],
+        end_minute=BY_KEY[f"{name}_end_minute"],
+        bit=bit,
+        partner=partner,
+    )
+
+
+#: Each window setting's registers.
+WINDOW_REGISTERS: Mapping[Setting, WindowRegisters] = {
+    Setting.CHARGE_WINDOW_1: _window("charge", 1, CHARGE_WINDOWS_BIT, Setting.CHARGE_WINDOW_2),
+    Setting.CHARGE_WINDOW_2: _window("charge", 2, CHARGE_WINDOWS_BIT, Setting.CHARGE_WINDOW_1),
+    Setting.DISCHARGE_WINDOW_1: _window(
+        "discharge", 1, DISCHARGE_WINDOWS_BIT, Setting.DISCHARGE_WINDOW_2
+    ),
+    Setting.DISCHARGE_WINDOW_2: _window(
+        "discharge", 2, DISCHARGE_WINDOWS_BIT, Setting.DISCHARGE_WINDOW_1
+    ),
+}
+
+#: Each numeric setting's register. There is no export-limit switch:
+#: 0x0800 at 100 % is "no limit", so :attr:`Setting.EXPORT_LIMIT_ENABLED`
+#: has no register.
+NUMBER_REGISTERS: Mapping[Setting, Register] = {
+    Setting.RESERVE_SOC: BY_KEY["discharge_cutoff_soc"],
+    Setting.CHARGE_LIMIT_SOC: BY_KEY["charge_cutoff_soc"],
+    Setting.EXPORT_LIMIT: BY_KEY["max_feed_in"],
+}

@@ -10,6 +10,13 @@ What a poll does (requests measured against the fake, see the tests):
 * registers learned missing (exception 2) are left out of every plan and
   asked for again, one request each, with the slow reads.
 
+Settings (reserve, charge limit, export limit, time-of-use windows) are
+read with the slow registers and written by
+:meth:`AlphaEssSource.async_write_setting`: only the registers whose value
+changes, one register per write with the model's function code, then read
+back (:mod:`.settings`). Nothing is written by a poll, :meth:`restore` or
+start-up.
+
 Dispatch writes the 0x0880 block (:mod:`.dispatch`) and reads it back. A
 charge or discharge is written in leases of ``lease`` seconds at most and
 re-sent by :meth:`AlphaEssSource.async_maintain` (which
@@ -26,8 +33,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..backoff import Backoff
+from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandRejected
+from ..errors import CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
 from ..modbus.decode import decode_block
 from ..modbus.planner import Plan, ReadBlock, plan_reads
@@ -53,11 +61,20 @@ from .quirks import (
     resolve_profile,
     without,
 )
-from .registers import BY_KEY, Cadence, registers_for
+from .registers import BY_KEY, NUMBER_REGISTERS, Cadence, registers_for
+from .settings import (
+    RegisterWrite,
+    decode_settings,
+    plan_setting_writes,
+    raw_of,
+    settings_spec,
+)
 
 SOURCE_TYPE = "modbus"
 #: AlphaESS units answer on unit 0x55 (docs/protocols/alphaess.md#transport).
 DEFAULT_UNIT = 85
+# Seconds between polls unless the user chooses otherwise.
+DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
@@ -240,6 +257,79 @@ class AlphaEssSource:
                 datetime.fromisoformat(lease["sent_at"]),
                 int(lease["sent_seconds"]),
             )
+
+    # --- settings (controls.Configurable) -----------------------------------
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        """The model's settings whose registers the unit answered on the latest slow read."""
+        return settings_spec(self.profile, self._slow_values)
+
+    def reported_settings(self) -> DeviceSettings:
+        """The settings as the unit reported them (latest slow read or write read-back)."""
+        return decode_settings(self._slow_values, self.settings_spec, self.profile)
+
+    async def async_write_setting(self, change: SettingChange) -> None:
+        """Write ``change`` where it differs from the unit's value, then read it back.
+
+        Raises :class:`~..errors.CommandRejected` (see
+        :func:`.settings.plan_setting_writes`) before writing;
+        :class:`~..errors.CommandFailed` ``setting_refused`` when the unit
+        answers a write with a Modbus exception, ``setting_not_applied``
+        (``export_limit_during_dispatch`` for 0x0800 while a dispatch runs)
+        when the read-back differs; :class:`~..errors.SourceUnavailable`
+        when the unit is not reachable. After a failure the reported
+        settings are the unit's again.
+        """
+        if not self._slow_values:
+            self._slow_values = await self._read(Cadence.SLOW)
+        writes = plan_setting_writes(change, self.settings_spec, self._slow_values, self.profile)
+        if not writes:
+            return
+        try:
+            for write in writes:
+                await self.client.write(
+                    write.register.address, [write.raw], self.profile.single_write
+                )
+        except ModbusError as err:
+            await self._read_back(writes, tries=1)  # show the unit's values again
+            raise CommandFailed(
+                "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
+            ) from err
+        if await self._read_back(writes):
+            return
+        feed_in = NUMBER_REGISTERS[Setting.EXPORT_LIMIT]
+        if any(w.register is feed_in for w in writes) and self._values.get("dispatch_start") == 1:
+            # The unit ignores 0x0800 while a dispatch runs
+            # (docs/protocols/alphaess.md#settings).
+            raise CommandFailed("export_limit_during_dispatch")
+        raise CommandFailed("setting_not_applied", setting=change.setting.value)
+
+    async def _read_back(
+        self, writes: tuple[RegisterWrite, ...], tries: int = READBACK_TRIES
+    ) -> bool:
+        """Re-read the blocks ``writes`` touched; whether the unit holds every written word.
+
+        Up to ``tries`` reads: DAL saw values "read back stale until applied".
+        """
+        blocks = [
+            block
+            for block in self.plan(Cadence.SLOW).blocks
+            if any(block.start <= w.register.address <= block.end for w in writes)
+        ]
+        for _ in range(tries):
+            values: dict[str, Value] = {}
+            for block in blocks:
+                values.update(
+                    decode_block(
+                        block, await self.client.read(block.start, block.count), self.profile
+                    )
+                )
+            self._slow_values = {**self._slow_values, **values}
+            self._values.update(values)
+            if all(raw_of(w.register, values, self.profile) == w.raw for w in writes):
+                return True
+        return False
 
     # --- reading -----------------------------------------------------------
 

@@ -35,14 +35,11 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from ..backoff import Backoff
-from ..errors import SourceUnavailable
+from ..errors import Reason, SourceUnavailable
 from .errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
-    DISCONNECTED,
     SILENT_AFTER_CONNECT,
-    TIMEOUT,
-    UNREACHABLE,
     ModbusError,
     UnitBusy,
 )
@@ -140,7 +137,7 @@ class ModbusClient:
             )
         if len(response.registers) != count:
             raise SourceUnavailable(
-                "protocol",
+                Reason.PROTOCOL,
                 f"FC{code:02d} at {address}: asked {count} words, got {len(response.registers)}",
             )
         return list(response.registers)
@@ -202,7 +199,7 @@ class ModbusClient:
                 )
             raise self._fail(
                 SourceUnavailable(
-                    UNREACHABLE, f"{self.host}:{self.port}: {err or 'connect timed out'}"
+                    Reason.UNREACHABLE, f"{self.host}:{self.port}: {err or 'connect timed out'}"
                 )
             )
         if not client.connected or lost.is_set():
@@ -229,10 +226,10 @@ class ModbusClient:
 
     def _hung(self) -> bool:
         """Whether the last failure was a session that stopped answering."""
-        return self._last_error is not None and self._last_error.reason == TIMEOUT
+        return self._last_error is not None and self._last_error.reason == Reason.TIMEOUT
 
     def _again(self, wait: float) -> SourceUnavailable:
-        last = self._last_error or SourceUnavailable(UNREACHABLE, "not connected")
+        last = self._last_error or SourceUnavailable(Reason.UNREACHABLE, "not connected")
         detail = f"{last.detail} (next attempt in {wait:.1f} s)"
         if isinstance(last, UnitBusy):
             return UnitBusy(last.signature, detail)
@@ -265,7 +262,9 @@ class ModbusClient:
                     # Silent since the last session timed out: the unit hangs;
                     # calling it "held by another client" would mislead.
                     raise self._fail(
-                        SourceUnavailable(TIMEOUT, f"{what}: still no answer in {self.timeout} s")
+                        SourceUnavailable(
+                            Reason.TIMEOUT, f"{what}: still no answer in {self.timeout} s"
+                        )
                     )
                 if not self._answered:
                     signature = CLOSED_AFTER_CONNECT if link_lost else SILENT_AFTER_CONNECT
@@ -276,9 +275,11 @@ class ModbusClient:
                         )
                     )
                 if link_lost:
-                    raise self._fail(SourceUnavailable(DISCONNECTED, f"{what}: connection lost"))
+                    raise self._fail(
+                        SourceUnavailable(Reason.DISCONNECTED, f"{what}: connection lost")
+                    )
                 raise self._fail(
-                    SourceUnavailable(TIMEOUT, f"{what}: no answer in {self.timeout} s")
+                    SourceUnavailable(Reason.TIMEOUT, f"{what}: no answer in {self.timeout} s")
                 )
             self._answered = True
             self._last_error = None

@@ -37,13 +37,7 @@ flap between reasons.
 
 from __future__ import annotations
 
-from ..errors import SourceUnavailable
-
-REFUSED = "refused"
-TIMEOUT = "timeout"
-DISCONNECTED = "disconnected"
-UNREACHABLE = "unreachable"
-PROTOCOL = "protocol"
+from ..errors import Reason, SourceUnavailable
 
 #: How a refusal looked on the wire (:attr:`UnitBusy.signature`).
 CONNECT_REFUSED = "connect_refused"
@@ -57,7 +51,7 @@ class UnitBusy(SourceUnavailable):
     issue = "busy"
 
     def __init__(self, signature: str, detail: str = "") -> None:
-        super().__init__(REFUSED, detail or signature)
+        super().__init__(Reason.REFUSED, detail or signature)
         self.signature = signature
 
 
@@ -69,7 +63,7 @@ class ModbusError(SourceUnavailable):
 
     def __init__(self, function_code: int, address: int, exception_code: int) -> None:
         super().__init__(
-            PROTOCOL,
+            Reason.PROTOCOL,
             f"FC{function_code:02d} at 0x{address:04X}: exception {exception_code}",
         )
         self.function_code = function_code

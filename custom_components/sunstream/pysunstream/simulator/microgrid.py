@@ -24,9 +24,9 @@ force, stepped at 0.5 s; units are sampled every 2 s, buses every 1 s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 import math
 from typing import Any
 
@@ -45,6 +45,7 @@ from ..model import (
 from .curves import ambient_temperature, cloud_transmittance, daylight_fraction
 from .noise import value_noise
 from .powerflow import BusResult, BusSpec, BusType, Line, admittance, solve
+from .rehearsal import FaultKind, SimulatedLink
 
 STEP = 0.5  # s, the converters' rate
 BUS_EVERY = 2  # steps: 1 s
@@ -54,16 +55,6 @@ NOMINAL_FREQUENCY = 50.0
 PHASE_VOLTAGE = 230.0
 STC_IRRADIANCE = 1000.0
 CHANNELS = ("pv", "wind", "load", "grid_import", "grid_export")
-
-
-class FaultKind(StrEnum):
-    """Faults a user can rehearse (``sunstream.simulate_fault``)."""
-
-    BUS_VOLTAGE_SAG = "bus_voltage_sag"
-    CONVERTER_OVER_TEMPERATURE = "converter_over_temperature"
-    INVERTER_OFFLINE = "inverter_offline"
-    WIND_CUT_OUT = "wind_cut_out"
-    PV_STRING_SHADING = "pv_string_shading"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,10 +151,11 @@ class _Faults:
         return end is not None and now < end
 
 
-class MicrogridSystem:
+class MicrogridSystem(SimulatedLink):
     """The microgrid as a Sunstream source."""
 
     source_type = "simulated"
+    fault_kinds = frozenset(FaultKind)
     has_battery = False
     battery_limits = None
 
@@ -213,7 +205,7 @@ class MicrogridSystem:
         self._loads = (0.0, 0.0)
         self._last: datetime | None = None
         self._steps = 0
-        self.outage_until: datetime | None = None
+        self.outage_until = None
 
     @property
     def pv_peak_w(self) -> float:
@@ -238,18 +230,6 @@ class MicrogridSystem:
     def clear_faults(self) -> None:
         """End every fault at once."""
         self.faults.until.clear()
-
-    def start_outage(self, now: datetime, duration: timedelta) -> None:
-        """Stop answering polls until ``now + duration`` (the link, not the grid)."""
-        self.outage_until = now + duration
-
-    def end_outage(self) -> None:
-        """Answer polls again at once."""
-        self.outage_until = None
-
-    def online(self, now: datetime) -> bool:
-        """Whether a poll at ``now`` would be answered."""
-        return self.outage_until is None or now >= self.outage_until
 
     # -- simulation -----------------------------------------------------------
 
@@ -413,80 +393,63 @@ class MicrogridSystem:
         )
 
     def _devices(self) -> tuple[DeviceReading, ...]:
-        base = self.config.base_kva
-        readings: list[DeviceReading] = []
+        base, units = self.config.base_kva, self.units
         kinds = ("slack", "pv", "pq", "pq", "pq")
-        for number, (bus, kind) in enumerate(zip(self.buses, kinds, strict=True), start=1):
-            readings.append(
-                DeviceReading(
-                    identity=DeviceIdentity(
-                        key=f"bus_{number}",
-                        kind=DeviceKind.BUS,
-                        manufacturer="Sunstream",
-                        model=kind.upper(),  # the bus type; its number is in the key
-                    ),
-                    values={
-                        "bus_voltage": round(bus.voltage * PHASE_VOLTAGE, 2),
-                        "bus_angle": round(math.degrees(bus.angle), 3),
-                        "bus_frequency": round(self.frequency, 3),
-                        "bus_active_power": round(bus.p * base, 3),
-                        "bus_reactive_power": round(bus.q * base, 3),
-                    },
-                )
+        # A bus's model is its type; its number is in the key.
+        readings = [
+            _part(
+                f"bus_{number}",
+                DeviceKind.BUS,
+                kind.upper(),
+                {
+                    "bus_voltage": round(bus.voltage * PHASE_VOLTAGE, 2),
+                    "bus_angle": round(math.degrees(bus.angle), 3),
+                    "bus_frequency": round(self.frequency, 3),
+                    "bus_active_power": round(bus.p * base, 3),
+                    "bus_reactive_power": round(bus.q * base, 3),
+                },
             )
+            for number, (bus, kind) in enumerate(zip(self.buses, kinds, strict=True), start=1)
+        ]
         connected_bus = {"converter_1": 1, "converter_2": 3, "converter_3": 1}
         for converter in self.converters:
             i_d, i_q = converter.dq_currents(self.buses[connected_bus[converter.key]].voltage)
+            values: dict[str, Value] = {
+                "current_d": round(i_d, 2),
+                "current_q": round(i_q, 2),
+                "dc_link_voltage": round(converter.dc_voltage(), 1),
+                "active_power": round(converter.p_kw, 3),
+                "reactive_power": round(converter.q_kvar, 3),
+                "thd": round(converter.thd(), 2),
+                "temperature": round(converter.temperature, 1),
+            }
             readings.append(
-                DeviceReading(
-                    identity=DeviceIdentity(
-                        key=converter.key,
-                        kind=DeviceKind.CONVERTER,
-                        manufacturer="Sunstream",
-                        model=converter.topology,
-                    ),
+                _part(
+                    converter.key,
+                    DeviceKind.CONVERTER,
+                    converter.topology,
+                    values,
                     online=converter.online,
-                    values={
-                        "current_d": round(i_d, 2),
-                        "current_q": round(i_q, 2),
-                        "dc_link_voltage": round(converter.dc_voltage(), 1),
-                        "active_power": round(converter.p_kw, 3),
-                        "reactive_power": round(converter.q_kvar, 3),
-                        "thd": round(converter.thd(), 2),
-                        "temperature": round(converter.temperature, 1),
-                    },
                 )
             )
-        for index in range(2):
+        for index, (kwp, kw) in enumerate(
+            zip(self.config.solar_kwp, self.config.wind_kw, strict=True)
+        ):
+            solar = {
+                "irradiance": round(units.irradiance[index], 1),
+                "panel_temperature": round(units.panel_temperature[index], 1),
+                "efficiency": round(units.solar_efficiency[index] * 100, 2),
+                "unit_power": round(units.solar_kw[index], 3),
+            }
+            wind = {
+                "wind_speed": round(units.wind_speed[index], 2),
+                "unit_power": round(units.wind_kw[index], 3),
+            }
             readings.append(
-                DeviceReading(
-                    identity=DeviceIdentity(
-                        key=f"solar_{index + 1}",
-                        kind=DeviceKind.SOLAR_UNIT,
-                        manufacturer="Sunstream",
-                        model=f"{self.config.solar_kwp[index]:g} kWp array",
-                    ),
-                    values={
-                        "irradiance": round(self.units.irradiance[index], 1),
-                        "panel_temperature": round(self.units.panel_temperature[index], 1),
-                        "efficiency": round(self.units.solar_efficiency[index] * 100, 2),
-                        "unit_power": round(self.units.solar_kw[index], 3),
-                    },
-                )
+                _part(f"solar_{index + 1}", DeviceKind.SOLAR_UNIT, f"{kwp:g} kWp array", solar)
             )
             readings.append(
-                DeviceReading(
-                    identity=DeviceIdentity(
-                        key=f"wind_{index + 1}",
-                        kind=DeviceKind.WIND_UNIT,
-                        manufacturer="Sunstream",
-                        model=f"{self.config.wind_kw[index]:g} kW turbine",
-                    ),
-                    values={
-                        "wind_speed": round(self.units.wind_speed[index], 2),
-                        "unit_power": round(self.units.wind_kw[index], 3),
-                    },
-                )
+                _part(f"wind_{index + 1}", DeviceKind.WIND_UNIT, f"{kw:g} kW turbine", wind)
             )
         return tuple(readings)
 
@@ -495,9 +458,7 @@ class MicrogridSystem:
     async def async_poll(self, now: datetime) -> Snapshot:
         """Step and read; a tripped converter is a part offline, not the system."""
         snapshot = self.step(now)
-        if not self.online(now):
-            raise SourceUnavailable("outage", "simulated outage")
-        self.outage_until = None
+        self.answer(now)
         return snapshot
 
     async def async_dispatch(self, command: Command) -> None:
@@ -515,6 +476,17 @@ class MicrogridSystem:
         """Continue from :meth:`as_dict`."""
         self.meter.restore(data.get("meter", {}))
         self.running = bool(data.get("running", True))
+
+
+def _part(
+    key: str, kind: DeviceKind, model: str, values: Mapping[str, Value], *, online: bool = True
+) -> DeviceReading:
+    """A reading of one of the microgrid's parts."""
+    return DeviceReading(
+        identity=DeviceIdentity(key=key, kind=kind, manufacturer="Sunstream", model=model),
+        online=online,
+        values=values,
+    )
 
 
 __all__ = ["FaultKind", "MicrogridConfig", "MicrogridSystem", "SourceUnavailable", "wind_power"]

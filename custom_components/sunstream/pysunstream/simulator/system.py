@@ -41,12 +41,12 @@ from ..controls import (
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..energy import EnergyMeter
-from ..errors import SourceUnavailable
 from ..model import BatteryMode, InverterStatus, Metric, Snapshot, Value
 from ..setting_rules import applied, reported_value, validate_change, window_holds
 from .battery import FLOOR_SOC, RESERVE_SOC, Battery
 from .curves import ambient_temperature, house_load, pv_power
 from .noise import value_noise
+from .rehearsal import FaultKind, SimulatedLink
 
 PRODUCING_THRESHOLD_W = 10.0
 STRING_SHARE = (0.6, 0.4)  # two MPPT strings of unequal size
@@ -76,17 +76,19 @@ class SimulatorConfig:
     location: tuple[float, float] | None = None
 
 
-class SimulatedSystem:
+class SimulatedSystem(SimulatedLink):
     """A house with PV and an optional battery, stepped at each poll."""
 
     source_type = "simulated"
+    # A house has one inverter: it going offline is the system going quiet.
+    fault_kinds = frozenset({FaultKind.INVERTER_OFFLINE})
 
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.battery = Battery(capacity_kwh=config.battery_kwh)
         self.meter = EnergyMeter(channels=CHANNELS)
         self.command: Command | None = None
-        self.outage_until: datetime | None = None
+        self.outage_until = None
         self._last_step: datetime | None = None
         self.settings = self.default_settings()
 
@@ -170,17 +172,11 @@ class SimulatedSystem:
         validate_command(command, self.battery_limits)
         self.command = None if command.kind is CommandKind.STOP else command
 
-    def start_outage(self, now: datetime, duration: timedelta) -> None:
-        """Stop answering polls until ``now + duration``."""
-        self.outage_until = now + duration
-
-    def end_outage(self) -> None:
-        """Answer polls again at once."""
-        self.outage_until = None
-
-    def online(self, now: datetime) -> bool:
-        """Whether a poll at ``now`` would be answered."""
-        return self.outage_until is None or now >= self.outage_until
+    def simulate_fault(self, kind: FaultKind, now: datetime, duration: timedelta) -> None:
+        """Inject ``kind`` (one of :attr:`fault_kinds`) from ``now`` for ``duration``."""
+        if kind not in self.fault_kinds:
+            raise ValueError(f"a simulated house cannot rehearse {kind}")
+        self.start_outage(now, duration)
 
     # -- stepping ---------------------------------------------------------
 
@@ -272,9 +268,7 @@ class SimulatedSystem:
         stop), but nobody hears about it until the link is back.
         """
         snapshot = self.step(now)
-        if not self.online(now):
-            raise SourceUnavailable("outage", "simulated outage")
-        self.outage_until = None
+        self.answer(now)
         return snapshot
 
     def _snapshot(

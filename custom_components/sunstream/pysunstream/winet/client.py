@@ -30,15 +30,17 @@ session); the client creates and closes its own only if none is given.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
+from functools import partial
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import aiohttp
 
 from ..backoff import Backoff
-from ..errors import SourceUnavailable, SunstreamError
+from ..errors import Reason, SourceUnavailable, SunstreamError
 from .device_types import DeviceInfo
 from .endpoint import Endpoint, Ports
 from .errors import CertificateMismatch, ParamsRefused, WinetProtocolError
@@ -260,32 +262,28 @@ class WinetClient:
         first write may still land), the caller gets the error instead.
         """
         async with self._lock:
-            immediate = _IMMEDIATE_RECONNECTS
-            while True:
-                await self._ensure_ready()
-                self.metrics.writes += 1
-                result = await self._run(
-                    self._session.write_params(device, params, param_type=param_type)
-                )
-                if isinstance(result, Written):
-                    if failures := result.failures:
-                        raise ParamsRefused(
-                            ", ".join(f"{f.name or f.param_id}: {f.result}" for f in failures)
-                        )
-                    return result.results
-                if isinstance(result, WriteFailed):
-                    raise ParamsRefused(f"{result.code} {result.message}".strip())
-                if isinstance(result, Reconnect):
-                    await self._after_reconnect_action(result)
-                    if not result.backoff and immediate > 0:
-                        immediate -= 1
-                        continue
-                    self._schedule_retry(result.reason)
-                    raise SourceUnavailable(result.reason, result.detail)
-                # A write is answered by one of the above (Fail only ends a login).
-                raise SourceUnavailable(  # pragma: no cover
-                    "protocol", f"unexpected action {result!r}"
-                )
+            result = await self._with_reconnects(
+                partial(self._write_once, device, params, param_type)
+            )
+            if isinstance(result, Written):
+                if failures := result.failures:
+                    raise ParamsRefused(
+                        ", ".join(f"{f.name or f.param_id}: {f.result}" for f in failures)
+                    )
+                return result.results
+            if isinstance(result, WriteFailed):
+                raise ParamsRefused(f"{result.code} {result.message}".strip())
+            # A write is answered by one of the above (Fail only ends a login).
+            raise SourceUnavailable(  # pragma: no cover
+                Reason.PROTOCOL, f"unexpected action {result!r}"
+            )
+
+    async def _write_once(
+        self, device: DeviceInfo, params: tuple[Param, ...], param_type: str
+    ) -> Action:
+        await self._ensure_ready()
+        self.metrics.writes += 1
+        return await self._run(self._session.write_params(device, params, param_type=param_type))
 
     async def async_read_params(self, device: DeviceInfo, group: str) -> tuple[ParamInfo, ...]:
         """Read parameter group ``group`` of ``device`` as the web UI does.
@@ -312,7 +310,9 @@ class WinetClient:
                 try:
                     reply = parse_param_list(body)
                 except WinetProtocolError as err:
-                    raise SourceUnavailable("protocol", f"getParam type {group}: {err}") from None
+                    raise SourceUnavailable(
+                        Reason.PROTOCOL, f"getParam type {group}: {err}"
+                    ) from None
                 if reply.ok:
                     return reply.params
                 if reply.code == RESULT_TOKEN_EXPIRED and immediate > 0:
@@ -322,8 +322,8 @@ class WinetClient:
                     continue
                 detail = f"getParam type {group}: {reply.code} {reply.message}".strip()
                 if reply.code == RESULT_READ_FAILED or reply.message == MSG_READ_FAILED:
-                    raise SourceUnavailable("read_failed", detail)
-                raise SourceUnavailable("refused", detail)
+                    raise SourceUnavailable(Reason.READ_FAILED, detail)
+                raise SourceUnavailable(Reason.REFUSED, detail)
 
     async def async_fetch_i18n(self) -> I18n:
         """Fetch the translation file (detecting the transport if needed)."""
@@ -371,42 +371,55 @@ class WinetClient:
             self._session.abandon_cycle()
 
     async def _run_cycle(self) -> PollData:
+        try:
+            # After a routine reconnect the cycle resumes with the request
+            # that failed (the session keeps it), so a token that dies
+            # mid-cycle costs one request, not the cycle.
+            result = await self._with_reconnects(self._cycle_once)
+        except SourceUnavailable as err:
+            if err.reason is not Reason.BACKOFF:
+                self._count_failed_poll()
+            raise
+        if isinstance(result, CycleDone):
+            self.watchdog.success()
+            return result.data
+        if isinstance(result, Fail):
+            await self._fail(result.error)
+        reason, detail = (
+            (result.reason, result.detail)
+            if isinstance(result, CycleFailed)
+            else (Reason.PROTOCOL, f"unexpected action {result!r}")
+        )
+        self.metrics.last_error = reason
+        self._count_failed_poll()
+        raise SourceUnavailable(reason, detail)
+
+    async def _cycle_once(self) -> Action:
+        await self._ensure_ready()
+        result = await self._run(self._session.start_cycle())
+        if isinstance(result, Ready):  # the periodic devicelist refresh
+            result = await self._run(self._session.start_cycle())
+        return result
+
+    async def _with_reconnects(self, attempt: Callable[[], Awaitable[Action]]) -> Action:
+        """Run ``attempt`` until its outcome is not a :class:`Reconnect`.
+
+        A routine reconnect (token expiry, a socket the dongle dropped while
+        idle: ``backoff`` False) is tried again at once, at most
+        ``_IMMEDIATE_RECONNECTS`` times; any other schedules the back-off
+        and raises :class:`~..errors.SourceUnavailable` with its reason.
+        """
         immediate = _IMMEDIATE_RECONNECTS
         while True:
-            try:
-                await self._ensure_ready()
-            except SourceUnavailable as err:
-                if err.reason != "backoff":
-                    self._count_failed_poll()
-                raise
-            result = await self._run(self._session.start_cycle())
-            if isinstance(result, Ready):  # the periodic devicelist refresh
-                result = await self._run(self._session.start_cycle())
-            if isinstance(result, CycleDone):
-                self.watchdog.success()
-                return result.data
-            if isinstance(result, Reconnect):
-                await self._after_reconnect_action(result)
-                if not result.backoff and immediate > 0:
-                    # Token expiry, a dropped socket: log in again and resume
-                    # the cycle with the request that failed (the session
-                    # keeps it), so a token that dies mid-cycle costs one
-                    # request, not the cycle.
-                    immediate -= 1
-                    continue
-                self._schedule_retry(result.reason)
-                self._count_failed_poll()
-                raise SourceUnavailable(result.reason, result.detail)
-            if isinstance(result, Fail):
-                await self._fail(result.error)
-            reason, detail = (
-                (result.reason, result.detail)
-                if isinstance(result, CycleFailed)
-                else ("protocol", f"unexpected action {result!r}")
-            )
-            self.metrics.last_error = reason
-            self._count_failed_poll()
-            raise SourceUnavailable(reason, detail)
+            result = await attempt()
+            if not isinstance(result, Reconnect):
+                return result
+            await self._after_reconnect_action(result)
+            if not result.backoff and immediate > 0:
+                immediate -= 1
+                continue
+            self._schedule_retry(result.reason)
+            raise SourceUnavailable(result.reason, result.detail)
 
     def _count_failed_poll(self) -> None:
         if self.watchdog.failure():
@@ -420,9 +433,11 @@ class WinetClient:
             if self._forced_secure is None:
                 self._endpoint = None
 
-    async def _fail(self, error: SunstreamError) -> None:
+    async def _fail(self, error: SunstreamError) -> NoReturn:
         self._fatal = error
-        self.metrics.last_error = getattr(error, "reason", type(error).__name__)
+        self.metrics.last_error = (
+            error.reason if isinstance(error, SourceUnavailable) else type(error).__name__
+        )
         await self._drop_socket()
         raise error
 
@@ -440,21 +455,11 @@ class WinetClient:
         wait = self._retry_at - loop.time()
         if wait > 0:
             raise SourceUnavailable(
-                "backoff", f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
+                Reason.BACKOFF, f"{self.metrics.last_error or 'failure'}; retrying in {wait:.1f} s"
             )
-        immediate = _IMMEDIATE_RECONNECTS
-        while True:
-            result = await self._establish()
-            if isinstance(result, Ready):
-                return
-            if isinstance(result, Fail):
-                await self._fail(result.error)
-            assert isinstance(result, Reconnect)
-            if not result.backoff and immediate > 0:
-                immediate -= 1
-                continue
-            self._schedule_retry(result.reason)
-            raise SourceUnavailable(result.reason, result.detail)
+        result = await self._with_reconnects(self._establish)
+        if isinstance(result, Fail):
+            await self._fail(result.error)
 
     async def _establish(self) -> Action:
         await self._drop_socket()
@@ -481,20 +486,18 @@ class WinetClient:
                 _LOGGER.debug("WiNet %s devices: %s", self.host, result.devices)
             return result
         self.metrics.failures += 1
-        if isinstance(result, Reconnect):
-            await self._after_reconnect_action(result)
         return result
 
     async def _after_reconnect_action(self, action: Reconnect) -> None:
         self.metrics.last_error = action.reason
-        if action.reason == "token_expired":
+        if action.reason is Reason.TOKEN_EXPIRED:
             self.metrics.token_expiries += 1
-        elif action.reason == "timeout":
+        elif action.reason is Reason.TIMEOUT:
             self.metrics.timeouts += 1
         _LOGGER.debug("WiNet %s: reconnect (%s) %s", self.host, action.reason, action.detail)
         await self._drop_socket()
 
-    def _schedule_retry(self, reason: str) -> None:
+    def _schedule_retry(self, reason: Reason) -> None:
         delay = self.backoff.next_delay()
         self._retry_at = asyncio.get_running_loop().time() + delay
         _LOGGER.debug("WiNet %s: %s, next attempt in %.1f s", self.host, reason, delay)
@@ -513,10 +516,10 @@ class WinetClient:
                     timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                 )
         except TimeoutError:
-            raise SourceUnavailable("timeout", f"no WebSocket to {endpoint.ws_url}") from None
+            raise SourceUnavailable(Reason.TIMEOUT, f"no WebSocket to {endpoint.ws_url}") from None
         except aiohttp.WSServerHandshakeError as err:
             raise SourceUnavailable(
-                "refused", f"WebSocket upgrade refused: HTTP {err.status}"
+                Reason.REFUSED, f"WebSocket upgrade refused: HTTP {err.status}"
             ) from None
         except (aiohttp.ClientError, OSError) as err:
             raise self._translate(err, endpoint.ws_url) from None
@@ -526,8 +529,8 @@ class WinetClient:
             assert self.tls.fingerprint is not None
             return CertificateMismatch(self.tls.fingerprint, err.got.hex())
         if isinstance(err, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-            return SourceUnavailable("tls", f"{url}: {err}")
-        return SourceUnavailable("unreachable", f"{url}: {err}")
+            return SourceUnavailable(Reason.TLS, f"{url}: {err}")
+        return SourceUnavailable(Reason.UNREACHABLE, f"{url}: {err}")
 
     async def _ping(self) -> bool:
         if not self.connected:
@@ -566,7 +569,7 @@ class WinetClient:
         ws = self._ws
         if ws is None or ws.closed:
             self._session.connection_lost()
-            return Reconnect("closed", "socket closed", backoff=False)
+            return Reconnect(Reason.CLOSED, "socket closed", backoff=False)
         before = self._session.unexpected_count
         loop = asyncio.get_running_loop()
         try:
@@ -584,12 +587,14 @@ class WinetClient:
                             return result
                         continue
                     self._session.connection_lost()
-                    return Reconnect("closed", f"socket {message.type.name.lower()}", backoff=False)
+                    return Reconnect(
+                        Reason.CLOSED, f"socket {message.type.name.lower()}", backoff=False
+                    )
         except TimeoutError:
             return self._session.timed_out()
         except (aiohttp.ClientError, OSError) as err:
             self._session.connection_lost()
-            return Reconnect("closed", str(err), backoff=False)
+            return Reconnect(Reason.CLOSED, str(err), backoff=False)
         finally:
             self.metrics.unexpected_messages += self._session.unexpected_count - before
 
@@ -611,10 +616,10 @@ class WinetClient:
                     url, params=params, ssl=self.tls.aiohttp_ssl() if is_secure else False
                 ) as response:
                     if response.status != 200:
-                        raise SourceUnavailable("refused", f"{url}: HTTP {response.status}")
+                        raise SourceUnavailable(Reason.REFUSED, f"{url}: HTTP {response.status}")
                     return await response.text(errors="replace")
         except TimeoutError:
-            raise SourceUnavailable("timeout", f"{url}: no answer") from None
+            raise SourceUnavailable(Reason.TIMEOUT, f"{url}: no answer") from None
         except (aiohttp.ClientError, OSError) as err:
             raise self._translate(err, url) from None
 
@@ -622,7 +627,7 @@ class WinetClient:
         url = f"{endpoint.http_base}/i18n/{self.i18n_lang}.properties"
         texts = parse_properties(await self._http_get(url))
         if not looks_like_properties(texts):
-            raise SourceUnavailable("refused", f"{url} is not a translation file")
+            raise SourceUnavailable(Reason.REFUSED, f"{url} is not a translation file")
         return I18n(texts)
 
     async def _ensure_endpoint(self) -> Endpoint:

@@ -11,7 +11,13 @@ repair issue.
 
 from __future__ import annotations
 
-from ..errors import CommandFailed, SourceUnavailable, SunstreamError
+from ..errors import (
+    AuthenticationFailed as BaseAuthenticationFailed,
+    CommandFailed,
+    Reason,
+    SourceUnavailable,
+    SunstreamError,
+)
 
 
 class WinetProtocolError(SunstreamError):
@@ -23,7 +29,7 @@ class WinetProtocolError(SunstreamError):
     """
 
 
-class AuthenticationFailed(SourceUnavailable):
+class AuthenticationFailed(BaseAuthenticationFailed):
     """The gateway refused the username or password (``login`` failed).
 
     ``code`` and ``message`` are the gateway's ``result_code`` and
@@ -33,7 +39,7 @@ class AuthenticationFailed(SourceUnavailable):
     """
 
     def __init__(self, code: int, message: str) -> None:
-        super().__init__("auth", f"login refused: {code} {message}".strip())
+        super().__init__(f"login refused: {code} {message}".strip())
         self.code = code
         self.message = message
 
@@ -54,7 +60,7 @@ class CertificateMismatch(SourceUnavailable):
 
     def __init__(self, expected: str, actual: str | None) -> None:
         super().__init__(
-            "certificate",
+            Reason.CERTIFICATE,
             f"certificate fingerprint {actual or 'unknown'} does not match pinned {expected}",
         )
         self.expected = expected

@@ -40,7 +40,7 @@ from enum import StrEnum
 import logging
 import time
 
-from ..errors import SunstreamError
+from ..errors import Reason, SunstreamError
 from .device_types import DIRECT, DeviceInfo
 from .errors import AuthenticationFailed, WinetProtocolError
 from .mapping import DeviceData, PollData
@@ -130,7 +130,7 @@ class Reconnect:
     ``reason`` is a short word for connectivity events.
     """
 
-    reason: str
+    reason: Reason
     detail: str = ""
     backoff: bool = True
 
@@ -154,7 +154,7 @@ class CycleDone:
 class CycleFailed:
     """A poll cycle produced nothing usable; the socket may stay open."""
 
-    reason: str
+    reason: Reason
     detail: str = ""
 
 
@@ -288,7 +288,7 @@ class WinetSession:
         """
         service = self.expecting or "?"
         self.connection_lost()
-        return Reconnect("timeout", f"no reply to {service}")
+        return Reconnect(Reason.TIMEOUT, f"no reply to {service}")
 
     def start_cycle(self) -> Action:
         """Begin a poll cycle, or resume the one a reconnect interrupted.
@@ -386,7 +386,7 @@ class WinetSession:
             return self._token_expired()
         if frame.message == MSG_INTER_ABNORMAL:
             self.connection_lost()
-            return Reconnect("internal_error", f"{frame.code} {frame.message}")
+            return Reconnect(Reason.INTERNAL_ERROR, f"{frame.code} {frame.message}")
         if self.state is State.PINGING:
             return self._pong()
         if frame.ok:
@@ -400,18 +400,18 @@ class WinetSession:
         }.get(self.state)
         if handler is None:  # pragma: no cover - expecting implies one of these
             self._unexpected(f"state:{self.state}", f"reply in state {self.state}")
-            return CycleFailed("protocol", f"reply in state {self.state}")
+            return CycleFailed(Reason.PROTOCOL, f"reply in state {self.state}")
         return handler(frame)
 
     def _on_connect(self, frame: Frame) -> Action:
         if not frame.ok:
             self.connection_lost()
-            return Reconnect("refused", f"connect: {frame.code} {frame.message}")
+            return Reconnect(Reason.REFUSED, f"connect: {frame.code} {frame.message}")
         try:
             self.connect_info = parse_connect(frame.data)
         except WinetProtocolError as err:
             self.connection_lost()
-            return Reconnect("protocol", f"connect: {err}")
+            return Reconnect(Reason.PROTOCOL, f"connect: {err}")
         self.token = self.connect_info.token
         self.state = State.LOGGING_IN
         return self._send(
@@ -427,19 +427,19 @@ class WinetSession:
             self.token = parse_login(frame.data)
         except WinetProtocolError as err:
             self.connection_lost()
-            return Reconnect("protocol", f"login: {err}")
+            return Reconnect(Reason.PROTOCOL, f"login: {err}")
         self.state = State.LISTING
         return self._send(devicelist_request(self.token, lang=self.lang), DEVICELIST)
 
     def _on_devicelist(self, frame: Frame) -> Action:
         if not frame.ok:
             self.connection_lost()
-            return Reconnect("refused", f"devicelist: {frame.code} {frame.message}")
+            return Reconnect(Reason.REFUSED, f"devicelist: {frame.code} {frame.message}")
         try:
             devices = parse_devicelist(frame.data)
         except WinetProtocolError as err:
             self.connection_lost()
-            return Reconnect("protocol", f"devicelist: {err}")
+            return Reconnect(Reason.PROTOCOL, f"devicelist: {err}")
         changed = devices != self.devices
         if changed:
             self._cycle = None  # its queue names devices that may be gone
@@ -505,7 +505,7 @@ class WinetSession:
         self.state = State.READY
         self.expecting = None
         if cycle.succeeded == 0 and any(cycle.failed.values()):
-            return CycleFailed("read_failed", "no device answered this cycle")
+            return CycleFailed(Reason.READ_FAILED, "no device answered this cycle")
         return CycleDone(cycle.result())
 
     def _request_head(self) -> Send:
@@ -521,15 +521,17 @@ class WinetSession:
         self.connection_lost()
         # Expiry right after a fresh login means the gateway is confused;
         # hammering it with logins would make that worse.
-        return Reconnect("token_expired", "result_code 106", backoff=self._expired_in_a_row > 2)
+        return Reconnect(
+            Reason.TOKEN_EXPIRED, "result_code 106", backoff=self._expired_in_a_row > 2
+        )
 
     def _notice(self, frame: Frame) -> Action | None:
         if frame.code == RESULT_USER_LIMIT or frame.message == MSG_USER_LIMIT:
             self.connection_lost()
-            return Reconnect("user_limit", frame.message or "notice 100")
+            return Reconnect(Reason.USER_LIMIT, frame.message or "notice 100")
         if frame.message == MSG_INTER_ABNORMAL:
             self.connection_lost()
-            return Reconnect("internal_error", frame.message)
+            return Reconnect(Reason.INTERNAL_ERROR, frame.message)
         self._unexpected(f"notice:{frame.code}", f"notice {frame.code} {frame.message}")
         return None
 

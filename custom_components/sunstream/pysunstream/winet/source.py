@@ -29,11 +29,9 @@ from datetime import datetime, timedelta
 import logging
 from typing import Any
 
-import aiohttp
-
 from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
-from ..errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
+from ..errors import CommandError, CommandFailed, CommandRejected, Reason, SourceUnavailable
 from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
@@ -52,14 +50,14 @@ from .i18n import I18n
 from .mapping import build_snapshot, device_identity
 from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
 from .settings import Parameters, decode, group_of, not_applied, plan, settings_spec
-from .tls import TlsConfig
 
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE_TYPE = "winet"
-MIN_POLL_INTERVAL = 5.0
-"""Seconds; dongles are reported to crash and reboot when polled faster."""
-DEFAULT_POLL_INTERVAL = 10.0
+# Seconds. Dongles are reported to crash and reboot when polled faster than
+# every 10 s; 5 s is the least a user may choose.
+MIN_POLL_INTERVAL = 5
+DEFAULT_POLL_INTERVAL = 10
 SETTINGS_REFRESH = timedelta(minutes=10)
 """How old the settings may get before a poll reads them again."""
 SETTINGS_RETRY = timedelta(minutes=1)
@@ -94,7 +92,9 @@ class WinetSource:
 
     ``gateway_serial`` pins the gateway identity to the serial the caller
     stored at set-up, so the snapshot identity never changes even if
-    ``/about/list`` is unavailable on a later start.
+    ``/about/list`` is unavailable on a later start. ``client`` carries the
+    credentials, TLS and HTTP session; without one, a client with the
+    factory defaults is made for ``host``.
     """
 
     source_type = SOURCE_TYPE
@@ -103,16 +103,10 @@ class WinetSource:
         self,
         host: str,
         *,
-        username: str = "admin",
-        password: str = "pw8888",
-        session: aiohttp.ClientSession | None = None,
-        tls: TlsConfig | None = None,
         gateway_serial: str | None = None,
         client: WinetClient | None = None,
     ) -> None:
-        self.client = client or WinetClient(
-            host, username=username, password=password, session=session, tls=tls
-        )
+        self.client = client or WinetClient(host)
         self.gateway_serial = gateway_serial
         self._gateway_info_tried = False
         self._snapshot: Snapshot | None = None
@@ -218,7 +212,7 @@ class WinetSource:
             await self.async_poll(command.issued_at)
         target = dispatch_target(self.client.devices)
         if not target.online:
-            raise SourceUnavailable("offline", f"{target.model or 'inverter'} is offline")
+            raise SourceUnavailable(Reason.OFFLINE, f"{target.model or 'inverter'} is offline")
         soc = self._soc()
         check_command(command, soc, self._rating())
         if command.kind is not CommandKind.STOP and target_reached(command, soc):
@@ -265,10 +259,10 @@ class WinetSource:
         reached.
         """
         if not self.client.devices:
-            raise SourceUnavailable("offline", "the gateway has not been read yet")
+            raise SourceUnavailable(Reason.OFFLINE, "the gateway has not been read yet")
         target = dispatch_target(self.client.devices)
         if not target.online:
-            raise SourceUnavailable("offline", f"{target.model or 'inverter'} is offline")
+            raise SourceUnavailable(Reason.OFFLINE, f"{target.model or 'inverter'} is offline")
         if self._params_of != target.key:
             await self._read_params(target)
         params = plan(self.settings_spec, self._params, change)
@@ -322,7 +316,7 @@ class WinetSource:
             try:
                 lists.append(await self.client.async_read_params(target, group))
             except SourceUnavailable as err:
-                if err.reason != "refused":
+                if err.reason is not Reason.REFUSED:
                     raise
                 _LOGGER.debug("WiNet: %s has no parameter group %s: %s", target.model, group, err)
                 lists.append(())

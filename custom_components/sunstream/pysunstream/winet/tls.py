@@ -26,7 +26,7 @@ import ssl
 
 import aiohttp
 
-from ..errors import SourceUnavailable
+from ..errors import Reason, SourceUnavailable
 
 
 class TlsMode(StrEnum):
@@ -109,11 +109,11 @@ async def async_fetch_fingerprint(
         async with asyncio.timeout(handshake_timeout):
             _reader, writer = await asyncio.open_connection(host, port, ssl=context)
     except TimeoutError:
-        raise SourceUnavailable("timeout", f"no TLS handshake with {host}:{port}") from None
+        raise SourceUnavailable(Reason.TIMEOUT, f"no TLS handshake with {host}:{port}") from None
     except ssl.SSLError as err:
-        raise SourceUnavailable("tls", f"TLS handshake with {host}:{port}: {err}") from None
+        raise SourceUnavailable(Reason.TLS, f"TLS handshake with {host}:{port}: {err}") from None
     except OSError as err:
-        raise SourceUnavailable("unreachable", f"{host}:{port}: {err}") from None
+        raise SourceUnavailable(Reason.UNREACHABLE, f"{host}:{port}: {err}") from None
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
@@ -122,5 +122,5 @@ async def async_fetch_fingerprint(
         with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
     if not der:
-        raise SourceUnavailable("tls", f"{host}:{port} presented no certificate")
+        raise SourceUnavailable(Reason.TLS, f"{host}:{port} presented no certificate")
     return fingerprint_of(der)
