@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from .mapping import UNITS
 from .models import MODELS, Connection, Family, Model, Profile, model_of, resolve_profile
-from .source import DEFAULT_UNIT, SOURCE_TYPE, SungrowModbusSource
+from .source import DEFAULT_POLL_INTERVAL, DEFAULT_UNIT, SOURCE_TYPE, SungrowModbusSource
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL",
     "DEFAULT_UNIT",
     "MODELS",
     "SOURCE_TYPE",

@@ -13,7 +13,8 @@ module adds what needs more than one register
   (+ import), as a hybrid reports at 13007 itself;
 * status from the system state at 12999 (hybrid) or the PV power (string,
   whose work-state registers Sunstream does not read);
-* battery mode from the EMS registers read back (13049, 13050).
+* battery mode from the EMS registers read back (13049, 13050);
+* each MPPT's power from its voltage and current (the map has no power row).
 
 Every decoded value that is not a canonical metric goes to ``extras``;
 battery-part values also fill the battery's :class:`~..model.DeviceReading`.
@@ -45,6 +46,7 @@ from .registers import (
     EMS_FORCED,
     EMS_MODES,
     EMS_SELF_CONSUMPTION,
+    MPPTS,
     RUNNING_CHARGING,
     RUNNING_DISCHARGING,
 )
@@ -189,6 +191,12 @@ def build_snapshot(
         for reg in rows
         if reg.metric is None and reg.key not in _HIDDEN and reg.part is Part.SYSTEM
     }
+    for n in range(1, MPPTS + 1):
+        volts, amps = (
+            as_number(values.get(f"pv{n}_voltage")),
+            as_number(values.get(f"pv{n}_current")),
+        )
+        extras[f"pv{n}_power"] = None if volts is None or amps is None else round(volts * amps)
     if profile.hybrid:
         extras["ems_mode"] = ems_mode_name(values)
     return Snapshot(

@@ -75,6 +75,9 @@ from .registers import (
 
 SOURCE_TYPE = "sungrow_modbus"
 DEFAULT_UNIT = 1
+# Seconds between polls unless the user chooses otherwise (as for AlphaESS:
+# a poll takes 3-4 requests, well inside it even through a WiNet-S).
+DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 

@@ -1,0 +1,378 @@
+"""Sungrow inverters over Modbus TCP in Home Assistant, against the fake inverter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pymodbus.constants import ExcCodes
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
+from custom_components.sunstream.pysunstream.capabilities import (
+    Diagnosable,
+    HasLinkMetrics,
+    KeepsAlive,
+    KnowsPvPeak,
+    Pausable,
+    Rehearses,
+)
+from custom_components.sunstream.pysunstream.controls import Configurable
+from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
+from custom_components.sunstream.pysunstream.sungrow.registers import (
+    COMMAND_CHARGE,
+    COMMAND_DISCHARGE,
+    COMMAND_STOP,
+    EXPORT_LIMIT_ON,
+)
+from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
+
+from .conftest import config_message
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSungrow]:
+    async with FakeSungrow(speed=30) as inverter:
+        yield inverter
+
+
+def _form(port: int, **connection: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "connection": {"port": port, "unit_id": 1, "connection_type": "lan"} | connection,
+    }
+
+
+async def _start(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert "sungrow_modbus" in result["menu_options"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "sungrow_modbus"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "sungrow_modbus"
+    return str(result["flow_id"])
+
+
+async def _entry(hass: HomeAssistant, fake: FakeSungrow, **connection: Any) -> MockConfigEntry:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port, **connection))
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
+    assert entry is not None
+    if entry.state is not ConfigEntryState.LOADED:
+        # A one-client inverter may still count the flow's connection for a moment.
+        await asyncio.sleep(0.2)
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry  # type: ignore[return-value]
+
+
+def _entity(hass: HomeAssistant, domain: str, suffix: str) -> str:
+    found = [s.entity_id for s in hass.states.async_all(domain) if s.entity_id.endswith(suffix)]
+    assert len(found) == 1, (suffix, [s.entity_id for s in hass.states.async_all(domain)])
+    return found[0]
+
+
+def _value(hass: HomeAssistant, suffix: str) -> str:
+    state = hass.states.get(_entity(hass, "sensor", suffix))
+    assert state is not None
+    return state.state
+
+
+def _battery_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    system = next(d for d in devices if d.via_device_id is None)
+    return next(d for d in devices if d.via_device_id == system.id)
+
+
+async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+def test_sungrow_has_settings_and_no_optional_capability() -> None:
+    source = SungrowModbusSource("127.0.0.1")
+    capabilities = (KeepsAlive, HasLinkMetrics, Diagnosable, KnowsPvPeak, Rehearses, Pausable)
+    assert not any(isinstance(source, capability) for capability in capabilities)
+    assert isinstance(source, Configurable)
+
+
+async def test_add_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    assert entry.unique_id == SERIAL
+    assert entry.title == "Sungrow SH10RT"
+    assert entry.data["connection_type"] == "lan"
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    system = next(d for d in devices if d.via_device_id is None)
+    assert system.serial_number == SERIAL
+    assert system.model == "SH10RT"  # from the device type code, not typed by the user
+    assert system.manufacturer == "Sungrow"
+    fake.step()
+    # Entities against the inverter's own counters and state.
+    assert float(_value(hass, "_grid_import_energy")) == pytest.approx(
+        fake.get("grid_import_energy") / 10, abs=0.2
+    )
+    assert float(_value(hass, "_grid_export_energy")) == pytest.approx(
+        fake.get("grid_export_energy") / 10, abs=0.2
+    )
+    assert float(_value(hass, "_state_of_charge")) == pytest.approx(fake.soc, abs=1)
+    assert _value(hass, "_mode") == "self_consumption"
+    assert _battery_device(hass, entry).via_device_id == system.id
+
+
+async def test_inverter_twice_aborts(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    await _entry(hass, fake)
+    await hass.config_entries.async_unload(hass.config_entries.async_entries(DOMAIN)[0].entry_id)
+    await asyncio.sleep(0.1)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_configured_address_aborts_without_asking_the_inverter(
+    hass: HomeAssistant, fake: FakeSungrow
+) -> None:
+    await _entry(hass, fake)
+    connections, refusals = fake.connections, fake.refusals
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert (fake.connections, fake.refusals) == (connections, refusals)
+
+
+@pytest.mark.parametrize(
+    ("connection", "error"),
+    [({"port": 0}, "port_out_of_range"), ({"unit_id": 300}, "unit_id_out_of_range")],
+)
+async def test_bad_connection_settings(
+    hass: HomeAssistant, fake: FakeSungrow, connection: dict[str, int], error: str
+) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port, **connection))
+    assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_blank_host(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**_form(fake.port), "host": "  "}
+    )
+    assert result["errors"] == {"host": "host_required"}
+
+
+async def test_nothing_listening(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    port = fake.port
+    await fake.stop()
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(port))
+    assert result["errors"] == {"base": "unit_busy"}
+    assert result["description_placeholders"]["reason"] == "refused"
+
+
+async def test_inverter_failing_every_read(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    fake.exception = ExcCodes.DEVICE_FAILURE
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect_unit"}
+    assert "unit" in await config_message(hass, "error", "cannot_connect_unit")
+
+
+async def test_inverter_without_serial(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    fake.set("serial", "")
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port))
+    assert result["errors"] == {"base": "no_serial"}
+
+
+async def test_reconfigure_keeps_the_same_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    # The same address, now said to be a WiNet-S: updated in place, not asked again.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "sungrow_modbus"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form(fake.port, connection_type="winet")
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["connection_type"] == "winet"
+    # Another inverter at another address is refused.
+    async with FakeSungrow(serial="A2239999999") as other:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form(other.port)
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "wrong_unit"
+    # The same inverter at a new address is followed.
+    async with FakeSungrow() as moved:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form(moved.port)
+        )
+        await hass.async_block_till_done()
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data["port"] == moved.port
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    battery = _battery_device(hass, entry)
+    events = async_capture_events(hass, EVENT_DISPATCH)
+    ems = ("ems_mode", "ems_command", "ems_power")
+
+    await hass.services.async_call(
+        DOMAIN,
+        "charge",
+        {"device_id": battery.id, "power": 2000, "target_soc": 90, "duration": 30},
+        blocking=True,
+    )
+    assert [fake.get(k) for k in ems] == [2, COMMAND_CHARGE, 2000]
+    assert _value(hass, "_mode") == "forced_charge"
+
+    await hass.services.async_call(
+        DOMAIN,
+        "discharge",
+        {"device_id": battery.id, "power": 1500, "target_soc": 20, "duration": 30},
+        blocking=True,
+    )
+    assert [fake.get(k) for k in ems] == [2, COMMAND_DISCHARGE, 1500]
+    await _refresh(hass, entry)
+    assert float(_value(hass, "_battery_power")) == pytest.approx(1500)
+
+    await hass.services.async_call(DOMAIN, "stop", {"device_id": battery.id}, blocking=True)
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+    assert [e.data["command"] for e in events] == ["charge", "discharge", "stop"]
+    assert {e.data["source"] for e in events} == {"sungrow_modbus"}
+
+
+async def test_command_beyond_the_battery(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "charge",
+            {
+                "device_id": _battery_device(hass, entry).id,
+                "power": 9000,
+                "target_soc": 90,
+                "duration": 30,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "power_out_of_range"
+    assert not fake.writes
+
+
+async def test_ignored_command_is_reported(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    fake.ignore_ems = True
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "charge",
+            {
+                "device_id": _battery_device(hass, entry).id,
+                "power": 2000,
+                "target_soc": 90,
+                "duration": 30,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "dispatch_not_applied"
+
+
+async def test_settings_are_the_inverters(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    await _refresh(hass, entry)
+    reserve = _entity(hass, "number", "_reserve_soc")
+    state = hass.states.get(reserve)
+    assert state is not None
+    assert float(state.state) == fake.get("min_soc") / 10
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": reserve, "value": 25}, blocking=True
+    )
+    assert fake.get("min_soc") == 250
+    assert fake.writes[13058] == 1
+    export = _entity(hass, "switch", "_export_limit")
+    await hass.services.async_call("switch", "turn_on", {"entity_id": export}, blocking=True)
+    assert fake.get("export_limit_mode") == EXPORT_LIMIT_ON
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": _entity(hass, "number", "_charge_limit_soc"), "value": 30},
+            blocking=True,
+        )
+    assert fake.get("max_soc") == 1000
+
+
+async def test_link_drop_and_return(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    connection = _entity(hass, "binary_sensor", "_connection")
+    port = fake.port
+    await fake.stop()
+    await _refresh(hass, entry)
+    assert hass.states.get(connection).state == STATE_OFF  # type: ignore[union-attr]
+    assert _value(hass, "_grid_import_energy") == STATE_UNAVAILABLE
+    async with FakeSungrow(port=port):
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            await _refresh(hass, entry)
+            if hass.states.get(connection).state == STATE_ON:  # type: ignore[union-attr]
+                break
+        assert hass.states.get(connection).state == STATE_ON  # type: ignore[union-attr]
+        assert [(e.data["source"], e.data["connected"]) for e in events] == [
+            ("sungrow_modbus", False),
+            ("sungrow_modbus", True),
+        ]
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_through_a_winet_dongle(hass: HomeAssistant) -> None:
+    async with FakeSungrow(connection="winet") as dongle:
+        entry = await _entry(hass, dongle, connection_type="winet")
+        dongle.reset_counters()
+        await _refresh(hass, entry)
+        assert dongle.requests
+        assert all(r.count <= 38 for r in dongle.requests)
+        gaps = [b.at - a.at for a, b in zip(dongle.requests, dongle.requests[1:], strict=False)]
+        assert min(gaps) >= 0.1
+        assert _value(hass, "_grid_import_energy") != STATE_UNAVAILABLE
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_string_inverter_has_no_battery(hass: HomeAssistant) -> None:
+    async with FakeSungrow(device_type_code=0x2430) as inverter:
+        entry = await _entry(hass, inverter)
+        assert entry.title == "Sungrow 0x2430"
+        devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        assert len(devices) == 1
+        assert not [s for s in hass.states.async_all("sensor") if "state_of_charge" in s.entity_id]
+        assert float(_value(hass, "_pv_power")) >= 0
+        await hass.config_entries.async_unload(entry.entry_id)
