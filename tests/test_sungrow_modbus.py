@@ -46,10 +46,10 @@ async def fake() -> AsyncIterator[FakeSungrow]:
         yield inverter
 
 
-def _form(port: int, **connection: Any) -> dict[str, Any]:
+def _form(at: int, **connection: Any) -> dict[str, Any]:
     return {
         "host": "127.0.0.1",
-        "connection": {"port": port, "unit_id": 1, "connection_type": "lan"} | connection,
+        "connection": {"port": at, "unit_id": 1, "connection_type": "lan"} | connection,
     }
 
 
