@@ -47,10 +47,7 @@ Run standalone::
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from collections import Counter
-import contextlib
 from datetime import datetime, time as clock_time
 import json
 import math
@@ -85,7 +82,7 @@ from custom_components.sunstream.pysunstream.controls import Setting
 from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.modbus.registers import RegType
 
-from .modbus_device import FakeModbusDevice, Request
+from .modbus_device import FakeModbusDevice, Request, command_line, serve
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
@@ -405,26 +402,13 @@ class FakeAlphaEss(FakeModbusDevice):
         return blocks
 
 
-async def _main(host: str, port: int, model: str, speed: float) -> None:
-    fake = FakeAlphaEss(host=host, port=port, model=model, speed=speed)
-    await fake.start()
-    print(f"fake AlphaESS ({model}) on {fake.host}:{fake.port}, unit {UNIT}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.stop()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5020)
+    parser = command_line(__doc__, 5020)
     parser.add_argument("--model", default="standard")
-    parser.add_argument("--speed", type=float, default=1.0)
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.host, args.port, args.model, args.speed))
+    fake = FakeAlphaEss(host=args.host, port=args.port, model=args.model, speed=args.speed)
+    serve(fake, f"fake AlphaESS ({args.model})")
 
 
 if __name__ == "__main__":

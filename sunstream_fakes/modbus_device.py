@@ -23,7 +23,9 @@ device:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 from dataclasses import dataclass
 import time
 from typing import Self, cast
@@ -239,3 +241,27 @@ class FakeModbusDevice:
     def reset_counters(self) -> None:
         """Forget the logged requests."""
         self.requests.clear()
+
+
+def command_line(doc: str | None, port: int) -> argparse.ArgumentParser:
+    """The options every fake's command line has (``--host``, ``--port``, ``--speed``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--speed", type=float, default=1.0)
+    return parser
+
+
+def serve(fake: FakeModbusDevice, banner: str) -> None:
+    """Run ``fake`` until interrupted, saying where it listens."""
+
+    async def run() -> None:
+        await fake.start()
+        print(f"{banner} on {fake.host}:{fake.port}, unit {fake.unit}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await fake.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

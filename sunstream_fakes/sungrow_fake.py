@@ -43,11 +43,8 @@ Run standalone::
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from collections import Counter
 from collections.abc import Mapping
-import contextlib
 import math
 
 from pymodbus.constants import ExcCodes
@@ -78,7 +75,7 @@ from custom_components.sunstream.pysunstream.sungrow.registers import (
     STRING,
 )
 
-from .modbus_device import FakeModbusDevice, Request
+from .modbus_device import FakeModbusDevice, Request, command_line, serve
 
 UNIT = 1
 SH10RT = 0x0E03
@@ -345,29 +342,20 @@ class FakeSungrow(FakeModbusDevice):
         return None
 
 
-async def _main(host: str, port: int, code: int, connection: str, speed: float) -> None:
-    fake = FakeSungrow(
-        host=host, port=port, device_type_code=code, connection=connection, speed=speed
-    )
-    await fake.start()
-    print(f"fake Sungrow {fake.model.name} ({connection}) on {fake.host}:{fake.port}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.stop()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5021)
+    parser = command_line(__doc__, 5021)
     parser.add_argument("--device-type-code", type=lambda v: int(v, 0), default=SH10RT)
     parser.add_argument("--connection", choices=("lan", "winet"), default="lan")
-    parser.add_argument("--speed", type=float, default=1.0)
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.host, args.port, args.device_type_code, args.connection, args.speed))
+    fake = FakeSungrow(
+        host=args.host,
+        port=args.port,
+        device_type_code=args.device_type_code,
+        connection=args.connection,
+        speed=args.speed,
+    )
+    serve(fake, f"fake Sungrow {fake.model.name} ({args.connection})")
 
 
 if __name__ == "__main__":

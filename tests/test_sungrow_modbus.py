@@ -17,16 +17,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
-from custom_components.sunstream.pysunstream.capabilities import (
-    Diagnosable,
-    HasLinkMetrics,
-    KeepsAlive,
-    KnowsPvPeak,
-    Pausable,
-    Rehearses,
-)
-from custom_components.sunstream.pysunstream.controls import Configurable
-from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
 from custom_components.sunstream.pysunstream.sungrow.registers import (
     COMMAND_CHARGE,
     COMMAND_DISCHARGE,
@@ -101,13 +91,6 @@ def _battery_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEnt
 async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
-
-
-def test_sungrow_has_settings_and_no_optional_capability() -> None:
-    source = SungrowModbusSource("127.0.0.1")
-    capabilities = (KeepsAlive, HasLinkMetrics, Diagnosable, KnowsPvPeak, Rehearses, Pausable)
-    assert not any(isinstance(source, capability) for capability in capabilities)
-    assert isinstance(source, Configurable)
 
 
 async def test_add_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:

@@ -22,6 +22,7 @@ from custom_components.sunstream.pysunstream.simulator.microgrid import (
     MicrogridSystem,
 )
 from custom_components.sunstream.pysunstream.simulator.rehearsal import FaultKind
+from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
 from custom_components.sunstream.pysunstream.winet import WinetSource
 
 CAPABILITIES = (KeepsAlive, HasLinkMetrics, Diagnosable, KnowsPvPeak, Rehearses, Pausable)
@@ -38,6 +39,10 @@ def test_winet_keeps_alive_counts_and_tells() -> None:
 
 def test_alphaess_has_no_optional_capability() -> None:
     assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == set()
+
+
+def test_sungrow_modbus_has_no_optional_capability() -> None:
+    assert _has(SungrowModbusSource("127.0.0.1")) == set()
 
 
 def test_simulated_house_rehearses_and_knows_its_peak() -> None:
