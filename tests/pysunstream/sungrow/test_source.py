@@ -90,6 +90,11 @@ async def test_poll_matches_the_inverter(fake: FakeSungrow, make_source: MakeSou
     assert snapshot.identity.model == "SH10RT"
     assert snapshot.identity.serial == SERIAL
     assert snapshot.extras["grid_frequency"] == 50.0
+    assert snapshot.extras["grid_voltage"] == 231.0
+    assert snapshot.extras["battery_soh"] == 100.0
+    pv1 = snapshot.extras["pv1_power"]
+    assert isinstance(pv1, int | float)
+    assert pv1 == pytest.approx(0.6 * pv, rel=0.05)
     battery_part = snapshot.devices[0]
     assert battery_part.values["battery_power"] == battery
 

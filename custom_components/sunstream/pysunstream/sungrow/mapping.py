@@ -14,7 +14,8 @@ module adds what needs more than one register
 * status from the system state at 12999 (hybrid) or the PV power (string,
   whose work-state registers Sunstream does not read);
 * battery mode from the EMS registers read back (13049, 13050);
-* each MPPT's power from its voltage and current (the map has no power row).
+* each MPPT's power from its voltage and current (the map has no power row);
+* the grid voltage the alerts read: phase A (5018).
 
 Every decoded value that is not a canonical metric goes to ``extras``;
 battery-part values also fill the battery's :class:`~..model.DeviceReading`.
@@ -189,8 +190,11 @@ def build_snapshot(
     extras: dict[str, Value] = {
         reg.key: values.get(reg.key)
         for reg in rows
-        if reg.metric is None and reg.key not in _HIDDEN and reg.part is Part.SYSTEM
+        if reg.metric is None and reg.key not in _HIDDEN
     }
+    # Phase A output voltage, as the WiNet source gives its grid voltage (the
+    # grid_voltage alert reads it).
+    extras["grid_voltage"] = values.get("phase_a_voltage")
     for n in range(1, MPPTS + 1):
         volts, amps = (
             as_number(values.get(f"pv{n}_voltage")),
