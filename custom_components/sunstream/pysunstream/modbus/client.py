@@ -113,6 +113,8 @@ class ModbusClient:
         self._last_error: SourceUnavailable | None = None
         self._retry_at = -float("inf")
         self._lock = asyncio.Lock()
+        # Every word read, and when: what a shared endpoint answers from.
+        self._cache: dict[Table, dict[int, tuple[int, float]]] = {t: {} for t in Table}
 
     @property
     def connected(self) -> bool:
@@ -140,11 +142,31 @@ class ModbusClient:
                 Reason.PROTOCOL,
                 f"FC{code:02d} at {address}: asked {count} words, got {len(response.registers)}",
             )
-        return list(response.registers)
+        words = list(response.registers)
+        at = self._clock()
+        cache = self._cache[table]
+        for offset, word in enumerate(words):
+            cache[address + offset] = (word, at)
+        return words
+
+    def cached(self, table: Table, address: int, count: int, max_age: float) -> list[int] | None:
+        """The words last read at ``address..``, if all were read within ``max_age`` seconds."""
+        cache = self._cache[table]
+        oldest = self._clock() - max_age
+        words: list[int] = []
+        for a in range(address, address + count):
+            entry = cache.get(a)
+            if entry is None or entry[1] < oldest:
+                return None
+            words.append(entry[0])
+        return words
 
     async def write(self, address: int, words: Sequence[int], single: WriteCode) -> None:
         """Write ``words`` at ``address``: FC06 for one word when ``single`` says so, else FC16."""
         values = list(words)
+        for offset in range(len(values)):
+            # What was read there is no longer what the device holds.
+            self._cache[Table.HOLDING].pop(address + offset, None)
         if len(values) == 1 and single is WriteCode.FC06:
             await self._exchange(
                 6, address, lambda c: c.write_register(address, values[0], device_id=self.unit)
