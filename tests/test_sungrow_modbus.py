@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import socket
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
@@ -11,7 +12,8 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -23,6 +25,7 @@ from custom_components.sunstream.pysunstream.sungrow.registers import (
     COMMAND_STOP,
     EXPORT_LIMIT_ON,
 )
+from custom_components.sunstream.shared_modbus import ISSUE
 from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
 from .conftest import config_message
@@ -359,3 +362,80 @@ async def test_string_inverter_has_no_battery(hass: HomeAssistant) -> None:
         assert not [s for s in hass.states.async_all("sensor") if "state_of_charge" in s.entity_id]
         assert float(_value(hass, "_pv_power")) >= 0
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _share(hass: HomeAssistant, entry: MockConfigEntry, **shared: Any) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "shared_modbus" in str(result["data_schema"].schema)
+    options = dict(entry.options) | {
+        "shared_modbus": {"port": 0, "host": "127.0.0.1", "writable": ""} | shared
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+async def test_shared_connection(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    """Another tool reads and writes through Sunstream; the inverter sees one client."""
+    entry = await _entry(hass, fake)
+    port = _free_port()
+    result = await _share(hass, entry, port=port, writable="13058")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.state is ConfigEntryState.LOADED
+    connections = fake.connections
+    other = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+    assert await other.connect()
+    try:
+        soc = await other.read_input_registers(13022, count=1, device_id=1)
+        assert soc.registers == [fake.get("battery_soc")]
+        written = await other.write_register(13058, 200, device_id=1)
+        assert not written.isError()
+        assert fake.get("min_soc") == 200
+        refused = await other.write_register(13057, 900, device_id=1)
+        assert refused.exception_code == ExcCodes.ILLEGAL_ADDRESS
+        assert fake.get("max_soc") == 1000
+        # Faults behind the endpoint come back as Modbus exceptions, and end.
+        fake.exception = ExcCodes.DEVICE_FAILURE
+        failing = await other.read_input_registers(5046, count=1, device_id=1)
+        assert failing.exception_code == ExcCodes.DEVICE_FAILURE
+        fake.exception = None
+        await _refresh(hass, entry)
+        # The inverter saw no new client: everything went through Sunstream's.
+        assert (fake.connections, len(fake.handlers), fake.refusals) == (connections, 1, 0)
+        assert _value(hass, "_grid_import_energy") != STATE_UNAVAILABLE
+    finally:
+        other.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+    closed = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1, retries=0)
+    assert not await closed.connect()
+
+
+async def test_shared_connection_bad_input(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    entry = await _entry(hass, fake)
+    result = await _share(hass, entry, port=70000)
+    assert result["errors"] == {"shared_modbus": "shared_port_out_of_range"}
+    result = await _share(hass, entry, port=_free_port(), writable="13049-")
+    assert result["errors"] == {"shared_modbus": "writable_invalid"}
+    assert "shared_modbus" not in entry.options
+
+
+async def test_shared_port_taken_is_a_repair_issue(
+    hass: HomeAssistant, fake: FakeSungrow, issue_registry: ir.IssueRegistry
+) -> None:
+    entry = await _entry(hass, fake)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = await _share(hass, entry, port=taken.getsockname()[1])
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.state is ConfigEntryState.LOADED  # the system's own readings go on
+        assert issue_registry.async_get_issue(DOMAIN, f"{ISSUE}_{entry.entry_id}")
+    await _share(hass, entry, port=0)
+    assert issue_registry.async_get_issue(DOMAIN, f"{ISSUE}_{entry.entry_id}") is None
+    await hass.config_entries.async_unload(entry.entry_id)

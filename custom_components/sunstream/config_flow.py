@@ -33,6 +33,7 @@ from .config_flow_alphaess import (
     validate_modbus,
 )
 from .config_flow_options import (
+    MODBUS_OPTIONS_SCHEMA,
     OPTIONS_SCHEMA,
     PLACEHOLDERS,
     alert_error,
@@ -77,6 +78,7 @@ from .pysunstream.winet import (
     async_fetch_fingerprint,
 )
 from .runtime import SunstreamConfigEntry
+from .shared_modbus import CONF_SHARED_MODBUS, validate_shared
 from .sources import split_host
 
 STEP_WINET = "winet"
@@ -123,6 +125,7 @@ class ModbusKind:
     identify: Callable[[Mapping[str, Any]], Awaitable[Identified]]
 
 
+MODBUS_SOURCES = frozenset({SourceType.MODBUS, SourceType.SUNGROW_MODBUS})
 MODBUS_KINDS: dict[str, ModbusKind] = {
     STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, flatten_alphaess, _identify_alphaess),
     STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, flatten_sungrow, _identify_sungrow),
@@ -371,6 +374,8 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
                 and user_input[CONF_UPDATE_INTERVAL] < WINET_MIN_INTERVAL
             ):
                 errors[CONF_UPDATE_INTERVAL] = "update_interval_too_fast"
+            if not errors and CONF_SHARED_MODBUS in user_input:
+                errors = validate_shared(user_input[CONF_SHARED_MODBUS])
             if not errors and (alert_problem := alert_error(user_input)) is not None:
                 errors["base"] = "alert_threshold_out_of_range"
                 placeholders |= alert_problem
@@ -379,7 +384,10 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or self.config_entry.options
+                MODBUS_OPTIONS_SCHEMA
+                if self.config_entry.data.get(CONF_SOURCE) in MODBUS_SOURCES
+                else OPTIONS_SCHEMA,
+                user_input or self.config_entry.options,
             ),
             errors=errors,
             description_placeholders=placeholders,

@@ -166,3 +166,14 @@ async def test_writes_within_the_budget_only(
     finally:
         other.close()
         await endpoint.stop()
+
+
+async def test_a_taken_port_is_an_os_error(source: SungrowModbusSource) -> None:
+    endpoint, other = await _serve(source)
+    try:
+        second = SharedEndpoint(source.client, port=endpoint.port)
+        with pytest.raises(OSError, match="cannot listen"):
+            await second.start()
+    finally:
+        other.close()
+        await endpoint.stop()

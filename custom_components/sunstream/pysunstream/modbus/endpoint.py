@@ -100,7 +100,11 @@ class SharedEndpoint:
         self._window_count = 0.0
 
     async def start(self) -> None:
-        """Listen; a port of 0 becomes the free port chosen."""
+        """Listen; a port of 0 becomes the free port chosen.
+
+        Raises :class:`OSError` when the address cannot be listened on (a port
+        in use).
+        """
         tables = ([_NO_BITS], [_NO_BITS], [_ALL], [_ALL])
         devices = [
             SimDevice(self.client.unit, simdata=tables, action=self._answer),
@@ -108,7 +112,10 @@ class SharedEndpoint:
             SimDevice(0, simdata=tables, action=_no_such_unit),
         ]
         server = ModbusTcpServer(devices, address=(self.host, self.port))
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as err:  # pymodbus's "Could not start listen"
+            raise OSError(f"cannot listen on {self.host}:{self.port}") from err
         listener = cast(asyncio.Server, server.transport)
         self.port = listener.sockets[0].getsockname()[1]
         self._server = server
