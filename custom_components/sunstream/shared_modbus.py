@@ -92,7 +92,7 @@ async def async_start_shared(
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
     endpoint = SharedEndpoint(
-        source.client,
+        source.modbus_client,
         host=options.host,
         port=options.port,
         policy=EndpointPolicy(writable=options.writable),

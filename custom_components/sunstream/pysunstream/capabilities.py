@@ -89,5 +89,5 @@ class HoldsModbus(Protocol):
     """
 
     @property
-    def client(self) -> ModbusClient:
+    def modbus_client(self) -> ModbusClient:
         """The one session to the device."""

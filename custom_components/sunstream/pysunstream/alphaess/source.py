@@ -146,6 +146,11 @@ class AlphaEssSource:
         )
 
     @property
+    def modbus_client(self) -> ModbusClient:
+        """The one Modbus session to the device (a shared endpoint forwards through it)."""
+        return self.client
+
+    @property
     def lease_state(self) -> DispatchLease | None:
         """The forced command being kept alive, if any."""
         return self._lease

@@ -134,6 +134,11 @@ class SungrowModbusSource:
         """The model the device type code names (``UNKNOWN`` before the first read)."""
         return self.profile.model
 
+    @property
+    def modbus_client(self) -> ModbusClient:
+        """The one Modbus session to the device (a shared endpoint forwards through it)."""
+        return self.client
+
     async def identify(self) -> tuple[str, Model]:
         """Read the identity registers: the serial and the model (config-flow unique id).
 
