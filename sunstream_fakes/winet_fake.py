@@ -77,6 +77,8 @@ CHARGE, DISCHARGE, STOP = 0xAA, 0xBB, 0xCC
 CHARGE_POWER, DISCHARGE_POWER = "I18N_CONFIG_KEY_3907", "I18N_CONFIG_KEY_3921"
 CLOSE_TIMEOUT = 1.0
 """Seconds the server waits for a client to answer a close frame on stop."""
+BINARY_NOISE = b"\x00\x9f\xff\xfe binary"
+"""What the ``binary`` fault sends: not UTF-8, not JSON."""
 LOGIN_FAILED_CODE = 102
 """No capture shows a failed login; this code and message are assumed."""
 
@@ -110,6 +112,11 @@ class Faults:
     * ``latency``: seconds before every reply;
     * ``garbage``: next N replies are preceded by a frame that is not JSON;
     * ``inject``: raw frames sent (once) before the next reply;
+    * ``binary``: next N replies are preceded by a binary frame that is no
+      text at all (:data:`BINARY_NOISE`);
+    * ``binary_replies``: next N replies go out as binary frames, their text
+      encoded as ``binary_encoding`` (``utf-8-sig`` adds a byte-order mark,
+      ``gb18030`` turns the fixtures' ``℃`` into bytes that are not UTF-8);
     * ``notice_after``: push notice 100 "normal user limit" after N requests;
     * ``login_fails``: every login is refused;
     * ``idle_timeout``: close a socket idle for this many seconds;
@@ -131,6 +138,9 @@ class Faults:
     latency: float = 0.0
     garbage: int = 0
     inject: list[str] = field(default_factory=list)
+    binary: int = 0
+    binary_replies: int = 0
+    binary_encoding: str = "utf-8"
     notice_after: int | None = None
     login_fails: bool = False
     idle_timeout: float | None = None
@@ -452,19 +462,31 @@ class FakeWinet:
             return
         if faults.latency:
             await asyncio.sleep(faults.latency)
+        await self._noise(connection)
+        reply = self._answer(connection, service, request)
+        if reply is not None:
+            if self.transcript is not None:
+                self.transcript.append(("out", reply))
+            if faults.binary_replies > 0:
+                faults.binary_replies -= 1
+                await connection.send(reply.encode(faults.binary_encoding, "replace"))
+            else:
+                await connection.send(reply)
+        if faults.notice_after is not None and sum(self.requests.values()) >= faults.notice_after:
+            faults.notice_after = None
+            await connection.send(_reply(100, "normal user limit", {"service": "notice"}))
+
+    async def _noise(self, connection: ServerConnection) -> None:
+        """Frames that answer nothing, sent before a reply (garbage, inject, binary)."""
+        faults = self.faults
         if faults.garbage > 0:
             faults.garbage -= 1
             await connection.send('{"result_code":1,"result_data":{"service":"re')
         while faults.inject:
             await connection.send(faults.inject.pop(0))
-        reply = self._answer(connection, service, request)
-        if reply is not None:
-            if self.transcript is not None:
-                self.transcript.append(("out", reply))
-            await connection.send(reply)
-        if faults.notice_after is not None and sum(self.requests.values()) >= faults.notice_after:
-            faults.notice_after = None
-            await connection.send(_reply(100, "normal user limit", {"service": "notice"}))
+        if faults.binary > 0:
+            faults.binary -= 1
+            await connection.send(BINARY_NOISE)
 
     def _answer(
         self, connection: ServerConnection, service: str, request: dict[str, Any]

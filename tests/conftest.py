@@ -128,6 +128,13 @@ async def advance(
         remaining -= tick
 
 
+def float_state(hass: HomeAssistant, entity_id: str) -> float:
+    """The numeric state of ``entity_id``, which must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return float(state.state)
+
+
 async def config_message(hass: HomeAssistant, kind: str, key: str) -> str:
     """The English text a config flow shows for an ``error`` or ``abort`` key."""
     translations = await async_get_translations(hass, "en", "config", {DOMAIN})

@@ -90,8 +90,13 @@ async def test_add_unit(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     system = next(d for d in devices if d.via_device_id is None)
     assert system.serial_number == SERIAL
+    assert system.model == "Storage system"  # the "standard" register map names no model
     battery = _battery_device(hass, entry)
     assert battery.via_device_id == system.id
+    # Named as the system's part, so its entity ids read as the system's.
+    assert (battery.name, battery.model) == (f"AlphaESS {SERIAL} battery", "M4856-P")
+    soc = f"sensor.alphaess_{SERIAL.lower()}_battery_state_of_charge"
+    assert hass.states.get(soc) is not None
     # Energy sensors exist and carry the unit's counters.
     assert float(_value(hass, "_grid_import_energy")) > 0
     assert float(_value(hass, "_state_of_charge")) == pytest.approx(fake.get("battery_soc") * 0.1)
@@ -588,7 +593,7 @@ async def test_discharge_below_the_units_cutoff_is_invalid_input(
     hass: HomeAssistant, fake: FakeAlphaEss
 ) -> None:
     entry = await _entry(hass, fake)
-    cutoff = fake.get("discharge_cutoff_soc")
+    assert fake.get("discharge_cutoff_soc") == 10
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
@@ -596,10 +601,14 @@ async def test_discharge_below_the_units_cutoff_is_invalid_input(
             {
                 "device_id": _battery_device(hass, entry).id,
                 "power": 1000,
-                "target_soc": cutoff - 1,
+                "target_soc": 5,
                 "duration": 30,
             },
             blocking=True,
         )
-    assert err.value.translation_key == "soc_out_of_range"
+    assert err.value.translation_key == "soc_below_cutoff"
+    assert str(err.value) == (
+        "Target state of charge 5 % is out of range: it must be between"
+        " 10 % (the unit's discharge cut-off) and 100 %"
+    )
     assert fake.get("dispatch_start") == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -144,3 +146,25 @@ async def test_options(located_hass: HomeAssistant, config_entry: MockConfigEntr
     # The reload applied the new interval.
     assert config_entry.runtime_data.coordinator.update_interval is not None
     assert config_entry.runtime_data.coordinator.update_interval.total_seconds() == 30
+
+
+DOCUMENTED_IDS = re.compile(r"“([^”]+)” → `(sim-[^`]+)`")
+
+
+@pytest.mark.parametrize(
+    "doc", ["README.md", "addon/sunstream/DOCS.md", "docs/events-and-triggers.md"]
+)
+async def test_documented_system_ids_are_what_adding_the_system_makes(
+    hass: HomeAssistant, doc: str
+) -> None:
+    """Where a newcomer looks up a simulated system's ``system_id``, the examples are exact."""
+    examples = DOCUMENTED_IDS.findall((Path(__file__).parent.parent / doc).read_text())
+    assert len(examples) >= 2, f"{doc} shows no name → system_id examples"
+    for name, system_id in examples:
+        result = await _start_simulated(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**GOOD_INPUT, CONF_NAME: name}
+        )
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.CREATE_ENTRY, (name, result)
+        assert result["result"].unique_id == system_id, name

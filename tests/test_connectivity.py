@@ -176,21 +176,3 @@ async def test_reload_during_outage_keeps_it_and_announces_recovery(
     assert config_entry.state is ConfigEntryState.LOADED
     assert hass.states.get(CONNECTION).state == STATE_ON
     assert [e.data["connected"] for e in events] == [False, True]
-
-
-async def test_outage_is_logged_once_down_and_once_back(
-    located_hass: HomeAssistant,
-    system: str,
-    frozen: FrozenDateTimeFactory,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """log-when-unavailable: one line when the link goes, one when it returns."""
-    hass = located_hass
-    caplog.clear()
-    await _outage(hass, system, 60)
-    await advance(hass, frozen, 55)
-    down = [r for r in caplog.records if "not answering" in r.getMessage()]
-    assert len(down) == 1
-    await advance(hass, frozen, 20)
-    back = [r for r in caplog.records if "recovered" in r.getMessage().lower()]
-    assert len(back) == 1

@@ -80,7 +80,6 @@ PT_BR_SAME_AS_ENGLISH = {
     "entity.sensor.status.name",
     "entity.sensor.status.state.offline",
     "config.step.winet.data.host",
-    "device.gateway.name",
     "config.step.alphaess.data.host",
     "config.step.alphaess.title",
     "selector.model.options.smile-b3",

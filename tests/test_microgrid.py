@@ -77,10 +77,17 @@ async def test_parts_are_sub_devices_with_their_sensors(
     parts = [d for d in devices if d.via_device_id == campus]
     names = sorted(d.name or "" for d in parts)
     assert len(parts) == 12
-    assert "Bus 1 (SLACK)" in names
-    assert not [name for name in names if name.startswith("Bus Bus")]
-    assert "Converter converter_2 (NPC)" in names
-    assert "Wind unit wind_1" in names
+    # The system's name, the part and its number: never an internal key.
+    assert names == [
+        *(f"Campus bus {n}" for n in range(1, 6)),
+        *(f"Campus converter {n}" for n in range(1, 4)),
+        "Campus solar unit 1",
+        "Campus solar unit 2",
+        "Campus wind unit 1",
+        "Campus wind unit 2",
+    ]
+    models = {d.name: d.model for d in parts}
+    assert (models["Campus bus 1"], models["Campus converter 2"]) == ("SLACK", "NPC")
     registry = er.async_get(hass)
     entries = er.async_entries_for_config_entry(registry, ENTRY_ID)
     by_unique = {e.unique_id: e for e in entries}
@@ -90,6 +97,7 @@ async def test_parts_are_sub_devices_with_their_sensors(
         is er.RegistryEntryDisabler.INTEGRATION
     )
     temperature = by_unique["sim-campus_converter_1_temperature"].entity_id
+    assert temperature == "sensor.campus_converter_1_temperature"
     assert float(hass.states.get(temperature).state) > 0
     assert hass.states.get("sensor.campus_wind_power") is not None
 

@@ -96,7 +96,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     ),
     "integration-owner": ("tests/test_metadata.py::test_manifest",),
     "log-when-unavailable": (
-        "tests/test_connectivity.py::test_outage_is_logged_once_down_and_once_back",
+        "tests/test_link_logging.py::test_gateway_link_loss_logged_once_each_way",
     ),
     "parallel-updates": ("tests/test_quality_scale.py::test_every_platform_sets_parallel_updates",),
     "reauthentication-flow": ("tests/test_winet.py::test_reauth",),
@@ -329,3 +329,53 @@ def test_shipped_integration_imports_only_what_the_manifest_declares() -> None:
                 assert top in sys.stdlib_module_names or top in allowed or top == "__future__", (
                     f"{path} imports {top}, which the manifest does not declare"
                 )
+
+
+def _import_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (relative imports, any depth)."""
+    import ast
+
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        package = [part for part in package if part]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level > 0):
+                continue
+            base = package[: len(package) - (node.level - 1)]
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            for candidate in (target, *(f"{target}.{a.name}".lstrip(".") for a in node.names)):
+                if candidate in graph and candidate != name:
+                    graph[name].add(candidate)
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    """Parts meet through types, not through each other's modules in a loop.
+
+    ``TYPE_CHECKING`` imports count too: a cycle hidden from the interpreter
+    is still one for the reader.
+    """
+    graph = _import_graph(INTEGRATION)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for imported in sorted(graph[module]):
+            if state.get(imported) == 1:
+                cycles.append([*path[path.index(imported) :], imported])
+            elif imported not in state:
+                visit(imported, [*path, imported])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, f"import cycles: {cycles}"

@@ -418,11 +418,9 @@ def _gateway_device(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 
 def _battery_power(hass: HomeAssistant) -> str:
     """The battery device's power sensor (W, + discharge / − charge)."""
-    return next(
-        s.state
-        for s in hass.states.async_all("sensor")
-        if s.entity_id.startswith("sensor.battery_") and s.entity_id.endswith("_power")
-    )
+    state = hass.states.get("sensor.winet_s_battery_power")
+    assert state is not None
+    return state.state
 
 
 async def _act(hass: HomeAssistant, service: str, **data: Any) -> None:
@@ -626,6 +624,28 @@ async def test_outages_recover_without_restart(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_binary_frames_keep_the_link_up(hass: HomeAssistant, fake: FakeWinet) -> None:
+    """Binary noise and replies in binary frames: no outage, values keep flowing, counted."""
+    entry = await _entry(hass, fake)
+    # A reply lost to its frame type would show as an outage at once.
+    entry.runtime_data.coordinator.source.client.request_timeout = 0.3
+    events = async_capture_events(hass, EVENT_CONNECTIVITY)
+    fake.faults.binary = 2
+    fake.faults.binary_replies = 1000
+    fake.faults.binary_encoding = "gb18030"  # the fixture's "℃" is then not UTF-8
+    for kilowatts, shown in (("4.61", "4610.0"), ("4.7", "4700.0"), ("0.95", "950.0")):
+        fake.set_value(1, "real", "I18N_COMMON_TOTAL_DCPOWER", kilowatts)
+        await _poll(hass, entry)
+        assert _pv_power(hass) == shown
+    assert _link_events(events) == []
+    assert entry.runtime_data.coordinator.last_update_success
+    unexpected = hass.states.get("sensor.winet_s_unexpected_messages")
+    assert unexpected is not None
+    assert unexpected.state == "2"
+    assert entry.runtime_data.coordinator.source.client.metrics.reconnections == 0
+
+
 async def test_idle_session_is_kept_alive(hass: HomeAssistant, fake: FakeWinet) -> None:
     """The entry runs the keep-alive: an idle gateway session outlives the idle timeout."""
     with patch(
@@ -658,12 +678,13 @@ def _without_battery_stack() -> tuple[dict[str, Any], dict[str, Any], dict[str, 
 
 
 def _entities_by_device(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, set[str]]:
-    """Unique ids of the entry's entities, by the name of their device."""
+    """Unique ids of the entry's entities, by their device's identifier."""
     devices = dr.async_get(hass)
     found: dict[str, set[str]] = {}
     for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
         device = devices.async_get(entity.device_id) if entity.device_id else None
-        found.setdefault(device.name if device else "", set()).add(entity.unique_id)
+        identifier = next(iter(device.identifiers))[1] if device else ""
+        found.setdefault(identifier, set()).add(entity.unique_id)
     return found
 
 
@@ -687,7 +708,8 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
     fixture, sbr, sbr_data = _without_battery_stack()
     async with FakeWinet(fixture) as gateway:
         entry = await _entry(hass, gateway)
-        stack = f"Battery {sbr['dev_model']} {sbr['dev_sn']}"
+        system_id = entry.unique_id
+        stack = f"{system_id}_winet_{sbr['dev_sn']}"
         assert stack not in _entities_by_device(hass, entry)
 
         gateway.add_device(dict(sbr), sbr_data)
@@ -695,8 +717,13 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
         for _ in range(32):
             await _poll(hass, entry)
         found = _entities_by_device(hass, entry)
-        assert f"{entry.title} battery" not in found
-        system_id = entry.unique_id
+        assert f"{system_id}_battery" not in found  # the stand-in battery device is gone
+        stack_device = dr.async_get(hass).async_get_device_by_identifier(
+            (DOMAIN, stack), config_entry_id=entry.entry_id
+        )
+        assert stack_device is not None
+        # The same name as the stand-in had: the battery keeps reading as the system's.
+        assert (stack_device.name, stack_device.model) == (f"{entry.title} battery", "SBR096")
         assert {uid.removeprefix(f"{system_id}_") for uid in found[stack]} == {
             f"winet_{sbr['dev_sn']}_link",
             "battery_power",
@@ -709,6 +736,13 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "forced_discharge_power",
             "command_target_soc",
             "command_duration",
+            # The hybrid inverter's settings, on the battery's device.
+            "charge_limit_soc",
+            *(
+                f"charge_window_{n}{part}"
+                for n in (1, 2)
+                for part in ("_enabled", "_start", "_end")
+            ),
         }
         soc = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{system_id}_battery_soc")
         assert soc is not None
@@ -738,3 +772,25 @@ async def test_faults_are_not_simulated_on_real_hardware(
     assert refused.value.translation_key == "fault_not_simulated"
     assert f"{entry.title} is real hardware" in str(refused.value)
     assert "house" not in str(refused.value)
+
+
+async def test_parts_are_named_after_the_system_and_numbered_when_several(
+    hass: HomeAssistant,
+) -> None:
+    """Two inverters behind one dongle: *WiNet-S inverter 1* and *2*, never a serial."""
+    fixture = load_fixture("sh10rt")
+    second = {**fixture["devices"][0], "id": 3, "dev_id": 3, "dev_sn": "A2302199999"}
+    fixture["devices"].append(second)
+    fixture["data"]["3"] = fixture["data"]["1"]
+    async with FakeWinet(fixture) as gateway:
+        entry = await _entry(hass, gateway)
+        devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        names = sorted((d.name or "", d.serial_number or "") for d in devices)
+        assert names == [
+            ("WiNet-S", "B2302107654"),
+            ("WiNet-S battery", "S2301187654"),
+            ("WiNet-S inverter 1", "A2302112345"),
+            ("WiNet-S inverter 2", "A2302199999"),
+        ]
+        assert hass.states.get("binary_sensor.winet_s_inverter_2_link") is not None
+        await hass.config_entries.async_unload(entry.entry_id)

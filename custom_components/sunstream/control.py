@@ -50,10 +50,15 @@ def role_of(setting: Setting) -> DeviceRole:
 
 
 def keeps(coordinator: SunstreamCoordinator, setting: Setting) -> Callable[[], bool]:
-    """Whether the system keeps ``setting`` (checked at each poll)."""
+    """Whether the system keeps ``setting`` (checked at each poll).
+
+    A battery's setting waits for the battery: its entity belongs on that device.
+    """
 
     def check() -> bool:
         source = coordinator.source
+        if role_of(setting) is DeviceRole.BATTERY and not coordinator.data.has_battery:
+            return False
         return isinstance(source, Configurable) and supports(source.settings_spec, setting)
 
     return check
@@ -92,9 +97,19 @@ def async_add_controls(
     async_add_entities: AddConfigEntryEntitiesCallback,
     candidates: Iterable[Candidate],
 ) -> None:
-    """Add each control once it exists, now or after a later poll."""
+    """Add each control once it exists, now or after a later poll.
+
+    As :func:`.entity.async_add_reported` does for sensors, a control Home
+    Assistant removes (with the fallback battery device a gateway's real
+    battery replaces) waits again, and comes back on its new device.
+    """
     coordinator = entry.runtime_data.coordinator
     waiting = list(candidates)
+
+    def build(candidate: Candidate) -> Entity:
+        entity = candidate[2]()
+        entity.async_on_remove(partial(waiting.append, candidate))
+        return entity
 
     @callback
     def add_new() -> None:
@@ -103,11 +118,10 @@ def async_add_controls(
             return
         for candidate in ready:
             waiting.remove(candidate)
-        async_add_entities(build() for _, _, build in ready)
+        async_add_entities([build(candidate) for candidate in ready])
 
     add_new()
-    if waiting:
-        entry.async_on_unload(coordinator.async_add_listener(add_new))
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
 
 
 class ControlEntity(SunstreamEntity):

@@ -49,6 +49,7 @@ from .pysunstream.errors import (
 from .pysunstream.model import Metric, Snapshot, as_number
 from .pysunstream.setting_rules import reported_value, validate_change
 from .pysunstream.source import Source
+from .pysunstream.totals import LifetimeTotals
 from .pysunstream.write_limiter import WriteLimiter
 from .store import system_store
 from .system_data import SystemData
@@ -108,6 +109,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.economics = Economics()
         self.command_values = CommandValues()
         self.write_limiter = WriteLimiter()
+        # The highest each lifetime total has shown (see LifetimeTotals).
+        self.totals = LifetimeTotals()
         self._restored = False
         self._parts_online: dict[str, bool] = {}
         self._store = system_store(hass, entry.entry_id)
@@ -121,6 +124,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
             self.command_values = CommandValues.from_dict(saved.get("command_values", {}))
+            self.totals = LifetimeTotals.from_dict(saved.get("totals", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
                 self.connected = False
@@ -132,6 +136,7 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
             "command_values": self.command_values.as_dict(),
+            "totals": self.totals.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
         }
@@ -149,12 +154,35 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
 
     # -- polling ----------------------------------------------------------
 
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh without the base class's ERROR for a failed reading.
+
+        A link that goes is logged once at info level by
+        :meth:`_set_connected` (and a refused password shows as the
+        reauthentication request); the base class logs its coming back at
+        info level. An outage the user rehearses is no error at all.
+        Anything unexpected is still logged with its traceback.
+        """
+        del log_failures
+        await super()._async_refresh(
+            log_failures=False,
+            raise_on_auth_failed=raise_on_auth_failed,
+            scheduled=scheduled,
+            raise_on_entry_error=raise_on_entry_error,
+        )
+
     async def _async_update_data(self) -> SystemData:
         now = dt_util.now()
         try:
             snapshot = await self.source.async_poll(now)
         except SourceUnavailable as err:
-            self._set_connected(False, err.reason)
+            self._set_connected(False, err.reason, str(err))
             if isinstance(err, AuthenticationFailed):
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
@@ -186,8 +214,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             settings=source.reported_settings() if isinstance(source, Configurable) else None,
         )
 
-    def _set_connected(self, connected: bool, reason: Reason) -> None:
-        """Record the link state; fire an event only on a real transition."""
+    def _set_connected(self, connected: bool, reason: Reason, detail: str | None = None) -> None:
+        """Record the link state; log and fire an event only on a real transition."""
         previous, self.connected = self.connected, connected
         self.disconnect_reason = None if connected else reason
         if not connected:
@@ -195,6 +223,16 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
         if previous is None or previous == connected:
             return
+        if not connected and reason is Reason.AUTH:
+            LOGGER.info(
+                "%s refused the login (%s); waiting for the user to log in again",
+                self.name,
+                detail or reason,
+            )
+        elif not connected:
+            LOGGER.info(
+                "%s is not answering (%s); Sunstream keeps trying", self.name, detail or reason
+            )
         self.hass.bus.async_fire(
             EVENT_CONNECTIVITY,
             {

@@ -79,22 +79,36 @@ def _apply_identity(info: DeviceInfo, identity: DeviceIdentity) -> None:
     info["hw_version"] = identity.hardware
 
 
-def _number(key: str) -> str:
-    """The number a part's key ends with (``bus_1`` → ``1``), else the key."""
-    _, _, last = key.rpartition("_")
-    return last if last.isdigit() else key
+def _part_name(
+    coordinator: SunstreamCoordinator, identity: DeviceIdentity
+) -> tuple[str, dict[str, str]]:
+    """Translation key and placeholders of a part's name.
+
+    The system's name plus what the part is (*Rooftop battery*), numbered
+    in the source's order when the system has more than one part of that
+    kind (*Rooftop bus 2*): entity ids then read as the system's, never as
+    a serial or an internal key.
+    """
+    system = {"system": coordinator.config_entry.title}
+    data = coordinator.data
+    siblings = (
+        [r.identity.key for r in data.snapshot.devices if r.identity.kind is identity.kind]
+        if data is not None
+        else []
+    )
+    if len(siblings) < 2 or identity.key not in siblings:
+        return identity.kind.value, system
+    number = str(siblings.index(identity.key) + 1)
+    return f"{identity.kind.value}_numbered", system | {"number": number}
 
 
 def part_device_info(coordinator: SunstreamCoordinator, identity: DeviceIdentity) -> DeviceInfo:
     """Describe a part the source reports, connected through the system."""
+    translation_key, placeholders = _part_name(coordinator, identity)
     info = DeviceInfo(
         identifiers={part_identifier(coordinator.system_id, identity.key)},
-        translation_key=identity.kind.value,
-        translation_placeholders={
-            "model": identity.model or identity.kind.value,
-            "serial": identity.serial or identity.key,
-            "number": _number(identity.key),
-        },
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
     )
     _apply_identity(info, identity)
     return DeviceInfo(**info, via_device_id=coordinator.system_device_id)
@@ -115,7 +129,7 @@ def device_info(coordinator: SunstreamCoordinator, role: DeviceRole) -> DeviceIn
         system = data.identity() if data is not None else None
         return DeviceInfo(
             identifiers={battery_identifier(coordinator.system_id, None)},
-            translation_key="battery_of_system",
+            translation_key=DeviceKind.BATTERY.value,
             translation_placeholders={"system": entry.title},
             # Real hardware here is a battery the inverter reports without a
             # device of its own (a WiNet hybrid with no SBR listed): its

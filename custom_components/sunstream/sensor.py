@@ -10,7 +10,6 @@ from functools import partial
 from typing import Any
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -349,6 +348,9 @@ LINK_METRICS = (
     "reconnections",
     "messages_received",
     "messages_sent",
+    # Frames set aside without touching the link (garbage, binary noise,
+    # strays, notices): how often the dongle says something odd.
+    "unexpected_messages",
 )
 
 
@@ -438,44 +440,37 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
         return (True, self.native_value, self.last_reset)
 
 
-class SunstreamMonotonicSensor(SunstreamSensor, RestoreSensor):
+class SunstreamMonotonicSensor(SunstreamSensor):
     """A lifetime total that never goes backwards, even across restarts.
 
-    A source that glitches (a bad read, a reset counter, lost state) would
-    otherwise make the Energy dashboard book a meter reset and then the
-    whole total again as a spike. The highest value seen wins; a lower
-    reading is logged once and held until the source catches up.
+    The highest value seen is the system's own (``coordinator.totals``,
+    saved in the system's store and deleted with its config entry), never
+    a state Home Assistant remembers for the entity id: a removed system's
+    entities leave their last states behind, and a system added later
+    under the same name would inherit them. A lower reading is logged once
+    and held until the source catches up.
     """
 
-    _highest: float | None = None
     _warned = False
-
-    async def async_added_to_hass(self) -> None:
-        """Start from the last value this entity reported."""
-        await super().async_added_to_hass()
-        if (last := await self.async_get_last_sensor_data()) is not None and isinstance(
-            last.native_value, int | float
-        ):
-            self._highest = float(last.native_value)
 
     @property
     def native_value(self) -> StateType:
-        """The source's value, clamped to the highest seen."""
+        """The source's value, clamped to the highest the system has shown."""
         value = super().native_value
+        totals = self.coordinator.totals
+        key = self.entity_description.key
         if not isinstance(value, int | float):
-            return self._highest
-        if self._highest is not None and value < self._highest:
-            if not self._warned:
-                self._warned = True
-                LOGGER.warning(
-                    "%s went backwards (%s < %s); holding the higher value",
-                    self.entity_id,
-                    value,
-                    self._highest,
-                )
-            return self._highest
-        self._highest = float(value)
-        return value
+            return totals.last(key)
+        held = totals.hold(key, value)
+        if held != value and not self._warned:
+            self._warned = True
+            LOGGER.warning(
+                "%s went backwards (%s < %s); holding the higher value",
+                self.entity_id,
+                value,
+                held,
+            )
+        return held
 
 
 class SunstreamLinkMetricSensor(SunstreamEntity, SensorEntity):

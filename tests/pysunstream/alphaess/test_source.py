@@ -189,7 +189,7 @@ async def test_charge_stops_at_the_target_soc(
                 target_soc=5,
                 duration=timedelta(hours=1),
             ),
-            "soc_out_of_range",
+            "soc_below_cutoff",
         ),  # below the unit's discharge cut-off (0x0850 = 10 %)
         (
             Command(

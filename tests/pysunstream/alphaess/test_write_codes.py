@@ -67,7 +67,7 @@ async def test_b3_source_decodes_and_dispatches(b3: FakeAlphaEss, make_source: M
     assert snapshot.get(Metric.INVERTER_TEMPERATURE) == 28.9
     assert snapshot.get(Metric.PV_ENERGY_TOTAL) == pytest.approx(3204.89, abs=0.05)
     assert snapshot.identity is not None
-    assert snapshot.identity.model == "smile-b3"
+    assert snapshot.identity.model == "SMILE-B3"
     await source.async_dispatch(
         Command(
             kind=CommandKind.DISCHARGE,

@@ -17,7 +17,7 @@ from custom_components.sunstream.pysunstream.winet import (
     WinetClient,
     WinetSource,
 )
-from sunstream_fakes.winet_fake import FakeWinet, load_fixture
+from sunstream_fakes.winet_fake import BINARY_NOISE, FakeWinet, load_fixture
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 MakeClient = Callable[..., WinetClient]
@@ -332,3 +332,39 @@ async def test_standalone_fake_starts(socket_enabled: None) -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_binary_frames_are_set_aside_without_dropping_the_link(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    """Binary frames that are no text, before replies and on an idle link: counted, ignored."""
+    client = make_client(fake)
+    await client.async_poll()
+    fake.faults.binary = 3
+    data = await client.async_poll()
+    assert len(data.devices) == 2
+    for connection in list(fake.connections):  # while idle, between polls
+        await connection.send(BINARY_NOISE)
+    assert await client.async_ping()
+    data = await client.async_poll()
+    assert data.devices[0].failed == ()
+    metrics = client.metrics
+    assert metrics.unexpected_messages == 4
+    assert (metrics.reconnections, metrics.timeouts, metrics.failures) == (0, 0, 0)
+    assert fake.connection_count == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+async def test_replies_in_binary_frames_are_read(
+    fake: FakeWinet, make_client: MakeClient, encoding: str
+) -> None:
+    """A reply is a reply whichever frame carries it, whatever odd bytes are in its units."""
+    client = make_client(fake)
+    fake.faults.binary_replies = 1000
+    fake.faults.binary_encoding = encoding
+    source = WinetSource("127.0.0.1", client=client)
+    snapshot = await source.async_poll(NOW)
+    assert snapshot.metrics[Metric.PV_POWER] == 4520.0
+    assert snapshot.metrics[Metric.BATTERY_SOC] == 63.0
+    metrics = client.metrics
+    assert (metrics.timeouts, metrics.reconnections, metrics.unexpected_messages) == (0, 0, 0)

@@ -150,6 +150,15 @@ def test_envelopes() -> None:
     )
 
 
+def test_binary_frames_are_read_as_text() -> None:
+    """A byte-order mark is dropped; bytes that are not UTF-8 cost only their characters."""
+    text = '{"result_code":1,"result_data":{"service":"real","unit":"℃"}}'
+    assert messages.parse_frame(text.encode("utf-8-sig")).service == "real"
+    frame = messages.parse_frame(text.encode("gb18030"))
+    assert frame.service == "real"
+    assert frame.data["unit"] == "\ufffd\ufffd"
+
+
 @pytest.mark.parametrize(
     "raw",
     [

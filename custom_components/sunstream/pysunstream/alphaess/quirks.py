@@ -177,6 +177,17 @@ EMS25 = "ems2.5"
 #: say which EMS it is, so this is the user's choice, not a firmware match.
 MODELS: tuple[str, ...] = (STANDARD, SMILE_B3, SMILE_HI10, SMILE_T10, EMS25)
 
+#: The model the unit's device shows. No register tells the model (see the
+#: map in registers.py), so this follows the user's pick; "standard" and
+#: "ems2.5" name no product line.
+MODEL_NAMES: dict[str, str] = {
+    STANDARD: "Storage system",
+    SMILE_B3: "SMILE-B3",
+    SMILE_HI10: "SMILE-Hi10",
+    SMILE_T10: "SMILE-T10",
+    EMS25: "Storage system (EMS 2.5)",
+}
+
 _B3_POWER = {
     key: 0.1
     for key in (

@@ -53,6 +53,7 @@ from .dispatch import (
 from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
 from .quirks import (
+    MODEL_NAMES,
     QUIRKS,
     STANDARD,
     DispatchWrite,
@@ -194,7 +195,8 @@ class AlphaEssSource:
         """Charge, discharge or stop; validated, written, read back.
 
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
-        ``power_out_of_range``, ``soc_out_of_range``,
+        ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
+        (a discharge below the unit's cut-off SOC, 0x0850),
         ``duration_out_of_range``, ``dispatch_unsupported``) before
         writing, :class:`.errors.DispatchNotApplied` (a
         :class:`~..errors.CommandFailed`) when the unit took the write but
@@ -212,7 +214,11 @@ class AlphaEssSource:
             and limits is not None
             and command.target_soc < limits.min_soc
         ):
-            raise CommandRejected("soc_out_of_range", soc=f"{command.target_soc:g}")
+            raise CommandRejected(
+                "soc_below_cutoff",
+                soc=f"{command.target_soc:g}",
+                min_soc=f"{limits.min_soc:g}",
+            )
         if command.kind is CommandKind.STOP:
             await self._send(encode_dispatch(CommandKind.STOP))
             self._lease = None
@@ -315,7 +321,8 @@ class AlphaEssSource:
     ) -> bool:
         """Re-read the blocks ``writes`` touched; whether the unit holds every written word.
 
-        Up to ``tries`` reads: DAL saw values "read back stale until applied".
+        Up to ``tries`` reads: values are reported to read back stale until
+        the unit applies them (docs/protocols/alphaess.md#write-sequences).
         """
         blocks = [
             block
@@ -478,8 +485,8 @@ class AlphaEssSource:
                 return
         raise DispatchNotApplied(words, actual)
 
-    def _model_label(self) -> str | None:
-        return None if self.model == STANDARD else self.model
+    def _model_label(self) -> str:
+        return MODEL_NAMES.get(self.model, self.model)
 
 
 def _float(value: Value) -> float:

@@ -234,9 +234,15 @@ def parse_frame(raw: str | bytes) -> Frame:
     Raises :class:`WinetProtocolError` for anything that is not a JSON
     object with an integer ``result_code`` and, if present, a
     ``result_data`` object whose ``service`` is a string.
+
+    A binary frame is read as text too: a reply is a reply whichever frame
+    type carries it. A byte-order mark is dropped and bytes that are not
+    UTF-8 (a unit such as ``℃`` in another encoding) become U+FFFD, so one
+    odd character costs that value's text, not the whole reply; the JSON
+    structure itself is ASCII.
     """
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        text = raw.decode("utf-8-sig", "replace") if isinstance(raw, bytes) else raw
         payload = json.loads(text)
     except (ValueError, RecursionError) as err:
         raise WinetProtocolError(f"not JSON: {err}") from None

@@ -299,7 +299,8 @@ class WinetSource:
             return
         target = self._settings_target()
         if target is None or not target.online:
-            self._params_due = now + SETTINGS_REFRESH
+            # Nothing to ask yet; costs no request, so look again next poll:
+            # the battery or the inverter may be listed later.
             return
         try:
             await self._read_params(target)
