@@ -36,6 +36,8 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import SimData, SimDevice
 
+from custom_components.sunstream.pysunstream.modbus.endpoint import listen
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -203,9 +205,7 @@ class FakeModbusDevice:
         server = _Server(device, address=(self.host, self.port))
         server.fake = self
         self.started()
-        await server.serve_forever(background=True)
-        listener = cast(asyncio.Server, server.transport)
-        self.port = listener.sockets[0].getsockname()[1]
+        self.port = await listen(server, self.host, self.port)
         self._server = server
 
     async def stop(self) -> None:

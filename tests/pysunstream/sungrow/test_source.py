@@ -202,6 +202,7 @@ async def test_bad_commands_write_nothing(fake: FakeSungrow, make_source: MakeSo
         (_command(CommandKind.CHARGE, power=9000), "power_out_of_range"),
         (_command(CommandKind.CHARGE, soc=120), "soc_out_of_range"),
         (_command(CommandKind.DISCHARGE, minutes=0), "duration_out_of_range"),
+        (_command(CommandKind.DISCHARGE, soc=5), "soc_below_cutoff"),
     ):
         with pytest.raises(CommandRejected) as err:
             await source.async_dispatch(command)

@@ -112,12 +112,7 @@ class SharedEndpoint:
             SimDevice(0, simdata=tables, action=_no_such_unit),
         ]
         server = ModbusTcpServer(devices, address=(self.host, self.port))
-        try:
-            await server.serve_forever(background=True)
-        except RuntimeError as err:  # pymodbus's "Could not start listen"
-            raise OSError(f"cannot listen on {self.host}:{self.port}") from err
-        listener = cast(asyncio.Server, server.transport)
-        self.port = listener.sockets[0].getsockname()[1]
+        self.port = await listen(server, self.host, self.port)
         self._server = server
 
     async def stop(self) -> None:
@@ -210,3 +205,16 @@ async def _no_such_unit(
     values: list[int] | list[bool] | None,
 ) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
+
+
+async def listen(server: ModbusTcpServer, host: str, port: int) -> int:
+    """Start ``server`` in the background; the port it listens on (0 picks one).
+
+    Raises :class:`OSError` when ``host:port`` cannot be listened on.
+    """
+    try:
+        await server.serve_forever(background=True)
+    except RuntimeError as err:  # pymodbus's "Could not start listen"
+        raise OSError(f"cannot listen on {host}:{port}") from err
+    listener = cast(asyncio.Server, server.transport)
+    return int(listener.sockets[0].getsockname()[1])

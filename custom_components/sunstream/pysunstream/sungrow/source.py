@@ -261,7 +261,8 @@ class SungrowModbusSource:
         """Charge, discharge or stop through the EMS registers; validated, written, read back.
 
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
-        ``power_out_of_range``, ``soc_out_of_range``,
+        ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
+        (a discharge below the inverter's min SOC, 13058),
         ``duration_out_of_range``) before writing,
         :class:`~..errors.CommandFailed` (``dispatch_not_applied``) when the
         inverter reads back something else, or
@@ -272,7 +273,17 @@ class SungrowModbusSource:
         if self.battery_limits is None:
             self._slow_values = await self._read(Cadence.SLOW, self.profile)
             self._values.update(self._slow_values)
-        validate_command(command, self.battery_limits)
+        limits = self.battery_limits
+        validate_command(command, limits)
+        if (
+            command.kind is CommandKind.DISCHARGE
+            and limits is not None
+            and command.target_soc < limits.min_soc
+        ):
+            # The inverter stops at its min SOC (13058) whatever the target.
+            raise CommandRejected(
+                "soc_below_cutoff", soc=f"{command.target_soc:g}", min_soc=f"{limits.min_soc:g}"
+            )
         if command.kind is CommandKind.STOP:
             await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
             self._command = None
