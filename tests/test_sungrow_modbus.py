@@ -416,6 +416,21 @@ async def test_shared_connection(hass: HomeAssistant, fake: FakeSungrow) -> None
     assert not await closed.connect()
 
 
+async def test_the_shared_port_is_not_another_system(
+    hass: HomeAssistant, fake: FakeSungrow
+) -> None:
+    """Adding the shared port as a system finds the same inverter: refused, nothing moves."""
+    entry = await _entry(hass, fake)
+    port = _free_port()
+    await _share(hass, entry, port=port)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, _form(port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data["port"] == fake.port
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_shared_connection_bad_input(hass: HomeAssistant, fake: FakeSungrow) -> None:
     entry = await _entry(hass, fake)
     result = await _share(hass, entry, port=70000)

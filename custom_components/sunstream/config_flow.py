@@ -14,6 +14,7 @@ from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -130,6 +131,14 @@ MODBUS_KINDS: dict[str, ModbusKind] = {
     STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, flatten_alphaess, _identify_alphaess),
     STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, flatten_sungrow, _identify_sungrow),
 }
+
+
+def _reads_its_device(entry: SunstreamConfigEntry) -> bool:
+    """Whether ``entry`` is loaded and its latest reading succeeded."""
+    return (
+        entry.state is ConfigEntryState.LOADED
+        and entry.runtime_data.coordinator.last_update_success
+    )
 
 
 class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -311,6 +320,13 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data_updates=data
             )
+        existing = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, identity.serial
+        )
+        if existing is not None and _reads_its_device(existing):
+            # The device answers its entry at the old address: this one is a
+            # way to the same device (a shared Modbus port, a proxy), not a move.
+            self._abort_if_unique_id_configured()
         # Found by its serial at another address: that address now.
         self._abort_if_unique_id_configured(updates={key: data[key] for key in ADDRESS_KEYS})
         return self.async_create_entry(
