@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import socket
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -28,7 +28,7 @@ from custom_components.sunstream.pysunstream.sungrow.registers import (
 from custom_components.sunstream.shared_modbus import ISSUE
 from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
-from .conftest import config_message
+from .conftest import add_system, battery_device, config_message, sensor_state, start_flow
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -47,30 +47,11 @@ def _form(at: int, **connection: Any) -> dict[str, Any]:
 
 
 async def _start(hass: HomeAssistant) -> str:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert "sungrow_modbus" in result["menu_options"]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "sungrow_modbus"}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "sungrow_modbus"
-    return str(result["flow_id"])
+    return await start_flow(hass, "sungrow_modbus")
 
 
 async def _entry(hass: HomeAssistant, fake: FakeSungrow, **connection: Any) -> MockConfigEntry:
-    flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port, **connection))
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.CREATE_ENTRY, result
-    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
-    assert entry is not None
-    if entry.state is not ConfigEntryState.LOADED:
-        # A one-client inverter may still count the flow's connection for a moment.
-        await asyncio.sleep(0.2)
-        await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry  # type: ignore[return-value]
+    return await add_system(hass, "sungrow_modbus", _form(fake.port, **connection))
 
 
 def _entity(hass: HomeAssistant, domain: str, suffix: str) -> str:
@@ -79,16 +60,19 @@ def _entity(hass: HomeAssistant, domain: str, suffix: str) -> str:
     return found[0]
 
 
-def _value(hass: HomeAssistant, suffix: str) -> str:
-    state = hass.states.get(_entity(hass, "sensor", suffix))
-    assert state is not None
-    return state.state
+_value = sensor_state
+_battery_device = battery_device
 
 
-def _battery_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    system = next(d for d in devices if d.via_device_id is None)
-    return next(d for d in devices if d.via_device_id == system.id)
+async def _command(
+    hass: HomeAssistant, entry: MockConfigEntry, service: str, **fields: Any
+) -> None:
+    await hass.services.async_call(
+        DOMAIN,
+        service,
+        {"device_id": _battery_device(hass, entry).id, **fields},
+        blocking=True,
+    )
 
 
 async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -227,30 +211,19 @@ async def test_reconfigure_keeps_the_same_inverter(hass: HomeAssistant, fake: Fa
 
 async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeSungrow) -> None:
     entry = await _entry(hass, fake)
-    battery = _battery_device(hass, entry)
     events = async_capture_events(hass, EVENT_DISPATCH)
     ems = ("ems_mode", "ems_command", "ems_power")
 
-    await hass.services.async_call(
-        DOMAIN,
-        "charge",
-        {"device_id": battery.id, "power": 2000, "target_soc": 90, "duration": 30},
-        blocking=True,
-    )
+    await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
     assert [fake.get(k) for k in ems] == [2, COMMAND_CHARGE, 2000]
     assert _value(hass, "_mode") == "forced_charge"
 
-    await hass.services.async_call(
-        DOMAIN,
-        "discharge",
-        {"device_id": battery.id, "power": 1500, "target_soc": 20, "duration": 30},
-        blocking=True,
-    )
+    await _command(hass, entry, "discharge", power=1500, target_soc=20, duration=30)
     assert [fake.get(k) for k in ems] == [2, COMMAND_DISCHARGE, 1500]
     await _refresh(hass, entry)
     assert float(_value(hass, "_battery_power")) == pytest.approx(1500)
 
-    await hass.services.async_call(DOMAIN, "stop", {"device_id": battery.id}, blocking=True)
+    await _command(hass, entry, "stop")
     assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
     assert [e.data["command"] for e in events] == ["charge", "discharge", "stop"]
     assert {e.data["source"] for e in events} == {"sungrow_modbus"}
@@ -259,17 +232,7 @@ async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeSungrow) -> 
 async def test_command_beyond_the_battery(hass: HomeAssistant, fake: FakeSungrow) -> None:
     entry = await _entry(hass, fake)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "charge",
-            {
-                "device_id": _battery_device(hass, entry).id,
-                "power": 9000,
-                "target_soc": 90,
-                "duration": 30,
-            },
-            blocking=True,
-        )
+        await _command(hass, entry, "charge", power=9000, target_soc=90, duration=30)
     assert err.value.translation_key == "power_out_of_range"
     assert not fake.writes
 
@@ -278,17 +241,7 @@ async def test_ignored_command_is_reported(hass: HomeAssistant, fake: FakeSungro
     entry = await _entry(hass, fake)
     fake.ignore_ems = True
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "charge",
-            {
-                "device_id": _battery_device(hass, entry).id,
-                "power": 2000,
-                "target_soc": 90,
-                "duration": 30,
-            },
-            blocking=True,
-        )
+        await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
     assert err.value.translation_key == "dispatch_not_applied"
 
 
