@@ -103,6 +103,22 @@ async def test_add_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:
     assert _battery_device(hass, entry).via_device_id == system.id
 
 
+async def test_diagnostics_tell_how_the_inverter_is_read(
+    hass: HomeAssistant, fake: FakeSungrow, hass_client: Any
+) -> None:
+    from pytest_homeassistant_custom_component.components.diagnostics import (
+        get_diagnostics_for_config_entry,
+    )
+
+    entry = await _entry(hass, fake)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    source = diagnostics["source_diagnostics"]
+    assert source["model"] == {"code": "0x0E03", "name": "SH10RT", "family": "sh"}
+    assert source["plans"]["realtime/input"] == [[5002, 34], [12999, 48]]
+    assert source["unsupported"] == []
+    assert SERIAL not in str(diagnostics)
+
+
 async def test_inverter_twice_aborts(hass: HomeAssistant, fake: FakeSungrow) -> None:
     await _entry(hass, fake)
     await hass.config_entries.async_unload(hass.config_entries.async_entries(DOMAIN)[0].entry_id)

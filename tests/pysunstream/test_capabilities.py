@@ -50,8 +50,8 @@ def test_alphaess_holds_one_modbus_session() -> None:
     assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == {HoldsModbus}
 
 
-def test_sungrow_modbus_holds_one_modbus_session() -> None:
-    assert _has(SungrowModbusSource("127.0.0.1")) == {HoldsModbus}
+def test_sungrow_modbus_holds_one_modbus_session_and_tells() -> None:
+    assert _has(SungrowModbusSource("127.0.0.1")) == {HoldsModbus, Diagnosable}
 
 
 def test_simulated_house_rehearses_and_knows_its_peak() -> None:

@@ -409,6 +409,38 @@ class SungrowModbusSource:
         """Close the Modbus session."""
         await self.client.close()
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What decides how this inverter is read: model, connection limits, plans, raw identity.
+
+        For reports of register differences between models and firmware
+        (docs/protocols/sungrow-modbus.md#models): the plan shows which
+        blocks were read, ``unsupported`` which registers answered exception 2.
+        """
+        profile = self.profile
+        return {
+            "model": {
+                "code": f"0x{profile.model.code:04X}",
+                "name": profile.model.name,
+                "family": profile.model.family.value,
+            },
+            "connection": profile.connection.value,
+            "max_count": profile.max_count,
+            "spacing_s": profile.spacing,
+            "scales": dict(profile.scales),
+            "inverted": sorted(profile.inverted),
+            "unsupported": sorted(self._unsupported),
+            "plans": {
+                f"{cadence.value}/{table.value}": [
+                    [block.start, block.count] for block in self.plan(cadence, table).blocks
+                ]
+                for cadence in Cadence
+                for table in Table
+            },
+            "requests": self.client.stats.requests,
+            "identity": {k: v for k, v in self._identity_values.items() if k != "serial"},
+            "command": None if self._command is None else self._command.as_dict(),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """The forced command Sunstream must end, if any."""
         return {"command": self._command.as_dict()} if self._command else {}
