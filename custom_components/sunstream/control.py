@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Self
 
+from homeassistant.const import EntityCategory
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -79,32 +80,68 @@ class SettingEntityDescription(EntityDescription):
 
     setting: Setting
 
+    @classmethod
+    def window(cls, setting: Setting, part: str, **fields: Any) -> Self:
+        """The description of ``part`` (start, end, enabled) of the window ``setting``.
 
-def setting_candidates[D: SettingEntityDescription](
-    coordinator: SunstreamCoordinator,
+        Each window's entities share one translation, numbered by placeholder.
+        """
+        name, number = setting.value.rsplit("_", 1)
+        return cls(
+            key=f"{setting.value}_{part}",
+            translation_key=f"{name}_{part}",
+            translation_placeholders={"number": number},
+            entity_category=EntityCategory.CONFIG,
+            setting=setting,
+            **fields,
+        )
+
+
+type Controls = Callable[[SunstreamCoordinator], Iterable[Candidate]]
+"""A platform's controls of one kind, for the system ``coordinator`` runs."""
+
+
+def _controls[D: EntityDescription](
+    exists: Callable[[SunstreamCoordinator, D], Callable[[], bool]],
     descriptions: Iterable[D],
     kind: Callable[[SunstreamCoordinator, D], Entity],
-) -> list[Candidate]:
+) -> Controls:
+    def candidates(coordinator: SunstreamCoordinator) -> list[Candidate]:
+        return [
+            (d.key, exists(coordinator, d), partial(kind, coordinator, d)) for d in descriptions
+        ]
+
+    return candidates
+
+
+def settings[D: SettingEntityDescription](
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+) -> Controls:
     """One ``kind`` entity per description, once the device keeps its setting."""
-    return [
-        (d.key, keeps(coordinator, d.setting), partial(kind, coordinator, d)) for d in descriptions
-    ]
+    return _controls(lambda coordinator, d: keeps(coordinator, d.setting), descriptions, kind)
+
+
+def commands[D: EntityDescription](
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+) -> Controls:
+    """One ``kind`` entity per description, once the battery takes commands."""
+    return _controls(lambda coordinator, _: dispatches(coordinator), descriptions, kind)
 
 
 @callback
 def async_add_controls(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    candidates: Iterable[Candidate],
+    *controls: Controls,
 ) -> None:
-    """Add each control once it exists, now or after a later poll.
+    """Add each of a platform's ``controls`` once it exists, now or after a later poll.
 
     As :func:`.entity.async_add_reported` does for sensors, a control Home
     Assistant removes (with the fallback battery device a gateway's real
     battery replaces) waits again, and comes back on its new device.
     """
     coordinator = entry.runtime_data.coordinator
-    waiting = list(candidates)
+    waiting = [candidate for kind in controls for candidate in kind(coordinator)]
 
     def build(candidate: Candidate) -> Entity:
         entity = candidate[2]()
@@ -138,6 +175,14 @@ class ControlEntity(SunstreamEntity):
         except HomeAssistantError:
             self.async_write_ha_state()
             raise
+
+
+class BatteryControlEntity(ControlEntity):
+    """A battery control entity (mode, command values): it sits on the battery's device."""
+
+    def __init__(self, coordinator: SunstreamCoordinator, description: EntityDescription) -> None:
+        """Sit on the battery's device."""
+        super().__init__(coordinator, description, DeviceRole.BATTERY)
 
 
 class SettingEntity(ControlEntity):

@@ -15,7 +15,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole, device_info, part_device_info
-from .pysunstream.model import DeviceIdentity
+from .pysunstream.model import DeviceIdentity, DeviceReading
 from .runtime import SunstreamConfigEntry
 
 # What the latest data has room for: (unique id, how to build the entity).
@@ -131,4 +131,27 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self.async_write_ha_state()
 
 
-__all__ = ["DOMAIN", "SunstreamEntity", "async_add_reported", "unique_id"]
+class SunstreamPartEntity(SunstreamEntity):
+    """An entity on one part behind the system (a battery, a converter), found by key."""
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: EntityDescription,
+        *,
+        part: DeviceIdentity,
+    ) -> None:
+        """Place the entity on ``part``."""
+        super().__init__(coordinator, description, part=part)
+        self._part_key = part.key
+
+    @property
+    def reading(self) -> DeviceReading | None:
+        """The part in the latest poll; ``None`` while the system does not list it."""
+        for reading in self.coordinator.data.snapshot.devices:
+            if reading.identity.key == self._part_key:
+                return reading
+        return None
+
+
+__all__ = ["DOMAIN", "SunstreamEntity", "SunstreamPartEntity", "async_add_reported", "unique_id"]

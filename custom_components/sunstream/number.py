@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from homeassistant.components.number import (
@@ -19,15 +18,14 @@ from homeassistant.util import dt as dt_util
 
 from .battery_control import MIN_POWER_W, POWER_STEP_W, RUNNING, CommandValues
 from .control import (
-    ControlEntity,
+    BatteryControlEntity,
     SettingEntity,
     SettingEntityDescription,
     async_add_controls,
-    dispatches,
-    setting_candidates,
+    commands,
+    settings,
 )
 from .coordinator import SunstreamCoordinator
-from .devices import DeviceRole
 from .pysunstream.controls import Configurable, NumberRange, Setting
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, BatteryLimits, CommandKind
 from .pysunstream.model import Metric
@@ -110,13 +108,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the system has, as soon as it has them."""
-    coordinator = entry.runtime_data.coordinator
-    candidates = setting_candidates(coordinator, SETTING_NUMBERS, SettingNumber)
-    candidates += [
-        (description.key, dispatches(coordinator), partial(CommandNumber, coordinator, description))
-        for description in COMMAND_NUMBERS
-    ]
-    async_add_controls(entry, async_add_entities, candidates)
+    numbers = (settings(SETTING_NUMBERS, SettingNumber), commands(COMMAND_NUMBERS, CommandNumber))
+    async_add_controls(entry, async_add_entities, *numbers)
 
 
 class SettingNumber(SettingEntity, NumberEntity):
@@ -172,7 +165,7 @@ class SettingNumber(SettingEntity, NumberEntity):
         await self._async_set(value)
 
 
-class CommandNumber(ControlEntity, NumberEntity):
+class CommandNumber(BatteryControlEntity, NumberEntity):
     """A value the next forced command is sent with; an action sets it too.
 
     Changed while its command runs (the charge power during a forced
@@ -181,12 +174,6 @@ class CommandNumber(ControlEntity, NumberEntity):
     """
 
     entity_description: CommandNumberDescription
-
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: CommandNumberDescription
-    ) -> None:
-        """Show one of the coordinator's command values."""
-        super().__init__(coordinator, description, DeviceRole.BATTERY)
 
     @property
     def _limits(self) -> BatteryLimits | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
@@ -14,9 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from .battery_control import MODE_COMMANDS
 from .const import DOMAIN
-from .control import ControlEntity, async_add_controls, dispatches
-from .coordinator import SunstreamCoordinator
-from .devices import DeviceRole
+from .control import BatteryControlEntity, async_add_controls, commands
 from .pysunstream.dispatch import CommandKind
 from .pysunstream.model import BatteryMode, Metric, as_number
 from .runtime import SunstreamConfigEntry
@@ -37,33 +34,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode select once the battery takes commands."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_controls(
-        entry,
-        async_add_entities,
-        [
-            (
-                BATTERY_MODE.key,
-                dispatches(coordinator),
-                partial(BatteryModeSelect, coordinator, BATTERY_MODE),
-            )
-        ],
-    )
+    async_add_controls(entry, async_add_entities, commands([BATTERY_MODE], BatteryModeSelect))
 
 
-class BatteryModeSelect(ControlEntity, SelectEntity):
+class BatteryModeSelect(BatteryControlEntity, SelectEntity):
     """Self-consumption, forced charge or forced discharge.
 
     Shows the mode the battery reports, so a command an action started, or
     one that ended by itself, shows here. Choosing a forced mode sends a
     command with the battery control numbers; self-consumption sends stop.
     """
-
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: SelectEntityDescription
-    ) -> None:
-        """Sit on the battery's device."""
-        super().__init__(coordinator, description, DeviceRole.BATTERY)
 
     @property
     def current_option(self) -> str | None:

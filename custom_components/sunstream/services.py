@@ -100,6 +100,15 @@ def _runtime(call: ServiceCall) -> SunstreamRuntime:
     return sunstream_entry.runtime_data
 
 
+def _out_of_range(key: str, **placeholders: float) -> ServiceValidationError:
+    """The translated error ``key`` for a duration outside its range."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={name: f"{value:g}" for name, value in placeholders.items()},
+    )
+
+
 async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
     coordinator = _runtime(call).coordinator
     if kind is CommandKind.STOP:
@@ -107,14 +116,11 @@ async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
     else:
         minutes: float = call.data[ATTR_DURATION]
         if not math.isfinite(minutes) or not 0 < minutes <= MAX_DURATION.total_seconds() / 60:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="duration_out_of_range",
-                translation_placeholders={
-                    "duration": f"{minutes:g}",
-                    "min_duration": f"{MIN_DURATION.total_seconds() / 60:g}",
-                    "max_duration": f"{MAX_DURATION.total_seconds() / 60:g}",
-                },
+            raise _out_of_range(
+                "duration_out_of_range",
+                duration=minutes,
+                min_duration=MIN_DURATION.total_seconds() / 60,
+                max_duration=MAX_DURATION.total_seconds() / 60,
             )
         command = Command(
             kind=kind,
@@ -142,13 +148,10 @@ def _rehearsal_duration(call: ServiceCall) -> timedelta:
     """How long an outage or fault lasts: more than nothing, at most a day."""
     duration: timedelta = call.data[ATTR_DURATION]
     if not timedelta(0) < duration <= OUTAGE_MAX:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="outage_out_of_range",
-            translation_placeholders={
-                "duration": f"{duration.total_seconds():g}",
-                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
-            },
+        raise _out_of_range(
+            "outage_out_of_range",
+            duration=duration.total_seconds(),
+            max_duration=OUTAGE_MAX.total_seconds(),
         )
     return duration
 

@@ -282,7 +282,7 @@ class HttpApi:
         elif system_id not in self.hub.systems:
             raise Problem(404, f"no system with id {system_id[:128]!r}", code="unknown_system")
         else:
-            targets = set(self.monitoring.subscribers.get(system_id, ()))
+            targets = set(self.monitoring.subscribers.of(system_id))
             targets.update(self.channel.targets(system_id))
         message = body["message"]
         delivered = Clients.broadcast(wire.dumps(message), targets)

@@ -35,6 +35,7 @@ from .admission import subscription_refusal
 from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
 from .hub import Hub, HubEvent, System
 from .settings import Settings
+from .subscribers import Subscribers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class ChannelEndpoint:
         self.hub = hub
         self.clients = clients
         self.members: set[Client] = set()
-        self.subscribers: dict[str, set[Client]] = {}
+        self.subscribers: Subscribers[Client] = Subscribers()
         self.everything: set[Client] = set()
         self._told: tuple[bool, dict[str, str]] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -158,12 +159,12 @@ class ChannelEndpoint:
 
     def targets(self, system_id: str) -> Collection[Client]:
         """Who hears about ``system_id``: its subscribers and the ``*`` subscribers."""
-        subscribers = self.subscribers.get(system_id)
+        subscribers = self.subscribers.of(system_id)
         if not self.everything:
-            return subscribers or ()
+            return subscribers
         if not subscribers:
             return self.everything
-        return subscribers | self.everything
+        return {*subscribers, *self.everything}
 
     def on_systems(self, hub: Hub) -> None:
         """Systems came or went: members learn it from ``connection_status``."""
@@ -275,7 +276,7 @@ class ChannelEndpoint:
             if client.systems is None:
                 client.systems = set()
             client.systems.add(system_id)
-            self.subscribers.setdefault(system_id, set()).add(client)
+            self.subscribers.add(system_id, client)
             systems = [system]
         client.send_json(_with_id(message, {"type": "subscribed", "system_id": system_id}))
         # The current state right away, so a dashboard never starts blank.
@@ -291,7 +292,7 @@ class ChannelEndpoint:
             self.everything.discard(client)
         elif client.systems is not None and system_id in client.systems:
             client.systems.discard(system_id)
-            self._drop(system_id, client)
+            self.subscribers.discard(system_id, client)
         client.send_json(_with_id(message, {"type": "unsubscribed", "system_id": system_id}))
 
     def _acknowledge(self, client: Client, message: dict[str, Any]) -> None:
@@ -329,15 +330,8 @@ class ChannelEndpoint:
             )
         )
 
-    def _drop(self, system_id: str, client: Client) -> None:
-        subscribers = self.subscribers.get(system_id)
-        if subscribers is not None:
-            subscribers.discard(client)
-            if not subscribers:
-                del self.subscribers[system_id]
-
     def _forget(self, client: Client) -> None:
         self.members.discard(client)
         self.everything.discard(client)
         for system_id in client.systems or ():
-            self._drop(system_id, client)
+            self.subscribers.discard(system_id, client)
