@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from .modbus.client import ModbusClient
 from .simulator.rehearsal import FaultKind
 
 
@@ -77,3 +78,16 @@ class Pausable(Protocol):
 
     def stop(self) -> None:
         """Freeze it: readings repeat until started again."""
+
+
+@runtime_checkable
+class HoldsModbus(Protocol):
+    """Reads its device through one Modbus session (AlphaESS, Sungrow Modbus).
+
+    The session is what a shared Modbus endpoint forwards other clients'
+    requests through (:mod:`.modbus.endpoint`).
+    """
+
+    @property
+    def modbus_client(self) -> ModbusClient:
+        """The one session to the device."""
