@@ -155,7 +155,7 @@ def test_configuration_names_every_field_and_choice() -> None:
     strings = _strings()
     page = _flat(_page("configuration.md"))
     labels = [*_labels(strings["config"]), *_labels(strings["options"])]
-    for selector in ("profile", "tls_mode", "model"):
+    for selector in ("profile", "tls_mode", "model", "connection_type"):
         labels += strings["selector"][selector]["options"].values()
     for label in labels:
         assert label in page, f"configuration.md does not name {label!r}"

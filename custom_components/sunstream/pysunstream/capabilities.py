@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from .modbus.client import ModbusClient
 from .dispatch import BatteryLimits
 from .model import PartKey
 from .simulator.rehearsal import FaultKind
@@ -95,3 +96,16 @@ class CommandsSeveralBatteries(Protocol):
 
     def limits_of(self, battery: PartKey) -> BatteryLimits | None:
         """What ``battery`` can do, once known; ``None`` before."""
+
+
+@runtime_checkable
+class HoldsModbus(Protocol):
+    """Reads its device through one Modbus session (AlphaESS, Sungrow Modbus).
+
+    The session is what a shared Modbus endpoint forwards other clients'
+    requests through (:mod:`.modbus.endpoint`).
+    """
+
+    @property
+    def modbus_client(self) -> ModbusClient:
+        """The one session to the device."""

@@ -296,10 +296,14 @@ async def test_windows_drive_the_battery_on_the_fakes_clock(
 async def test_the_fake_refuses_values_a_register_cannot_hold(
     fake: FakeAlphaEss, make_source: MakeSource
 ) -> None:
-    from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, ModbusError
+    from custom_components.sunstream.pysunstream.alphaess import (
+        DEFAULT_UNIT,
+        ModbusClient,
+        ModbusError,
+    )
     from custom_components.sunstream.pysunstream.alphaess.quirks import WriteCode
 
-    client = AlphaEssClient("127.0.0.1", fake.port, timeout=0.3, spacing=0.01)
+    client = ModbusClient("127.0.0.1", fake.port, DEFAULT_UNIT, timeout=0.3, spacing=0.01)
     try:
         with pytest.raises(ModbusError) as err:
             await client.write(0x0856, [24], WriteCode.FC06)

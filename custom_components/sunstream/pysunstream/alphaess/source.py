@@ -36,9 +36,10 @@ from ..backoff import Backoff
 from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandFailed, CommandRejected
+from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
+from ..modbus.decode import decode_block
+from ..modbus.planner import Plan, ReadBlock, plan_reads
 from ..model import DeviceIdentity, Snapshot, Value
-from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
-from .decode import decode_block
 from .dispatch import (
     DISPATCH_ADDRESS,
     DISPATCH_COUNT,
@@ -51,7 +52,6 @@ from .dispatch import (
 )
 from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
-from .planner import Plan, ReadBlock, plan_reads
 from .quirks import (
     MODEL_NAMES,
     QUIRKS,
@@ -72,6 +72,8 @@ from .settings import (
 )
 
 SOURCE_TYPE = "modbus"
+#: AlphaESS units answer on unit 0x55 (docs/protocols/alphaess.md#transport).
+DEFAULT_UNIT = 85
 # Seconds between polls unless the user chooses otherwise.
 DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
@@ -105,7 +107,7 @@ class AlphaEssSource:
     ) -> None:
         self.model = model.lower()
         self._quirks = tuple(quirks)
-        self.client = AlphaEssClient(
+        self.client = ModbusClient(
             host, port, unit, timeout=timeout, spacing=spacing, backoff=backoff
         )
         self.slow_every = max(1, slow_every)
@@ -143,6 +145,11 @@ class AlphaEssSource:
             max_discharge_w=_float(self._values.get("battery_max_discharge_power")),
             min_soc=min_soc if isinstance(min_soc, float) else 0.0,
         )
+
+    @property
+    def modbus_client(self) -> ModbusClient:
+        """The one Modbus session to the device (a shared endpoint forwards through it)."""
+        return self.client
 
     @property
     def lease_state(self) -> DispatchLease | None:
