@@ -81,6 +81,7 @@ PT_BR_SAME_AS_ENGLISH = {
     "entity.sensor.status.state.offline",
     "config.step.winet.data.host",
     "config.step.alphaess.data.host",
+    "config.step.sungrow_modbus.data.host",
     "config.step.alphaess.title",
     "selector.model.options.smile-b3",
     "selector.model.options.smile-hi10",
