@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from .modbus.client import ModbusClient
 from .dispatch import BatteryLimits
+from .modbus.client import ModbusClient
 from .model import PartKey
 from .simulator.rehearsal import FaultKind
 
