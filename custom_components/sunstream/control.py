@@ -230,31 +230,27 @@ class BatteryControlEntity(ControlEntity):
     ) -> None:
         """Place the entity on the system's battery device, or on ``battery``'s."""
         super().__init__(coordinator, description, DeviceRole.BATTERY, battery)
-        self._battery = PartKey(battery.key) if battery is not None else None
 
     @property
     def _limits(self) -> BatteryLimits | None:
         source = self.coordinator.source
-        if self._battery is not None and isinstance(source, CommandsSeveralBatteries):
-            return source.limits_of(self._battery)
+        if self._part is not None and isinstance(source, CommandsSeveralBatteries):
+            return source.limits_of(self._part)
         return source.battery_limits
 
     @property
     def _values(self) -> CommandValues:
-        return self.coordinator.command_values_of(self._battery)
+        return self.coordinator.command_values_of(self._part)
 
     def _metric(self, metric: Metric) -> Value:
         """``metric`` of this battery: its own part's, or the system's."""
-        data = self.coordinator.data
-        if self._battery is None:
-            return data.metric(metric)
-        for reading in data.snapshot.devices:
-            if reading.identity.key == self._battery:
-                return reading.metrics.get(metric)
-        return None
+        if self._part is None:
+            return self.coordinator.data.metric(metric)
+        reading = self._part_reading()
+        return None if reading is None else reading.metrics.get(metric)
 
     def _command(self, kind: CommandKind, limits: BatteryLimits) -> Command:
-        return self._values.command(kind, limits, dt_util.now(), self._battery)
+        return self._values.command(kind, limits, dt_util.now(), self._part)
 
 
 class SettingEntity(ControlEntity):

@@ -242,8 +242,8 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
         coordinator = self.coordinator
         values = self._with(value)
         if (kind := self._running()) is not None and (limits := self._limits) is not None:
-            command = values.command(kind, limits, dt_util.now(), self._battery)
+            command = values.command(kind, limits, dt_util.now(), self._part)
             await self._async_write(lambda: coordinator.async_dispatch(command))
             return
-        coordinator.set_command_values(values, self._battery)
+        coordinator.set_command_values(values, self._part)
         self.async_write_ha_state()

@@ -43,7 +43,6 @@ from .pysunstream.model import (
     DeviceReading,
     InverterStatus,
     Metric,
-    PartKey,
     Snapshot,
 )
 from .runtime import SunstreamConfigEntry
@@ -473,10 +472,6 @@ def part_view(data: SystemData, reading: DeviceReading) -> SystemData:
     return replace(data, snapshot=snapshot)
 
 
-def _reading(data: SystemData, key: PartKey) -> DeviceReading | None:
-    return next((r for r in data.snapshot.devices if r.identity.key == key), None)
-
-
 def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -> bool:
     """Whether the system reports what ``description`` reads.
 
@@ -511,7 +506,6 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
     ) -> None:
         """Place the sensor on the device its description names, or on ``part``."""
         super().__init__(coordinator, description, description.role, part)
-        self._part = PartKey(part.key) if part is not None else None
         if description.device_class is SensorDeviceClass.MONETARY:
             self._attr_native_unit_of_measurement = coordinator.hass.config.currency
 
@@ -519,7 +513,7 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
         data = self.coordinator.data
         if self._part is None:
             return data
-        reading = _reading(data, self._part)
+        reading = self._part_reading()
         return None if reading is None or not reading.online else part_view(data, reading)
 
     @property
