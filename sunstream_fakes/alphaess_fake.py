@@ -73,6 +73,7 @@ from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
     CHARGE_WINDOWS_BIT,
     DISCHARGE_WINDOWS_BIT,
+    PV_STRINGS,
     TIME_PERIOD_CONTROL,
     WINDOW_REGISTERS,
     Register,
@@ -100,7 +101,7 @@ _SETTING_MAX: dict[str, int] = {
 
 
 def load_fixture(model: str) -> dict[str, Any]:
-    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``).
+    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``…).
 
     A fixture may name another it ``extends``: its registers are laid over
     that one's.
@@ -129,6 +130,7 @@ class FakeAlphaEss(FakeModbusDevice):
         speed: float = 1.0,
         one_client: bool = True,
         refuse_style: str = "close",
+        fixture: str | None = None,
     ) -> None:
         super().__init__(
             unit=UNIT,
@@ -163,11 +165,11 @@ class FakeAlphaEss(FakeModbusDevice):
             # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
             self.illegal |= {0x0453, 0x0454}
         self.words: dict[int, int] = {}
-        fixture = load_fixture(model)
+        data = load_fixture(fixture or model)
         for lo, hi in self.profile.readable:
             for address in range(lo, hi + 1):
                 self.words[address] = 0
-        for key, raw in fixture["registers"].items():
+        for key, raw in data["registers"].items():
             self.set(key, raw)
         self._dispatch_until: float | None = None
 
@@ -253,26 +255,36 @@ class FakeAlphaEss(FakeModbusDevice):
             for offset, word in enumerate(IDLE_WORDS):
                 self.words[DISPATCH_ADDRESS + offset] = word
         phase = now / 60
-        pv_strings = [0.0, 0.0]
-        if self.get("pv1_voltage") > 0:
-            pv_strings = [1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase)]
-        pv = sum(pv_strings) + self.get("pv_meter_power")
+        # Every string with a voltage produces; the first two as they always
+        # did, the others (six-string units) a little less each.
+        wired = [n for n in range(1, PV_STRINGS + 1) if self.get(f"pv{n}_voltage") > 0]
+        pv_strings = {
+            n: (1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase))[n - 1]
+            if n <= 2
+            else 600 + 100 * math.sin(phase + n)
+            for n in wired
+        }
+        pv = sum(pv_strings.values()) + self.get("pv_meter_power")
         load = 650 + 150 * math.sin(phase * 1.7)
         battery = self._battery_power(load - pv)
         grid = load - pv - battery
         excess = -grid - self.export_limit_w
-        if excess > 0 and sum(pv_strings) > 0:
+        dc = sum(pv_strings.values())
+        if excess > 0 and dc > 0:
             # Curtail the DC strings (the AC-coupled inverter is not ours to limit).
-            factor = max(0.0, 1 - excess / sum(pv_strings))
-            pv_strings = [p * factor for p in pv_strings]
-            pv = sum(pv_strings) + self.get("pv_meter_power")
+            factor = max(0.0, 1 - excess / dc)
+            pv_strings = {n: p * factor for n, p in pv_strings.items()}
+            pv = sum(pv_strings.values()) + self.get("pv_meter_power")
             grid = load - pv - battery
-        for n, power in enumerate(pv_strings, start=1):
+        for n, power in pv_strings.items():
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
         self.set("battery_power", round(battery))
         self.set("grid_power", round(grid))
-        self.set("grid_power_a", round(grid))
+        # The meter's phases share the grid power (a single-phase unit: all on A).
+        phases = [p for p in "abc" if self.get(f"grid_voltage_{p}") > 0] or ["a"]
+        for p in phases:
+            self.set(f"grid_power_{p}", round(grid / len(phases)))
         self.set("inverter_power", round((pv + battery) / self._power_scale()))
         self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
         hours = seconds / 3600
@@ -290,7 +302,7 @@ class FakeAlphaEss(FakeModbusDevice):
         self.count_energy(
             "system_pv_energy", pv * hours / 1000, self.profile.scale("system_pv_energy", 0.1)
         )
-        self.count_energy("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
+        self.count_energy("inverter_pv_energy", sum(pv_strings.values()) * hours / 1000, 0.1)
 
     def _power_scale(self) -> float:
         return self.profile.scale("inverter_power", 1.0)

@@ -115,8 +115,14 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "docs-supported-devices": ("tests/test_docs.py::test_the_manual_has_its_pages",),
     "docs-supported-functions": ("tests/test_docs.py::test_entities_page_names_every_entity",),
     "docs-troubleshooting": ("tests/test_docs.py::test_every_message_is_explained",),
-    "docs-use-cases": ("tests/test_blueprints.py::test_alert_notify_end_to_end",),
-    "dynamic-devices": ("tests/test_winet.py::test_part_goes_offline",),
+    "docs-use-cases": (
+        "tests/test_blueprints.py::test_alert_notify_end_to_end",
+        "tests/test_use_cases.py::test_predbat",
+    ),
+    "dynamic-devices": (
+        "tests/test_winet.py::test_part_goes_offline",
+        "tests/test_inverters.py::test_an_inverter_that_comes_and_goes",
+    ),
     "entity-category": (
         "tests/test_sensor.py::test_entities",
         "tests/test_controls.py::test_entities",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from homeassistant.components.number import (
@@ -21,14 +22,16 @@ from .control import (
     BatteryControlEntity,
     SettingEntity,
     SettingEntityDescription,
+    async_add_battery_controls,
     async_add_controls,
     commands,
     settings,
 )
 from .coordinator import SunstreamCoordinator
+from .entity import Reported, unique_id
 from .pysunstream.controls import Configurable, NumberRange, Setting
-from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, BatteryLimits, CommandKind
-from .pysunstream.model import Metric
+from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, CommandKind
+from .pysunstream.model import DeviceIdentity, Metric
 from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -110,6 +113,14 @@ async def async_setup_entry(
     """Add the numbers the system has, as soon as it has them."""
     numbers = (settings(SETTING_NUMBERS, SettingNumber), commands(COMMAND_NUMBERS, CommandNumber))
     async_add_controls(entry, async_add_entities, *numbers)
+    coordinator = entry.runtime_data.coordinator
+
+    def per_battery(battery: DeviceIdentity) -> Reported:
+        for description in COMMAND_NUMBERS:
+            uid = unique_id(coordinator, description.key, battery)
+            yield uid, partial(CommandNumber, coordinator, description, battery)
+
+    async_add_battery_controls(entry, async_add_entities, per_battery)
 
 
 class SettingNumber(SettingEntity, NumberEntity):
@@ -176,10 +187,6 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
     entity_description: CommandNumberDescription
 
     @property
-    def _limits(self) -> BatteryLimits | None:
-        return self.coordinator.source.battery_limits
-
-    @property
     def native_max_value(self) -> float:
         """The battery's power limit; 100 % for the target; a day for the duration."""
         limits, key = self._limits, self.entity_description.key
@@ -201,7 +208,7 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
     @property
     def native_value(self) -> float | None:
         """The value the next (or running) command is sent with."""
-        values, limits = self.coordinator.command_values, self._limits
+        values, limits = self._values, self._limits
         match self.entity_description.key:
             case COMMAND_TARGET_SOC.key:
                 return values.target_soc
@@ -214,7 +221,7 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
         return (self.available, self.native_value, self.native_max_value, self.native_min_value)
 
     def _with(self, value: float) -> CommandValues:
-        values = self.coordinator.command_values
+        values = self._values
         match self.entity_description.key:
             case COMMAND_TARGET_SOC.key:
                 return replace(values, target_soc=value)
@@ -226,7 +233,7 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
 
     def _running(self) -> CommandKind | None:
         """The forced command the battery reports running, if this value belongs to it."""
-        running = RUNNING.get(str(self.coordinator.data.metric(Metric.BATTERY_MODE)))
+        running = RUNNING.get(str(self._metric(Metric.BATTERY_MODE)))
         kind = self.entity_description.kind
         return running if kind is None or kind is running else None
 
@@ -235,8 +242,8 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
         coordinator = self.coordinator
         values = self._with(value)
         if (kind := self._running()) is not None and (limits := self._limits) is not None:
-            command = values.command(kind, limits, dt_util.now())
+            command = values.command(kind, limits, dt_util.now(), self._part)
             await self._async_write(lambda: coordinator.async_dispatch(command))
             return
-        coordinator.set_command_values(values)
+        coordinator.set_command_values(values, self._part)
         self.async_write_ha_state()

@@ -8,6 +8,7 @@ import pytest
 
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 from custom_components.sunstream.pysunstream.capabilities import (
+    CommandsSeveralBatteries,
     Diagnosable,
     HasLinkMetrics,
     HoldsModbus,
@@ -33,6 +34,7 @@ CAPABILITIES = (
     KnowsPvPeak,
     Rehearses,
     Pausable,
+    CommandsSeveralBatteries,
     HoldsModbus,
 )
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
@@ -43,7 +45,12 @@ def _has(source: object) -> set[type]:
 
 
 def test_winet_keeps_alive_counts_and_tells() -> None:
-    assert _has(WinetSource("127.0.0.1")) == {KeepsAlive, HasLinkMetrics, Diagnosable}
+    assert _has(WinetSource("127.0.0.1")) == {
+        KeepsAlive,
+        HasLinkMetrics,
+        Diagnosable,
+        CommandsSeveralBatteries,
+    }
 
 
 def test_alphaess_holds_one_modbus_session() -> None:

@@ -174,7 +174,17 @@ def _hybrid() -> list[Register]:
         _r("backup_reserve_soc", 13099, U16, 1, PCT, cadence=_SLOW, table=_HOLD, part=_BAT),
         _r("battery_max_charge_power", 33046, U16, 10, W, cadence=_SLOW, table=_HOLD, part=_BAT),
         _r("battery_max_discharge_power", 33047, U16, 10, W, cadence=_SLOW, table=_HOLD, part=_BAT),
-        _r("battery_capacity", 33048, U16, 0.01, KWH, cadence=_SLOW, table=_HOLD, part=_BAT),
+        _r(
+            "battery_capacity",
+            33048,
+            U16,
+            0.01,
+            KWH,
+            metric=Metric.BATTERY_CAPACITY,
+            cadence=_SLOW,
+            table=_HOLD,
+            part=_BAT,
+        ),
     ]
     for i, phase in enumerate("abc"):
         rows.append(_r(f"phase_{phase}_current", 13030 + i, S16, 0.1, A, table=_IN))
