@@ -1,6 +1,6 @@
 """The values a forced charge or discharge is sent with, and who may be sent one.
 
-The *Battery mode* select and the ``sunstream.charge`` / ``discharge`` /
+The *Mode* select and the ``sunstream.charge`` / ``discharge`` /
 ``stop`` actions are one state (docs/actions.md): an action's power, target
 and duration become these values (:meth:`CommandValues.after`), and choosing
 a forced mode in the select sends a command built from them
