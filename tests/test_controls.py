@@ -6,6 +6,7 @@ refused write leaves the device as it was and the entity showing it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from typing import Any
 from unittest.mock import patch
@@ -28,6 +29,7 @@ from custom_components.sunstream.pysunstream.controls import (
     DeviceSettings,
     Setting,
     SettingChange,
+    SettingsSpec,
     Window,
 )
 from custom_components.sunstream.pysunstream.errors import CommandFailed, SourceUnavailable
@@ -549,3 +551,47 @@ async def test_a_write_the_device_ignores(
         await _number(hass, CHARGE_LIMIT, 70)
     assert caught.value.translation_key == "system_unavailable"
     assert _float(hass, CHARGE_LIMIT) == 100
+
+
+# --- a device that stops listing a setting ------------------------------------------------
+
+
+class _ForgettingHouse(SimulatedSystem):
+    """A simulated house whose device stops keeping its battery settings for a while.
+
+    What a WiNet gateway does once a second hybrid appears, or an AlphaESS unit
+    whose settings register read back nothing: the spec shrinks under the entities.
+    """
+
+    forgets = False
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        spec = super().settings_spec
+        if not self.forgets:
+            return spec
+        export = spec.ranges[Setting.EXPORT_LIMIT]
+        return replace(spec, ranges={Setting.EXPORT_LIMIT: export}, windows=frozenset())
+
+
+async def test_a_setting_the_device_stops_keeping_turns_unavailable(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    hass = located_hass
+    with patch("custom_components.sunstream.sources.SimulatedSystem", _ForgettingHouse):
+        await setup_entry(hass, config_entry)
+    assert _float(hass, RESERVE) == 10
+    source = config_entry.runtime_data.coordinator.source
+    assert isinstance(source, _ForgettingHouse)
+    source.forgets = True
+    await advance(hass, frozen, 60)
+    for entity_id in (RESERVE, CHARGE_LIMIT, CHARGE_1, CHARGE_1_START):
+        assert _state(hass, entity_id) == "unavailable", entity_id
+    state = hass.states.get(RESERVE)
+    assert state is not None
+    assert state.attributes["max"] == 100  # the last range the device listed
+    assert _state(hass, EXPORT_LIMIT) != "unavailable"
+
+    source.forgets = False
+    await advance(hass, frozen, 60)
+    assert _float(hass, RESERVE) == 10
