@@ -804,3 +804,32 @@ async def test_parts_are_named_after_the_system_and_numbered_when_several(
         ]
         assert hass.states.get("binary_sensor.winet_s_inverter_2_link") is not None
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _entity(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry.unique_id}_{key}")
+    assert entity_id is not None, key
+    return entity_id
+
+
+async def test_both_charge_windows_share_the_write_budget_of_their_switch(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    """Both windows' switches write parameter 33208: its budget is one, not one each."""
+    fake.set_param(1, 33208, "170")  # forced charging on: the windows' times are listed
+    entry = await _entry(hass, fake)
+    first = _entity(hass, entry, "switch", "charge_window_1_enabled")
+    second = _entity(hass, entry, "switch", "charge_window_2_enabled")
+    assert hass.states.get(second).state == STATE_ON
+    for on in (False, True, False):
+        service = "turn_on" if on else "turn_off"
+        await hass.services.async_call("switch", service, {"entity_id": first}, blocking=True)
+        assert hass.states.get(first).state == (STATE_ON if on else STATE_OFF)
+    assert fake.param_value(1, 33208) == "85"
+    # Window 2 shows the one switch too: turning it on would write 33208 a fourth time.
+    assert hass.states.get(second).state == STATE_OFF
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": second}, blocking=True)
+    assert caught.value.translation_key == "setting_rate_limited"
+    assert fake.param_value(1, 33208) == "85"
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -37,7 +37,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import time
 
-from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec, Window
+from ..controls import (
+    DeviceSettings,
+    Setting,
+    SettingChange,
+    SettingsSpec,
+    Window,
+    sharing_storage,
+)
 from ..errors import CommandRejected
 from ..model import Value
 from ..setting_rules import checked_number
@@ -49,6 +56,17 @@ from .registers import (
     Register,
     WindowRegisters,
 )
+
+WRITE_GROUPS = sharing_storage(
+    {
+        **{setting: (reg.address,) for setting, reg in NUMBER_REGISTERS.items()},
+        **{
+            setting: (TIME_PERIOD_CONTROL.address, *(reg.address for reg in regs.times))
+            for setting, regs in WINDOW_REGISTERS.items()
+        },
+    }
+)
+"""Every window writes the time-period control register 0x084F: one write budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,7 @@ def settings_spec(profile: UnitProfile, values: Mapping[str, Value]) -> Settings
         windows=windows,
         export_limit_switch=False,
         windows_may_overlap=profile.windows_may_overlap,
+        write_groups=WRITE_GROUPS,
     )
 
 
