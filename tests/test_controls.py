@@ -197,7 +197,7 @@ async def test_every_setting_is_written_and_read_back(
     await _number(hass, EXPORT_LIMIT, 1200)
     await _switch(hass, EXPORT_SWITCH, True)
     await _time(hass, CHARGE_1_END, "05:30:00")
-    await _time(hass, CHARGE_1_START, "01:15:42")  # the device keeps whole minutes
+    await _time(hass, CHARGE_1_START, "01:15:00")
     await _switch(hass, CHARGE_1, True)
 
     device = _device(config_entry)
@@ -275,6 +275,19 @@ async def test_out_of_range(
         await _number(located_hass, entity_id, value)
     assert _device(config_entry) == before
     assert _state(located_hass, entity_id) == shown
+
+
+async def test_seconds_are_refused_not_dropped(
+    located_hass: HomeAssistant, rooftop: str, config_entry: MockConfigEntry
+) -> None:
+    """An automation may send seconds; the device keeps whole minutes: say so, write nothing."""
+    hass = located_hass
+    before = _device(config_entry)
+    with pytest.raises(ServiceValidationError) as caught:
+        await _time(hass, CHARGE_1_START, "01:15:42")
+    assert caught.value.translation_key == "window_whole_minutes"
+    assert _device(config_entry) == before
+    assert _state(hass, CHARGE_1_START) == "00:00:00"
 
 
 async def test_end_before_start(

@@ -40,7 +40,7 @@ async def async_setup_entry(
 
 
 class WindowTime(SettingEntity, TimeEntity):
-    """A window's start or end; the device stores whole minutes."""
+    """A window's start or end; the device stores whole minutes (seconds are refused)."""
 
     entity_description: WindowTimeDescription
 
@@ -57,7 +57,8 @@ class WindowTime(SettingEntity, TimeEntity):
         window = self.reported
         # Home Assistant calls only available entities: the window is reported.
         assert isinstance(window, Window)
-        value = value.replace(second=0, microsecond=0)
+        # Seconds are refused (window_whole_minutes), not dropped: an
+        # automation asking for 06:00:30 must hear that 06:00 is stored.
         if self.entity_description.end:
             await self._async_set(replace(window, end=value))
         else:

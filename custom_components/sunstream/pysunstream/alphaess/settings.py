@@ -47,7 +47,7 @@ from ..controls import (
 )
 from ..errors import CommandRejected
 from ..model import Value
-from ..setting_rules import checked_number
+from ..setting_rules import check_whole_minutes, checked_number
 from .quirks import UnitProfile
 from .registers import (
     NUMBER_REGISTERS,
@@ -198,8 +198,7 @@ def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     kept = old is not None and (old.start, old.end) == (start, end) and not window.enabled
     if end < start and not kept:
         raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
-    if any(t.second or t.microsecond for t in (start, end)):
-        raise CommandRejected("window_whole_minutes")
+    check_whole_minutes(window)
     if not minutes and (start.minute or end.minute):
         raise CommandRejected("window_whole_hours")
 
