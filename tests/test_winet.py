@@ -735,6 +735,8 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             # The stack's model names its size (SBR096: 9.6 kWh).
             "battery_capacity",
             "battery_stored_energy",
+            # The inverter's energy-management mode and command, read back.
+            "battery_mode",
             # Its limits are known now: the battery control entities follow.
             "battery_mode_control",
             "forced_charge_power",
@@ -832,4 +834,31 @@ async def test_both_charge_windows_share_the_write_budget_of_their_switch(
         await hass.services.async_call("switch", "turn_on", {"entity_id": second}, blocking=True)
     assert caught.value.translation_key == "setting_rate_limited"
     assert fake.param_value(1, 33208) == "85"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_mode_select_shows_what_the_inverter_reads_back(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    """EMS mode 33146 and command 33147, read back after each command, are the select's state."""
+    entry = await _entry(hass, fake)
+    device_id = _gateway_device(hass, entry)
+    mode = _entity(hass, entry, "select", "battery_mode_control")
+    power = _entity(hass, entry, "number", "forced_charge_power")
+    assert hass.states.get(mode).state == "self_consumption"
+
+    await _act(hass, "charge", device_id=device_id, power=3000, target_soc=90, duration=30)
+    assert hass.states.get(mode).state == "forced_charge"
+    # A power changed during the forced charge reaches the inverter at once.
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": power, "value": 2000}, blocking=True
+    )
+    assert (fake.ems[1].mode, fake.ems[1].command, fake.ems[1].power_kw) == (2, 0xAA, 2.0)
+
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "self_consumption"}, blocking=True
+    )
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    assert hass.states.get(mode).state == "self_consumption"
+
     await hass.config_entries.async_unload(entry.entry_id)

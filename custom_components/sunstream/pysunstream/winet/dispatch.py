@@ -26,6 +26,13 @@ later switch to forced mode by someone else does not resume our charge. No
 other parameter is ever written (the power only with a charge or
 discharge).
 
+The battery mode Sunstream shows is read back from the inverter, never
+taken from what it last wrote (:func:`battery_mode`): the two parameters
+are part of the energy-management group the source reads after each write
+and on its settings cadence. Energy-management modes other than 0 and 2
+(the inverter lists 3, 4 and 8) mean someone else drives the battery: the
+mode is then unknown, as is a forced mode with a command not in the table.
+
 Capabilities are read from the device list: only ``dev_type`` 35 takes these
 parameters (PV-only inverters have no battery to force). With several hybrid
 inverters behind one gateway a command names the battery it is for
@@ -40,7 +47,7 @@ import re
 
 from ..dispatch import Command, CommandKind, validate_target
 from ..errors import CommandRejected
-from ..model import PartKey
+from ..model import BatteryMode, PartKey
 from .device_types import DeviceInfo
 from .messages import Param
 
@@ -59,6 +66,22 @@ POWER_ACCURACY = 2
 _COMMANDS = {CommandKind.CHARGE: COMMAND_CHARGE, CommandKind.DISCHARGE: COMMAND_DISCHARGE}
 _SH_RATING = re.compile(r"^SH(\d+(?:\.\d+)?)", re.IGNORECASE)
 _SBR_CAPACITY = re.compile(r"^SBR(\d{3})", re.IGNORECASE)
+
+
+_FORCED_MODES = {
+    COMMAND_CHARGE: BatteryMode.FORCED_CHARGE,
+    COMMAND_DISCHARGE: BatteryMode.FORCED_DISCHARGE,
+    COMMAND_STOP: BatteryMode.IDLE,
+}
+
+
+def battery_mode(ems_mode: float | None, command: float | None) -> BatteryMode | None:
+    """The battery mode the energy-management parameters 33146 and 33147 say."""
+    if ems_mode == EMS_SELF_CONSUMPTION:
+        return BatteryMode.SELF_CONSUMPTION
+    if ems_mode == EMS_FORCED and command is not None:
+        return _FORCED_MODES.get(int(command))
+    return None
 
 
 def _mode(value: int) -> Param:

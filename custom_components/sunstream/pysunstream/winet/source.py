@@ -20,12 +20,14 @@ charge limit, export limit) make the source
 :class:`~..controls.Configurable`. They change rarely, so their two
 parameter groups are read on the first poll, every
 :data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
-are written only by :meth:`WinetSource.async_write_setting`.
+are written only by :meth:`WinetSource.async_write_setting`. The same read
+holds the energy-management mode and command, from which the battery mode
+is reported (:func:`.dispatch.battery_mode`), read back after each command.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -37,7 +39,10 @@ from ..model import DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
+    ADDR_COMMAND,
+    ADDR_EMS_MODE,
     battery_capacity_kwh,
+    battery_mode,
     check_command,
     command_finished,
     command_params,
@@ -217,7 +222,25 @@ class WinetSource:
         self._snapshot = snapshot
         await self._enforce(now)
         await self._refresh_settings(now)
+        snapshot = self._with_battery_mode(snapshot)
+        self._snapshot = snapshot
         return snapshot
+
+    def _with_battery_mode(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with the battery mode the inverter's parameters last said.
+
+        Known with one hybrid inverter, whose energy-management parameters
+        the source reads (after each command and on the settings cadence).
+        """
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return snapshot
+        mode = battery_mode(
+            self._params.number(ADDR_EMS_MODE), self._params.number(ADDR_COMMAND)
+        )
+        if mode is None:
+            return snapshot
+        return replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode.value})
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery ``command`` names.
@@ -392,9 +415,13 @@ class WinetSource:
         await self.client.async_run_keepalive()
 
     async def _write(self, target: DeviceInfo, command: Command) -> None:
+        """Send ``command``; read the inverter's parameters back for the battery mode."""
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
+        settings_target = self._settings_target()
+        if settings_target is not None and settings_target.key == target.key:
+            await self._read_back(target)
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.
