@@ -35,7 +35,7 @@ from typing import Any
 from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandFailed, CommandRejected, Reason, SourceUnavailable
-from ..model import DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
+from ..model import BatteryMode, DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
@@ -124,6 +124,8 @@ class WinetSource:
         """The inverter (its key) whose parameters ``_params`` holds."""
         self._params_due: datetime | None = None
         """When a poll reads the settings next; ``None``: on the next poll."""
+        self._modes: dict[str, BatteryMode] = {}
+        """Each hybrid inverter's battery mode (by its key), as last read back."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -227,20 +229,28 @@ class WinetSource:
         return snapshot
 
     def _with_battery_mode(self, snapshot: Snapshot) -> Snapshot:
-        """``snapshot`` with the battery mode the inverter's parameters last said.
+        """``snapshot`` with the battery modes the inverters' parameters last said.
 
-        Known with one hybrid inverter, whose energy-management parameters
-        the source reads (after each command and on the settings cadence).
+        One hybrid inverter's mode is the system's; with several, each is its
+        battery part's (read after each command and on the settings cadence).
         """
-        target = self._settings_target()
-        if target is None or self._params_of != target.key:
-            return snapshot
-        mode = battery_mode(
-            self._params.number(ADDR_EMS_MODE), self._params.number(ADDR_COMMAND)
+        hybrids = [device for device in self.client.devices if device.hybrid]
+        if len(hybrids) == 1:
+            if (mode := self._modes.get(hybrids[0].key)) is None:
+                return snapshot
+            return replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode.value})
+        by_battery = {
+            hybrid.battery_key: mode
+            for hybrid in hybrids
+            if (mode := self._modes.get(hybrid.key)) is not None
+        }
+        devices = tuple(
+            replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
+            if (mode := by_battery.get(PartKey(reading.identity.key))) is not None
+            else reading
+            for reading in snapshot.devices
         )
-        if mode is None:
-            return snapshot
-        return replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode.value})
+        return replace(snapshot, devices=devices)
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery ``command`` names.
@@ -364,16 +374,20 @@ class WinetSource:
             return None
 
     async def _refresh_settings(self, now: datetime) -> None:
-        """Read the settings on the first poll and when they are due again."""
+        """Read the settings (with several hybrids: each one's battery mode).
+
+        On the first poll and when they are due again.
+        """
         if self._params_due is not None and now < self._params_due:
             return
-        target = self._settings_target()
-        if target is None or not target.online:
+        online = [device for device in self.client.devices if device.hybrid and device.online]
+        if not online:
             # Nothing to ask yet; costs no request, so look again next poll:
             # the battery or the inverter may be listed later.
             return
         try:
-            await self._read_params(target)
+            for target in online:
+                await self._read_mode_or_settings(target)
         except SourceUnavailable as err:
             _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
             self._params_due = now + SETTINGS_RETRY
@@ -395,17 +409,36 @@ class WinetSource:
             self._params = Parameters()  # nothing of another inverter carries over
             self._params_of = target.key
         self._params = self._params.updated(lists)
+        self._note_mode(target, lists[SETTINGS_GROUPS.index(ENERGY_MANAGEMENT)])
+
+    async def _read_mode_or_settings(self, target: DeviceInfo) -> None:
+        """The settings of the only hybrid; one of several's energy-management group."""
+        settings_target = self._settings_target()
+        if settings_target is not None and settings_target.key == target.key:
+            await self._read_params(target)
+            return
+        self._note_mode(target, await self.client.async_read_params(target, ENERGY_MANAGEMENT))
+
+    def _note_mode(self, target: DeviceInfo, params: tuple[ParamInfo, ...]) -> None:
+        """Keep the battery mode ``target``'s energy-management group says."""
+        listed = {param.addr: param.number() for param in params}
+        mode = battery_mode(listed.get(ADDR_EMS_MODE), listed.get(ADDR_COMMAND))
+        if mode is None:
+            self._modes.pop(target.key, None)
+        else:
+            self._modes[target.key] = mode
 
     async def _read_back(self, target: DeviceInfo) -> bool:
-        """Read the settings after a write; whether that worked.
+        """Read the settings (or the battery mode) after a write; whether that worked.
 
         When it does not, the next poll reads them: the write itself was
         answered, so it is not reported as failed.
         """
         try:
-            await self._read_params(target)
+            await self._read_mode_or_settings(target)
         except SourceUnavailable as err:
             _LOGGER.warning("WiNet: settings written but not read back yet: %s", err)
+            self._modes.pop(target.key, None)  # unknown, not what it was before the write
             self._params_due = None
             return False
         return True
@@ -419,9 +452,7 @@ class WinetSource:
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
-        settings_target = self._settings_target()
-        if settings_target is not None and settings_target.key == target.key:
-            await self._read_back(target)
+        await self._read_back(target)
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.
