@@ -15,11 +15,12 @@ from custom_components.sunstream.pysunstream.errors import (
     CommandRejected,
     SourceUnavailable,
 )
-from custom_components.sunstream.pysunstream.model import Metric
+from custom_components.sunstream.pysunstream.model import BatteryMode, Metric
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource, messages
 from custom_components.sunstream.pysunstream.winet.device_types import DeviceInfo
 from custom_components.sunstream.pysunstream.winet.dispatch import (
     battery_capacity_kwh,
+    battery_mode,
     check_command,
     command_finished,
     command_params,
@@ -505,3 +506,22 @@ async def test_hybrid_without_battery_data(make_client: MakeClient, socket_enabl
         await source.async_dispatch(STOP)  # still possible
         assert fake.ems[1].command == 0xCC
         await source.async_close()
+
+
+@pytest.mark.parametrize(
+    ("ems_mode", "command", "expected"),
+    [
+        (0, 0xCC, BatteryMode.SELF_CONSUMPTION),
+        (0, 0xAA, BatteryMode.SELF_CONSUMPTION),  # the command only counts when forced
+        (2, 0xAA, BatteryMode.FORCED_CHARGE),
+        (2, 0xBB, BatteryMode.FORCED_DISCHARGE),
+        (2, 0xCC, BatteryMode.IDLE),
+        (2, None, None),
+        (3, 0xAA, None),  # another energy-management mode: not ours to name
+        (None, 0xAA, None),
+    ],
+)
+def test_battery_mode_from_the_energy_management_parameters(
+    ems_mode: float | None, command: float | None, expected: BatteryMode | None
+) -> None:
+    assert battery_mode(ems_mode, command) is expected
