@@ -525,6 +525,17 @@ async def test_smile_t10_has_no_battery_controls(hass: HomeAssistant) -> None:
 # --- a device that takes the write but does not apply it ---------------------------------------
 
 
+async def _set_up_as[H: SimulatedSystem](
+    hass: HomeAssistant, entry: MockConfigEntry, house: type[H]
+) -> H:
+    """Set ``entry`` up with ``house`` as its simulated system; that system."""
+    with patch("custom_components.sunstream.sources.SimulatedSystem", house):
+        await setup_entry(hass, entry)
+    source = entry.runtime_data.coordinator.source
+    assert isinstance(source, house)
+    return source
+
+
 class _IgnoringHouse(SimulatedSystem):
     """A simulated house whose device acknowledges setting writes and keeps its old values.
 
@@ -544,8 +555,7 @@ async def test_a_write_the_device_ignores(
     located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
 ) -> None:
     hass = located_hass
-    with patch("custom_components.sunstream.sources.SimulatedSystem", _IgnoringHouse):
-        await setup_entry(hass, config_entry)
+    source = await _set_up_as(hass, config_entry, _IgnoringHouse)
     for attempt in range(3):
         with pytest.raises(HomeAssistantError) as caught:
             await _number(hass, RESERVE, 50 + attempt)
@@ -557,8 +567,6 @@ async def test_a_write_the_device_ignores(
         await _number(hass, RESERVE, 60)
     assert caught.value.translation_key == "setting_rate_limited"
 
-    source = config_entry.runtime_data.coordinator.source
-    assert isinstance(source, _IgnoringHouse)
     source.link_down = True
     with pytest.raises(HomeAssistantError) as caught:
         await _number(hass, CHARGE_LIMIT, 70)
@@ -591,11 +599,8 @@ async def test_a_setting_the_device_stops_keeping_turns_unavailable(
     located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
 ) -> None:
     hass = located_hass
-    with patch("custom_components.sunstream.sources.SimulatedSystem", _ForgettingHouse):
-        await setup_entry(hass, config_entry)
+    source = await _set_up_as(hass, config_entry, _ForgettingHouse)
     assert _float(hass, RESERVE) == 10
-    source = config_entry.runtime_data.coordinator.source
-    assert isinstance(source, _ForgettingHouse)
     source.forgets = True
     await advance(hass, frozen, 60)
     for entity_id in (RESERVE, CHARGE_LIMIT, CHARGE_1, CHARGE_1_START):
