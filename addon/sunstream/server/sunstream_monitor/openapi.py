@@ -486,8 +486,8 @@ def document() -> dict[str, Any]:
                         "all), `request_status`, `ping` (→ `pong`), `acknowledge_alert` "
                         "(`alert_id`); an optional `id` is echoed. Server messages: "
                         "`connection_status`, `monitoring_update`, `power_update`, "
-                        "`connectivity`, `modbus_connected` / `modbus_disconnected` (sources `modbus` "
-                        "and `sungrow_modbus`), "
+                        "`connectivity`, `modbus_connected` / `modbus_disconnected` "
+                        "(sources `modbus` and `sungrow_modbus`), "
                         "`alert`, `alert_acknowledged`, `dispatch`."
                     ),
                     "operationId": "channelSocket",
