@@ -305,7 +305,9 @@ class AlphaEssSource:
         except ModbusError as err:
             await self._read_back(writes, tries=1)  # show the unit's values again
             raise CommandFailed(
-                "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
+                "setting_refused",
+                setting=change.setting.value,
+                detail=f"Modbus exception {err.exception_code} at 0x{err.address:04X}",
             ) from err
         if await self._read_back(writes):
             return

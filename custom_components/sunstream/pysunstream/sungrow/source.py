@@ -28,6 +28,7 @@ EMS mode, Sunstream forgets its command and does not fight.
 from __future__ import annotations
 
 from datetime import datetime
+import logging
 from typing import Any
 
 from ..backoff import Backoff
@@ -92,6 +93,8 @@ _SETTING_REGISTERS: dict[Setting, str] = {
     Setting.EXPORT_LIMIT: "export_limit",
     Setting.EXPORT_LIMIT_ENABLED: "export_limit_mode",
 }
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class SungrowModbusSource:
@@ -389,11 +392,10 @@ class SungrowModbusSource:
         )
         self._values.update(self._slow_values)
         if current[0] != raw:
-            raise CommandFailed(
-                "setting_not_applied",
-                setting=change.setting.value,
-                detail=f"wrote {raw}, reads {current[0]}",
+            _LOGGER.warning(
+                "Sungrow: %s not applied: wrote %s, reads %s", change.setting, raw, current[0]
             )
+            raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     def _raw(self, change: SettingChange, reg: Register) -> int:
         """The register word for a change :func:`validate_change` accepted."""
