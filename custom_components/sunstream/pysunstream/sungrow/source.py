@@ -40,7 +40,7 @@ from ..controls import (
     SettingsSpec,
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
@@ -296,7 +296,11 @@ class SungrowModbusSource:
         self._command = command
 
     async def _hold(self, now: datetime) -> None:
-        """End the forced command Sunstream started once its time or SOC target is reached."""
+        """End the forced command Sunstream started once its time or SOC target is reached.
+
+        A stop the inverter refuses or does not apply is logged and sent
+        again on the next poll (the command stays held); the reading goes on.
+        """
         command = self._command
         if command is None:
             return
@@ -310,7 +314,15 @@ class SungrowModbusSource:
             or (command.kind is CommandKind.DISCHARGE and soc <= command.target_soc)
         )
         if reached or not command.active(now):
-            await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
+            try:
+                await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
+            except (CommandError, ModbusError) as err:
+                _LOGGER.warning(
+                    "Sungrow: could not end the forced %s (%s); trying again on the next poll",
+                    command.kind,
+                    err,
+                )
+                return
             self._command = None
             self._values.update(await self._read_ems())
 
