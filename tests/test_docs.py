@@ -273,6 +273,12 @@ LOGGED = {
     "… is not answering (reason); Sunstream keeps trying": (
         "custom_components/sunstream/coordinator.py"
     ),
+    "Sungrow: could not end the forced … (…); trying again on the next poll": (
+        "custom_components/sunstream/pysunstream/sungrow/source.py"
+    ),
+    "AlphaESS: the unit did not take the renewed forced …": (
+        "custom_components/sunstream/pysunstream/alphaess/source.py"
+    ),
     "Home Assistant refused the access token": (
         "addon/sunstream/server/sunstream_monitor/feeds/ha.py"
     ),
