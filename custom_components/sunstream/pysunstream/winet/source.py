@@ -328,11 +328,12 @@ class WinetSource:
         if not await self._read_back(target):
             return
         if missed := not_applied(params, self._params):
-            raise CommandFailed(
-                "setting_not_applied",
-                setting=change.setting.value,
-                detail=", ".join(f"{param.addr}={param.value}" for param in missed),
+            _LOGGER.warning(
+                "WiNet: %s not applied, the gateway reports other values for %s",
+                change.setting,
+                ", ".join(f"{param.addr}={param.value}" for param in missed),
             )
+            raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     def _settings_target(self) -> DeviceInfo | None:
         try:
