@@ -108,7 +108,16 @@ async def test_frames(
 
 
 @pytest.mark.parametrize(
-    "platforms", [[Platform.SENSOR], [Platform.BINARY_SENSOR]], ids=["sensor", "binary_sensor"]
+    "platforms",
+    [
+        [Platform.SENSOR],
+        [Platform.BINARY_SENSOR],
+        [Platform.NUMBER],
+        [Platform.SELECT],
+        [Platform.SWITCH],
+        [Platform.TIME],
+    ],
+    ids=["sensor", "binary_sensor", "number", "select", "switch", "time"],
 )
 async def test_entities(
     located_hass: HomeAssistant,

@@ -8,7 +8,9 @@ refused value never costs a write. Pure functions over the contract's types:
 * a number outside its :class:`~.controls.NumberRange` → ``setting_out_of_range``;
 * a window whose end precedes its start → ``window_end_before_start``. A
   window with start = end is empty (it never runs); a window across midnight
-  is two windows (22:00–23:59 and 00:00–06:00), as the devices store them;
+  is two windows (22:00–23:59 and 00:00–06:00), as the devices store them.
+  Switching a window off is always possible (:func:`only_switches_off`),
+  even one across midnight that the maker's app stored;
 * two enabled windows sharing a minute where the device forbids it →
   ``windows_overlap``;
 * a setting the device does not keep, or a value of the wrong kind →
@@ -82,6 +84,16 @@ def _overlap(a: Window, b: Window) -> bool:
     return _minutes(a.start) < _minutes(b.end) and _minutes(b.start) < _minutes(a.end)
 
 
+def only_switches_off(old: Window | None, new: Window) -> bool:
+    """Whether ``new`` turns the reported window ``old`` off and keeps its times.
+
+    Such a change is never refused for its times: a window across midnight
+    set in the maker's app (which Sunstream would not set) can still be
+    switched off from Home Assistant.
+    """
+    return old is not None and not new.enabled and (old.start, old.end) == (new.start, new.end)
+
+
 def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: SettingChange) -> None:
     """Raise :class:`CommandRejected` unless a device with ``spec`` can take ``change``.
 
@@ -110,7 +122,9 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
         return
     if not isinstance(value, Window):
         raise CommandRejected("setting_unsupported", setting=setting.value)
-    if _minutes(value.end) < _minutes(value.start):
+    if _minutes(value.end) < _minutes(value.start) and not only_switches_off(
+        settings.windows.get(setting), value
+    ):
         raise CommandRejected(
             "window_end_before_start", start=_clock(value.start), end=_clock(value.end)
         )

@@ -47,6 +47,7 @@ from ..controls import (
 )
 from ..errors import CommandRejected
 from ..model import Value
+from ..setting_rules import only_switches_off
 from .quirks import UnitProfile
 from .registers import (
     NUMBER_REGISTERS,
@@ -195,10 +196,7 @@ def _plan_number(
 
 def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     start, end = window.start, window.end
-    # Turning off a window the unit holds across midnight (set in the app)
-    # must stay possible: its times are not being changed.
-    kept = old is not None and (old.start, old.end) == (start, end) and not window.enabled
-    if end < start and not kept:
+    if end < start and not only_switches_off(old, window):
         raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
     if any(t.second or t.microsecond for t in (start, end)):
         raise CommandRejected("window_whole_minutes")

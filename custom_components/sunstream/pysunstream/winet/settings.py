@@ -62,6 +62,7 @@ from ..controls import (
     Window,
 )
 from ..errors import CommandRejected
+from ..setting_rules import only_switches_off
 from .messages import Param
 from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
 
@@ -364,13 +365,16 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
 
 
 def _window_params(params: Parameters, setting: Setting, window: Window) -> list[tuple[int, str]]:
-    if (window.end.hour, window.end.minute) < (window.start.hour, window.start.minute):
+    addrs = CHARGE_WINDOWS[setting]
+    if (window.end.hour, window.end.minute) < (
+        window.start.hour,
+        window.start.minute,
+    ) and not only_switches_off(_window(params, addrs, enabled=True), window):
         raise CommandRejected(
             "window_end_before_start",
             start=window.start.strftime("%H:%M"),
             end=window.end.strftime("%H:%M"),
         )
-    addrs = CHARGE_WINDOWS[setting]
     end = (window.end.hour, window.end.minute)
     if end == END_OF_DAY:
         end = (24, 0)  # the device's end of day, shown as 23:59
