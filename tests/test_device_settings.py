@@ -307,7 +307,7 @@ async def test_alphaess_refused_write_shows_the_units_value(
         await _number(hass, alphaess.id("number", "reserve_soc"), 30)
     assert not isinstance(caught.value, ServiceValidationError)  # the unit's doing
     assert caught.value.translation_key == "setting_refused"
-    assert caught.value.translation_placeholders["address"] == "0x0850"
+    assert (caught.value.translation_placeholders or {})["address"] == "0x0850"
     assert unit.get("discharge_cutoff_soc") == 10
     assert float(alphaess.state("number", "reserve_soc")) == 10
 
@@ -672,6 +672,10 @@ async def test_winet_battery_mode_dispatches_through_the_inverter(
     ems = gateway.ems[INVERTER]
     assert (ems.mode, ems.command, ems.power_kw) == (2, 0xAA, 3.0)
     assert winet.state("select", "battery_mode_control") == "forced_charge"
+    # Read back from the inverter's parameters, as the Mode sensor shows it.
+    mode = hass.states.get("sensor.winet_s_battery_mode")
+    assert mode is not None
+    assert mode.state == "forced_charge"
     await _select(hass, winet.id("select", "battery_mode_control"), "self_consumption")
     assert (ems.mode, ems.command) == (0, 0xCC)
     assert winet.state("select", "battery_mode_control") == "self_consumption"

@@ -730,6 +730,7 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "battery_soc",
             "battery_charge_energy",
             "battery_discharge_energy",
+            "battery_mode",  # read back from the inverter's energy-management parameters
             # Its limits are known now: the battery control entities follow.
             "battery_mode_control",
             "forced_charge_power",

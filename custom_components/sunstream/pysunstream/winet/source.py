@@ -19,12 +19,14 @@ charge limit, export limit) make the source
 :class:`~..controls.Configurable`. They change rarely, so their two
 parameter groups are read on the first poll, every
 :data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
-are written only by :meth:`WinetSource.async_write_setting`.
+are written only by :meth:`WinetSource.async_write_setting`. The battery's
+mode is read back from the same list (:func:`.dispatch.battery_mode`), which
+is therefore read again after every command.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -36,7 +38,10 @@ from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
+    ADDR_COMMAND,
+    ADDR_EMS_MODE,
     battery_capacity_kwh,
+    battery_mode,
     check_command,
     command_finished,
     command_params,
@@ -193,7 +198,19 @@ class WinetSource:
         self._snapshot = snapshot
         await self._enforce(now)
         await self._refresh_settings(now)
+        if (mode := self._battery_mode()) is not None:
+            snapshot = replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode})
+            self._snapshot = snapshot
         return snapshot
+
+    def _battery_mode(self) -> str | None:
+        """The mode the hybrid inverter listed at the latest settings read."""
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return None
+        params = self._params
+        mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
+        return None if mode is None else mode.value
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery of the hybrid inverter.
@@ -348,6 +365,7 @@ class WinetSource:
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
+        self._params_due = None  # the next poll reads the mode back
 
     async def _enforce(self, now: datetime) -> None:
         """End the held command once its time is up or its target is met.
