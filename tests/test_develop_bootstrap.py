@@ -368,5 +368,14 @@ async def test_home_assistant_draws_the_dashboard(
 
     assert "hui-error-card" not in cards, text
     assert "hui-warning" not in cards, text  # an entity the card cannot find
-    for label in ("Power now", "Today", "Charge", "Stop", "Connection", "Alerts and connection"):
+    for label in (
+        "Power now",
+        "Today",
+        "Battery control",
+        "Kept in the battery",
+        "Charge",
+        "Stop",
+        "Connection",
+        "Alerts and connection",
+    ):
         assert label in text, label
