@@ -36,7 +36,15 @@ from custom_components.sunstream.pysunstream.controls import Setting
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 from sunstream_fakes.winet_fake import FakeWinet
 
-from .conftest import entry_options, setup_entry
+from .conftest import (
+    entry_options,
+    select_option as _select,
+    set_number as _number,
+    set_switch as _switch,
+    set_time as _time,
+    setup_entry,
+    winet_entry,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -60,33 +68,6 @@ BATTERY_KEYS = {
     "command_target_soc",
     "command_duration",
 }
-
-
-# --- through Home Assistant's own services -----------------------------------------------------
-
-
-async def _number(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    await hass.services.async_call(
-        "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
-    )
-
-
-async def _time(hass: HomeAssistant, entity_id: str, value: str) -> None:
-    await hass.services.async_call(
-        "time", "set_value", {"entity_id": entity_id, "time": value}, blocking=True
-    )
-
-
-async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
-    await hass.services.async_call(
-        "switch", "turn_on" if on else "turn_off", {"entity_id": entity_id}, blocking=True
-    )
-
-
-async def _select(hass: HomeAssistant, entity_id: str, option: str) -> None:
-    await hass.services.async_call(
-        "select", "select_option", {"entity_id": entity_id, "option": option}, blocking=True
-    )
 
 
 class Entities:
@@ -478,26 +459,9 @@ async def gateway() -> AsyncIterator[FakeWinet]:
         yield fake
 
 
-def _winet_entry(fake: FakeWinet) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="WiNet-S",
-        unique_id=WINET_SERIAL,
-        entry_id="01SUNSTREAMWINET000000000000",
-        data={
-            "source": "winet",
-            "host": f"127.0.0.1:{fake.ports.ws}",
-            "username": "admin",
-            "password": "pw8888",
-            "tls_mode": "bypass",
-        },
-        options=entry_options(update_interval=10),
-    )
-
-
 @pytest.fixture
 async def winet(hass: HomeAssistant, gateway: FakeWinet) -> AsyncIterator[Entities]:
-    entry = _winet_entry(gateway)
+    entry = winet_entry(gateway.ports.ws, WINET_SERIAL)
     await setup_entry(hass, entry)
     yield Entities(hass, entry)
     await hass.config_entries.async_unload(entry.entry_id)
