@@ -361,7 +361,8 @@ async def test_home_assistant_draws_the_dashboard(
             what="every card of the dashboard",
         )
         text = await page.wait_for(
-            f"(() => {{ const t = {PAGE_TEXT}; return t.includes('Discharge') && t; }})()",
+            f"(() => {{ const t = {PAGE_TEXT}; "
+            "return t.includes('Discharge') && t.includes('Kept in the battery') && t; })()",
             what="the cards' text",
         )
         artifact(await page.screenshot(tmp_path / "develop-dashboard.png"))

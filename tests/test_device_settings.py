@@ -504,7 +504,8 @@ async def test_winet_settings_exist_with_the_inverters_limits(
     assert winet.state("switch", "export_limit_enabled") == "off"
     # Hidden under switches that are off, never listed: nothing to show yet.
     assert winet.state("number", "export_limit") == STATE_UNAVAILABLE
-    assert winet.state("switch", "charge_window_1_enabled") == STATE_UNAVAILABLE
+    assert winet.state("number", "charge_limit_soc") == STATE_UNAVAILABLE
+    assert winet.state("switch", "charge_window_1_enabled") == "off"  # can be switched on
     assert gateway.param_requests == []  # nothing written on start-up
 
 
@@ -573,17 +574,31 @@ async def test_winet_charge_window_is_written_into_the_inverter(
     assert winet.state("time", "charge_window_1_start") == "01:00:00"  # as listed last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (docs/devices-and-limits.md#winet-device-settings): with Forced Charging "
-    "off since start-up the inverter never listed the windows' times, the window switch is "
-    "unavailable and Home Assistant skips the call without a word",
-)
 async def test_winet_charge_window_switched_on_from_home_assistant(
     winet: Entities, gateway: FakeWinet
 ) -> None:
-    await _switch(winet.hass, winet.id("switch", "charge_window_1_enabled"), True)
-    assert _param(gateway, 33208) == "170"
+    """Forced charging off since start-up: the times are hidden, never listed.
+
+    The window shows as off and can be switched on; the inverter then lists
+    the times it keeps, which the entities show. Its times cannot be set
+    while they are hidden: said so, nothing written.
+    """
+    hass = winet.hass
+    assert winet.state("switch", "charge_window_1_enabled") == "off"
+    assert winet.state("time", "charge_window_1_start") == "unknown"
+    with pytest.raises(ServiceValidationError) as caught:
+        await _time(hass, winet.id("time", "charge_window_1_start"), "01:00:00")
+    assert caught.value.translation_key == "winet_forced_charge_off"
+    assert gateway.param_requests == []
+
+    await _switch(hass, winet.id("switch", "charge_window_1_enabled"), True)
+    assert (_param(gateway, 33208), _param(gateway, 33209)) == ("170", "1")
+    assert dict(gateway.param_writes) == {33208: 1, 33209: 1}  # the times are the inverter's
+    assert winet.state("switch", "charge_window_1_enabled") == "on"
+    assert winet.state("switch", "charge_window_2_enabled") == "on"  # one switch runs both
+    assert winet.state("time", "charge_window_1_start") == "04:30:00"
+    assert winet.state("time", "charge_window_1_end") == "04:59:00"
+    assert float(winet.state("number", "charge_limit_soc")) == 15
 
 
 async def test_winet_refused_write_shows_the_inverters_value(

@@ -51,6 +51,8 @@ def reported_value(settings: DeviceSettings, setting: Setting) -> float | bool |
             return settings.export_limit
         case Setting.EXPORT_LIMIT_ENABLED:
             return settings.export_limit_enabled
+    if setting in settings.windows_untimed:
+        return False  # off, its times not shown
     return settings.windows.get(setting)
 
 
@@ -60,6 +62,8 @@ def applied(settings: DeviceSettings, change: SettingChange) -> DeviceSettings:
     if isinstance(value, Window):
         return replace(settings, windows={**settings.windows, change.setting: value})
     if isinstance(value, bool):
+        if change.setting is not Setting.EXPORT_LIMIT_ENABLED:
+            return settings  # an untimed window: the device applies it (see controls)
         return replace(settings, export_limit_enabled=value)
     match change.setting:
         case Setting.RESERVE_SOC:
@@ -116,7 +120,8 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
                 unit=limits.unit,
             )
         return
-    if setting is Setting.EXPORT_LIMIT_ENABLED:
+    if setting is Setting.EXPORT_LIMIT_ENABLED or setting in settings.windows_untimed:
+        # An untimed window is switched keeping the device's times: nothing to check.
         if not isinstance(value, bool):
             raise CommandRejected("setting_unsupported", setting=setting.value)
         return
