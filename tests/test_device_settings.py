@@ -422,6 +422,17 @@ async def test_alphaess_battery_mode_dispatches_the_command_numbers(
     assert unit.writes_to("discharge_cutoff_soc") == unit.writes_to("charge_cutoff_soc") == 0
 
 
+@pytest.mark.parametrize("model", ["smile-b3"])
+async def test_smile_b3_settings_are_written_with_fc16(
+    alphaess: Entities, unit: FakeAlphaEss
+) -> None:
+    """The SMILE-B3 never answers FC06: its single registers go out as FC16."""
+    await _number(alphaess.hass, alphaess.id("number", "reserve_soc"), 30)
+    assert unit.get("discharge_cutoff_soc") == 30
+    assert [r.function_code for r in unit.requests if r.function_code in (6, 16)] == [16]
+    assert float(alphaess.state("number", "reserve_soc")) == 30
+
+
 @pytest.mark.parametrize("model", ["smile-t10"])
 async def test_smile_t10_keeps_settings_at_its_scale_without_dispatch(
     alphaess: Entities, unit: FakeAlphaEss
