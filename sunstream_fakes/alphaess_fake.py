@@ -47,11 +47,7 @@ Run standalone::
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from collections import Counter
-import contextlib
-from dataclasses import dataclass
 from datetime import datetime, time as clock_time
 import json
 import math
@@ -60,11 +56,9 @@ import time
 from typing import Any, cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
-from pymodbus.server.requesthandler import ServerRequestHandler
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.pdu import ModbusPDU
+from pymodbus.simulator import DataType, SimData
 
-from custom_components.sunstream.pysunstream.alphaess.decode import encode_ascii, encode_raw
 from custom_components.sunstream.pysunstream.alphaess.dispatch import (
     DISPATCH_ADDRESS,
     IDLE_WORDS,
@@ -79,13 +73,17 @@ from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
     CHARGE_WINDOWS_BIT,
     DISCHARGE_WINDOWS_BIT,
+    PV_STRINGS,
     TIME_PERIOD_CONTROL,
     WINDOW_REGISTERS,
     Register,
-    RegType,
     WindowRegisters,
 )
 from custom_components.sunstream.pysunstream.controls import Setting
+from custom_components.sunstream.pysunstream.modbus.decode import encode_ascii, encode_raw
+from custom_components.sunstream.pysunstream.modbus.registers import RegType
+
+from .modbus_device import FakeModbusDevice, Request, command_line, serve
 
 DATA = Path(__file__).parent / "alphaess_data"
 UNIT = 85
@@ -102,18 +100,8 @@ _SETTING_MAX: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One request the fake received (answered or not)."""
-
-    function_code: int
-    address: int
-    count: int
-    at: float
-
-
 def load_fixture(model: str) -> dict[str, Any]:
-    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``).
+    """The register contents for ``model`` (``standard``, ``smile-b3``, ``smile-t10``…).
 
     A fixture may name another it ``extends``: its registers are laid over
     that one's.
@@ -130,56 +118,7 @@ def load_fixture(model: str) -> dict[str, Any]:
     return fixture
 
 
-class _Handler(ServerRequestHandler):
-    """One client connection; applies the connection-level knobs."""
-
-    fake: FakeAlphaEss
-    refused: bool = False
-
-    def callback_connected(self) -> None:
-        super().callback_connected()
-        fake = self.fake
-        if fake.one_client and any(not h.refused for h in fake.handlers):
-            fake.refusals += 1
-            if fake.refuse_style == "close":
-                self.refused = True
-                cast(asyncio.Transport, self.transport).abort()
-                return
-            self.refused = True
-        fake.handlers.append(self)
-        fake.connections += 1
-
-    def callback_disconnected(self, exc: Exception | None) -> None:
-        super().callback_disconnected(exc)
-        if self in self.fake.handlers:
-            self.fake.handlers.remove(self)
-
-    async def handle_request(self) -> None:
-        pdu = self.last_pdu
-        if pdu is None:
-            return
-        fake = self.fake
-        count = len(pdu.registers) if pdu.function_code in (6, 16) else pdu.count
-        fake.requests.append(Request(pdu.function_code, pdu.address, count, time.monotonic()))
-        if self.refused or fake.silent:
-            return
-        if pdu.function_code == 6 and fake.model == SMILE_B3:
-            return  # a SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)
-        if fake.delay:
-            await asyncio.sleep(fake.delay)
-        await super().handle_request()  # type: ignore[no-untyped-call]
-
-
-class _Server(ModbusTcpServer):
-    fake: FakeAlphaEss
-
-    def callback_new_connection(self) -> _Handler:
-        handler = _Handler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]
-        handler.fake = self.fake
-        return handler
-
-
-class FakeAlphaEss:
+class FakeAlphaEss(FakeModbusDevice):
     """A running AlphaESS unit on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(
@@ -191,15 +130,17 @@ class FakeAlphaEss:
         speed: float = 1.0,
         one_client: bool = True,
         refuse_style: str = "close",
+        fixture: str | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(
+            unit=UNIT,
+            host=host,
+            port=port,
+            one_client=one_client,
+            refuse_style=refuse_style,
+            speed=speed,
+        )
         self.model = model
-        self.speed = speed
-        self.one_client = one_client
-        self.refuse_style = refuse_style
-        self.silent = False
-        self.delay = 0.0
         self.illegal: set[int] = set()
         #: Answer every request with this exception: 6 (device busy), or 11,
         #: which the Modbus spec has a TCP-to-RTU gateway answer when the
@@ -219,25 +160,18 @@ class FakeAlphaEss:
         self.writes: Counter[int] = Counter()
         #: The time of day the schedule runs on; ``None``: the local clock.
         self.time_of_day: clock_time | None = None
-        self.requests: list[Request] = []
-        self.handlers: list[_Handler] = []
-        self.connections = 0
-        self.refusals = 0
         self.profile = resolve_profile(model)
         if model == SMILE_HI10:
             # The Hi10 lacks 0x0453 (docs/protocols/alphaess.md#smile-hi10): exception 2.
             self.illegal |= {0x0453, 0x0454}
         self.words: dict[int, int] = {}
-        fixture = load_fixture(model)
+        data = load_fixture(fixture or model)
         for lo, hi in self.profile.readable:
             for address in range(lo, hi + 1):
                 self.words[address] = 0
-        for key, raw in fixture["registers"].items():
+        for key, raw in data["registers"].items():
             self.set(key, raw)
-        self._server: _Server | None = None
-        self._last_step = time.monotonic()
         self._dispatch_until: float | None = None
-        self._fractions: dict[str, float] = {}
 
     # --- register access -------------------------------------------------
 
@@ -309,18 +243,11 @@ class FakeAlphaEss:
         """The nine words at 0x0880 now."""
         return tuple(self.words[DISPATCH_ADDRESS + i] for i in range(9))
 
-    @property
-    def soc(self) -> float:
-        """State of charge in percent."""
-        return self.get("battery_soc") / 10
-
     # --- life ------------------------------------------------------------
 
     def step(self, now: float | None = None) -> None:
         """Advance the battery/PV/house model to ``now`` (monotonic seconds)."""
-        now = time.monotonic() if now is None else now
-        seconds = (now - self._last_step) * self.speed
-        self._last_step = now
+        now, seconds = self.elapsed(now)
         if seconds <= 0:
             return
         if self._dispatch_until is not None and now >= self._dispatch_until:
@@ -328,61 +255,57 @@ class FakeAlphaEss:
             for offset, word in enumerate(IDLE_WORDS):
                 self.words[DISPATCH_ADDRESS + offset] = word
         phase = now / 60
-        pv_strings = [0.0, 0.0]
-        if self.get("pv1_voltage") > 0:
-            pv_strings = [1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase)]
-        pv = sum(pv_strings) + self.get("pv_meter_power")
+        # Every string with a voltage produces; the first two as they always
+        # did, the others (six-string units) a little less each.
+        wired = [n for n in range(1, PV_STRINGS + 1) if self.get(f"pv{n}_voltage") > 0]
+        pv_strings = {
+            n: (1200 + 300 * math.sin(phase), 800 + 200 * math.cos(phase))[n - 1]
+            if n <= 2
+            else 600 + 100 * math.sin(phase + n)
+            for n in wired
+        }
+        pv = sum(pv_strings.values()) + self.get("pv_meter_power")
         load = 650 + 150 * math.sin(phase * 1.7)
         battery = self._battery_power(load - pv)
         grid = load - pv - battery
         excess = -grid - self.export_limit_w
-        if excess > 0 and sum(pv_strings) > 0:
+        dc = sum(pv_strings.values())
+        if excess > 0 and dc > 0:
             # Curtail the DC strings (the AC-coupled inverter is not ours to limit).
-            factor = max(0.0, 1 - excess / sum(pv_strings))
-            pv_strings = [p * factor for p in pv_strings]
-            pv = sum(pv_strings) + self.get("pv_meter_power")
+            factor = max(0.0, 1 - excess / dc)
+            pv_strings = {n: p * factor for n, p in pv_strings.items()}
+            pv = sum(pv_strings.values()) + self.get("pv_meter_power")
             grid = load - pv - battery
-        for n, power in enumerate(pv_strings, start=1):
+        for n, power in pv_strings.items():
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
         self.set("battery_power", round(battery))
         self.set("grid_power", round(grid))
-        self.set("grid_power_a", round(grid))
+        # The meter's phases share the grid power (a single-phase unit: all on A).
+        phases = [p for p in "abc" if self.get(f"grid_voltage_{p}") > 0] or ["a"]
+        for p in phases:
+            self.set(f"grid_power_{p}", round(grid / len(phases)))
         self.set("inverter_power", round((pv + battery) / self._power_scale()))
         self.set("inverter_power_l1", round((pv + battery) / self._power_scale()))
         hours = seconds / 3600
-        capacity = self.get("battery_capacity") / 10
-        soc = self.soc - battery * hours / 1000 / capacity * 100
-        # A coarse step must not carry the charge past where the unit stops.
         floor, ceiling = self.setting_soc("discharge_cutoff_soc"), 100.0
         if self._grid_charging():
             ceiling = self.setting_soc("charge_cutoff_soc")
         if self.get("dispatch_start") == 1:
             target = self.get("dispatch_soc") * 0.4
             floor, ceiling = (target, 100.0) if battery > 0 else (0.0, target)
-        if battery > 0:
-            soc = max(soc, min(floor, self.soc))
-        elif battery < 0:
-            soc = min(soc, max(ceiling, self.soc))
-        self.set("battery_soc", round(max(0.0, min(100.0, soc)) * 10))
-        self._count("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
-        self._count("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
-        self._count("grid_import_energy", max(0.0, grid) * hours / 1000, 0.01)
-        self._count("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.01)
-        self._count(
+        self.charge(battery, hours, self.get("battery_capacity") / 10, floor, ceiling)
+        self.count_energy("battery_charge_energy", max(0.0, -battery) * hours / 1000, 0.1)
+        self.count_energy("battery_discharge_energy", max(0.0, battery) * hours / 1000, 0.1)
+        self.count_energy("grid_import_energy", max(0.0, grid) * hours / 1000, 0.01)
+        self.count_energy("grid_export_energy", max(0.0, -grid) * hours / 1000, 0.01)
+        self.count_energy(
             "system_pv_energy", pv * hours / 1000, self.profile.scale("system_pv_energy", 0.1)
         )
-        self._count("inverter_pv_energy", sum(pv_strings) * hours / 1000, 0.1)
+        self.count_energy("inverter_pv_energy", sum(pv_strings.values()) * hours / 1000, 0.1)
 
     def _power_scale(self) -> float:
         return self.profile.scale("inverter_power", 1.0)
-
-    def _count(self, key: str, kwh: float, scale: float) -> None:
-        total = self._fractions.get(key, 0.0) + kwh / scale
-        whole = int(total)
-        self._fractions[key] = total - whole
-        if whole:
-            self.set(key, self.get(key) + whole)
 
     def _battery_power(self, deficit: float) -> float:
         """Battery power (+ discharge): dispatch setpoint if active, else cover the deficit."""
@@ -418,7 +341,11 @@ class FakeAlphaEss:
 
     # --- the pymodbus side -------------------------------------------------
 
-    async def _action(
+    def ignores(self, pdu: ModbusPDU, request: Request, previous: Request | None) -> bool:
+        """A SMILE-B3 never answers FC06 (docs/protocols/alphaess.md#smile-b3)."""
+        return pdu.function_code == 6 and self.model == SMILE_B3
+
+    async def action(
         self,
         function_code: int,
         start_address: int,
@@ -427,6 +354,7 @@ class FakeAlphaEss:
         registers: list[int],
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
+        """Answer one request from the unit's registers (holding only)."""
         span = range(address, address + count)
         if self.exception is not None:
             return self.exception
@@ -478,78 +406,21 @@ class FakeAlphaEss:
             active = self.words[DISPATCH_ADDRESS] == 1 and seconds > 0
             self._dispatch_until = time.monotonic() + seconds / self.speed if active else None
 
-    def _simdata(self) -> list[SimData]:
+    def simdata(self) -> list[SimData]:
+        """One shared block per readable range (holding registers only)."""
         blocks = []
         for lo, hi in self.profile.readable:
             blocks.append(SimData(lo, count=hi - lo + 1, values=0, datatype=DataType.REGISTERS))
         return blocks
 
-    async def start(self) -> None:
-        """Listen on ``host:port``; a port of 0 becomes the free port chosen."""
-        device = SimDevice(UNIT, simdata=self._simdata(), action=self._action)
-        server = _Server(device, address=(self.host, self.port))
-        server.fake = self
-        self._last_step = time.monotonic()
-        await server.serve_forever(background=True)
-        listener = cast(asyncio.Server, server.transport)
-        self.port = listener.sockets[0].getsockname()[1]
-        self._server = server
-
-    async def stop(self) -> None:
-        """Close every connection and stop listening."""
-        if self._server is not None:
-            for handler in list(self.handlers):
-                cast(asyncio.Transport, handler.transport).abort()
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
-            await asyncio.sleep(0)
-
-    async def __aenter__(self) -> FakeAlphaEss:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.stop()
-
-    # --- knobs -------------------------------------------------------------
-
-    def drop_link(self) -> None:
-        """Reset the TCP connection of every client (the unit rebooted, a cable glitch)."""
-        for handler in list(self.handlers):
-            cast(asyncio.Transport, handler.transport).abort()
-
-    async def set_link_down(self, down: bool) -> None:
-        """Stop listening and drop clients (connects refused), or listen again on the same port."""
-        if down:
-            await self.stop()
-        elif self._server is None:
-            await self.start()
-
-    def reset_counters(self) -> None:
-        """Forget the logged requests."""
-        self.requests.clear()
-
-
-async def _main(host: str, port: int, model: str, speed: float) -> None:
-    fake = FakeAlphaEss(host=host, port=port, model=model, speed=speed)
-    await fake.start()
-    print(f"fake AlphaESS ({model}) on {fake.host}:{fake.port}, unit {UNIT}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.stop()
-
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5020)
+    parser = command_line(__doc__, 5020)
     parser.add_argument("--model", default="standard")
-    parser.add_argument("--speed", type=float, default=1.0)
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.host, args.port, args.model, args.speed))
+    fake = FakeAlphaEss(host=args.host, port=args.port, model=args.model, speed=args.speed)
+    serve(fake, f"fake AlphaESS ({args.model})")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ from custom_components.sunstream.pysunstream.winet.endpoint import WS_PATH, Port
 _LOGGER = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).with_name("winet_data")
-FIXTURES = ("sh10rt", "sh5_0rs", "sh10rs")
+FIXTURES = ("sh10rt", "sh5_0rs", "sh10rs", "multi")
 DATA_SERVICES = frozenset({"real", "real_battery", "direct"})
 HYBRID = 35
 ENERGY_MANAGEMENT = "9"

@@ -6,6 +6,7 @@ from __future__ import annotations
 # ``custom_components`` package first on the path.
 import custom_components  # noqa: F401  # isort: skip
 
+import asyncio
 from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,10 @@ from unittest.mock import PropertyMock, patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -185,3 +189,44 @@ async def config_message(hass: HomeAssistant, kind: str, key: str) -> str:
     """The English text a config flow shows for an ``error`` or ``abort`` key."""
     translations = await async_get_translations(hass, "en", "config", {DOMAIN})
     return translations[f"component.{DOMAIN}.config.{kind}.{key}"]
+
+
+async def start_flow(hass: HomeAssistant, step_id: str) -> str:
+    """A user flow at the form of ``step_id`` (a kind of system); its flow id."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": step_id}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step_id
+    return str(result["flow_id"])
+
+
+async def add_system(hass: HomeAssistant, step_id: str, form: dict[str, Any]) -> MockConfigEntry:
+    """Add a system through the flow and see it loaded."""
+    result = await hass.config_entries.flow.async_configure(await start_flow(hass, step_id), form)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
+    assert entry is not None
+    if entry.state is not ConfigEntryState.LOADED:
+        # A one-client device may still count the flow's connection for a moment.
+        await asyncio.sleep(0.2)
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry  # type: ignore[return-value]
+
+
+def battery_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    """The battery device behind a system's device."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    system = next(d for d in devices if d.via_device_id is None)
+    return next(d for d in devices if d.via_device_id == system.id)
+
+
+def sensor_state(hass: HomeAssistant, suffix: str) -> str:
+    """The state of the one sensor whose entity id ends with ``suffix``."""
+    states = [s for s in hass.states.async_all("sensor") if s.entity_id.endswith(suffix)]
+    assert len(states) == 1, (suffix, [s.entity_id for s in hass.states.async_all("sensor")])
+    return states[0].state

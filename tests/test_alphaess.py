@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -24,7 +24,7 @@ from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_
 from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import config_message
+from .conftest import add_system, battery_device, config_message, sensor_state, start_flow
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -45,41 +45,15 @@ def _form(fake: FakeAlphaEss, **connection: Any) -> dict[str, Any]:
 
 
 async def _start(hass: HomeAssistant) -> str:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "alphaess"}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "alphaess"
-    return str(result["flow_id"])
+    return await start_flow(hass, "alphaess")
 
 
 async def _entry(hass: HomeAssistant, fake: FakeAlphaEss) -> MockConfigEntry:
-    flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(flow_id, _form(fake))
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.CREATE_ENTRY, result
-    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
-    assert entry is not None
-    if entry.state is not ConfigEntryState.LOADED:
-        # A one-client unit may still count the flow's connection for a moment.
-        await asyncio.sleep(0.2)
-        await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry  # type: ignore[return-value]
+    return await add_system(hass, "alphaess", _form(fake))
 
 
-def _battery_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    system = next(d for d in devices if d.via_device_id is None)
-    return next(d for d in devices if d.via_device_id == system.id)
-
-
-def _value(hass: HomeAssistant, suffix: str) -> str:
-    states = [s for s in hass.states.async_all("sensor") if s.entity_id.endswith(suffix)]
-    assert len(states) == 1, (suffix, [s.entity_id for s in hass.states.async_all("sensor")])
-    return states[0].state
+_battery_device = battery_device
+_value = sensor_state
 
 
 async def test_add_unit(hass: HomeAssistant, fake: FakeAlphaEss) -> None:

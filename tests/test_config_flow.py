@@ -37,7 +37,7 @@ GOOD_INPUT: dict[str, Any] = {
 async def _start_simulated(hass: HomeAssistant) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["simulated", "winet", "alphaess"]
+    assert result["menu_options"] == ["simulated", "winet", "alphaess", "sungrow_modbus"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "simulated"}
     )

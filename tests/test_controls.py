@@ -30,7 +30,7 @@ from custom_components.sunstream.pysunstream.controls import (
     SettingChange,
     Window,
 )
-from custom_components.sunstream.pysunstream.errors import CommandFailed, SourceUnavailable
+from custom_components.sunstream.pysunstream.errors import CommandFailed, Reason, SourceUnavailable
 from custom_components.sunstream.pysunstream.simulator import SimulatedSystem
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
@@ -509,7 +509,7 @@ class _IgnoringHouse(SimulatedSystem):
 
     async def async_write_setting(self, change: SettingChange) -> None:
         if self.link_down:
-            raise SourceUnavailable("timeout")
+            raise SourceUnavailable(Reason.TIMEOUT)
         raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
 

@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from bench.soak.ha import load_bootstrap
+from bench.soak.home_assistant import load_bootstrap
 from custom_components.sunstream.const import DOMAIN
 
 from .addon.cdp import CHROMIUM, chromium

@@ -25,8 +25,29 @@ def auto_enable_custom_integrations(
     """Start the recorder before Home Assistant, as the Energy checks need it."""
 
 
+LIFETIME = {
+    "grid_in": "sensor.rooftop_grid_import_energy",
+    "grid_out": "sensor.rooftop_grid_export_energy",
+    "pv": "sensor.rooftop_pv_energy_total",
+    "battery_out": "sensor.rooftop_battery_discharge_energy",
+    "battery_in": "sensor.rooftop_battery_charge_energy",
+}
+# What optimizers read (docs/use-cases.md): restarting at midnight, still valid energy.
+TODAY = {
+    "grid_in": "sensor.rooftop_grid_import_energy_today",
+    "grid_out": "sensor.rooftop_grid_export_energy_today",
+    "pv": "sensor.rooftop_pv_energy_today",
+    "battery_out": "sensor.rooftop_battery_discharge_energy_today",
+    "battery_in": "sensor.rooftop_battery_charge_energy_today",
+}
+
+
+@pytest.mark.parametrize("energy", [LIFETIME, TODAY], ids=["lifetime", "today"])
 async def test_energy_dashboard_accepts_sensors(
-    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+    located_hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+    energy: dict[str, str],
 ) -> None:
     """Home Assistant's own Energy validation finds nothing to complain about."""
     hass = located_hass
@@ -38,8 +59,8 @@ async def test_energy_dashboard_accepts_sensors(
             "energy_sources": [
                 {
                     "type": "grid",
-                    "stat_energy_from": "sensor.rooftop_grid_import_energy",
-                    "stat_energy_to": "sensor.rooftop_grid_export_energy",
+                    "stat_energy_from": energy["grid_in"],
+                    "stat_energy_to": energy["grid_out"],
                     "stat_cost": None,
                     "entity_energy_price": None,
                     "number_energy_price": None,
@@ -51,14 +72,14 @@ async def test_energy_dashboard_accepts_sensors(
                 },
                 {
                     "type": "solar",
-                    "stat_energy_from": "sensor.rooftop_pv_energy_total",
+                    "stat_energy_from": energy["pv"],
                     "stat_rate": "sensor.rooftop_pv_power",
                     "config_entry_solar_forecast": None,
                 },
                 {
                     "type": "battery",
-                    "stat_energy_from": "sensor.rooftop_battery_discharge_energy",
-                    "stat_energy_to": "sensor.rooftop_battery_charge_energy",
+                    "stat_energy_from": energy["battery_out"],
+                    "stat_energy_to": energy["battery_in"],
                     "stat_rate": "sensor.rooftop_battery_power",
                     "stat_soc": "sensor.rooftop_battery_state_of_charge",
                     "capacity": 10.0,
@@ -74,13 +95,9 @@ async def test_energy_dashboard_accepts_sensors(
     do_adhoc_statistics(hass, start=NOON_ISH.astimezone(UTC))
     await async_wait_recording_done(hass)
     for entity_id in (
-        "sensor.rooftop_grid_import_energy",
-        "sensor.rooftop_grid_export_energy",
+        *energy.values(),
         "sensor.rooftop_grid_power",
-        "sensor.rooftop_pv_energy_total",
         "sensor.rooftop_pv_power",
-        "sensor.rooftop_battery_discharge_energy",
-        "sensor.rooftop_battery_charge_energy",
         "sensor.rooftop_battery_power",
         "sensor.rooftop_battery_state_of_charge",
     ):

@@ -115,8 +115,14 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "docs-supported-devices": ("tests/test_docs.py::test_the_manual_has_its_pages",),
     "docs-supported-functions": ("tests/test_docs.py::test_entities_page_names_every_entity",),
     "docs-troubleshooting": ("tests/test_docs.py::test_every_message_is_explained",),
-    "docs-use-cases": ("tests/test_blueprints.py::test_alert_notify_end_to_end",),
-    "dynamic-devices": ("tests/test_winet.py::test_part_goes_offline",),
+    "docs-use-cases": (
+        "tests/test_blueprints.py::test_alert_notify_end_to_end",
+        "tests/test_use_cases.py::test_predbat",
+    ),
+    "dynamic-devices": (
+        "tests/test_winet.py::test_part_goes_offline",
+        "tests/test_inverters.py::test_an_inverter_that_comes_and_goes",
+    ),
     "entity-category": (
         "tests/test_sensor.py::test_entities",
         "tests/test_controls.py::test_entities",
@@ -129,6 +135,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "exception-translations": (
         "tests/test_services.py::test_translations_render",
         "tests/test_quality_scale.py::test_every_rejection_key_is_translated",
+        "tests/test_metadata.py::test_raised_placeholders_match_their_messages",
     ),
     "icon-translations": ("tests/test_metadata.py::test_icons_refer_to_translated_entities",),
     "reconfiguration-flow": (
@@ -329,3 +336,53 @@ def test_shipped_integration_imports_only_what_the_manifest_declares() -> None:
                 assert top in sys.stdlib_module_names or top in allowed or top == "__future__", (
                     f"{path} imports {top}, which the manifest does not declare"
                 )
+
+
+def _import_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (relative imports, any depth)."""
+    import ast
+
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        package = [part for part in package if part]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level > 0):
+                continue
+            base = package[: len(package) - (node.level - 1)]
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            for candidate in (target, *(f"{target}.{a.name}".lstrip(".") for a in node.names)):
+                if candidate in graph and candidate != name:
+                    graph[name].add(candidate)
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    """Parts meet through types, not through each other's modules in a loop.
+
+    ``TYPE_CHECKING`` imports count too: a cycle hidden from the interpreter
+    is still one for the reader.
+    """
+    graph = _import_graph(INTEGRATION)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for imported in sorted(graph[module]):
+            if state.get(imported) == 1:
+                cycles.append([*path[path.index(imported) :], imported])
+            elif imported not in state:
+                visit(imported, [*path, imported])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, f"import cycles: {cycles}"

@@ -730,6 +730,11 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "battery_soc",
             "battery_charge_energy",
             "battery_discharge_energy",
+            "battery_charge_energy_today",
+            "battery_discharge_energy_today",
+            # The stack's model names its size (SBR096: 9.6 kWh).
+            "battery_capacity",
+            "battery_stored_energy",
             "battery_mode",  # read back from the inverter's energy-management parameters
             # Its limits are known now: the battery control entities follow.
             "battery_mode_control",
@@ -787,9 +792,14 @@ async def test_parts_are_named_after_the_system_and_numbered_when_several(
         entry = await _entry(hass, gateway)
         devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
         names = sorted((d.name or "", d.serial_number or "") for d in devices)
+        # Two hybrids: each one's battery is a part (serial: its inverter's), numbered with
+        # the stack in the dongle's order; the system's battery device holds the sums.
         assert names == [
             ("WiNet-S", "B2302107654"),
-            ("WiNet-S battery", "S2301187654"),
+            ("WiNet-S battery", ""),
+            ("WiNet-S battery 1", "A2302112345"),
+            ("WiNet-S battery 2", "S2301187654"),
+            ("WiNet-S battery 3", "A2302199999"),
             ("WiNet-S inverter 1", "A2302112345"),
             ("WiNet-S inverter 2", "A2302199999"),
         ]

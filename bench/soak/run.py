@@ -6,7 +6,7 @@ Order of events (all on 127.0.0.1, free ports chosen at start):
 2. the fake devices process (:mod:`bench.soak.fakes`);
 3. a real ``hass`` process in a throw-away config dir, onboarded and given
    the simulated system, the fake WiNet gateway and the fake AlphaESS unit
-   through the config flow (:mod:`bench.soak.ha`); a long-lived token;
+   through the config flow (:mod:`bench.soak.home_assistant`); a long-lived token;
 4. the relay to Home Assistant (:mod:`bench.soak.relay`) and the app,
    ``python -m sunstream_monitor`` pointed at the relay, the broker and a
    configured token;
@@ -48,7 +48,7 @@ import aiohttp
 from . import analysis
 from .chaos import KINDS, Chaos, FakesControl, Stack
 from .common import REPO, RESULTS, SERVER_SRC, JsonLines, free_port, now, say
-from .ha import HaWatch, bootstrap, finish_setup, hass_process, write_config
+from .home_assistant import HaWatch, bootstrap, finish_setup, hass_process, write_config
 from .observe import ChannelObserver, Health, HealthProbe, LoadWatch, MqttObserver, Sampler
 from .procs import MOSQUITTO, Proc, mosquitto_config, wait_for_port
 from .relay import Relay

@@ -19,6 +19,7 @@ from .devices import (
 from .pysunstream.capabilities import KeepsAlive
 from .runtime import SunstreamConfigEntry, SunstreamRuntime
 from .services import async_setup_services
+from .shared_modbus import async_start_shared
 from .sources import create_source
 from .store import system_store
 from .system_alerts import SystemAlerts
@@ -66,6 +67,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SunstreamConfigEntry) ->
         entry.async_create_background_task(
             hass, source.async_run_keepalive(), f"{DOMAIN} keep-alive {entry.title}"
         )
+
+    await async_start_shared(hass, entry, source)
 
     parts = set(readings(coordinator.data))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .pysunstream.alphaess import AlphaEssSource
 from .pysunstream.dispatch import BatteryLimits, Command, CommandKind
-from .pysunstream.model import BatteryMode
+from .pysunstream.model import BatteryMode, PartKey
 from .pysunstream.source import Source
 
 DEFAULT_TARGET_SOC = 100.0
@@ -70,16 +70,23 @@ class CommandValues:
             return limits.max_charge_w if self.charge_power_w is None else self.charge_power_w
         return limits.max_discharge_w if self.discharge_power_w is None else self.discharge_power_w
 
-    def command(self, kind: CommandKind, limits: BatteryLimits, now: datetime) -> Command:
-        """The command the select sends for ``kind``."""
+    def command(
+        self,
+        kind: CommandKind,
+        limits: BatteryLimits,
+        now: datetime,
+        battery: PartKey | None = None,
+    ) -> Command:
+        """The command the select sends for ``kind`` (to ``battery``, one of several)."""
         if kind is CommandKind.STOP:
-            return Command(kind=kind, issued_at=now)
+            return Command(kind=kind, issued_at=now, battery=battery)
         return Command(
             kind=kind,
             issued_at=now,
             power_w=self.power(kind, limits),
             target_soc=self.target_soc,
             duration=timedelta(minutes=self.duration_min),
+            battery=battery,
         )
 
     def after(self, command: Command) -> CommandValues:

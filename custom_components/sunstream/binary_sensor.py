@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -14,10 +15,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import ATTR_REASON, ATTR_SOURCE
 from .coordinator import SunstreamCoordinator
 from .devices import readings
-from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
-from .pysunstream.model import DeviceIdentity
+from .entity import Reported, SunstreamEntity, SunstreamPartEntity, async_add_reported, unique_id
 from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -28,14 +29,8 @@ CONNECTIVITY = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
-
-
-PART_CONNECTIVITY = BinarySensorEntityDescription(
-    key="link",
-    translation_key="link",
-    device_class=BinarySensorDeviceClass.CONNECTIVITY,
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
+# A part's link: the same kind of sensor, on the part's device.
+PART_CONNECTIVITY = replace(CONNECTIVITY, key="link", translation_key="link")
 
 
 async def async_setup_entry(
@@ -44,18 +39,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the system's connectivity sensor, and one per part as parts appear."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities([SunstreamConnectivitySensor(coordinator, CONNECTIVITY)])
+    connectivity = SunstreamConnectivitySensor(entry.runtime_data.coordinator, CONNECTIVITY)
+    async_add_entities([connectivity])
+    async_add_reported(entry, async_add_entities, partial(_part_links, connectivity.coordinator))
 
-    def reported() -> Reported:
-        for reading in readings(coordinator.data).values():
-            part = reading.identity
-            yield (
-                unique_id(coordinator, PART_CONNECTIVITY.key, part),
-                partial(SunstreamPartConnectivitySensor, coordinator, PART_CONNECTIVITY, part=part),
-            )
 
-    async_add_reported(entry, async_add_entities, reported)
+def _part_links(coordinator: SunstreamCoordinator) -> Reported:
+    """One link sensor per part the system lists (see ``async_add_reported``)."""
+    for reading in readings(coordinator.data).values():
+        part = reading.identity
+        yield (
+            unique_id(coordinator, PART_CONNECTIVITY.key, part),
+            partial(SunstreamPartConnectivitySensor, coordinator, PART_CONNECTIVITY, part=part),
+        )
 
 
 class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
@@ -77,39 +73,37 @@ class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Why the link is down, when it is."""
-        return {"reason": self.coordinator.disconnect_reason}
+        """Why the link is down, when it is; and what the link is.
+
+        ``source`` is the config entry's kind of system, the same value as
+        every event's ``source``: a client (the app) reads it from the state
+        it already follows, where the device's maker and model cannot tell a
+        Sungrow inverter on WiNet from one on Modbus TCP.
+        """
+        return {
+            ATTR_REASON: self.coordinator.disconnect_reason,
+            ATTR_SOURCE: self.coordinator.source.source_type,
+        }
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.is_on, self.coordinator.disconnect_reason)
 
 
-class SunstreamPartConnectivitySensor(SunstreamEntity, BinarySensorEntity):
+class SunstreamPartConnectivitySensor(SunstreamPartEntity, BinarySensorEntity):
     """On while a part behind the system (an inverter, a battery) is linked.
 
     Unavailable while the system itself is unreachable: then nobody knows.
     """
 
-    def __init__(
-        self,
-        coordinator: SunstreamCoordinator,
-        description: BinarySensorEntityDescription,
-        *,
-        part: DeviceIdentity,
-    ) -> None:
-        """Follow the part with ``part.key``."""
-        super().__init__(coordinator, description, part=part)
-        self._key = part.key
-
     @property
     def available(self) -> bool:
         """Known while the system answers and still lists the part."""
-        return super().available and self._key in readings(self.coordinator.data)
+        return super().available and self.reading is not None
 
     @property
     def is_on(self) -> bool:
         """Whether the part reports a live link."""
-        reading = readings(self.coordinator.data).get(self._key)
+        reading = self.reading
         return reading is not None and reading.online
 
     def _fingerprint(self) -> tuple[Any, ...]:

@@ -8,11 +8,13 @@ looks for them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -32,6 +34,7 @@ from .config_flow_alphaess import (
     validate_modbus,
 )
 from .config_flow_options import (
+    MODBUS_OPTIONS_SCHEMA,
     OPTIONS_SCHEMA,
     PLACEHOLDERS,
     alert_error,
@@ -44,6 +47,12 @@ from .config_flow_simulated import (
     SIMULATED_SCHEMA,
     hardware,
     split_simulated,
+)
+from .config_flow_sungrow import (
+    SUNGROW_SCHEMA,
+    async_identify_sungrow,
+    flatten_sungrow,
+    nest_sungrow,
 )
 from .config_flow_winet import (
     REAUTH_SCHEMA,
@@ -70,15 +79,66 @@ from .pysunstream.winet import (
     async_fetch_fingerprint,
 )
 from .runtime import SunstreamConfigEntry
+from .shared_modbus import CONF_SHARED_MODBUS, validate_shared
 from .sources import split_host
 
 STEP_WINET = "winet"
 STEP_ALPHAESS = "alphaess"
+STEP_SUNGROW = SourceType.SUNGROW_MODBUS.value
 # The form of each connection step, and the placeholders it always shows.
 CONNECTION_FORMS: dict[str, tuple[vol.Schema, dict[str, str]]] = {
     STEP_WINET: (WINET_SCHEMA, {}),
     STEP_ALPHAESS: (ALPHAESS_SCHEMA, MODBUS_PLACEHOLDERS),
+    STEP_SUNGROW: (SUNGROW_SCHEMA, MODBUS_PLACEHOLDERS),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a Modbus device said it is: its serial (the unique id) and the entry's title."""
+
+    serial: str
+    title: str
+
+
+type Identified = tuple[dict[str, str], dict[str, str], Identity | None]
+
+
+async def _identify_alphaess(data: Mapping[str, Any]) -> Identified:
+    errors, placeholders, serial = await async_identify_alphaess(data)
+    return errors, placeholders, Identity(serial, f"AlphaESS {serial}") if serial else None
+
+
+async def _identify_sungrow(data: Mapping[str, Any]) -> Identified:
+    errors, placeholders, found = await async_identify_sungrow(data)
+    if found is None:
+        return errors, placeholders, None
+    serial, model = found
+    return errors, placeholders, Identity(serial, f"Sungrow {model.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusKind:
+    """One kind of Modbus system: its entry type, form conversion and identification."""
+
+    source_type: SourceType
+    flatten: Callable[[Mapping[str, Any]], dict[str, Any]]
+    identify: Callable[[Mapping[str, Any]], Awaitable[Identified]]
+
+
+MODBUS_SOURCES = frozenset({SourceType.MODBUS, SourceType.SUNGROW_MODBUS})
+MODBUS_KINDS: dict[str, ModbusKind] = {
+    STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, flatten_alphaess, _identify_alphaess),
+    STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, flatten_sungrow, _identify_sungrow),
+}
+
+
+def _reads_its_device(entry: SunstreamConfigEntry) -> bool:
+    """Whether ``entry`` is loaded and its latest reading succeeded."""
+    return (
+        entry.state is ConfigEntryState.LOADED
+        and entry.runtime_data.coordinator.last_update_success
+    )
 
 
 class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -95,7 +155,7 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask what kind of system to add."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=[SourceType.SIMULATED.value, STEP_WINET, STEP_ALPHAESS],
+            menu_options=[SourceType.SIMULATED.value, STEP_WINET, STEP_ALPHAESS, STEP_SUNGROW],
         )
 
     async def async_step_simulated(
@@ -222,41 +282,58 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """An AlphaESS unit reached over Modbus TCP."""
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None:
-            data = flatten_alphaess(user_input)
-            errors = validate_modbus(data)
-            if not errors and self.source == SOURCE_RECONFIGURE:
-                entry = self._get_reconfigure_entry()
-                if all(entry.data.get(key) == data[key] for key in ADDRESS_KEYS):
-                    # Same address, same unit: asking it again would be
-                    # refused as "busy" by the entry's own running session.
-                    return self.async_update_reload_and_abort(entry, data_updates=data)
-            if not errors and self.source != SOURCE_RECONFIGURE:
-                # A configured unit keeps its one Modbus slot taken: asking
-                # it again would be refused, by our own session, as "busy".
-                self._async_abort_entries_match({key: data[key] for key in ADDRESS_KEYS})
-            if not errors:
-                errors, found, serial = await async_identify_alphaess(data)
-                placeholders |= found
-                if serial is not None:
-                    await self.async_set_unique_id(serial)
-                    if self.source == SOURCE_RECONFIGURE:
-                        self._abort_if_unique_id_mismatch(reason="wrong_unit")
-                        return self.async_update_reload_and_abort(
-                            self._get_reconfigure_entry(), data_updates=data
-                        )
-                    # Found by its serial at another address: that address now.
-                    self._abort_if_unique_id_configured(
-                        updates={key: data[key] for key in ADDRESS_KEYS}
-                    )
-                    return self.async_create_entry(
-                        title=f"AlphaESS {serial}",
-                        data={CONF_SOURCE: SourceType.MODBUS.value, **data},
-                        options=default_options(MODBUS_DEFAULT_INTERVAL),
-                    )
-        return self._connection_form(STEP_ALPHAESS, user_input, errors, placeholders)
+        return await self._async_modbus(STEP_ALPHAESS, user_input)
+
+    async def async_step_sungrow_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Sungrow inverter reached over Modbus TCP (its LAN port or a WiNet-S)."""
+        return await self._async_modbus(STEP_SUNGROW, user_input)
+
+    async def _async_modbus(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Check the address, identify the device, then create or update the entry."""
+        kind = MODBUS_KINDS[step_id]
+        if user_input is None:
+            return self._connection_form(step_id, user_input, {}, {})
+        data = kind.flatten(user_input)
+        errors = validate_modbus(data)
+        if not errors and self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            if all(entry.data.get(key) == data[key] for key in ADDRESS_KEYS):
+                # Same address, same device: asking it again would be
+                # refused as "busy" by the entry's own running session.
+                return self.async_update_reload_and_abort(entry, data_updates=data)
+        if not errors and self.source != SOURCE_RECONFIGURE:
+            # A configured device keeps its one Modbus slot taken: asking
+            # it again would be refused, by our own session, as "busy".
+            self._async_abort_entries_match({key: data[key] for key in ADDRESS_KEYS})
+        if errors:
+            return self._connection_form(step_id, user_input, errors, {})
+        errors, placeholders, identity = await kind.identify(data)
+        if identity is None:
+            return self._connection_form(step_id, user_input, errors, placeholders)
+        await self.async_set_unique_id(identity.serial)
+        if self.source == SOURCE_RECONFIGURE:
+            self._abort_if_unique_id_mismatch(reason="wrong_unit")
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data_updates=data
+            )
+        existing = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, identity.serial
+        )
+        if existing is not None and _reads_its_device(existing):
+            # The device answers its entry at the old address: this one is a
+            # way to the same device (a shared Modbus port, a proxy), not a move.
+            self._abort_if_unique_id_configured()
+        # Found by its serial at another address: that address now.
+        self._abort_if_unique_id_configured(updates={key: data[key] for key in ADDRESS_KEYS})
+        return self.async_create_entry(
+            title=identity.title,
+            data={CONF_SOURCE: kind.source_type.value, **data},
+            options=default_options(MODBUS_DEFAULT_INTERVAL),
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -268,6 +345,8 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._connection_form(STEP_WINET, nest_winet(entry.data), {}, {})
         if entry.data.get(CONF_SOURCE) == SourceType.MODBUS:
             return self._connection_form(STEP_ALPHAESS, nest_alphaess(entry.data), {}, {})
+        if entry.data.get(CONF_SOURCE) == SourceType.SUNGROW_MODBUS:
+            return self._connection_form(STEP_SUNGROW, nest_sungrow(entry.data), {}, {})
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = validate_ranges(user_input)
@@ -311,6 +390,8 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
                 and user_input[CONF_UPDATE_INTERVAL] < WINET_MIN_INTERVAL
             ):
                 errors[CONF_UPDATE_INTERVAL] = "update_interval_too_fast"
+            if not errors and CONF_SHARED_MODBUS in user_input:
+                errors = validate_shared(user_input[CONF_SHARED_MODBUS])
             if not errors and (alert_problem := alert_error(user_input)) is not None:
                 errors["base"] = "alert_threshold_out_of_range"
                 placeholders |= alert_problem
@@ -319,7 +400,10 @@ class SunstreamOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or self.config_entry.options
+                MODBUS_OPTIONS_SCHEMA
+                if self.config_entry.data.get(CONF_SOURCE) in MODBUS_SOURCES
+                else OPTIONS_SCHEMA,
+                user_input or self.config_entry.options,
             ),
             errors=errors,
             description_placeholders=placeholders,

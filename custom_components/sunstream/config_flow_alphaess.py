@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.data_entry_flow import section
@@ -89,18 +89,36 @@ def validate_modbus(data: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-async def async_identify_alphaess(
-    data: Mapping[str, Any],
-) -> tuple[dict[str, str], dict[str, str], str | None]:
-    """Read the unit's serial; or say, translated, why not."""
-    source = alphaess_source(data)
+class Identifies[T](Protocol):
+    """A Modbus source that can tell who it is before it is set up."""
+
+    async def identify(self) -> T:
+        """Read the device's identity; raise as the source says."""
+        ...
+
+    async def async_close(self) -> None:
+        """Release the Modbus session."""
+        ...
+
+
+async def identify_modbus[T](
+    source: Identifies[T],
+) -> tuple[dict[str, str], dict[str, str], T | None]:
+    """What ``source`` says it is; or say, translated, why not (any Modbus device)."""
     try:
         return {}, {}, await source.identify()
     except SourceUnavailable as err:
-        # A unit held by another client is told apart: the fix is different.
+        # A device held by another client is told apart: the fix is different.
         error = "unit_busy" if isinstance(err, UnitBusy) else "cannot_connect_unit"
         return {"base": error}, {"reason": err.reason}, None
     except CommandRejected:
         return {"base": "no_serial"}, {}, None
     finally:
         await source.async_close()
+
+
+async def async_identify_alphaess(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Read the unit's serial; or say, translated, why not."""
+    return await identify_modbus(alphaess_source(data))

@@ -12,11 +12,24 @@ from typing import Any
 
 from homeassistant.const import CONF_NAME
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+)
 import probatio as vol
 
 from .const import CONF_CO2_FACTOR, CONF_TARIFF, CONF_UPDATE_INTERVAL, RANGES
 from .pysunstream.winet import MIN_POLL_INTERVAL as WINET_MIN_INTERVAL
+from .shared_modbus import (
+    CONF_SHARED_HOST,
+    CONF_SHARED_MODBUS,
+    CONF_SHARED_PORT,
+    CONF_WRITABLE,
+    DEFAULT_HOST,
+    PORT_RANGE,
+)
 from .system_alerts import ALERT_OPTIONS, CONF_ALERTS
 from .system_options import DEFAULT_OPTIONS, SystemOptions
 
@@ -59,12 +72,28 @@ ALERTS_SECTION = section(
 # Alert thresholds are optional: an options call without the section (an
 # older client, a script) keeps the defaults rather than failing.
 OPTIONS_SCHEMA = vol.Schema({**OPTION_FIELDS, vol.Optional(CONF_ALERTS): ALERTS_SECTION})
+# A Modbus system can share its one connection (docs/configuration.md#options).
+SHARED_SECTION = section(
+    vol.Schema(
+        {
+            vol.Required(CONF_SHARED_PORT, default=0): number_field("", 1),
+            vol.Required(CONF_SHARED_HOST, default=DEFAULT_HOST): TextSelector(),
+            vol.Optional(CONF_WRITABLE, default=""): TextSelector(),
+        }
+    ),
+    {"collapsed": True},
+)
+MODBUS_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend({vol.Optional(CONF_SHARED_MODBUS): SHARED_SECTION})
 
 PLACEHOLDERS = {
     f"{key}_{end}": f"{value:g}"
     for key, bounds in RANGES.items()
     for end, value in zip(("min", "max"), bounds, strict=True)
-} | {"winet_min_interval": str(WINET_MIN_INTERVAL)}
+} | {
+    "winet_min_interval": str(WINET_MIN_INTERVAL),
+    "shared_port_min": str(PORT_RANGE[0]),
+    "shared_port_max": str(PORT_RANGE[1]),
+}
 
 
 def validate_ranges(user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -99,6 +128,13 @@ def options_from_input(user_input: Mapping[str, Any]) -> dict[str, Any]:
     ).as_options()
     if CONF_ALERTS in user_input:
         options[CONF_ALERTS] = {key: float(v) for key, v in user_input[CONF_ALERTS].items()}
+    if CONF_SHARED_MODBUS in user_input:
+        shared = user_input[CONF_SHARED_MODBUS]
+        options[CONF_SHARED_MODBUS] = {
+            CONF_SHARED_PORT: int(shared.get(CONF_SHARED_PORT, 0)),
+            CONF_SHARED_HOST: str(shared.get(CONF_SHARED_HOST, DEFAULT_HOST)).strip(),
+            CONF_WRITABLE: str(shared.get(CONF_WRITABLE, "")).strip(),
+        }
     return options
 
 

@@ -22,6 +22,7 @@ CONF_SECURITY: Final = "security"
 CONF_CONNECTION: Final = "connection"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_MODEL: Final = "model"
+CONF_CONNECTION_TYPE: Final = "connection_type"
 CONF_PROFILE: Final = "profile"
 
 DEFAULT_NAME: Final = "Simulated system"
@@ -73,3 +74,4 @@ class SourceType(StrEnum):
     SIMULATED = "simulated"
     WINET = "winet"
     MODBUS = "modbus"
+    SUNGROW_MODBUS = "sungrow_modbus"

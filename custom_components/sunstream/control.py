@@ -22,18 +22,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Self
 
+from homeassistant.const import EntityCategory
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .battery_control import accepts_dispatch
+from .battery_control import CommandValues, accepts_dispatch
 from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
-from .entity import SunstreamEntity
+from .entity import Reported, SunstreamEntity, async_add_reported
+from .pysunstream.capabilities import CommandsSeveralBatteries
 from .pysunstream.controls import Configurable, DeviceSettings, Setting, SettingChange, Window
+from .pysunstream.dispatch import BatteryLimits, Command, CommandKind
+from .pysunstream.model import DeviceIdentity, Metric, PartKey, Value
 from .pysunstream.setting_rules import reported_value, supports
 from .runtime import SunstreamConfigEntry
 
@@ -79,32 +84,68 @@ class SettingEntityDescription(EntityDescription):
 
     setting: Setting
 
+    @classmethod
+    def window(cls, setting: Setting, part: str, **fields: Any) -> Self:
+        """The description of ``part`` (start, end, enabled) of the window ``setting``.
 
-def setting_candidates[D: SettingEntityDescription](
-    coordinator: SunstreamCoordinator,
+        Each window's entities share one translation, numbered by placeholder.
+        """
+        name, number = setting.value.rsplit("_", 1)
+        return cls(
+            key=f"{setting.value}_{part}",
+            translation_key=f"{name}_{part}",
+            translation_placeholders={"number": number},
+            entity_category=EntityCategory.CONFIG,
+            setting=setting,
+            **fields,
+        )
+
+
+type Controls = Callable[[SunstreamCoordinator], Iterable[Candidate]]
+"""A platform's controls of one kind, for the system ``coordinator`` runs."""
+
+
+def _controls[D: EntityDescription](
+    exists: Callable[[SunstreamCoordinator, D], Callable[[], bool]],
     descriptions: Iterable[D],
     kind: Callable[[SunstreamCoordinator, D], Entity],
-) -> list[Candidate]:
+) -> Controls:
+    def candidates(coordinator: SunstreamCoordinator) -> list[Candidate]:
+        return [
+            (d.key, exists(coordinator, d), partial(kind, coordinator, d)) for d in descriptions
+        ]
+
+    return candidates
+
+
+def settings[D: SettingEntityDescription](
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+) -> Controls:
     """One ``kind`` entity per description, once the device keeps its setting."""
-    return [
-        (d.key, keeps(coordinator, d.setting), partial(kind, coordinator, d)) for d in descriptions
-    ]
+    return _controls(lambda coordinator, d: keeps(coordinator, d.setting), descriptions, kind)
+
+
+def commands[D: EntityDescription](
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+) -> Controls:
+    """One ``kind`` entity per description, once the battery takes commands."""
+    return _controls(lambda coordinator, _: dispatches(coordinator), descriptions, kind)
 
 
 @callback
 def async_add_controls(
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    candidates: Iterable[Candidate],
+    *controls: Controls,
 ) -> None:
-    """Add each control once it exists, now or after a later poll.
+    """Add each of a platform's ``controls`` once it exists, now or after a later poll.
 
     As :func:`.entity.async_add_reported` does for sensors, a control Home
     Assistant removes (with the fallback battery device a gateway's real
     battery replaces) waits again, and comes back on its new device.
     """
     coordinator = entry.runtime_data.coordinator
-    waiting = list(candidates)
+    waiting = [candidate for kind in controls for candidate in kind(coordinator)]
 
     def build(candidate: Candidate) -> Entity:
         entity = candidate[2]()
@@ -138,6 +179,78 @@ class ControlEntity(SunstreamEntity):
         except HomeAssistantError:
             self.async_write_ha_state()
             raise
+
+
+@callback
+def async_add_battery_controls(
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[DeviceIdentity], Reported],
+) -> None:
+    """Add ``build``'s entities for each of several batteries, as each becomes known."""
+    coordinator = entry.runtime_data.coordinator
+
+    def reported() -> Reported:
+        for battery in several_batteries(coordinator):
+            yield from build(battery)
+
+    async_add_reported(entry, async_add_entities, reported)
+
+
+def several_batteries(coordinator: SunstreamCoordinator) -> list[DeviceIdentity]:
+    """The batteries commanded one by one (several hybrids behind a WiNet gateway).
+
+    Each gets battery control entities of its own, on its own device, once
+    its limits are known; the system's battery device then has none, since
+    a command to it could go to neither.
+    """
+    source = coordinator.source
+    if not isinstance(source, CommandsSeveralBatteries):
+        return []
+    parts = set(source.battery_parts)
+    return [
+        reading.identity
+        for reading in coordinator.data.snapshot.devices
+        if reading.identity.key in parts and source.limits_of(PartKey(reading.identity.key))
+    ]
+
+
+class BatteryControlEntity(ControlEntity):
+    """A battery control entity: of the system's battery, or of one of several.
+
+    With ``battery`` it sits on that battery's device and reads and sends
+    that battery's limits, values and commands only.
+    """
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: EntityDescription,
+        battery: DeviceIdentity | None = None,
+    ) -> None:
+        """Place the entity on the system's battery device, or on ``battery``'s."""
+        super().__init__(coordinator, description, DeviceRole.BATTERY, battery)
+
+    @property
+    def _limits(self) -> BatteryLimits | None:
+        source = self.coordinator.source
+        if self._part is not None and isinstance(source, CommandsSeveralBatteries):
+            return source.limits_of(self._part)
+        return source.battery_limits
+
+    @property
+    def _values(self) -> CommandValues:
+        return self.coordinator.command_values_of(self._part)
+
+    def _metric(self, metric: Metric) -> Value:
+        """``metric`` of this battery: its own part's, or the system's."""
+        if self._part is None:
+            return self.coordinator.data.metric(metric)
+        reading = self._part_reading()
+        return None if reading is None else reading.metrics.get(metric)
+
+    def _command(self, kind: CommandKind, limits: BatteryLimits) -> Command:
+        return self._values.command(kind, limits, dt_util.now(), self._part)
 
 
 class SettingEntity(ControlEntity):

@@ -35,7 +35,9 @@ from .const import (
     STORAGE_SAVE_DELAY,
 )
 from .identifiers import part_identifier
+from .pysunstream.capabilities import CommandsSeveralBatteries
 from .pysunstream.controls import Configurable, SettingChange
+from .pysunstream.daily import DailyTotals
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
 from .pysunstream.errors import (
@@ -46,7 +48,7 @@ from .pysunstream.errors import (
     Reason,
     SourceUnavailable,
 )
-from .pysunstream.model import Metric, Snapshot, as_number
+from .pysunstream.model import Metric, PartKey, Snapshot, as_number
 from .pysunstream.setting_rules import reported_value, validate_change
 from .pysunstream.source import Source
 from .pysunstream.totals import LifetimeTotals
@@ -107,7 +109,10 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self.connected: bool | None = None
         self.disconnect_reason: Reason | None = None
         self.economics = Economics()
+        self.daily = DailyTotals()
         self.command_values = CommandValues()
+        # Each battery's own, where the system commands several separately.
+        self.battery_command_values: dict[PartKey, CommandValues] = {}
         self.write_limiter = WriteLimiter()
         # The highest each lifetime total has shown (see LifetimeTotals).
         self.totals = LifetimeTotals()
@@ -123,7 +128,12 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         if saved:
             self.source.restore(saved.get("source", {}))
             self.economics = Economics.from_dict(saved.get("economics", {}))
+            self.daily = DailyTotals.from_dict(saved.get("daily", {}))
             self.command_values = CommandValues.from_dict(saved.get("command_values", {}))
+            self.battery_command_values = {
+                PartKey(key): CommandValues.from_dict(values)
+                for key, values in saved.get("battery_command_values", {}).items()
+            }
             self.totals = LifetimeTotals.from_dict(saved.get("totals", {}))
             # Offline when we last looked: coming back is a transition.
             if saved.get("connected") is False:
@@ -135,7 +145,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         return {
             "source": self.source.as_dict(),
             "economics": self.economics.as_dict(),
+            "daily": self.daily.as_dict(),
             "command_values": self.command_values.as_dict(),
+            "battery_command_values": {
+                key: values.as_dict() for key, values in self.battery_command_values.items()
+            },
             "totals": self.totals.as_dict(),
             "connected": self.connected,
             "disconnect_reason": self.disconnect_reason,
@@ -196,6 +210,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 translation_key="source_unavailable",
                 translation_placeholders={"reason": err.reason},
             ) from err
+        # Today's energies, house consumption and stored energy the device
+        # does not report, the same way for every source.
+        snapshot = self.daily.complete(snapshot)
         self._set_connected(True, Reason.CONNECTED)
         self._clear_issues()
         self._track_parts(snapshot)
@@ -330,12 +347,35 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
                 ATTR_EXPIRES_AT: command.expires_at.isoformat(),
             },
         )
-        self.set_command_values(self.command_values.after(command))
+        battery = command.battery
+        self.set_command_values(self.command_values_of(battery).after(command), battery)
         await self.async_refresh()
 
-    def set_command_values(self, values: CommandValues) -> None:
+    def _own_values(self, battery: PartKey | None) -> PartKey | None:
+        """``battery`` if it keeps values of its own (one of several), else ``None``."""
+        source = self.source
+        if (
+            battery is not None
+            and isinstance(source, CommandsSeveralBatteries)
+            and battery in source.battery_parts
+        ):
+            return battery
+        return None
+
+    def command_values_of(self, battery: PartKey | None) -> CommandValues:
+        """The values the next command to ``battery`` is sent with."""
+        own = self._own_values(battery)
+        if own is None:
+            return self.command_values
+        return self.battery_command_values.get(own, CommandValues())
+
+    def set_command_values(self, values: CommandValues, battery: PartKey | None = None) -> None:
         """Keep ``values`` for the next forced command (and across restarts)."""
-        self.command_values = values
+        own = self._own_values(battery)
+        if own is None:
+            self.command_values = values
+        else:
+            self.battery_command_values[own] = values
         self._store.async_delay_save(self._state_to_save, STORAGE_SAVE_DELAY)
 
     async def async_write_setting(self, change: SettingChange) -> None:

@@ -17,7 +17,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from .const import CONF_BATTERY_KWH, CONF_PV_PEAK_KW, CONF_SOURCE, SourceType
 from .coordinator import SunstreamCoordinator
 from .identifiers import part_identifier, system_identifier
-from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
+from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading, PartKey
 from .system_data import SystemData
 
 MANUFACTURER = "Sunstream"
@@ -31,7 +31,32 @@ class DeviceRole(StrEnum):
 
 
 def _battery_part(data: SystemData | None) -> DeviceIdentity | None:
-    return data.identity(DeviceKind.BATTERY) if data is not None else None
+    """The system's one battery part; ``None`` with none or several.
+
+    With several batteries (two hybrid inverters behind one gateway) each
+    shows its own values and the system's sums live on a battery device of
+    the system's own.
+    """
+    if data is None:
+        return None
+    batteries = [r.identity for r in data.snapshot.devices if r.identity.kind is DeviceKind.BATTERY]
+    return batteries[0] if len(batteries) == 1 else None
+
+
+def battery_target(coordinator: SunstreamCoordinator, device: dr.AnyDeviceEntry) -> PartKey | None:
+    """The battery part a command sent to ``device`` is for.
+
+    A battery part's device names that battery; any other device of the
+    system (the system itself, its summing battery device) names none,
+    which the source takes as "the system's battery".
+    """
+    for reading in coordinator.data.snapshot.devices:
+        identity = reading.identity
+        if identity.kind is DeviceKind.BATTERY and (
+            part_identifier(coordinator.system_id, identity.key) in device.identifiers
+        ):
+            return PartKey(identity.key)
+    return None
 
 
 def battery_identifier(system_id: str, data: SystemData | None) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole, device_info, part_device_info
-from .pysunstream.model import DeviceIdentity
+from .pysunstream.model import DeviceIdentity, DeviceReading, PartKey
 from .runtime import SunstreamConfigEntry
 
 # What the latest data has room for: (unique id, how to build the entity).
@@ -105,7 +105,17 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
             self._attr_device_info: DeviceInfo = device_info(coordinator, role)
         else:
             self._attr_device_info = part_device_info(coordinator, part)
+        self._part = PartKey(part.key) if part is not None else None
         self._written: tuple[Any, ...] | None = None
+
+    def _part_reading(self) -> DeviceReading | None:
+        """The part the entity sits on, in the latest poll; ``None`` on the system or unlisted."""
+        if self._part is None:
+            return None
+        for reading in self.coordinator.data.snapshot.devices:
+            if reading.identity.key == self._part:
+                return reading
+        return None
 
     async def async_added_to_hass(self) -> None:
         """Remember what the first write (done by the platform) will show."""
@@ -131,4 +141,23 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self.async_write_ha_state()
 
 
-__all__ = ["DOMAIN", "SunstreamEntity", "async_add_reported", "unique_id"]
+class SunstreamPartEntity(SunstreamEntity):
+    """An entity on one part behind the system (a battery, a converter), found by key."""
+
+    def __init__(
+        self,
+        coordinator: SunstreamCoordinator,
+        description: EntityDescription,
+        *,
+        part: DeviceIdentity,
+    ) -> None:
+        """Place the entity on ``part``."""
+        super().__init__(coordinator, description, part=part)
+
+    @property
+    def reading(self) -> DeviceReading | None:
+        """The part in the latest poll; ``None`` while the system does not list it."""
+        return self._part_reading()
+
+
+__all__ = ["DOMAIN", "SunstreamEntity", "SunstreamPartEntity", "async_add_reported", "unique_id"]

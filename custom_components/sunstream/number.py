@@ -19,18 +19,19 @@ from homeassistant.util import dt as dt_util
 
 from .battery_control import MIN_POWER_W, POWER_STEP_W, RUNNING, CommandValues
 from .control import (
-    ControlEntity,
+    BatteryControlEntity,
     SettingEntity,
     SettingEntityDescription,
+    async_add_battery_controls,
     async_add_controls,
-    dispatches,
-    setting_candidates,
+    commands,
+    settings,
 )
 from .coordinator import SunstreamCoordinator
-from .devices import DeviceRole
+from .entity import Reported, unique_id
 from .pysunstream.controls import Configurable, NumberRange, Setting
-from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, BatteryLimits, CommandKind
-from .pysunstream.model import Metric
+from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, CommandKind
+from .pysunstream.model import DeviceIdentity, Metric
 from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -110,13 +111,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the system has, as soon as it has them."""
+    numbers = (settings(SETTING_NUMBERS, SettingNumber), commands(COMMAND_NUMBERS, CommandNumber))
+    async_add_controls(entry, async_add_entities, *numbers)
     coordinator = entry.runtime_data.coordinator
-    candidates = setting_candidates(coordinator, SETTING_NUMBERS, SettingNumber)
-    candidates += [
-        (description.key, dispatches(coordinator), partial(CommandNumber, coordinator, description))
-        for description in COMMAND_NUMBERS
-    ]
-    async_add_controls(entry, async_add_entities, candidates)
+
+    def per_battery(battery: DeviceIdentity) -> Reported:
+        for description in COMMAND_NUMBERS:
+            uid = unique_id(coordinator, description.key, battery)
+            yield uid, partial(CommandNumber, coordinator, description, battery)
+
+    async_add_battery_controls(entry, async_add_entities, per_battery)
 
 
 class SettingNumber(SettingEntity, NumberEntity):
@@ -172,7 +176,7 @@ class SettingNumber(SettingEntity, NumberEntity):
         await self._async_set(value)
 
 
-class CommandNumber(ControlEntity, NumberEntity):
+class CommandNumber(BatteryControlEntity, NumberEntity):
     """A value the next forced command is sent with; an action sets it too.
 
     Changed while its command runs (the charge power during a forced
@@ -181,16 +185,6 @@ class CommandNumber(ControlEntity, NumberEntity):
     """
 
     entity_description: CommandNumberDescription
-
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: CommandNumberDescription
-    ) -> None:
-        """Show one of the coordinator's command values."""
-        super().__init__(coordinator, description, DeviceRole.BATTERY)
-
-    @property
-    def _limits(self) -> BatteryLimits | None:
-        return self.coordinator.source.battery_limits
 
     @property
     def native_max_value(self) -> float:
@@ -214,7 +208,7 @@ class CommandNumber(ControlEntity, NumberEntity):
     @property
     def native_value(self) -> float | None:
         """The value the next (or running) command is sent with."""
-        values, limits = self.coordinator.command_values, self._limits
+        values, limits = self._values, self._limits
         match self.entity_description.key:
             case COMMAND_TARGET_SOC.key:
                 return values.target_soc
@@ -227,7 +221,7 @@ class CommandNumber(ControlEntity, NumberEntity):
         return (self.available, self.native_value, self.native_max_value, self.native_min_value)
 
     def _with(self, value: float) -> CommandValues:
-        values = self.coordinator.command_values
+        values = self._values
         match self.entity_description.key:
             case COMMAND_TARGET_SOC.key:
                 return replace(values, target_soc=value)
@@ -239,7 +233,7 @@ class CommandNumber(ControlEntity, NumberEntity):
 
     def _running(self) -> CommandKind | None:
         """The forced command the battery reports running, if this value belongs to it."""
-        running = RUNNING.get(str(self.coordinator.data.metric(Metric.BATTERY_MODE)))
+        running = RUNNING.get(str(self._metric(Metric.BATTERY_MODE)))
         kind = self.entity_description.kind
         return running if kind is None or kind is running else None
 
@@ -248,8 +242,8 @@ class CommandNumber(ControlEntity, NumberEntity):
         coordinator = self.coordinator
         values = self._with(value)
         if (kind := self._running()) is not None and (limits := self._limits) is not None:
-            command = values.command(kind, limits, dt_util.now())
+            command = values.command(kind, limits, dt_util.now(), self._part)
             await self._async_write(lambda: coordinator.async_dispatch(command))
             return
-        coordinator.set_command_values(values)
+        coordinator.set_command_values(values, self._part)
         self.async_write_ha_state()

@@ -32,8 +32,8 @@ from homeassistant.const import (
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import SunstreamCoordinator
-from .entity import Reported, SunstreamEntity, unique_id
-from .pysunstream.model import DeviceIdentity, DeviceKind, DeviceReading
+from .entity import Reported, SunstreamPartEntity, unique_id
+from .pysunstream.model import DeviceKind
 
 PART_KINDS = frozenset(
     {DeviceKind.BUS, DeviceKind.CONVERTER, DeviceKind.SOLAR_UNIT, DeviceKind.WIND_UNIT}
@@ -121,39 +121,25 @@ def reported_part_sensors(coordinator: SunstreamCoordinator) -> Reported:
             if key in PART_SENSORS:
                 yield (
                     unique_id(coordinator, key, reading.identity),
-                    partial(SunstreamPartSensor, coordinator, reading.identity, PART_SENSORS[key]),
+                    partial(
+                        SunstreamPartSensor, coordinator, PART_SENSORS[key], part=reading.identity
+                    ),
                 )
 
 
-class SunstreamPartSensor(SunstreamEntity, SensorEntity):
+class SunstreamPartSensor(SunstreamPartEntity, SensorEntity):
     """One value of one part, on the part's own device."""
-
-    def __init__(
-        self,
-        coordinator: SunstreamCoordinator,
-        part: DeviceIdentity,
-        description: SensorEntityDescription,
-    ) -> None:
-        """Place the sensor on ``part``."""
-        super().__init__(coordinator, description, part=part)
-        self._part_key = part.key
-
-    def _reading(self) -> DeviceReading | None:
-        for reading in self.coordinator.data.snapshot.devices:
-            if reading.identity.key == self._part_key:
-                return reading
-        return None
 
     @property
     def available(self) -> bool:
         """Unavailable while the part itself is offline (a tripped converter)."""
-        reading = self._reading()
+        reading = self.reading
         return super().available and reading is not None and reading.online
 
     @property
     def native_value(self) -> StateType:
         """The part's latest value."""
-        reading = self._reading()
+        reading = self.reading
         if reading is None:
             return None
         value = reading.values.get(self.entity_description.key)

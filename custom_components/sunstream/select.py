@@ -10,15 +10,18 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from .battery_control import MODE_COMMANDS
 from .const import DOMAIN
-from .control import ControlEntity, async_add_controls, dispatches
-from .coordinator import SunstreamCoordinator
-from .devices import DeviceRole
+from .control import (
+    BatteryControlEntity,
+    async_add_battery_controls,
+    async_add_controls,
+    commands,
+)
+from .entity import Reported, unique_id
 from .pysunstream.dispatch import CommandKind
-from .pysunstream.model import BatteryMode, Metric, as_number
+from .pysunstream.model import BatteryMode, DeviceIdentity, Metric, as_number
 from .runtime import SunstreamConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -37,21 +40,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the mode select once the battery takes commands."""
+    async_add_controls(entry, async_add_entities, commands([BATTERY_MODE], BatteryModeSelect))
     coordinator = entry.runtime_data.coordinator
-    async_add_controls(
-        entry,
-        async_add_entities,
-        [
-            (
-                BATTERY_MODE.key,
-                dispatches(coordinator),
-                partial(BatteryModeSelect, coordinator, BATTERY_MODE),
-            )
-        ],
-    )
+
+    def per_battery(battery: DeviceIdentity) -> Reported:
+        uid = unique_id(coordinator, BATTERY_MODE.key, battery)
+        yield uid, partial(BatteryModeSelect, coordinator, BATTERY_MODE, battery)
+
+    async_add_battery_controls(entry, async_add_entities, per_battery)
 
 
-class BatteryModeSelect(ControlEntity, SelectEntity):
+class BatteryModeSelect(BatteryControlEntity, SelectEntity):
     """Self-consumption, forced charge or forced discharge.
 
     Shows the mode the battery reports, so a command an action started, or
@@ -59,16 +58,10 @@ class BatteryModeSelect(ControlEntity, SelectEntity):
     command with the battery control numbers; self-consumption sends stop.
     """
 
-    def __init__(
-        self, coordinator: SunstreamCoordinator, description: SelectEntityDescription
-    ) -> None:
-        """Sit on the battery's device."""
-        super().__init__(coordinator, description, DeviceRole.BATTERY)
-
     @property
     def current_option(self) -> str | None:
         """The reported mode; unknown for one no user can choose (idle)."""
-        mode = self.coordinator.data.metric(Metric.BATTERY_MODE)
+        mode = self._metric(Metric.BATTERY_MODE)
         return str(mode) if mode in MODE_COMMANDS else None
 
     def _fingerprint(self) -> tuple[Any, ...]:
@@ -77,15 +70,15 @@ class BatteryModeSelect(ControlEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Send the command ``option`` stands for."""
         coordinator = self.coordinator
-        limits = coordinator.source.battery_limits
+        limits = self._limits
         kind = MODE_COMMANDS[BatteryMode(option)]
-        values = coordinator.command_values
+        values = self._values
         if limits is None:
             # The battery stopped reporting since the select was added.
             self.async_write_ha_state()
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_battery")
         if kind is not CommandKind.STOP:
-            soc = as_number(coordinator.data.metric(Metric.BATTERY_SOC))
+            soc = as_number(self._metric(Metric.BATTERY_SOC))
             target = values.target_soc
             if soc is not None and (soc >= target if kind is CommandKind.CHARGE else soc <= target):
                 # The command would end at once: say so instead of flicking back.
@@ -95,5 +88,5 @@ class BatteryModeSelect(ControlEntity, SelectEntity):
                     translation_key="target_soc_reached",
                     translation_placeholders={"soc": f"{soc:g}", "target": f"{target:g}"},
                 )
-        command = values.command(kind, limits, dt_util.now())
+        command = self._command(kind, limits)
         await self._async_write(lambda: coordinator.async_dispatch(command))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
@@ -18,6 +18,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfFrequency,
@@ -36,7 +37,14 @@ from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .part_sensor import reported_part_sensors
 from .pysunstream.capabilities import HasLinkMetrics
 from .pysunstream.economics import EconomicsReading
-from .pysunstream.model import BatteryMode, InverterStatus, Metric
+from .pysunstream.model import (
+    BatteryMode,
+    DeviceIdentity,
+    DeviceReading,
+    InverterStatus,
+    Metric,
+    Snapshot,
+)
 from .runtime import SunstreamConfigEntry
 from .system_data import SystemData
 
@@ -179,17 +187,58 @@ def _state(key: Metric, states: type[StrEnum], **kwargs: Any) -> SunstreamSensor
     )
 
 
+def _battery_energy(key: Metric) -> SunstreamSensorEntityDescription:
+    """Energy the battery holds (not a counter: it goes up and down)."""
+    return SunstreamSensorEntityDescription(
+        key=key.value,
+        translation_key=key.value,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_kwh(_metric(key)),
+        role=DeviceRole.BATTERY,
+        needs_battery=True,
+    )
+
+
+# MPPT strings: AlphaESS reads six (0x041D..), WiNet reports up to four per inverter.
+PV_STRINGS = range(1, 7)
+# Per string and per phase: what, its device class, unit and display precision.
+STRING_QUANTITIES = (
+    ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 0),
+    ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+)
+PHASE_QUANTITIES = (
+    ("voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
+    ("current", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1),
+    ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+)
+
 SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _power(Metric.PV_POWER),
     _energy_total(Metric.PV_ENERGY_TODAY),
     _energy_total(Metric.PV_ENERGY_MONTH),
     _energy_total(Metric.PV_ENERGY_TOTAL, monotonic=True),
     _power(Metric.LOAD_POWER),
+    _energy_total(Metric.LOAD_ENERGY_TODAY),
     _energy_total(Metric.LOAD_ENERGY_TOTAL, monotonic=True),
     _power(Metric.GRID_POWER),
+    _energy_total(Metric.GRID_IMPORT_ENERGY_TODAY),
     _energy_total(Metric.GRID_IMPORT_ENERGY, monotonic=True),
+    _energy_total(Metric.GRID_EXPORT_ENERGY_TODAY),
     _energy_total(Metric.GRID_EXPORT_ENERGY, monotonic=True),
     _power(Metric.BATTERY_POWER, role=DeviceRole.BATTERY, needs_battery=True),
+    _battery_energy(Metric.BATTERY_CAPACITY),
+    _battery_energy(Metric.BATTERY_STORED_ENERGY),
+    *(
+        _energy_total(metric, role=DeviceRole.BATTERY, needs_battery=True)
+        for metric in (
+            Metric.BATTERY_CHARGE_ENERGY_TODAY,
+            Metric.BATTERY_DISCHARGE_ENERGY_TODAY,
+        )
+    ),
     _measurement(
         Metric.BATTERY_SOC.value,
         SensorDeviceClass.BATTERY,
@@ -253,28 +302,17 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     ),
     *(
         _measurement(
-            f"pv{string}_power",
-            SensorDeviceClass.POWER,
-            UnitOfPower.WATT,
-            0,
-            translation_key="string_power",
+            f"pv{string}_{quantity}",
+            device_class,
+            unit,
+            precision,
+            diagnostic=quantity != "power",
+            translation_key=f"string_{quantity}",
             translation_placeholders={"string": str(string)},
             entity_registry_enabled_default=False,
         )
-        for string in (1, 2)
-    ),
-    *(
-        _measurement(
-            f"pv{string}_voltage",
-            SensorDeviceClass.VOLTAGE,
-            UnitOfElectricPotential.VOLT,
-            0,
-            diagnostic=True,
-            translation_key="string_voltage",
-            translation_placeholders={"string": str(string)},
-            entity_registry_enabled_default=False,
-        )
-        for string in (1, 2)
+        for string in PV_STRINGS
+        for quantity, device_class, unit, precision in STRING_QUANTITIES
     ),
     _measurement("wind_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("wind_energy_total", monotonic=True),
@@ -327,17 +365,41 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     ),
     *(
         _measurement(
-            f"grid_voltage_{phase}",
-            SensorDeviceClass.VOLTAGE,
-            UnitOfElectricPotential.VOLT,
-            1,
-            diagnostic=True,
-            translation_key="grid_phase_voltage",
+            f"grid_{quantity}_{phase}",
+            device_class,
+            unit,
+            precision,
+            diagnostic=quantity != "power",
+            translation_key=f"grid_phase_{quantity}",
             translation_placeholders={"phase": phase.upper()},
             entity_registry_enabled_default=False,
         )
         for phase in ("a", "b", "c")
+        for quantity, device_class, unit, precision in PHASE_QUANTITIES
     ),
+    SunstreamSensorEntityDescription(
+        key="running_state",
+        translation_key="running_state",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_extra("running_state"),
+        extra=True,
+    ),
+    _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    _energy_total("charger_energy_today"),
+    _energy_total("charger_energy_total", monotonic=True),
+    SunstreamSensorEntityDescription(
+        key="charger_status",
+        translation_key="charger_status",
+        value_fn=_extra("charger_status"),
+        extra=True,
+    ),
+)
+
+#: What a part with values of its own shows (one of several inverters, the
+#: battery of one of several hybrids, an EV charger): the system's sensors
+#: for canonical metrics and source values, never the economics.
+PART_SENSORS: tuple[SunstreamSensorEntityDescription, ...] = tuple(
+    d for d in SENSORS if d.extra or d.key in {metric.value for metric in Metric}
 )
 
 
@@ -369,6 +431,15 @@ async def async_setup_entry(
                 kind = SunstreamMonotonicSensor if description.monotonic else SunstreamSensor
                 uid = unique_id(coordinator, description.key, None)
                 yield uid, partial(kind, coordinator, description)
+        for reading in coordinator.data.snapshot.devices:
+            if not (reading.metrics or reading.extras):
+                continue
+            view = part_view(coordinator.data, reading)
+            for description in PART_SENSORS:
+                if _reported(view, description):
+                    kind = SunstreamMonotonicSensor if description.monotonic else SunstreamSensor
+                    uid = unique_id(coordinator, description.key, reading.identity)
+                    yield uid, partial(kind, coordinator, description, reading.identity)
         yield from reported_part_sensors(coordinator)
 
     async_add_reported(entry, async_add_entities, reported)
@@ -390,6 +461,17 @@ async def async_setup_entry(
         )
 
 
+def part_view(data: SystemData, reading: DeviceReading) -> SystemData:
+    """``data`` as one part sees it: the part's own values in place of the system's."""
+    snapshot = Snapshot(
+        taken_at=data.snapshot.taken_at,
+        metrics=reading.metrics,
+        extras=reading.extras,
+        identity=reading.identity,
+    )
+    return replace(data, snapshot=snapshot)
+
+
 def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -> bool:
     """Whether the system reports what ``description`` reads.
 
@@ -408,7 +490,11 @@ def _reported(data: SystemData, description: SunstreamSensorEntityDescription) -
 
 
 class SunstreamSensor(SunstreamEntity, SensorEntity):
-    """A sensor whose value comes straight from the system's data."""
+    """A sensor whose value comes straight from the system's data.
+
+    Placed on a ``part`` it reads that part's own values (see
+    :func:`part_view`) and is unavailable while the part is offline or gone.
+    """
 
     entity_description: SunstreamSensorEntityDescription
 
@@ -416,23 +502,38 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
         self,
         coordinator: SunstreamCoordinator,
         description: SunstreamSensorEntityDescription,
+        part: DeviceIdentity | None = None,
     ) -> None:
-        """Place the sensor on the device its description names."""
-        super().__init__(coordinator, description, description.role)
+        """Place the sensor on the device its description names, or on ``part``."""
+        super().__init__(coordinator, description, description.role, part)
         if description.device_class is SensorDeviceClass.MONETARY:
             self._attr_native_unit_of_measurement = coordinator.hass.config.currency
+
+    def _data(self) -> SystemData | None:
+        data = self.coordinator.data
+        if self._part is None:
+            return data
+        reading = self._part_reading()
+        return None if reading is None or not reading.online else part_view(data, reading)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the part it sits on is offline."""
+        return super().available and self._data() is not None
 
     @property
     def native_value(self) -> StateType:
         """The value in the latest data."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        data = self._data()
+        return None if data is None else self.entity_description.value_fn(data)
 
     @property
     def last_reset(self) -> datetime | None:
         """Start of the current day or month, for totals that restart."""
-        if (reset := self.entity_description.last_reset_fn) is None:
+        data = self._data()
+        if (reset := self.entity_description.last_reset_fn) is None or data is None:
             return None
-        return reset(self.coordinator.data)
+        return reset(data)
 
     def _fingerprint(self) -> tuple[Any, ...]:
         if not self.available:
@@ -458,7 +559,10 @@ class SunstreamMonotonicSensor(SunstreamSensor):
         """The source's value, clamped to the highest the system has shown."""
         value = super().native_value
         totals = self.coordinator.totals
+        # A part's total is its own: one of several inverters never holds the system's sum.
         key = self.entity_description.key
+        if self._part is not None:
+            key = f"{self._part}_{key}"
         if not isinstance(value, int | float):
             return totals.last(key)
         held = totals.hold(key, value)

@@ -19,6 +19,7 @@ import probatio as vol
 
 from .const import ATTR_DURATION, ATTR_POWER, ATTR_TARGET_SOC, DOMAIN, OUTAGE_MAX
 from .coordinator import SunstreamCoordinator
+from .devices import battery_target
 from .pysunstream.capabilities import Rehearses
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, Command, CommandKind
 from .pysunstream.simulator.rehearsal import FaultKind
@@ -74,6 +75,11 @@ OUTAGE_SCHEMA = vol.Schema(
 
 def _runtime(call: ServiceCall) -> SunstreamRuntime:
     """The loaded Sunstream system the call's device belongs to."""
+    return _target(call)[0]
+
+
+def _target(call: ServiceCall) -> tuple[SunstreamRuntime, dr.AnyDeviceEntry]:
+    """The loaded Sunstream system the call's device belongs to, and the device."""
     hass = call.hass
     device_id: str = call.data[ATTR_DEVICE_ID]
     device = dr.async_get(hass).async_get(device_id)
@@ -97,24 +103,32 @@ def _runtime(call: ServiceCall) -> SunstreamRuntime:
             translation_placeholders={"name": entry.title},
         )
     sunstream_entry: SunstreamConfigEntry = entry
-    return sunstream_entry.runtime_data
+    return sunstream_entry.runtime_data, device
+
+
+def _out_of_range(key: str, **placeholders: float) -> ServiceValidationError:
+    """The translated error ``key`` for a duration outside its range."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={name: f"{value:g}" for name, value in placeholders.items()},
+    )
 
 
 async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
-    coordinator = _runtime(call).coordinator
+    runtime, device = _target(call)
+    coordinator = runtime.coordinator
+    battery = battery_target(coordinator, device)
     if kind is CommandKind.STOP:
-        command = Command(kind=kind, issued_at=dt_util.now())
+        command = Command(kind=kind, issued_at=dt_util.now(), battery=battery)
     else:
         minutes: float = call.data[ATTR_DURATION]
         if not math.isfinite(minutes) or not 0 < minutes <= MAX_DURATION.total_seconds() / 60:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="duration_out_of_range",
-                translation_placeholders={
-                    "duration": f"{minutes:g}",
-                    "min_duration": f"{MIN_DURATION.total_seconds() / 60:g}",
-                    "max_duration": f"{MAX_DURATION.total_seconds() / 60:g}",
-                },
+            raise _out_of_range(
+                "duration_out_of_range",
+                duration=minutes,
+                min_duration=MIN_DURATION.total_seconds() / 60,
+                max_duration=MAX_DURATION.total_seconds() / 60,
             )
         command = Command(
             kind=kind,
@@ -122,6 +136,7 @@ async def _async_dispatch(call: ServiceCall, kind: CommandKind) -> None:
             power_w=call.data[ATTR_POWER],
             target_soc=call.data[ATTR_TARGET_SOC],
             duration=timedelta(minutes=minutes),
+            battery=battery,
         )
     await coordinator.async_dispatch(command)
 
@@ -142,13 +157,10 @@ def _rehearsal_duration(call: ServiceCall) -> timedelta:
     """How long an outage or fault lasts: more than nothing, at most a day."""
     duration: timedelta = call.data[ATTR_DURATION]
     if not timedelta(0) < duration <= OUTAGE_MAX:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="outage_out_of_range",
-            translation_placeholders={
-                "duration": f"{duration.total_seconds():g}",
-                "max_duration": f"{OUTAGE_MAX.total_seconds():g}",
-            },
+        raise _out_of_range(
+            "outage_out_of_range",
+            duration=duration.total_seconds(),
+            max_duration=OUTAGE_MAX.total_seconds(),
         )
     return duration
 

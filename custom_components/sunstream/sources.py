@@ -13,6 +13,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
     CONF_BATTERY_KWH,
+    CONF_CONNECTION_TYPE,
     CONF_FINGERPRINT,
     CONF_MODEL,
     CONF_PROFILE,
@@ -28,6 +29,7 @@ from .pysunstream.alphaess import STANDARD, AlphaEssSource
 from .pysunstream.simulator import SimulatedSystem, SimulatorConfig
 from .pysunstream.simulator.microgrid import MicrogridConfig, MicrogridSystem
 from .pysunstream.source import Source
+from .pysunstream.sungrow import Connection, SungrowModbusSource
 from .pysunstream.winet import Ports, TlsConfig, TlsMode, WinetClient, WinetSource
 
 
@@ -93,6 +95,16 @@ def alphaess_source(data: Mapping[str, Any]) -> AlphaEssSource:
     )
 
 
+def sungrow_source(data: Mapping[str, Any]) -> SungrowModbusSource:
+    """A Sungrow inverter over Modbus TCP (LAN port or WiNet-S), for entry (or flow) data."""
+    return SungrowModbusSource(
+        data[CONF_HOST],
+        int(data[CONF_PORT]),
+        int(data[CONF_UNIT_ID]),
+        connection=Connection(data.get(CONF_CONNECTION_TYPE, Connection.LAN.value)),
+    )
+
+
 def create_source(hass: HomeAssistant, entry: ConfigEntry) -> Source:
     """The source an entry describes; unknown kinds stop the set-up for good."""
     kind = entry.data.get(CONF_SOURCE, SourceType.SIMULATED.value)
@@ -102,6 +114,8 @@ def create_source(hass: HomeAssistant, entry: ConfigEntry) -> Source:
         return winet_source(hass, entry.data, entry.unique_id)
     if kind == SourceType.MODBUS:
         return alphaess_source(entry.data)
+    if kind == SourceType.SUNGROW_MODBUS:
+        return sungrow_source(entry.data)
     raise ConfigEntryError(
         translation_domain=DOMAIN,
         translation_key="source_not_supported",

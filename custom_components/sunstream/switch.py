@@ -10,12 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import (
-    SettingEntity,
-    SettingEntityDescription,
-    async_add_controls,
-    setting_candidates,
-)
+from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
 from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
 from .pysunstream.capabilities import Pausable
@@ -37,16 +32,7 @@ SETTING_SWITCHES: tuple[SettingSwitchDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         setting=Setting.EXPORT_LIMIT_ENABLED,
     ),
-    *(
-        SettingSwitchDescription(
-            key=f"{setting.value}_enabled",
-            translation_key=f"{setting.value.rsplit('_', 1)[0]}_enabled",
-            translation_placeholders={"number": setting.value.rsplit("_", 1)[1]},
-            entity_category=EntityCategory.CONFIG,
-            setting=setting,
-        )
-        for setting in WINDOWS
-    ),
+    *(SettingSwitchDescription.window(setting, "enabled") for setting in WINDOWS),
 )
 
 SIMULATION = SwitchEntityDescription(
@@ -62,14 +48,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the settings switches the device keeps; the run switch to pausable simulations."""
+    async_add_controls(entry, async_add_entities, settings(SETTING_SWITCHES, SettingSwitch))
     coordinator = entry.runtime_data.coordinator
     if isinstance(coordinator.source, Pausable):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])
-    async_add_controls(
-        entry,
-        async_add_entities,
-        setting_candidates(coordinator, SETTING_SWITCHES, SettingSwitch),
-    )
 
 
 class SettingSwitch(SettingEntity, SwitchEntity):

@@ -6,18 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import time
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
-from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .control import (
-    SettingEntity,
-    SettingEntityDescription,
-    async_add_controls,
-    setting_candidates,
-)
+from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
 from .pysunstream.controls import WINDOWS, Window
 from .runtime import SunstreamConfigEntry
 
@@ -32,14 +26,7 @@ class WindowTimeDescription(TimeEntityDescription, SettingEntityDescription):
 
 
 WINDOW_TIMES: tuple[WindowTimeDescription, ...] = tuple(
-    WindowTimeDescription(
-        key=f"{setting.value}_{edge}",
-        translation_key=f"{setting.value.rsplit('_', 1)[0]}_{edge}",
-        translation_placeholders={"number": setting.value.rsplit("_", 1)[1]},
-        entity_category=EntityCategory.CONFIG,
-        setting=setting,
-        end=edge == "end",
-    )
+    WindowTimeDescription.window(setting, edge, end=edge == "end")
     for setting in WINDOWS
     for edge in ("start", "end")
 )
@@ -51,10 +38,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a start and an end for each window the device keeps."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_controls(
-        entry, async_add_entities, setting_candidates(coordinator, WINDOW_TIMES, WindowTime)
-    )
+    async_add_controls(entry, async_add_entities, settings(WINDOW_TIMES, WindowTime))
 
 
 class WindowTime(SettingEntity, TimeEntity):

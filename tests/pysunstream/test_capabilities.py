@@ -8,8 +8,10 @@ import pytest
 
 from custom_components.sunstream.pysunstream.alphaess import AlphaEssSource
 from custom_components.sunstream.pysunstream.capabilities import (
+    CommandsSeveralBatteries,
     Diagnosable,
     HasLinkMetrics,
+    HoldsModbus,
     KeepsAlive,
     KnowsPvPeak,
     Pausable,
@@ -22,9 +24,19 @@ from custom_components.sunstream.pysunstream.simulator.microgrid import (
     MicrogridSystem,
 )
 from custom_components.sunstream.pysunstream.simulator.rehearsal import FaultKind
+from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
 from custom_components.sunstream.pysunstream.winet import WinetSource
 
-CAPABILITIES = (KeepsAlive, HasLinkMetrics, Diagnosable, KnowsPvPeak, Rehearses, Pausable)
+CAPABILITIES = (
+    KeepsAlive,
+    HasLinkMetrics,
+    Diagnosable,
+    KnowsPvPeak,
+    Rehearses,
+    Pausable,
+    CommandsSeveralBatteries,
+    HoldsModbus,
+)
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
 
@@ -33,11 +45,20 @@ def _has(source: object) -> set[type]:
 
 
 def test_winet_keeps_alive_counts_and_tells() -> None:
-    assert _has(WinetSource("127.0.0.1")) == {KeepsAlive, HasLinkMetrics, Diagnosable}
+    assert _has(WinetSource("127.0.0.1")) == {
+        KeepsAlive,
+        HasLinkMetrics,
+        Diagnosable,
+        CommandsSeveralBatteries,
+    }
 
 
-def test_alphaess_has_no_optional_capability() -> None:
-    assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == set()
+def test_alphaess_holds_one_modbus_session() -> None:
+    assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == {HoldsModbus}
+
+
+def test_sungrow_modbus_holds_one_modbus_session_and_tells() -> None:
+    assert _has(SungrowModbusSource("127.0.0.1")) == {HoldsModbus, Diagnosable}
 
 
 def test_simulated_house_rehearses_and_knows_its_peak() -> None:

@@ -17,6 +17,7 @@ from custom_components.sunstream.pysunstream.dispatch import (
     validate_command,
 )
 from custom_components.sunstream.pysunstream.errors import CommandRejected
+from custom_components.sunstream.pysunstream.model import PartKey
 
 TZ = ZoneInfo("America/Sao_Paulo")
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=TZ)
@@ -191,6 +192,13 @@ def test_command_round_trip_through_json(kind: CommandKind) -> None:
     assert restored == command
     assert restored.expires_at == command.expires_at
     assert restored.issued_at.utcoffset() == NOW.utcoffset()
+
+
+def test_the_battery_a_command_names_survives_json() -> None:
+    command = Command(kind=CommandKind.STOP, issued_at=NOW, battery=PartKey("winet_A1_battery"))
+    restored = Command.from_dict(json.loads(json.dumps(command.as_dict())))
+    assert restored.battery == "winet_A1_battery"
+    assert "battery" not in Command(kind=CommandKind.STOP, issued_at=NOW).as_dict()
 
 
 def test_command_defaults() -> None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from .dispatch import BatteryLimits
+from .modbus.client import ModbusClient
+from .model import PartKey
 from .simulator.rehearsal import FaultKind
 
 
@@ -77,3 +80,32 @@ class Pausable(Protocol):
 
     def stop(self) -> None:
         """Freeze it: readings repeat until started again."""
+
+
+@runtime_checkable
+class CommandsSeveralBatteries(Protocol):
+    """Has several batteries, each commanded on its own.
+
+    A WiNet gateway with several hybrid inverters: a command names its
+    battery part (:attr:`~.dispatch.Command.battery`).
+    """
+
+    @property
+    def battery_parts(self) -> tuple[PartKey, ...]:
+        """The batteries a command can name; empty unless there are several."""
+
+    def limits_of(self, battery: PartKey) -> BatteryLimits | None:
+        """What ``battery`` can do, once known; ``None`` before."""
+
+
+@runtime_checkable
+class HoldsModbus(Protocol):
+    """Reads its device through one Modbus session (AlphaESS, Sungrow Modbus).
+
+    The session is what a shared Modbus endpoint forwards other clients'
+    requests through (:mod:`.modbus.endpoint`).
+    """
+
+    @property
+    def modbus_client(self) -> ModbusClient:
+        """The one session to the device."""

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .errors import CommandRejected
+from .model import PartKey
 
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(hours=24)
@@ -22,9 +23,13 @@ class CommandKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatteryLimits:
-    """What a battery can do; commands are checked against it."""
+    """What a battery can do; commands are checked against it.
 
-    capacity_kwh: float
+    ``capacity_kwh`` is ``None`` where the source cannot tell one battery's
+    size (one of several behind a WiNet gateway); 0 means no battery.
+    """
+
+    capacity_kwh: float | None
     max_charge_w: float
     max_discharge_w: float
     min_soc: float = 0.0
@@ -36,7 +41,9 @@ class Command:
     """A forced charge or discharge held until ``expires_at``, or a stop.
 
     A charge ends early once the state of charge reaches ``target_soc`` from
-    below, a discharge once it reaches it from above.
+    below, a discharge once it reaches it from above. ``battery`` names the
+    battery part the command is for; ``None`` is the system's battery (a
+    source with several refuses to guess).
     """
 
     kind: CommandKind
@@ -44,6 +51,7 @@ class Command:
     power_w: float = 0.0
     target_soc: float = 0.0
     duration: timedelta = timedelta(0)
+    battery: PartKey | None = None
 
     @property
     def expires_at(self) -> datetime:
@@ -56,13 +64,16 @@ class Command:
 
     def as_dict(self) -> dict[str, str | float]:
         """JSON-ready form, for storage and events."""
-        return {
+        data: dict[str, str | float] = {
             "kind": self.kind.value,
             "issued_at": self.issued_at.isoformat(),
             "power_w": self.power_w,
             "target_soc": self.target_soc,
             "duration_s": self.duration.total_seconds(),
         }
+        if self.battery is not None:
+            data["battery"] = self.battery
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, str | float]) -> Command:
@@ -73,12 +84,13 @@ class Command:
             power_w=float(data["power_w"]),
             target_soc=float(data["target_soc"]),
             duration=timedelta(seconds=float(data["duration_s"])),
+            battery=PartKey(str(data["battery"])) if "battery" in data else None,
         )
 
 
 def validate_command(command: Command, limits: BatteryLimits | None) -> None:
     """Raise :class:`CommandRejected` unless ``limits`` admit ``command``."""
-    if limits is None or limits.capacity_kwh <= 0:
+    if limits is None or (limits.capacity_kwh is not None and limits.capacity_kwh <= 0):
         raise CommandRejected("no_battery")
     if command.kind is CommandKind.STOP:
         return

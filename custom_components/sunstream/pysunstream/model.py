@@ -7,7 +7,9 @@ picked there without an "inverted" switch:
 * battery power: positive = discharge (battery feeds the house), negative =
   charge.
 
-Energies are kWh, powers W, temperatures °C, state of charge %.
+Energies are kWh, powers W, temperatures °C, state of charge %. A
+``*_today`` energy restarts at local midnight; the un-suffixed ones are
+lifetime totals.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NewType
 
 
 class Metric(StrEnum):
@@ -26,13 +29,20 @@ class Metric(StrEnum):
     PV_ENERGY_MONTH = "pv_energy_month"
     PV_ENERGY_TOTAL = "pv_energy_total"
     LOAD_POWER = "load_power"
+    LOAD_ENERGY_TODAY = "load_energy_today"
     LOAD_ENERGY_TOTAL = "load_energy_total"
     GRID_POWER = "grid_power"
+    GRID_IMPORT_ENERGY_TODAY = "grid_import_energy_today"
     GRID_IMPORT_ENERGY = "grid_import_energy"
+    GRID_EXPORT_ENERGY_TODAY = "grid_export_energy_today"
     GRID_EXPORT_ENERGY = "grid_export_energy"
     BATTERY_POWER = "battery_power"
     BATTERY_SOC = "battery_soc"
+    BATTERY_CAPACITY = "battery_capacity"
+    BATTERY_STORED_ENERGY = "battery_stored_energy"
+    BATTERY_CHARGE_ENERGY_TODAY = "battery_charge_energy_today"
     BATTERY_CHARGE_ENERGY = "battery_charge_energy"
+    BATTERY_DISCHARGE_ENERGY_TODAY = "battery_discharge_energy_today"
     BATTERY_DISCHARGE_ENERGY = "battery_discharge_energy"
     INVERTER_TEMPERATURE = "inverter_temperature"
     STATUS = "status"
@@ -78,6 +88,12 @@ class DeviceKind(StrEnum):
     CONVERTER = "converter"
     SOLAR_UNIT = "solar_unit"
     WIND_UNIT = "wind_unit"
+    CHARGER = "charger"
+
+
+PartKey = NewType("PartKey", str)
+"""The ``key`` of a part (:attr:`DeviceIdentity.key`) naming it as a target,
+e.g. the battery a command is for; mypy keeps it apart from other text."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,13 +115,18 @@ class DeviceReading:
 
     ``values`` holds every value the device sent, under the device's own
     names (e.g. WiNet ``I18N_*`` keys), already parsed; canonical metrics are
-    mapped from them into the snapshot.
+    mapped from them into the snapshot. ``metrics`` and ``extras`` are the
+    part's own canonical values, as :class:`Snapshot` has them for the whole
+    system, for parts that get sensors of their own (one of several
+    inverters behind a gateway, an EV charger); empty for the others.
     """
 
     identity: DeviceIdentity
     online: bool = True
     values: Mapping[str, Value] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[Metric, Value] = field(default_factory=dict)
+    extras: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

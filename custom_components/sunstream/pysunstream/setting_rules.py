@@ -98,6 +98,34 @@ def only_switches_off(old: Window | None, new: Window) -> bool:
     return old is not None and not new.enabled and (old.start, old.end) == (new.start, new.end)
 
 
+def checked_number(spec: SettingsSpec, change: SettingChange) -> float:
+    """``change``'s value: a number within the range the device gives its setting.
+
+    Raises ``setting_unsupported`` for a setting without a range or a value
+    that is not a number, ``setting_out_of_range`` for one outside the range.
+    """
+    value, limits = change.value, spec.ranges.get(change.setting)
+    if limits is None or isinstance(value, bool) or not isinstance(value, float | int):
+        raise CommandRejected("setting_unsupported", setting=change.setting.value)
+    if not limits.minimum <= value <= limits.maximum:
+        raise CommandRejected(
+            "setting_out_of_range",
+            value=f"{value:g}",
+            minimum=f"{limits.minimum:g}",
+            maximum=f"{limits.maximum:g}",
+            unit=limits.unit,
+        )
+    return float(value)
+
+
+def check_order(window: Window) -> None:
+    """Raise ``window_end_before_start`` for a window ending (in minutes) before it starts."""
+    if _minutes(window.end) < _minutes(window.start):
+        raise CommandRejected(
+            "window_end_before_start", start=_clock(window.start), end=_clock(window.end)
+        )
+
+
 def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: SettingChange) -> None:
     """Raise :class:`CommandRejected` unless a device with ``spec`` can take ``change``.
 
@@ -108,17 +136,7 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
     if not supports(spec, setting):
         raise CommandRejected("setting_unsupported", setting=setting.value)
     if setting in NUMBERS:
-        if isinstance(value, bool) or not isinstance(value, float | int):
-            raise CommandRejected("setting_unsupported", setting=setting.value)
-        limits = spec.ranges[setting]
-        if not limits.minimum <= value <= limits.maximum:
-            raise CommandRejected(
-                "setting_out_of_range",
-                value=f"{value:g}",
-                minimum=f"{limits.minimum:g}",
-                maximum=f"{limits.maximum:g}",
-                unit=limits.unit,
-            )
+        checked_number(spec, change)
         return
     if setting is Setting.EXPORT_LIMIT_ENABLED or setting in settings.windows_untimed:
         # An untimed window is switched keeping the device's times: nothing to check.
@@ -127,12 +145,8 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
         return
     if not isinstance(value, Window):
         raise CommandRejected("setting_unsupported", setting=setting.value)
-    if _minutes(value.end) < _minutes(value.start) and not only_switches_off(
-        settings.windows.get(setting), value
-    ):
-        raise CommandRejected(
-            "window_end_before_start", start=_clock(value.start), end=_clock(value.end)
-        )
+    if not only_switches_off(settings.windows.get(setting), value):
+        check_order(value)
     if spec.windows_may_overlap:
         return
     for other_setting, other in settings.windows.items():

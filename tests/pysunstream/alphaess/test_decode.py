@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess.decode import (
-    decode_dump,
-    decode_raw,
-    decode_register,
-    encode_ascii,
-    encode_raw,
-)
 from custom_components.sunstream.pysunstream.alphaess.quirks import resolve_profile
 from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
     REGISTERS,
     RegType,
+)
+from custom_components.sunstream.pysunstream.modbus.decode import (
+    decode_dump,
+    decode_raw,
+    decode_register,
+    encode_ascii,
+    encode_raw,
 )
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 

@@ -10,7 +10,12 @@ import time
 from pymodbus.constants import ExcCodes
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, Backoff, UnitBusy
+from custom_components.sunstream.pysunstream.alphaess import (
+    DEFAULT_UNIT,
+    Backoff,
+    ModbusClient,
+    UnitBusy,
+)
 from custom_components.sunstream.pysunstream.alphaess.errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
@@ -301,8 +306,12 @@ async def test_reconnects_wait_for_the_backoff_on_the_clients_clock(socket_enabl
     async with FakeAlphaEss() as fake:
         port = fake.port
     now = [100.0]
-    client = AlphaEssClient(
-        "127.0.0.1", port, backoff=Backoff(base=2, cap=8, jitter=0), clock=lambda: now[0]
+    client = ModbusClient(
+        "127.0.0.1",
+        port,
+        DEFAULT_UNIT,
+        backoff=Backoff(base=2, cap=8, jitter=0),
+        clock=lambda: now[0],
     )
     waits = []
     for step in (0.0, 1.9, 0.1, 3.9, 0.1):  # attempt, wait, attempt, wait, attempt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from custom_components.sunstream.pysunstream.alphaess.planner import plan_reads
 from custom_components.sunstream.pysunstream.alphaess.quirks import UnitProfile, resolve_profile
 from custom_components.sunstream.pysunstream.alphaess.registers import (
     BY_KEY,
@@ -10,6 +9,7 @@ from custom_components.sunstream.pysunstream.alphaess.registers import (
     Cadence,
     registers_for,
 )
+from custom_components.sunstream.pysunstream.modbus.planner import plan_reads
 
 
 def test_realtime_poll_needs_five_requests() -> None:

@@ -7,8 +7,6 @@ from datetime import time
 
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess.decode import decode_dump
-from custom_components.sunstream.pysunstream.alphaess.planner import plan_reads
 from custom_components.sunstream.pysunstream.alphaess.quirks import (
     QUIRKS,
     Quirk,
@@ -32,6 +30,8 @@ from custom_components.sunstream.pysunstream.controls import (
     Window,
 )
 from custom_components.sunstream.pysunstream.errors import CommandRejected
+from custom_components.sunstream.pysunstream.modbus.decode import decode_dump
+from custom_components.sunstream.pysunstream.modbus.planner import plan_reads
 from custom_components.sunstream.pysunstream.model import Value
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 

@@ -132,7 +132,10 @@ async def test_a_refused_write_is_a_command_failure(
     with pytest.raises(CommandFailed) as err:
         await source.async_write_setting(_set(Setting.RESERVE_SOC, 40))
     assert err.value.key == "setting_refused"
-    assert err.value.placeholders == {"code": "4", "address": "0x0850"}
+    assert err.value.placeholders == {
+        "setting": "reserve_soc",
+        "detail": "Modbus exception 4 at 0x0850",
+    }
     assert not isinstance(err.value, CommandRejected)
     # The refused write, then one read to show the unit's value again.
     assert [r.function_code for r in fake.requests[-2:]] == [6, 3]
@@ -296,10 +299,14 @@ async def test_windows_drive_the_battery_on_the_fakes_clock(
 async def test_the_fake_refuses_values_a_register_cannot_hold(
     fake: FakeAlphaEss, make_source: MakeSource
 ) -> None:
-    from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, ModbusError
+    from custom_components.sunstream.pysunstream.alphaess import (
+        DEFAULT_UNIT,
+        ModbusClient,
+        ModbusError,
+    )
     from custom_components.sunstream.pysunstream.alphaess.quirks import WriteCode
 
-    client = AlphaEssClient("127.0.0.1", fake.port, timeout=0.3, spacing=0.01)
+    client = ModbusClient("127.0.0.1", fake.port, DEFAULT_UNIT, timeout=0.3, spacing=0.01)
     try:
         with pytest.raises(ModbusError) as err:
             await client.write(0x0856, [24], WriteCode.FC06)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.sunstream.pysunstream.alphaess import AlphaEssClient, ModbusError
+from custom_components.sunstream.pysunstream.alphaess import DEFAULT_UNIT, ModbusClient, ModbusError
 from custom_components.sunstream.pysunstream.alphaess.quirks import WriteCode, resolve_profile
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import SourceUnavailable
@@ -28,7 +28,7 @@ async def b3_fixture(socket_enabled: None) -> AsyncIterator[FakeAlphaEss]:
 async def test_standard_unit_takes_fc06_and_refuses_fc16_on_one_register(
     fake: FakeAlphaEss,
 ) -> None:
-    client = AlphaEssClient("127.0.0.1", fake.port, timeout=0.3, spacing=0.01)
+    client = ModbusClient("127.0.0.1", fake.port, DEFAULT_UNIT, timeout=0.3, spacing=0.01)
     try:
         code = resolve_profile("standard").single_write
         assert code is WriteCode.FC06
@@ -44,7 +44,7 @@ async def test_standard_unit_takes_fc06_and_refuses_fc16_on_one_register(
 
 
 async def test_b3_never_answers_fc06_and_takes_fc16(b3: FakeAlphaEss) -> None:
-    client = AlphaEssClient("127.0.0.1", b3.port, timeout=0.3, spacing=0.01)
+    client = ModbusClient("127.0.0.1", b3.port, DEFAULT_UNIT, timeout=0.3, spacing=0.01)
     try:
         await client.read(CHARGE_CUT_SOC, 1)
         code = resolve_profile("smile-b3").single_write

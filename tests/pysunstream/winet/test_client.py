@@ -236,9 +236,16 @@ async def test_device_list_change_is_picked_up(fake: FakeWinet, make_client: Mak
     fake.add_device(dict(extra["devices"][0], id=3, dev_id=3), extra["data"]["1"])
     fake.set_link(1, 0)
     snap = await source.async_poll(NOW)
-    assert [d.identity.model for d in snap.devices] == ["SH10RT", "SH5.0RS"]
-    assert [d.online for d in snap.devices] == [False, True]
-    assert snap.devices[0].values == {}
+    inverters = [d for d in snap.devices if d.identity.kind is DeviceKind.INVERTER]
+    assert [d.identity.model for d in inverters] == ["SH10RT", "SH5.0RS"]
+    assert [d.online for d in inverters] == [False, True]
+    assert inverters[0].values == {}
+    # Two hybrids now: each has a battery part of its own, online as its inverter.
+    batteries = [d for d in snap.devices if d.identity.kind is DeviceKind.BATTERY]
+    assert [(d.identity.key, d.online) for d in batteries] == [
+        (f"{inverters[0].identity.key}_battery", False),
+        (f"{inverters[1].identity.key}_battery", True),
+    ]
     assert fake.connection_count == 1
 
 

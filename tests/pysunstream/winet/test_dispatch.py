@@ -172,6 +172,22 @@ def test_target_selection() -> None:
     assert rejected.value.key == "not_supported"
 
 
+def test_target_of_a_named_battery() -> None:
+    sh5 = DeviceInfo(dev_id=3, dev_type=35, serial="D1", model="SH5.0RS", dev_code=3343)
+    both = [SH10RT, SBR096, sh5]
+    assert dispatch_target(both, sh5.battery_key) is sh5
+    assert dispatch_target(both, SH10RT.battery_key) is SH10RT
+    assert sh5.battery_key == "winet_D1_battery"
+    with pytest.raises(CommandRejected) as rejected:
+        dispatch_target(both, SBR096.part_key)  # a stack: whose is not known
+    assert (rejected.value.key, rejected.value.placeholders) == (
+        "unknown_battery",
+        {"battery": "winet_C1"},
+    )
+    # With one hybrid, every battery of the gateway is its own.
+    assert dispatch_target([SH10RT, SBR096], SBR096.part_key) is SH10RT
+
+
 @pytest.mark.parametrize(
     ("command", "soc", "limit", "key"),
     [
@@ -330,14 +346,14 @@ async def test_charge_shows_on_the_next_poll(fake: FakeWinet, source: WinetSourc
     assert before.metrics[Metric.BATTERY_POWER] == -1220.0  # the fixture charges from PV
     command = charge(3000, soc=90)
     await source.async_dispatch(command)
-    assert source.command == command
+    assert source.held() == command
     after = await source.async_poll(NOW + timedelta(seconds=10))
     assert after.metrics[Metric.BATTERY_POWER] == -3000.0
     await source.async_dispatch(discharge(2500, soc=20))
     after = await source.async_poll(NOW + timedelta(seconds=20))
     assert after.metrics[Metric.BATTERY_POWER] == 2500.0
     await source.async_dispatch(STOP)
-    assert source.command is None
+    assert source.held() is None
     after = await source.async_poll(NOW + timedelta(seconds=30))
     assert after.metrics[Metric.BATTERY_POWER] == -1220.0  # self-consumption again
     assert [r["list"][0]["param_value"] for r in fake.param_requests] == ["2", "2", "0"]
@@ -351,7 +367,7 @@ async def test_stop_at_target_soc(fake: FakeWinet, source: WinetSource) -> None:
     fake.set_value(1, "real_battery", "I18N_COMMON_BATTERY_SOC", "70.0")
     await source.async_poll(NOW + timedelta(minutes=10))
     assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
-    assert source.command is None
+    assert source.held() is None
     assert len(fake.param_requests) == 2  # the charge, then one stop
 
 
@@ -361,29 +377,29 @@ async def test_stop_when_the_duration_is_over(fake: FakeWinet, source: WinetSour
     assert fake.ems[1].mode == 2
     await source.async_poll(NOW + timedelta(minutes=15))
     assert fake.ems[1].mode == 0
-    assert source.command is None
+    assert source.held() is None
 
 
 async def test_target_already_reached_writes_nothing(fake: FakeWinet, source: WinetSource) -> None:
     await source.async_dispatch(charge(3000, soc=50))  # SOC is 63 %
     assert fake.param_requests == []
-    assert source.command is None
+    assert source.held() is None
     # ...except the stop of a command still held.
     await source.async_dispatch(discharge(1000, soc=20))
     await source.async_dispatch(charge(3000, soc=50))
     assert [r["list"][0]["param_value"] for r in fake.param_requests] == ["2", "0"]
-    assert source.command is None
+    assert source.held() is None
 
 
 async def test_a_refused_stop_is_tried_again(fake: FakeWinet, source: WinetSource) -> None:
     await source.async_dispatch(charge(3000, soc=70, minutes=5))
     fake.faults.param_reject = 1
     await source.async_poll(NOW + timedelta(minutes=6))  # the stop is refused: no raise
-    assert source.command is not None
+    assert source.held() is not None
     assert fake.ems[1].mode == 2
     await source.async_poll(NOW + timedelta(minutes=7))
     assert fake.ems[1].mode == 0
-    assert source.command is None
+    assert source.held() is None
 
 
 async def test_refusals_are_the_systems_fault(fake: FakeWinet, source: WinetSource) -> None:
@@ -392,7 +408,7 @@ async def test_refusals_are_the_systems_fault(fake: FakeWinet, source: WinetSour
         await source.async_dispatch(charge())
     assert isinstance(refused.value, CommandFailed)
     assert "Energy Management Mode: 1" in refused.value.placeholders["detail"]
-    assert source.command is None
+    assert source.held() is None
     fake.faults.param_set_failed = 1
     with pytest.raises(ParamsRefused):
         await source.async_dispatch(charge())
@@ -415,12 +431,25 @@ async def test_command_survives_a_restart(fake: FakeWinet, make_client: MakeClie
     await first.async_close()
     second = WinetSource("127.0.0.1", client=make_client(fake))
     second.restore(saved)
-    assert second.command == first.command
+    assert second.held() == first.held() is not None
     await second.async_poll(NOW + timedelta(hours=2))  # down past the end: ended at once
     assert fake.ems[1].mode == 0
     assert second.as_dict() == {}
     second.restore({})
-    assert second.command is None
+    assert second.held() is None
+
+
+async def test_a_command_saved_before_several_hybrids_still_ends(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    source = WinetSource("127.0.0.1", client=make_client(fake))
+    # What a version holding one command saved.
+    source.restore({"command": charge(3000, soc=90, minutes=30).as_dict()})
+    assert source.held() is not None
+    fake.ems[1].mode, fake.ems[1].command = 2, 0xAA
+    await source.async_poll(NOW + timedelta(hours=1))
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    assert source.as_dict() == {}
 
 
 async def test_dispatch_before_any_poll_reads_first(
@@ -462,7 +491,7 @@ async def test_pv_only_inverter_is_not_supported(
         # A held command that can no longer be ended here is let go, not retried forever.
         source.restore({"command": charge().as_dict()})
         await source.async_poll(NOW + timedelta(hours=2))
-        assert source.command is None
+        assert source.held() is None
         assert fake.requests["param"] == 0
         await source.async_close()
 

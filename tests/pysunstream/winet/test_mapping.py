@@ -66,9 +66,18 @@ def test_sh10rt_metrics() -> None:
         Metric.BATTERY_SOC: 63.0,
         Metric.BATTERY_CHARGE_ENERGY: 3201.3,
         Metric.BATTERY_DISCHARGE_ENERGY: 2874.1,  # from the misspelled BATTRY key
+        Metric.GRID_IMPORT_ENERGY_TODAY: 1.4,
+        Metric.GRID_EXPORT_ENERGY_TODAY: 9.8,
+        Metric.BATTERY_CHARGE_ENERGY_TODAY: 4.3,
+        Metric.BATTERY_DISCHARGE_ENERGY_TODAY: 5.6,
+        Metric.BATTERY_CAPACITY: 9.6,  # SBR096
     }
     assert snap.extras["grid_frequency"] == 49.98
     assert snap.extras["grid_voltage"] == 238.9
+    assert [snap.extras[f"grid_voltage_{p}"] for p in "abc"] == [238.9, 240.2, 239.5]
+    assert [snap.extras[f"grid_current_{p}"] for p in "abc"] == [4.7, 4.6, 4.6]
+    # One inverter: its values are the system's, nothing repeated on the part.
+    assert all(not d.metrics and not d.extras for d in snap.devices)
     assert snap.extras["pv1_power"] == 2663.96
     assert snap.extras["pv2_voltage"] == 498.7
     # Strings are a breakdown of the MPPTs and not added to the total
@@ -165,3 +174,69 @@ def test_gateway_identity_fallbacks() -> None:
     assert gateway_identity(GatewayInfo(serial="G1"), devices, serial="STORED").serial == "STORED"
     assert gateway_identity(GatewayInfo(), ()).key == "winet_gateway_unknown"
     assert GatewayInfo(module="M_WiNet-S2_V01_V01_A").model == "WiNet-S2"
+
+
+def _truth(fixture: dict[str, Any], dev_id: int, name: str) -> float:
+    """A value straight from the fixture (what the fake serves), as a number."""
+    for service in ("real", "real_battery"):
+        for point in fixture["data"][str(dev_id)].get(service, []):
+            if point["data_name"] == name:
+                return float(point["data_value"])
+    raise KeyError(name)
+
+
+def test_several_inverters_each_show_their_own() -> None:
+    fixture = load_fixture("multi")
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    parts = {d.identity.key: d for d in snap.devices}
+    by_serial = {d["dev_sn"]: d["dev_id"] for d in fixture["devices"]}
+    inverters = [d for d in snap.devices if d.identity.kind is DeviceKind.INVERTER]
+    assert [d.identity.model for d in inverters] == ["SH10RT", "SH8.0RT", "SG5.0RT"]
+    for inverter in inverters:
+        dev_id = by_serial[inverter.identity.serial]
+        kw = _truth(fixture, dev_id, "I18N_COMMON_TOTAL_DCPOWER")
+        assert inverter.metrics[Metric.PV_POWER] == pytest.approx(kw * 1000)
+        assert inverter.metrics[Metric.INVERTER_TEMPERATURE] == _truth(
+            fixture, dev_id, "I18N_COMMON_AIR_TEM_INSIDE_MACHINE"
+        )
+        assert Metric.BATTERY_SOC not in inverter.metrics  # that is the battery's
+        assert Metric.GRID_POWER not in inverter.metrics  # that is the site's
+    sh10, sh8, sg5 = inverters
+    assert sh8.metrics[Metric.STATUS] == InverterStatus.STANDBY.value
+    assert sh8.extras["running_state"] == "standby"
+    assert sg5.metrics[Metric.PV_ENERGY_TOTAL] == 20411.9  # from TOTAL_YIELD
+    assert sg5.extras["pv3_voltage"] == 210.4
+    assert sg5.extras["pv4_power"] is None  # "--"
+    # The system keeps the sums; strings are per inverter only.
+    assert snap.metrics[Metric.PV_POWER] == pytest.approx(
+        sum(i.metrics[Metric.PV_POWER] for i in inverters)  # type: ignore[misc]
+    )
+    assert "pv1_power" not in snap.extras
+    # Each hybrid has a battery part of its own, from its own real_battery data.
+    for hybrid in (sh10, sh8):
+        battery = parts[f"{hybrid.identity.key}_battery"]
+        dev_id = by_serial[hybrid.identity.serial]
+        assert battery.identity.kind is DeviceKind.BATTERY
+        assert battery.metrics[Metric.BATTERY_SOC] == _truth(
+            fixture, dev_id, "I18N_COMMON_BATTERY_SOC"
+        )
+        power = _truth(fixture, dev_id, "I18N_CONFIG_KEY_3921") - _truth(
+            fixture, dev_id, "I18N_CONFIG_KEY_3907"
+        )
+        assert battery.metrics[Metric.BATTERY_POWER] == pytest.approx(power * 1000)
+    assert f"{sg5.identity.key}_battery" not in parts
+    assert snap.metrics[Metric.BATTERY_SOC] == pytest.approx((63.0 + 48.0) / 2)
+    assert snap.metrics[Metric.BATTERY_CAPACITY] == pytest.approx(9.6 + 12.8)
+
+
+def test_ev_charger_is_a_part_with_power_energy_and_status() -> None:
+    fixture = load_fixture("multi")
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    charger = next(d for d in snap.devices if d.identity.kind is DeviceKind.CHARGER)
+    assert charger.identity.model == "AC011E-01"
+    assert charger.extras == {
+        "charger_power": 7200.0,
+        "charger_energy_total": 2316.8,
+        "charger_energy_today": 11.3,
+        "charger_status": "status_run",
+    }

@@ -45,6 +45,7 @@ from .monitoring import iso_utc
 from .settings import DEFAULT_CLIENT_QUEUE, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_CLIENTS_PER_IP
 from .sio_engine import SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
 from .sio_gate import NAMESPACE, SocketIOGate
+from .subscribers import Subscribers
 from .wire import SocketIOJson
 
 _LOGGER = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class SocketIOEndpoint:
             client_queue=client_queue,
         )
         self._clients: dict[str, _Client] = {}
-        self._members: dict[str, set[str]] = {}
+        self._members: Subscribers[str] = Subscribers()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._remove_listener: Callable[[], None] | None = None
         server = self.server
@@ -249,7 +250,7 @@ class SocketIOEndpoint:
             "connections": len(self._clients),
             "refused": self.gate.admission.refused,
             "evicted": self.gate.evicted,
-            "systems": {system_id: len(sids) for system_id, sids in self._members.items()},
+            "systems": self._members.counts(),
         }
 
     # -- hub listener -------------------------------------------------------
@@ -284,7 +285,7 @@ class SocketIOEndpoint:
             if count:
                 self._spawn(self.server.emit(EVENT_BROADCAST, message, namespace=NAMESPACE))
             return count
-        members = self._members.get(system_id)
+        members = self._members.of(system_id)
         if not members:
             return 0
         count = len(members)
@@ -295,7 +296,7 @@ class SocketIOEndpoint:
         return {**event.data, "system_id": event.system_id}
 
     def _emit_to_room(self, system_id: str, event: str, data: Any) -> None:
-        if not self._members.get(system_id):
+        if not self._members.of(system_id):
             return
         self._spawn(self.server.emit(event, data, room=room_of(system_id)))
 
@@ -355,7 +356,7 @@ class SocketIOEndpoint:
         if client is None:
             return
         for system_id in client.systems:
-            self._leave(sid, system_id)
+            self._members.discard(system_id, sid)
 
     async def _on_subscribe(self, sid: str, *args: Any) -> dict[str, Any]:
         client = self._clients.get(sid)
@@ -382,7 +383,7 @@ class SocketIOEndpoint:
             return await self._fail(sid, "too_many_subscriptions", refusal, system_id=system_id)
         await self.server.enter_room(sid, room_of(system_id))
         client.systems.add(system_id)
-        self._members.setdefault(system_id, set()).add(sid)
+        self._members.add(system_id, sid)
         # The current state right away, so a dashboard never starts blank.
         if system.document is not None:
             await self.server.emit(EVENT_DATA, data_message(system), to=sid)
@@ -408,7 +409,7 @@ class SocketIOEndpoint:
             )
         if system_id in client.systems:
             client.systems.discard(system_id)
-            self._leave(sid, system_id)
+            self._members.discard(system_id, sid)
             await self.server.leave_room(sid, room_of(system_id))
         return {"ok": True, "system_id": system_id}
 
@@ -447,13 +448,6 @@ class SocketIOEndpoint:
         error = {"code": code, "message": message, **extra}
         await self.server.emit(EVENT_ERROR, error, to=sid)
         return {"ok": False, "error": error}
-
-    def _leave(self, sid: str, system_id: str) -> None:
-        members = self._members.get(system_id)
-        if members is not None:
-            members.discard(sid)
-            if not members:
-                del self._members[system_id]
 
 
 SOCKETIO_KEY: Final = web.AppKey("sunstream_socketio", SocketIOEndpoint)

@@ -12,8 +12,9 @@ Server → client: ``connection_status`` (on connect, on request and whenever
 the feed or a system goes online/offline), and for subscribed systems
 ``monitoring_update`` (the MonitoringData document), ``power_update`` (just
 the powers, small), ``connectivity``, ``alert``, ``alert_acknowledged`` and
-``dispatch``. Systems read over Modbus (AlphaESS) also get their
-connectivity under seed 001's names, ``modbus_connected`` /
+``dispatch``. Systems read over Modbus TCP (sources ``modbus`` and
+``sungrow_modbus``: AlphaESS and Sungrow) also get their connectivity under
+the names of docs/protocols/app-seeds.md#seed-001, ``modbus_connected`` /
 ``modbus_disconnected``.
 
 Each of those frames is serialized once per change and shared by every
@@ -32,9 +33,10 @@ from aiohttp import web
 
 from . import wire
 from .admission import subscription_refusal
-from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
-from .hub import Hub, HubEvent, System
+from .clients import CLOSE_INTERNAL_ERROR, Client, ClientKind, Clients
+from .hub import Hub, HubEvent, SourceKind, System
 from .settings import Settings
+from .subscribers import Subscribers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,7 +45,6 @@ EVERY_SYSTEM: Final = "*"
 # How often the feed's connection state is compared with what clients were told.
 FEED_CHECK_INTERVAL: Final = 1.0
 _KNOWN: Final = ("acknowledge_alert", "auth", "ping", "request_status", "subscribe", "unsubscribe")
-_MODBUS_SOURCE: Final = "modbus"
 
 
 def _now() -> str:
@@ -106,7 +107,7 @@ class ChannelEndpoint:
         self.hub = hub
         self.clients = clients
         self.members: set[Client] = set()
-        self.subscribers: dict[str, set[Client]] = {}
+        self.subscribers: Subscribers[Client] = Subscribers()
         self.everything: set[Client] = set()
         self._told: tuple[bool, dict[str, str]] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -158,12 +159,12 @@ class ChannelEndpoint:
 
     def targets(self, system_id: str) -> Collection[Client]:
         """Who hears about ``system_id``: its subscribers and the ``*`` subscribers."""
-        subscribers = self.subscribers.get(system_id)
+        subscribers = self.subscribers.of(system_id)
         if not self.everything:
-            return subscribers or ()
+            return subscribers
         if not subscribers:
             return self.everything
-        return subscribers | self.everything
+        return {*subscribers, *self.everything}
 
     def on_systems(self, hub: Hub) -> None:
         """Systems came or went: members learn it from ``connection_status``."""
@@ -191,10 +192,10 @@ class ChannelEndpoint:
             self._status_changed()
 
     def _is_modbus(self, event: HubEvent) -> bool:
-        if event.data.get("source") == _MODBUS_SOURCE:
+        if SourceKind.of(event.data.get("source")).over_modbus:
             return True
         system = self.hub.systems.get(event.system_id)
-        return system is not None and system.info.source == _MODBUS_SOURCE
+        return system is not None and system.info.source.over_modbus
 
     # -- stats -------------------------------------------------------------------------
 
@@ -210,7 +211,7 @@ class ChannelEndpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Admit, authenticate, then answer commands until the client leaves."""
-        opened = await self.clients.open(request, "channel")
+        opened = await self.clients.open(request, ClientKind.CHANNEL)
         if not isinstance(opened, Client):
             return opened
         client = opened
@@ -275,7 +276,7 @@ class ChannelEndpoint:
             if client.systems is None:
                 client.systems = set()
             client.systems.add(system_id)
-            self.subscribers.setdefault(system_id, set()).add(client)
+            self.subscribers.add(system_id, client)
             systems = [system]
         client.send_json(_with_id(message, {"type": "subscribed", "system_id": system_id}))
         # The current state right away, so a dashboard never starts blank.
@@ -291,7 +292,7 @@ class ChannelEndpoint:
             self.everything.discard(client)
         elif client.systems is not None and system_id in client.systems:
             client.systems.discard(system_id)
-            self._drop(system_id, client)
+            self.subscribers.discard(system_id, client)
         client.send_json(_with_id(message, {"type": "unsubscribed", "system_id": system_id}))
 
     def _acknowledge(self, client: Client, message: dict[str, Any]) -> None:
@@ -329,15 +330,8 @@ class ChannelEndpoint:
             )
         )
 
-    def _drop(self, system_id: str, client: Client) -> None:
-        subscribers = self.subscribers.get(system_id)
-        if subscribers is not None:
-            subscribers.discard(client)
-            if not subscribers:
-                del self.subscribers[system_id]
-
     def _forget(self, client: Client) -> None:
         self.members.discard(client)
         self.everything.discard(client)
         for system_id in client.systems or ():
-            self._drop(system_id, client)
+            self.subscribers.discard(system_id, client)

@@ -17,9 +17,10 @@ from typing import Final
 
 from aiohttp import web
 
-from .clients import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SYSTEM, Client, Clients
+from .clients import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SYSTEM, Client, ClientKind, Clients
 from .hub import Hub, HubEvent, System
 from .settings import Settings
+from .subscribers import Subscribers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class MonitoringEndpoint:
         self.settings = settings
         self.hub = hub
         self.clients = clients
-        self.subscribers: dict[str, set[Client]] = {}
+        self.subscribers: Subscribers[Client] = Subscribers()
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
     # -- hub listener ------------------------------------------------------------
@@ -45,7 +46,7 @@ class MonitoringEndpoint:
 
     def on_state(self, system: System) -> None:
         """A new document: push it to the system's watchers, restart its repeat timer."""
-        subscribers = self.subscribers.get(system.system_id)
+        subscribers = self.subscribers.of(system.system_id)
         if subscribers:
             Clients.broadcast(system.frame(FRAME_TYPE), subscribers)
             self._arm(system.system_id)
@@ -66,7 +67,7 @@ class MonitoringEndpoint:
 
     def _repeat(self, system_id: str) -> None:
         self._timers.pop(system_id, None)
-        subscribers = self.subscribers.get(system_id)
+        subscribers = self.subscribers.of(system_id)
         system = self.hub.systems.get(system_id)
         if not subscribers or system is None:
             return
@@ -83,14 +84,14 @@ class MonitoringEndpoint:
 
     def stats(self) -> dict[str, int]:
         """Watchers per system."""
-        return {system_id: len(clients) for system_id, clients in self.subscribers.items()}
+        return self.subscribers.counts()
 
     # -- handler -----------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Admit, authenticate, then stream one system until the client leaves."""
         system_id = request.match_info["system_id"]
-        opened = await self.clients.open(request, "monitoring")
+        opened = await self.clients.open(request, ClientKind.MONITORING)
         if not isinstance(opened, Client):
             return opened
         client = opened
@@ -105,7 +106,7 @@ class MonitoringEndpoint:
                 )
                 await client.close(CLOSE_UNKNOWN_SYSTEM, "unknown system")
                 return client.ws
-            self.subscribers.setdefault(system_id, set()).add(client)
+            self.subscribers.add(system_id, client)
             client.send(system.frame(FRAME_TYPE))
             if system_id not in self._timers:
                 self._arm(system_id)
@@ -127,12 +128,7 @@ class MonitoringEndpoint:
         return client.ws
 
     def _leave(self, system_id: str, client: Client) -> None:
-        subscribers = self.subscribers.get(system_id)
-        if subscribers is None:
-            return
-        subscribers.discard(client)
-        if not subscribers:
-            del self.subscribers[system_id]
+        if self.subscribers.discard(system_id, client):
             timer = self._timers.pop(system_id, None)
             if timer is not None:
                 timer.cancel()

@@ -6,15 +6,15 @@ Layers, from pure to I/O:
   unit, sign, canonical metric, cadence, device part);
 * :mod:`.quirks` — model/firmware quirks as data (scales, readable
   ranges, FC06 vs FC16, dispatch support) folded into a ``UnitProfile``;
-* :mod:`.planner` — registers → the fewest block reads (≤ 100 registers,
-  gaps bridged only inside readable ranges);
-* :mod:`.decode` — words ↔ values;
+* :mod:`..modbus.planner` — registers → the fewest block reads (≤ 100
+  registers, gaps bridged only inside readable ranges);
+* :mod:`..modbus.decode` — words ↔ values (high word first here);
 * :mod:`.dispatch` — the 0x0880 block: encoding, decoding, refresh lease;
 * :mod:`.settings` — reserve, charge limit, export limit and time-of-use
   windows kept in flash: decoding, validation, the writes that differ;
 * :mod:`.mapping` — decoded values → :class:`~..model.Snapshot`;
-* :mod:`.client` — the one persistent pymodbus session (spacing, failure
-  classification, reconnects spaced by the shared :mod:`..backoff`);
+* :mod:`..modbus.client` — the one persistent pymodbus session (spacing,
+  failure classification, reconnects spaced by the shared :mod:`..backoff`);
 * :mod:`.source` — :class:`AlphaEssSource`, the
   :class:`~..source.Source` the integration uses.
 
@@ -32,11 +32,11 @@ Typical use::
 from __future__ import annotations
 
 from ..backoff import Backoff
-from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
+from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
 from .errors import DispatchNotApplied, ModbusError, UnitBusy
 from .mapping import UNITS
 from .quirks import MODELS, STANDARD, UnitProfile, resolve_profile
-from .source import DEFAULT_POLL_INTERVAL, SOURCE_TYPE, AlphaEssSource
+from .source import DEFAULT_POLL_INTERVAL, DEFAULT_UNIT, SOURCE_TYPE, AlphaEssSource
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -48,10 +48,10 @@ __all__ = [
     "SOURCE_TYPE",
     "STANDARD",
     "UNITS",
-    "AlphaEssClient",
     "AlphaEssSource",
     "Backoff",
     "DispatchNotApplied",
+    "ModbusClient",
     "ModbusError",
     "UnitBusy",
     "UnitProfile",

@@ -19,6 +19,24 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..controls import WINDOWS, NumberRange, Setting
+from ..modbus.client import WriteCode
+from ..modbus.planner import without
+
+__all__ = [
+    "EMS25",
+    "MODELS",
+    "QUIRKS",
+    "SMILE_B3",
+    "SMILE_HI10",
+    "SMILE_T10",
+    "STANDARD",
+    "DispatchWrite",
+    "Quirk",
+    "UnitProfile",
+    "WriteCode",
+    "resolve_profile",
+    "without",
+]
 
 #: Address ranges the official tables document (docs/protocols/alphaess.md#register-map); both
 #: ends inclusive. Undocumented gaps between them are never bridged.
@@ -39,19 +57,6 @@ DOCUMENTED_RANGES: tuple[tuple[int, int], ...] = (
     (0x08B0, 0x08C1),
     (0x08D0, 0x08D5),  # system energy and fault
 )
-
-
-class WriteCode(StrEnum):
-    """Which Modbus function writes a single register.
-
-    "Many AlphaESS inverters reject FC16 for individual registers with
-    exception code 2", so single registers use FC06; the SMILE-B3 never
-    answers FC06, so it needs FC16 throughout
-    (docs/protocols/alphaess.md#function-codes).
-    """
-
-    FC06 = "fc06"
-    FC16 = "fc16"
 
 
 #: The settings an AlphaESS unit keeps in its flash (0x0800, 0x084F..0x0861;
@@ -112,6 +117,11 @@ class UnitProfile:
     #: charge window inside a discharge window contradicts itself), so
     #: Sunstream refuses to write such a schedule.
     windows_may_overlap: bool = False
+
+    @property
+    def low_word_first(self) -> bool:
+        """AlphaESS puts the high word first (docs/protocols/alphaess.md#words-and-types)."""
+        return False
 
     def scale(self, key: str, documented: float) -> float:
         """The scale to use for register ``key``."""
@@ -224,25 +234,6 @@ QUIRKS: tuple[Quirk, ...] = (
         unreadable=((0x0453, 0x0454),),
     ),
 )
-
-
-def without(
-    ranges: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
-) -> tuple[tuple[int, int], ...]:
-    """``ranges`` with the ``holes`` cut out (both inclusive)."""
-    result = list(ranges)
-    for hole_lo, hole_hi in holes:
-        cut: list[tuple[int, int]] = []
-        for lo, hi in result:
-            if hi < hole_lo or lo > hole_hi:
-                cut.append((lo, hi))
-                continue
-            if lo < hole_lo:
-                cut.append((lo, hole_lo - 1))
-            if hi > hole_hi:
-                cut.append((hole_hi + 1, hi))
-        result = cut
-    return tuple(result)
 
 
 def resolve_profile(

@@ -20,107 +20,13 @@ is "− charge, + discharge" (docs/protocols/alphaess.md#signs).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 from ..controls import Setting
+from ..modbus.registers import Cadence, Part, Register, RegType, row as _r
 from ..model import Metric
 
-
-class RegType(StrEnum):
-    """How a register's words decode (big-endian words, high word first)."""
-
-    U16 = "u16"
-    S16 = "s16"
-    U32 = "u32"
-    S32 = "s32"
-    ASCII = "ascii"
-
-
-class Cadence(StrEnum):
-    """How often a register is worth reading.
-
-    ``realtime`` rows are read on every poll (≤ 5 requests together),
-    ``slow`` rows every few polls (settings, lifetime system counters that
-    move slowly), ``identity`` rows once per connection.
-    """
-
-    REALTIME = "realtime"
-    SLOW = "slow"
-    IDENTITY = "identity"
-
-
-class Part(StrEnum):
-    """Which Home Assistant device a value belongs to."""
-
-    SYSTEM = "system"
-    BATTERY = "battery"
-
-
-_WIDTH = {RegType.U16: 1, RegType.S16: 1, RegType.U32: 2, RegType.S32: 2}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Register:
-    """One value in the unit's holding registers.
-
-    ``scale`` is the documented factor (raw × scale = value in ``unit``);
-    :mod:`.quirks` may override it per model or firmware. ``options``
-    names the states of an enumerated register; its value is then the
-    state's name instead of a number.
-    """
-
-    key: str
-    address: int
-    type: RegType
-    scale: float = 1.0
-    unit: str | None = None
-    metric: Metric | None = None
-    sign: int = 1
-    cadence: Cadence = Cadence.REALTIME
-    part: Part = Part.SYSTEM
-    length: int = 0
-    options: Mapping[int, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        """Derive the word count from the type (ASCII rows state it)."""
-        if self.type is RegType.ASCII:
-            if self.length <= 0:
-                raise ValueError(f"{self.key}: ASCII registers need a length")
-        else:
-            object.__setattr__(self, "length", _WIDTH[self.type])
-
-    @property
-    def end(self) -> int:
-        """The last address this register occupies."""
-        return self.address + self.length - 1
-
-
-def _r(
-    key: str,
-    address: int,
-    type_: RegType,
-    scale: float = 1.0,
-    unit: str | None = None,
-    *,
-    metric: Metric | None = None,
-    cadence: Cadence = Cadence.REALTIME,
-    part: Part = Part.SYSTEM,
-    length: int = 0,
-    options: Mapping[int, str] | None = None,
-) -> Register:
-    return Register(
-        key=key,
-        address=address,
-        type=type_,
-        scale=scale,
-        unit=unit,
-        metric=metric,
-        cadence=cadence,
-        part=part,
-        length=length,
-        options=options or {},
-    )
+__all__ = ["BY_KEY", "REGISTERS", "Cadence", "Part", "RegType", "Register", "registers_for"]
 
 
 U16, S16, U32, S32, ASCII = RegType.U16, RegType.S16, RegType.U32, RegType.S32, RegType.ASCII
@@ -205,7 +111,15 @@ def _battery() -> list[Register]:
         _r("battery_max_discharge_current", 0x0112, U16, 0.1, A, part=_BAT),
         _r("battery_bmu_version", 0x0115, U16, part=_BAT),
         _r("battery_modules", 0x0118, U16, part=_BAT),
-        _r("battery_capacity", 0x0119, U16, 0.1, KWH, part=_BAT),
+        _r(
+            "battery_capacity",
+            0x0119,
+            U16,
+            0.1,
+            KWH,
+            metric=Metric.BATTERY_CAPACITY,
+            part=_BAT,
+        ),
         _r("battery_type", 0x011A, U16, options=BATTERY_TYPES, part=_BAT),
         _r("battery_soh", 0x011B, U16, 0.1, PCT, part=_BAT),
         _r("battery_fault", 0x011E, U32, part=_BAT),

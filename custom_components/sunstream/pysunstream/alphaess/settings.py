@@ -37,17 +37,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import time
 
-from ..controls import (
-    DeviceSettings,
-    NumberRange,
-    Setting,
-    SettingChange,
-    SettingsSpec,
-    Window,
-)
+from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec, Window
 from ..errors import CommandRejected
 from ..model import Value
-from ..setting_rules import only_switches_off
+from ..setting_rules import check_order, checked_number, only_switches_off
 from .quirks import UnitProfile
 from .registers import (
     NUMBER_REGISTERS,
@@ -163,30 +156,15 @@ def plan_setting_writes(
     """
     setting, value = change.setting, change.value
     if setting in NUMBER_REGISTERS:
-        limits = spec.ranges.get(setting)
-        if limits is None or isinstance(value, bool) or not isinstance(value, float | int):
-            raise CommandRejected("setting_unsupported", setting=setting.value)
-        return _plan_number(setting, value, limits, values, profile)
+        return _plan_number(setting, checked_number(spec, change), values, profile)
     if setting not in spec.windows or not isinstance(value, Window):
         raise CommandRejected("setting_unsupported", setting=setting.value)
     return _plan_window(setting, value, spec, values, profile)
 
 
 def _plan_number(
-    setting: Setting,
-    value: float,
-    limits: NumberRange,
-    values: Mapping[str, Value],
-    profile: UnitProfile,
+    setting: Setting, value: float, values: Mapping[str, Value], profile: UnitProfile
 ) -> tuple[RegisterWrite, ...]:
-    if not limits.minimum <= value <= limits.maximum:
-        raise CommandRejected(
-            "setting_out_of_range",
-            value=f"{value:g}",
-            minimum=f"{limits.minimum:g}",
-            maximum=f"{limits.maximum:g}",
-            unit=limits.unit,
-        )
     reg = NUMBER_REGISTERS[setting]
     raw = round(value / profile.scale(reg.key, reg.scale))
     if raw == raw_of(reg, values, profile):
@@ -196,8 +174,8 @@ def _plan_number(
 
 def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     start, end = window.start, window.end
-    if end < start and not only_switches_off(old, window):
-        raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
+    if not only_switches_off(old, window):
+        check_order(window)
     if any(t.second or t.microsecond for t in (start, end)):
         raise CommandRejected("window_whole_minutes")
     if not minutes and (start.minute or end.minute):

@@ -30,15 +30,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+import logging
 from typing import Any
 
 from ..backoff import Backoff
 from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected
+from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
+from ..modbus.decode import decode_block
+from ..modbus.planner import Plan, ReadBlock, plan_reads
 from ..model import DeviceIdentity, Snapshot, Value
-from .client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, DEFAULT_UNIT, AlphaEssClient
-from .decode import decode_block
 from .dispatch import (
     DISPATCH_ADDRESS,
     DISPATCH_COUNT,
@@ -51,7 +53,6 @@ from .dispatch import (
 )
 from .errors import DispatchNotApplied, ModbusError
 from .mapping import build_snapshot, firmware_tuple, serial_of, system_identity
-from .planner import Plan, ReadBlock, plan_reads
 from .quirks import (
     MODEL_NAMES,
     QUIRKS,
@@ -71,7 +72,11 @@ from .settings import (
     settings_spec,
 )
 
+_LOGGER = logging.getLogger(__name__)
+
 SOURCE_TYPE = "modbus"
+#: AlphaESS units answer on unit 0x55 (docs/protocols/alphaess.md#transport).
+DEFAULT_UNIT = 85
 # Seconds between polls unless the user chooses otherwise.
 DEFAULT_POLL_INTERVAL = 10
 ILLEGAL_ADDRESS = 2
@@ -105,7 +110,7 @@ class AlphaEssSource:
     ) -> None:
         self.model = model.lower()
         self._quirks = tuple(quirks)
-        self.client = AlphaEssClient(
+        self.client = ModbusClient(
             host, port, unit, timeout=timeout, spacing=spacing, backoff=backoff
         )
         self.slow_every = max(1, slow_every)
@@ -145,6 +150,11 @@ class AlphaEssSource:
         )
 
     @property
+    def modbus_client(self) -> ModbusClient:
+        """The one Modbus session to the device (a shared endpoint forwards through it)."""
+        return self.client
+
+    @property
     def lease_state(self) -> DispatchLease | None:
         """The forced command being kept alive, if any."""
         return self._lease
@@ -165,7 +175,7 @@ class AlphaEssSource:
         """Read the unit once; keep a forced command alive first."""
         if self._connects_seen != self.client.stats.connects or not self._identity_values:
             await self._read_identity()
-        await self.async_maintain(now)
+        await self._keep_lease(now)
         if self._polls % self.slow_every == 0 or not self._slow_values:
             await self._reprobe()
             self._slow_values = await self._read(Cadence.SLOW)
@@ -235,6 +245,25 @@ class AlphaEssSource:
         await self._send_lease(lease.command, now)
         return True
 
+    async def _keep_lease(self, now: datetime) -> None:
+        """:meth:`async_maintain` within a poll: a renewal the unit does not take is retried.
+
+        The unit answered (it refused the write, or read back other words),
+        so the reading goes on and shows what the unit does. The lease is
+        kept, still due, so the next poll sends it again, until the
+        command's time is up or the unit shows that someone else ended it.
+        """
+        try:
+            await self.async_maintain(now)
+        except (CommandError, ModbusError) as err:
+            if self._lease is not None:
+                _LOGGER.warning(
+                    "AlphaESS: the unit did not take the renewed forced %s (%s); "
+                    "sending it again on the next poll",
+                    self._lease.command.kind,
+                    err,
+                )
+
     async def async_close(self) -> None:
         """Close the Modbus session."""
         await self.client.close()
@@ -298,7 +327,9 @@ class AlphaEssSource:
         except ModbusError as err:
             await self._read_back(writes, tries=1)  # show the unit's values again
             raise CommandFailed(
-                "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
+                "setting_refused",
+                setting=change.setting.value,
+                detail=f"Modbus exception {err.exception_code} at 0x{err.address:04X}",
             ) from err
         if await self._read_back(writes):
             return

@@ -39,6 +39,7 @@ from ..controls import (
     SettingsSpec,
     Window,
 )
+from ..daily import stored_energy
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..energy import EnergyMeter
 from ..model import BatteryMode, InverterStatus, Metric, Snapshot, Value
@@ -289,9 +290,12 @@ class SimulatedSystem(SimulatedLink):
             Metric.PV_ENERGY_MONTH: counters["pv"].month,
             Metric.PV_ENERGY_TOTAL: counters["pv"].total,
             Metric.LOAD_POWER: round(load, 1),
+            Metric.LOAD_ENERGY_TODAY: counters["load"].today,
             Metric.LOAD_ENERGY_TOTAL: counters["load"].total,
             Metric.GRID_POWER: round(grid, 1),
+            Metric.GRID_IMPORT_ENERGY_TODAY: counters["grid_import"].today,
             Metric.GRID_IMPORT_ENERGY: counters["grid_import"].total,
+            Metric.GRID_EXPORT_ENERGY_TODAY: counters["grid_export"].today,
             Metric.GRID_EXPORT_ENERGY: counters["grid_export"].total,
             Metric.INVERTER_TEMPERATURE: round(
                 ambient_temperature(now) + 20 * pv / (self.config.pv_peak_kw * 1000 or 1), 1
@@ -302,10 +306,14 @@ class SimulatedSystem(SimulatedLink):
             metrics |= {
                 Metric.BATTERY_POWER: round(battery, 1),
                 Metric.BATTERY_SOC: round(self.battery.soc, 1),
+                Metric.BATTERY_CAPACITY: self.battery.capacity_kwh,
+                Metric.BATTERY_CHARGE_ENERGY_TODAY: counters["battery_charge"].today,
                 Metric.BATTERY_CHARGE_ENERGY: counters["battery_charge"].total,
+                Metric.BATTERY_DISCHARGE_ENERGY_TODAY: counters["battery_discharge"].today,
                 Metric.BATTERY_DISCHARGE_ENERGY: counters["battery_discharge"].total,
                 Metric.BATTERY_MODE: self.battery_mode(now).value,
             }
+            metrics[Metric.BATTERY_STORED_ENERGY] = stored_energy(metrics)
         seconds = now.timestamp()
         extras: dict[str, Value] = {
             "grid_voltage": round(

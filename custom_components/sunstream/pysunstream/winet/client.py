@@ -289,41 +289,35 @@ class WinetClient:
         """Read parameter group ``group`` of ``device`` as the web UI does.
 
         An HTTP ``GET /device/getParam`` with the session's token (opened if
-        needed), between polls like a write. A ``106`` (the token died)
-        logs in again and asks once more; ``301`` raises
+        needed), between polls like a write. A ``106`` (the token died) is a
+        routine reconnect, as on the socket (:meth:`_with_reconnects`): log
+        in again and ask again, at most twice. ``301`` raises
         :class:`~..errors.SourceUnavailable` ``read_failed``, any other
         refusal ``refused``: the caller keeps its previous reading.
         """
         async with self._lock:
-            immediate = _IMMEDIATE_RECONNECTS
-            while True:
-                await self._ensure_ready()
-                endpoint = await self._ensure_endpoint()
-                query = getparam_query(
-                    self._session.token,
-                    device,
-                    group,
-                    int(time.time() * 1000),
-                    lang=self._session.lang,
-                )
-                body = await self._http_get(f"{endpoint.http_base}{GETPARAM_PATH}", params=query)
-                try:
-                    reply = parse_param_list(body)
-                except WinetProtocolError as err:
-                    raise SourceUnavailable(
-                        Reason.PROTOCOL, f"getParam type {group}: {err}"
-                    ) from None
-                if reply.ok:
-                    return reply.params
-                if reply.code == RESULT_TOKEN_EXPIRED and immediate > 0:
-                    immediate -= 1
-                    self.metrics.token_expiries += 1
-                    await self._drop_socket()
-                    continue
-                detail = f"getParam type {group}: {reply.code} {reply.message}".strip()
-                if reply.code == RESULT_READ_FAILED or reply.message == MSG_READ_FAILED:
-                    raise SourceUnavailable(Reason.READ_FAILED, detail)
-                raise SourceUnavailable(Reason.REFUSED, detail)
+            return await self._with_reconnects(partial(self._read_once, device, group))
+
+    async def _read_once(self, device: DeviceInfo, group: str) -> tuple[ParamInfo, ...] | Reconnect:
+        await self._ensure_ready()
+        endpoint = await self._ensure_endpoint()
+        query = getparam_query(
+            self._session.token, device, group, int(time.time() * 1000), lang=self._session.lang
+        )
+        body = await self._http_get(f"{endpoint.http_base}{GETPARAM_PATH}", params=query)
+        try:
+            reply = parse_param_list(body)
+        except WinetProtocolError as err:
+            raise SourceUnavailable(Reason.PROTOCOL, f"getParam type {group}: {err}") from None
+        if reply.ok:
+            return reply.params
+        detail = f"getParam type {group}: {reply.code} {reply.message}".strip()
+        if reply.code == RESULT_TOKEN_EXPIRED:
+            # Over HTTP, as over the socket: log in again at once.
+            return Reconnect(Reason.TOKEN_EXPIRED, detail, backoff=False)
+        if reply.code == RESULT_READ_FAILED or reply.message == MSG_READ_FAILED:
+            raise SourceUnavailable(Reason.READ_FAILED, detail)
+        raise SourceUnavailable(Reason.REFUSED, detail)
 
     async def async_fetch_i18n(self) -> I18n:
         """Fetch the translation file (detecting the transport if needed)."""
@@ -401,7 +395,7 @@ class WinetClient:
             result = await self._run(self._session.start_cycle())
         return result
 
-    async def _with_reconnects(self, attempt: Callable[[], Awaitable[Action]]) -> Action:
+    async def _with_reconnects[T](self, attempt: Callable[[], Awaitable[T | Reconnect]]) -> T:
         """Run ``attempt`` until its outcome is not a :class:`Reconnect`.
 
         A routine reconnect (token expiry, a socket the dongle dropped while

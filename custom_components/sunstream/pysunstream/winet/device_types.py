@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import DeviceKind
+from ..model import DeviceKind, PartKey
 
 REAL = "real"
 REAL_BATTERY = "real_battery"
@@ -27,6 +27,8 @@ STRING_INVERTER = 1
 BATTERY = 44
 """SBR battery stack (polled with ``real`` on its own ``dev_id``)."""
 METER = 18
+CHARGER = 46
+"""EV charger (``I18N_COMMON_CHARGING_PILE`` in ``/device/getType``)."""
 
 # The table every other client copied, plus type 1 (docs/protocols/winet.md#devices).
 _STAGES: dict[int, tuple[str, ...]] = {
@@ -39,6 +41,7 @@ _STAGES: dict[int, tuple[str, ...]] = {
 _KINDS: dict[int, DeviceKind] = {
     BATTERY: DeviceKind.BATTERY,
     METER: DeviceKind.METER,
+    CHARGER: DeviceKind.CHARGER,
 }
 
 
@@ -50,9 +53,9 @@ def stages_for(dev_type: int) -> tuple[str, ...]:
 def kind_for(dev_type: int) -> DeviceKind:
     """What a device of ``dev_type`` is.
 
-    The data model has no "other" kind; chargers and boxes (rare behind a
-    WiNet) are reported as inverters, which is what the gateway's web UI
-    lists them under too.
+    The data model has no "other" kind; boxes (rare behind a WiNet) are
+    reported as inverters, which is what the gateway's web UI lists them
+    under too.
     """
     return _KINDS.get(dev_type, DeviceKind.INVERTER)
 
@@ -93,6 +96,21 @@ class DeviceInfo:
         return kind_for(self.dev_type)
 
     @property
+    def hybrid(self) -> bool:
+        """Whether the device is a hybrid inverter (it has a battery to command)."""
+        return self.dev_type == HYBRID_INVERTER
+
+    @property
     def key(self) -> str:
         """Stable identity: the serial, or the bus id when it is blank."""
         return self.serial or f"dev{self.dev_id}"
+
+    @property
+    def part_key(self) -> PartKey:
+        """The device's part key in a snapshot."""
+        return PartKey(f"winet_{self.key}")
+
+    @property
+    def battery_key(self) -> PartKey:
+        """The part key of a hybrid inverter's own battery (one of several)."""
+        return PartKey(f"{self.part_key}_battery")

@@ -27,10 +27,12 @@ other parameter is ever written (the power only with a charge or
 discharge).
 
 Capabilities are read from the device list: only ``dev_type`` 35 takes these
-parameters (PV-only inverters have no battery to force).
+parameters (PV-only inverters have no battery to force). With several hybrid
+inverters behind one gateway a command names the battery it is for
+(:func:`dispatch_target`) and goes to that inverter only.
 
-The battery's mode is read back from the same two parameters
-(:func:`battery_mode`), as the inverter lists them, so a command from the
+Each battery's mode is read back from the same two parameters
+(:func:`battery_mode`), as its inverter lists them, so a command from the
 Sungrow app shows too.
 """
 
@@ -42,8 +44,8 @@ import re
 
 from ..dispatch import Command, CommandKind, validate_target
 from ..errors import CommandRejected
-from ..model import BatteryMode
-from .device_types import HYBRID_INVERTER, DeviceInfo
+from ..model import BatteryMode, PartKey
+from .device_types import DeviceInfo
 from .messages import Param
 
 ADDR_EMS_MODE = 33146
@@ -136,23 +138,33 @@ def battery_capacity_kwh(model: str) -> float | None:
     return capacity if capacity > 0 else None
 
 
-def dispatch_target(devices: Iterable[DeviceInfo]) -> DeviceInfo:
-    """The one hybrid inverter commands go to.
+def dispatch_target(devices: Iterable[DeviceInfo], battery: PartKey | None = None) -> DeviceInfo:
+    """The hybrid inverter whose battery ``battery`` is.
 
-    Raises ``CommandRejected("not_supported")`` when the gateway lists no
-    hybrid inverter (or one without the ``dev_code`` a write must carry),
-    and ``CommandRejected("dispatch_ambiguous")`` when it lists several:
-    splitting one command between batteries of unknown size would be a
-    guess.
+    With one hybrid inverter every battery of the gateway is its own (an SBR
+    stack, or the battery it reports without a device). With several, a
+    command names one inverter's battery part
+    (:attr:`~.device_types.DeviceInfo.battery_key`); without one it is
+    refused (``dispatch_ambiguous``): splitting one command between
+    batteries of unknown size would be a guess. Raises
+    ``CommandRejected("not_supported")`` when the gateway lists no hybrid
+    inverter (or one without the ``dev_code`` a write must carry) and
+    ``CommandRejected("unknown_battery")`` for a battery no hybrid has.
     """
     devices = tuple(devices)
-    hybrids = [device for device in devices if device.dev_type == HYBRID_INVERTER]
+    hybrids = [device for device in devices if device.hybrid]
     if not hybrids:
         models = ", ".join(sorted({d.model for d in devices if d.model})) or "?"
         raise CommandRejected("not_supported", model=models)
-    if len(hybrids) > 1:
+    if len(hybrids) == 1:
+        target = hybrids[0]
+    elif battery is None:
         raise CommandRejected("dispatch_ambiguous", count=str(len(hybrids)))
-    target = hybrids[0]
+    else:
+        found = next((d for d in hybrids if d.battery_key == battery), None)
+        if found is None:
+            raise CommandRejected("unknown_battery", battery=battery)
+        target = found
     if target.dev_code is None:
         raise CommandRejected("not_supported", model=target.model or "?")
     return target

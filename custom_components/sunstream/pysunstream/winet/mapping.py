@@ -12,12 +12,18 @@ only if some device sends its key, and is ``None`` while the device says
 Sign conventions are the model's: grid power is import − export, battery
 power is discharge − charge (WiNet reports each direction as a separate
 non-negative value).
+
+Parts get values of their own (:attr:`~..model.DeviceReading.metrics`)
+where the system's sums would hide them: each inverter when the gateway
+lists several, each hybrid inverter's battery (a part ``<inverter
+key>_battery``) when it lists several hybrids, and every EV charger. With
+one inverter its values are the system's and nothing is repeated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 import re
 
@@ -29,8 +35,10 @@ from ..model import (
     Metric,
     Snapshot,
     Value,
+    as_number,
 )
 from .device_types import DeviceInfo
+from .dispatch import battery_capacity_kwh
 from .messages import DataPoint, DirectItem
 from .values import convert, normalise_unit, parse_value
 
@@ -55,10 +63,25 @@ BATTERY_DISCHARGE_TOTAL = (
     "I18N_COMMON_TOTAL_BATTERY_DISCHARGE",
     "I18N_COMMON_TOTAL_BATTERY_DISCHARGE_BMS",
 )
+GRID_IMPORT_TODAY = "I18N_COMMON_ENERGY_GET_FROM_GRID_DAILY"
+GRID_EXPORT_TODAY = "I18N_COMMON_DAILY_FEED_NETWORK_VOLUME"
+BATTERY_CHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_CHARGE",)
+BATTERY_DISCHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_DISCHARGE",)
 TEMPERATURE = "I18N_COMMON_AIR_TEM_INSIDE_MACHINE"
-STATUS_KEYS = ("I18N_COMMON_RUNNING_STATE", "I18N_COMMON_DEVICE_STATUS")
+RUNNING_STATE = "I18N_COMMON_RUNNING_STATE"
+STATUS_KEYS = (RUNNING_STATE, "I18N_COMMON_DEVICE_STATUS")
 GRID_FREQUENCY = "I18N_COMMON_GRID_FREQUENCY"
 GRID_VOLTAGE = "I18N_COMMONUA"
+# Phase A/B/C as the inverter measures them (docs/protocols/winet.md#data-services):
+# no underscore in the A voltage, an odd name for the A current.
+PHASE_VOLTAGES = ("I18N_COMMONUA", "I18N_COMMON_UB", "I18N_COMMON_UC")
+PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMMON_IC")
+# An EV charger (dev_type 46) is polled with ``real`` only. No capture of
+# its data exists: these are the keys every other Sungrow device uses for
+# AC power, lifetime energy and state, an assumption until one is seen.
+CHARGER_POWER = ("I18N_COMMON_TOTAL_ACTIVE_POWER",)
+CHARGER_ENERGY = ("I18N_COMMON_TOTAL_YIELD", "I18N_COMMON_TOTAL_AC_OUTPUT_YIELD")
+CHARGER_TODAY = ("I18N_COMMON_DAILY_POWER_YIELD", "I18N_COMMON_DAY_AC_OUTPUT_YIELD")
 
 _RUNNING = frozenset(
     {
@@ -79,6 +102,29 @@ _STANDBY = frozenset(
     }
 )
 _MPPT = re.compile(r"^mppt\s*(\d+)$", re.IGNORECASE)
+_I18N_PREFIX = re.compile(r"^I18N_(?:COMMON|CONFIG_KEY)_")
+
+#: What one of several inverters shows of its own (the rest is the site's).
+INVERTER_METRICS = frozenset(
+    {
+        Metric.PV_POWER,
+        Metric.PV_ENERGY_TODAY,
+        Metric.PV_ENERGY_TOTAL,
+        Metric.INVERTER_TEMPERATURE,
+        Metric.STATUS,
+    }
+)
+#: What the battery of one of several hybrid inverters shows.
+BATTERY_METRICS = frozenset(
+    {
+        Metric.BATTERY_POWER,
+        Metric.BATTERY_SOC,
+        Metric.BATTERY_CHARGE_ENERGY,
+        Metric.BATTERY_CHARGE_ENERGY_TODAY,
+        Metric.BATTERY_DISCHARGE_ENERGY,
+        Metric.BATTERY_DISCHARGE_ENERGY_TODAY,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +151,7 @@ class PollData:
 def device_identity(device: DeviceInfo) -> DeviceIdentity:
     """The model identity of one device behind the gateway."""
     return DeviceIdentity(
-        key=f"winet_{device.key}",
+        key=device.part_key,
         kind=device.kind,
         manufacturer=MANUFACTURER,
         model=device.model or None,
@@ -172,6 +218,12 @@ class _Lookup:
                         return value
         return None
 
+    def mean(self, keys: tuple[str, ...], target: str) -> float | None:
+        """Mean over devices of each device's first known value among ``keys``."""
+        found = [_Lookup((reading,)).first(keys, target) for reading in self.readings]
+        known = [value for value in found if value is not None]
+        return round(sum(known) / len(known), 6) if known else None
+
     def total(self, keys: tuple[str, ...], target: str) -> float | None:
         """Sum over devices of each device's first known value among ``keys``."""
         found = [_Lookup((reading,)).first(keys, target) for reading in self.readings]
@@ -223,6 +275,11 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
     add(Metric.PV_POWER, (PV_POWER,), inverters.total((PV_POWER,), "W"))
     add(Metric.PV_ENERGY_TODAY, PV_TODAY, inverters.total(PV_TODAY, "kWh"))
     add(Metric.PV_ENERGY_TOTAL, PV_TOTAL, inverters.total(PV_TOTAL, "kWh"))
+    for metric, key in (
+        (Metric.GRID_IMPORT_ENERGY_TODAY, GRID_IMPORT_TODAY),
+        (Metric.GRID_EXPORT_ENERGY_TODAY, GRID_EXPORT_TODAY),
+    ):
+        add(metric, (key,), inverters.first((key,), "kWh"))
     add(Metric.LOAD_POWER, (LOAD_POWER,), inverters.first((LOAD_POWER,), "W"))
     grid_keys = (GRID_IMPORT_POWER, GRID_EXPORT_POWER)
     if inverters.present((GRID_IMPORT_POWER,)) and inverters.present((GRID_EXPORT_POWER,)):
@@ -255,21 +312,31 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
         (Metric.BATTERY_SOC, BATTERY_SOC, "%"),
         (Metric.BATTERY_CHARGE_ENERGY, BATTERY_CHARGE_TOTAL, "kWh"),
         (Metric.BATTERY_DISCHARGE_ENERGY, BATTERY_DISCHARGE_TOTAL, "kWh"),
+        (Metric.BATTERY_CHARGE_ENERGY_TODAY, BATTERY_CHARGE_TODAY, "kWh"),
+        (Metric.BATTERY_DISCHARGE_ENERGY_TODAY, BATTERY_DISCHARGE_TODAY, "kWh"),
     ):
         source = inverters if inverters.present(keys) else batteries
         if not source.present(keys):
             continue
-        # State of charge is not additive; energies are.
-        metrics[metric] = source.first(keys, unit) if unit == "%" else source.total(keys, unit)
+        # State of charge is not additive (several batteries: their mean, as
+        # their sizes are unknown); energies are.
+        metrics[metric] = source.mean(keys, unit) if unit == "%" else source.total(keys, unit)
+    capacities = [battery_capacity_kwh(r.identity.model or "") for r in batteries.readings]
+    if capacities and all(capacities):
+        # Only SBR stacks name their capacity (SBR096 → 9.6 kWh); a battery
+        # of unknown size leaves the sum unknown rather than too small.
+        metrics[Metric.BATTERY_CAPACITY] = round(sum(c for c in capacities if c), 3)
     return metrics
 
 
-def system_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
+def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) -> dict[str, Value]:
     """Source-specific values of the first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
-    ``mppt_total_power``, ``grid_frequency`` and ``grid_voltage`` (phase A).
+    ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
+    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase. With
+    ``strings`` false the MPPTs are left out (they belong to each inverter).
     """
     extras: dict[str, Value] = {}
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
@@ -280,6 +347,19 @@ def system_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
         extras["grid_frequency"] = lookup.first((GRID_FREQUENCY,), "Hz")
     if GRID_VOLTAGE in inverter.values:
         extras["grid_voltage"] = lookup.first((GRID_VOLTAGE,), "V")
+    for phase, voltage, current in zip("abc", PHASE_VOLTAGES, PHASE_CURRENTS, strict=True):
+        if voltage in inverter.values:
+            extras[f"grid_voltage_{phase}"] = lookup.first((voltage,), "V")
+        if current in inverter.values:
+            extras[f"grid_current_{phase}"] = lookup.first((current,), "A")
+    if strings:
+        extras.update(_strings(inverter))
+    return extras
+
+
+def _strings(inverter: DeviceReading) -> dict[str, Value]:
+    """``pv<n>_*`` per MPPT and their ``mppt_total_power``."""
+    extras: dict[str, Value] = {}
     total: float | None = None
     seen = False
     for key, value in inverter.values.items():
@@ -297,6 +377,91 @@ def system_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
     return extras
 
 
+def _state_name(value: Value) -> str | None:
+    """A state the gateway sends as an I18N key, as a stable lowercase name."""
+    if not isinstance(value, str):
+        return None
+    return _I18N_PREFIX.sub("", value).lower() or None
+
+
+def _inverter_part(reading: DeviceReading) -> DeviceReading:
+    """One of several inverters, with its own PV, temperature, state and strings."""
+    own = system_metrics((reading,))
+    extras: dict[str, Value] = {
+        key: value
+        for key, value in system_extras((reading,)).items()
+        if key.startswith("pv") or key == "mppt_total_power"
+    }
+    if Metric.PV_POWER not in own and "mppt_total_power" in extras:
+        own[Metric.PV_POWER] = extras["mppt_total_power"]
+    if RUNNING_STATE in reading.values:
+        extras["running_state"] = _state_name(reading.values[RUNNING_STATE])
+    return replace(
+        reading,
+        metrics={m: v for m, v in own.items() if m in INVERTER_METRICS},
+        extras=extras,
+    )
+
+
+def _battery_part(device: DeviceInfo, reading: DeviceReading) -> DeviceReading:
+    """The battery of one of several hybrid inverters, from the inverter's data."""
+    own = system_metrics((reading,))
+    metrics = {m: v for m, v in own.items() if m in BATTERY_METRICS}
+    inverter = reading.identity
+    return DeviceReading(
+        identity=DeviceIdentity(
+            key=device.battery_key,
+            kind=DeviceKind.BATTERY,
+            manufacturer=MANUFACTURER,
+            # No device of its own: named after the inverter that carries it.
+            model=inverter.model,
+            serial=inverter.serial,
+        ),
+        online=reading.online,
+        metrics=metrics,
+    )
+
+
+def _charger_part(reading: DeviceReading) -> DeviceReading:
+    """An EV charger: power (W), lifetime and today's energy (kWh), status."""
+    lookup = _Lookup((reading,))
+    extras: dict[str, Value] = {}
+    for key, keys, unit in (
+        ("charger_power", CHARGER_POWER, "W"),
+        ("charger_energy_total", CHARGER_ENERGY, "kWh"),
+        ("charger_energy_today", CHARGER_TODAY, "kWh"),
+    ):
+        if lookup.present(keys):
+            extras[key] = lookup.first(keys, unit)
+    for key in STATUS_KEYS:
+        if key in reading.values:
+            extras["charger_status"] = _state_name(reading.values[key])
+            break
+    return replace(reading, extras=extras)
+
+
+def part_readings(poll: PollData, readings: tuple[DeviceReading, ...]) -> tuple[DeviceReading, ...]:
+    """Every device's reading, with part values where parts need their own.
+
+    Several inverters: each gets its own values; several hybrids: each also
+    gets a battery part right after it. Chargers always have their own.
+    """
+    inverters = sum(1 for r in readings if r.identity.kind is DeviceKind.INVERTER)
+    hybrids = sum(1 for data in poll.devices if data.device.hybrid)
+    parts: list[DeviceReading] = []
+    for data, reading in zip(poll.devices, readings, strict=True):
+        kind = reading.identity.kind
+        if kind is DeviceKind.CHARGER:
+            parts.append(_charger_part(reading))
+        elif kind is DeviceKind.INVERTER and inverters > 1:
+            parts.append(_inverter_part(reading))
+        else:
+            parts.append(reading)
+        if data.device.hybrid and hybrids > 1:
+            parts.append(_battery_part(data.device, reading))
+    return tuple(parts)
+
+
 def build_snapshot(
     now: datetime,
     gateway: DeviceIdentity,
@@ -309,15 +474,26 @@ def build_snapshot(
     ``extras`` adds caller values (e.g. connection metrics) to the snapshot's.
     PV power falls back to the MPPT total for models without a DC-power key.
     """
-    readings = tuple(device_reading(data) for data in poll.devices)
-    metrics = system_metrics(readings)
-    system = system_extras(readings)
-    if Metric.PV_POWER not in metrics and "mppt_total_power" in system:
-        metrics[Metric.PV_POWER] = system["mppt_total_power"]
+    raw = tuple(device_reading(data) for data in poll.devices)
+    metrics = system_metrics(raw)
+    inverters = sum(1 for r in raw if r.identity.kind is DeviceKind.INVERTER)
+    system = system_extras(raw, strings=inverters <= 1)
+    parts = part_readings(poll, raw)
+    if Metric.PV_POWER not in metrics:
+        # Models without a DC-power key: the MPPTs' total, summed over inverters.
+        if inverters > 1:
+            own = [
+                as_number(r.metrics[Metric.PV_POWER]) for r in parts if Metric.PV_POWER in r.metrics
+            ]
+            if own:
+                known = [value for value in own if value is not None]
+                metrics[Metric.PV_POWER] = round(sum(known), 2) if known else None
+        elif "mppt_total_power" in system:
+            metrics[Metric.PV_POWER] = system["mppt_total_power"]
     return Snapshot(
         taken_at=now,
         metrics=metrics,
         extras={**system, **(extras or {})},
         identity=gateway,
-        devices=readings,
+        devices=parts,
     )

@@ -297,6 +297,25 @@ def parse_connect(data: Mapping[str, Any]) -> ConnectReply:
     )
 
 
+def list_items(data: Mapping[str, Any], name: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """The objects of ``data["list"]``, each with its place (``name[index]``) for errors."""
+    items = data.get("list")
+    if not isinstance(items, list):
+        raise WinetProtocolError(f"{name} list is not a list")
+    result = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise WinetProtocolError(f"{name}[{index}] is not an object")
+        result.append((f"{name}[{index}]", item))
+    return result
+
+
+def optional_text(item: Mapping[str, Any], key: str, where: str) -> str:
+    """A text field that may be missing (empty then); raises if it is not text."""
+    value = item.get(key)
+    return "" if value is None else as_text(value, f"{where}.{key}")
+
+
 def parse_login(data: Mapping[str, Any]) -> str:
     """Validate a successful ``login`` reply and return its new token."""
     token = as_text(data.get("token"), "login.token")
@@ -305,19 +324,13 @@ def parse_login(data: Mapping[str, Any]) -> str:
     return token
 
 
-def _device(item: object, index: int) -> DeviceInfo:
-    if not isinstance(item, dict):
-        raise WinetProtocolError(f"devicelist[{index}] is not an object")
-    where = f"devicelist[{index}]"
-    model = item.get("dev_model")
-    name = item.get("dev_name")
-    serial = item.get("dev_sn")
+def _device(where: str, item: Mapping[str, Any]) -> DeviceInfo:
     return DeviceInfo(
         dev_id=as_int(item.get("dev_id"), f"{where}.dev_id"),
         dev_type=as_int(item.get("dev_type"), f"{where}.dev_type"),
-        serial="" if serial is None else as_text(serial, f"{where}.dev_sn").strip(),
-        model="" if model is None else as_text(model, f"{where}.dev_model").strip(),
-        name="" if name is None else as_text(name, f"{where}.dev_name"),
+        serial=optional_text(item, "dev_sn", where).strip(),
+        model=optional_text(item, "dev_model", where).strip(),
+        name=optional_text(item, "dev_name", where),
         dev_code=as_opt_int(item.get("dev_code"), f"{where}.dev_code"),
         link_status=as_opt_int(item.get("link_status"), f"{where}.link_status"),
         raw={key: value for key, value in item.items() if key != "list"},
@@ -332,10 +345,7 @@ def parse_devicelist(data: Mapping[str, Any]) -> tuple[DeviceInfo, ...]:
     Two entries with the same ``dev_id`` are a protocol error, since every
     later request addresses devices by it.
     """
-    items = data.get("list")
-    if not isinstance(items, list):
-        raise WinetProtocolError("devicelist.list is not a list")
-    devices = tuple(_device(item, index) for index, item in enumerate(items))
+    devices = tuple(_device(where, item) for where, item in list_items(data, "devicelist"))
     if len({device.dev_id for device in devices}) != len(devices):
         raise WinetProtocolError("devicelist repeats a dev_id")
     return devices
@@ -352,24 +362,14 @@ class DataPoint:
 
 def parse_data_points(data: Mapping[str, Any]) -> tuple[DataPoint, ...]:
     """Validate a ``real`` / ``real_battery`` reply."""
-    items = data.get("list")
-    if not isinstance(items, list):
-        raise WinetProtocolError("data list is not a list")
-    points = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise WinetProtocolError(f"data[{index}] is not an object")
-        name = as_text(item.get("data_name"), f"data[{index}].data_name")
-        value = item.get("data_value")
-        unit = item.get("data_unit")
-        points.append(
-            DataPoint(
-                name=name,
-                value="" if value is None else as_text(value, f"data[{index}].data_value"),
-                unit="" if unit is None else as_text(unit, f"data[{index}].data_unit"),
-            )
+    return tuple(
+        DataPoint(
+            name=as_text(item.get("data_name"), f"{where}.data_name"),
+            value=optional_text(item, "data_value", where),
+            unit=optional_text(item, "data_unit", where),
         )
-    return tuple(points)
+        for where, item in list_items(data, "data")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,29 +385,16 @@ class DirectItem:
 
 def parse_direct(data: Mapping[str, Any]) -> tuple[DirectItem, ...]:
     """Validate a ``direct`` reply."""
-    items = data.get("list")
-    if not isinstance(items, list):
-        raise WinetProtocolError("direct list is not a list")
-    result = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise WinetProtocolError(f"direct[{index}] is not an object")
-        where = f"direct[{index}]"
-
-        def text(key: str, item: dict[str, Any] = item, where: str = where) -> str:
-            value = item.get(key)
-            return "" if value is None else as_text(value, f"{where}.{key}")
-
-        result.append(
-            DirectItem(
-                name=as_text(item.get("name"), f"{where}.name"),
-                voltage=text("voltage"),
-                voltage_unit=text("voltage_unit") or "V",
-                current=text("current"),
-                current_unit=text("current_unit") or "A",
-            )
+    return tuple(
+        DirectItem(
+            name=as_text(item.get("name"), f"{where}.name"),
+            voltage=optional_text(item, "voltage", where),
+            voltage_unit=optional_text(item, "voltage_unit", where) or "V",
+            current=optional_text(item, "current", where),
+            current_unit=optional_text(item, "current_unit", where) or "A",
         )
-    return tuple(result)
+        for where, item in list_items(data, "direct")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,23 +424,14 @@ def parse_param_results(data: Mapping[str, Any]) -> tuple[ParamResult, ...]:
     A reply without ``list`` carries no per-item verdict; a working client
     accepts it on ``result_msg`` alone, and so do we (an empty tuple).
     """
-    items = data.get("list")
-    if items is None:
+    if data.get("list") is None:
         return ()
-    if not isinstance(items, list):
-        raise WinetProtocolError("param list is not a list")
-    results = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise WinetProtocolError(f"param[{index}] is not an object")
-        where = f"param[{index}]"
-        name = item.get("param_name")
-        results.append(
-            ParamResult(
-                param_id=as_opt_int(item.get("param_id"), f"{where}.param_id"),
-                param_pid=as_int(item.get("param_pid"), f"{where}.param_pid"),
-                name="" if name is None else as_text(name, f"{where}.param_name"),
-                result=as_int(item.get("result"), f"{where}.result"),
-            )
+    return tuple(
+        ParamResult(
+            param_id=as_opt_int(item.get("param_id"), f"{where}.param_id"),
+            param_pid=as_int(item.get("param_pid"), f"{where}.param_pid"),
+            name=optional_text(item, "param_name", where),
+            result=as_int(item.get("result"), f"{where}.result"),
         )
-    return tuple(results)
+        for where, item in list_items(data, "param")
+    )

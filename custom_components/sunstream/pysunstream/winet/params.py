@@ -37,7 +37,7 @@ from typing import Any
 
 from .device_types import DeviceInfo
 from .errors import WinetProtocolError
-from .messages import Param, as_int, as_text, parse_frame
+from .messages import Param, as_int, as_text, list_items, parse_frame
 
 ENERGY_MANAGEMENT = "9"
 """``type`` of the energy-management group (EMS mode, charge windows)."""
@@ -150,14 +150,8 @@ def parse_param_list(raw: str | bytes) -> ParamList:
     frame = parse_frame(raw)
     if not frame.ok:
         return ParamList(frame.code, frame.message)
-    items = frame.data.get("list")
-    if not isinstance(items, list):
-        raise WinetProtocolError("getParam: list is not a list")
     params = []
-    for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise WinetProtocolError(f"getParam[{index}] is not an object")
-        where = f"getParam[{index}]"
+    for where, item in list_items(frame.data, "getParam"):
         minimum, maximum = parse_range(_text(item, "range"))
         params.append(
             ParamInfo(

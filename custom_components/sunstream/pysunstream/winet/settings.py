@@ -65,7 +65,7 @@ from ..controls import (
     Window,
 )
 from ..errors import CommandRejected
-from ..setting_rules import only_switches_off
+from ..setting_rules import check_order, checked_number, only_switches_off, supports
 from .messages import Param
 from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
 
@@ -311,28 +311,6 @@ def _differs(params: Parameters, addr: int, value: str) -> bool:
         return True
 
 
-def _number(spec: SettingsSpec, change: SettingChange) -> float:
-    value = change.value
-    if isinstance(value, bool) or not isinstance(value, float | int):
-        raise CommandRejected("setting_unsupported", setting=change.setting.value)
-    limits = spec.ranges[change.setting]
-    if not limits.minimum <= value <= limits.maximum:
-        raise CommandRejected(
-            "setting_out_of_range",
-            value=f"{value:g}",
-            minimum=f"{limits.minimum:g}",
-            maximum=f"{limits.maximum:g}",
-            unit=limits.unit,
-        )
-    return float(value)
-
-
-def _supported(spec: SettingsSpec, setting: Setting) -> bool:
-    if setting is Setting.EXPORT_LIMIT_ENABLED:
-        return spec.export_limit_switch
-    return setting in spec.ranges or setting in spec.windows
-
-
 def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple[Param, ...]:
     """The parameters to write for ``change``; empty when the device has it already.
 
@@ -343,7 +321,7 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
     to one group (:func:`group_of`).
     """
     setting, value = change.setting, change.value
-    if not _supported(spec, setting):
+    if not supports(spec, setting):
         raise CommandRejected("setting_unsupported", setting=setting.value)
     wanted: list[tuple[int, str]] = []
     if setting is Setting.EXPORT_LIMIT_ENABLED:
@@ -351,13 +329,13 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
             raise CommandRejected("setting_unsupported", setting=setting.value)
         wanted.append((ADDR_FEED_IN, str(ENABLE if value else DISABLE)))
     elif setting is Setting.EXPORT_LIMIT:
-        watts = _number(spec, change)
+        watts = checked_number(spec, change)
         if ADDR_FEED_IN_VALUE not in params.current:
             raise CommandRejected("winet_export_limit_off")
         text = _format(watts / 1000, params.accuracy(ADDR_FEED_IN_VALUE))
         wanted.append((ADDR_FEED_IN_VALUE, text))
     elif setting is Setting.CHARGE_LIMIT_SOC:
-        soc = _number(spec, change)
+        soc = checked_number(spec, change)
         for addrs in CHARGE_WINDOWS.values():
             if addrs.target_soc not in params.current:
                 raise CommandRejected("winet_forced_charge_off")
@@ -373,15 +351,8 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
 
 def _window_params(params: Parameters, setting: Setting, window: Window) -> list[tuple[int, str]]:
     addrs = CHARGE_WINDOWS[setting]
-    if (window.end.hour, window.end.minute) < (
-        window.start.hour,
-        window.start.minute,
-    ) and not only_switches_off(_window(params, addrs, enabled=True), window):
-        raise CommandRejected(
-            "window_end_before_start",
-            start=window.start.strftime("%H:%M"),
-            end=window.end.strftime("%H:%M"),
-        )
+    if not only_switches_off(_window(params, addrs, enabled=True), window):
+        check_order(window)
     end = (window.end.hour, window.end.minute)
     if end == END_OF_DAY:
         end = (24, 0)  # the device's end of day, shown as 23:59

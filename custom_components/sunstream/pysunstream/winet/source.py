@@ -5,12 +5,13 @@ One client, one session kept open across polls; each poll becomes a
 ``GATEWAY``) and whose ``devices`` are the inverters and batteries behind it,
 ``online`` as the dongle reports their link.
 
-Battery commands go to the one hybrid inverter behind the gateway through
-the ``param`` service (:mod:`.dispatch`). The inverter knows neither a
-target state of charge nor a duration for a forced command, so the source
-keeps the command and, after every poll, returns the inverter to
-self-consumption once the command's time is up or its target is reached.
-The command is part of :meth:`WinetSource.as_dict`, so a restart in the
+Battery commands go to the hybrid inverter whose battery they name (the
+only one, or one of several: :func:`.dispatch.dispatch_target`) through the
+``param`` service (:mod:`.dispatch`). The inverter knows neither a target
+state of charge nor a duration for a forced command, so the source keeps
+each command, one per inverter, and after every poll returns an inverter to
+self-consumption once its command's time is up or its target is reached.
+The commands are part of :meth:`WinetSource.as_dict`, so a restart in the
 middle of a forced charge still ends it; while Sunstream is not running,
 nothing can (the inverter stays forced until Sunstream is back).
 
@@ -34,7 +35,7 @@ from typing import Any
 from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandFailed, CommandRejected, Reason, SourceUnavailable
-from ..model import DeviceIdentity, DeviceKind, Metric, Snapshot
+from ..model import DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
@@ -115,8 +116,9 @@ class WinetSource:
         self.gateway_serial = gateway_serial
         self._gateway_info_tried = False
         self._snapshot: Snapshot | None = None
-        self.command: Command | None = None
-        """The forced charge or discharge Sunstream is holding, if any."""
+        self.commands: dict[PartKey | None, Command] = {}
+        """The forced charges and discharges Sunstream is holding, by the
+        battery each names (``None``: the only hybrid inverter's)."""
         self._params = Parameters()
         self._params_of: str | None = None
         """The inverter (its key) whose parameters ``_params`` holds."""
@@ -134,7 +136,7 @@ class WinetSource:
         charge. Commands are checked without the capacity (see
         :func:`.dispatch.check_command`).
         """
-        soc = self._soc()
+        soc = self._soc(None)
         rating = self._rating()
         capacity = next(
             (
@@ -147,6 +149,28 @@ class WinetSource:
         if soc is None or rating is None or capacity is None:
             return None
         return BatteryLimits(capacity_kwh=capacity, max_charge_w=rating, max_discharge_w=rating)
+
+    @property
+    def battery_parts(self) -> tuple[PartKey, ...]:
+        """Each hybrid inverter's battery, when the gateway lists several."""
+        hybrids = [device for device in self.client.devices if device.hybrid]
+        return tuple(device.battery_key for device in hybrids) if len(hybrids) > 1 else ()
+
+    def limits_of(self, battery: PartKey) -> BatteryLimits | None:
+        """One of several hybrids' battery: its inverter's rating, its size unknown.
+
+        ``None`` until the inverter's rating is known from its model and a
+        poll has shown the battery's state of charge.
+        """
+        try:
+            target = dispatch_target(self.client.devices, battery)
+        except CommandRejected:
+            return None
+        rating = rated_power_w(target.model)
+        if rating is None or self._soc(target) is None:
+            return None
+        # The dongle does not say which SBR stack is whose: no capacity.
+        return BatteryLimits(capacity_kwh=None, max_charge_w=rating, max_discharge_w=rating)
 
     @property
     def i18n(self) -> I18n | None:
@@ -213,10 +237,11 @@ class WinetSource:
         return None if mode is None else mode.value
 
     async def async_dispatch(self, command: Command) -> None:
-        """Charge, discharge or stop the battery of the hybrid inverter.
+        """Charge, discharge or stop the battery ``command`` names.
 
         Raises :class:`~..errors.CommandRejected` (``not_supported`` for a
-        gateway without hybrid inverter, ``dispatch_ambiguous`` with several,
+        gateway without hybrid inverter, ``dispatch_ambiguous`` with several
+        and no battery named, ``unknown_battery``,
         ``no_battery``, ``power_out_of_range``, ``soc_out_of_range``,
         ``duration_out_of_range``), :class:`~.errors.ParamsRefused` when the
         inverter does not set the parameters, or
@@ -227,19 +252,41 @@ class WinetSource:
         """
         if self._snapshot is None:  # not polled yet: devices and SOC unknown
             await self.async_poll(command.issued_at)
-        target = dispatch_target(self.client.devices)
+        target = dispatch_target(self.client.devices, command.battery)
         if not target.online:
             raise SourceUnavailable(Reason.OFFLINE, f"{target.model or 'inverter'} is offline")
-        soc = self._soc()
-        check_command(command, soc, self._rating())
+        soc = self._soc(target)
+        check_command(command, soc, rated_power_w(target.model))
+        held = self._held_for(target)
         if command.kind is not CommandKind.STOP and target_reached(command, soc):
             _LOGGER.debug("WiNet: %s target already reached at %s %%", command.kind, soc)
-            if self.command is not None:
+            if held:
                 await self._write(target, _stop(command.issued_at))
-                self.command = None
+                self._release(held)
             return
         await self._write(target, command)
-        self.command = None if command.kind is CommandKind.STOP else command
+        self._release(held)
+        if command.kind is not CommandKind.STOP:
+            self.commands[command.battery] = command
+
+    def held(self, battery: PartKey | None = None) -> Command | None:
+        """The command held for ``battery``, as it was addressed."""
+        return self.commands.get(battery)
+
+    def _held_for(self, target: DeviceInfo) -> list[PartKey | None]:
+        """The batteries whose held command drives ``target``."""
+        found: list[PartKey | None] = []
+        for battery in self.commands:
+            try:
+                if dispatch_target(self.client.devices, battery).key == target.key:
+                    found.append(battery)
+            except CommandRejected:
+                continue
+        return found
+
+    def _release(self, batteries: list[PartKey | None]) -> None:
+        for battery in batteries:
+            self.commands.pop(battery, None)
 
     # -- settings (Configurable) ------------------------------------------------
 
@@ -298,11 +345,12 @@ class WinetSource:
         if not await self._read_back(target):
             return
         if missed := not_applied(params, self._params):
-            raise CommandFailed(
-                "setting_not_applied",
-                setting=change.setting.value,
-                detail=", ".join(f"{param.addr}={param.value}" for param in missed),
+            _LOGGER.warning(
+                "WiNet: %s not applied, the gateway reports other values for %s",
+                change.setting,
+                ", ".join(f"{param.addr}={param.value}" for param in missed),
             )
+            raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     def _settings_target(self) -> DeviceInfo | None:
         try:
@@ -368,31 +416,40 @@ class WinetSource:
         self._params_due = None  # the next poll reads the mode back
 
     async def _enforce(self, now: datetime) -> None:
-        """End the held command once its time is up or its target is met.
+        """End each held command once its time is up or its target is met.
 
         A stop the inverter refuses, or that cannot reach it, is logged and
         tried again after the next poll: the command stays held until the
         inverter has taken the stop. One that can never be sent (the hybrid
         inverter is gone from the gateway) is dropped.
         """
-        command = self.command
-        if command is None or not command_finished(command, self._soc(), now):
-            return
-        try:
-            await self._write(dispatch_target(self.client.devices), _stop(now))
-        except CommandRejected as err:
-            _LOGGER.warning("WiNet: forced %s cannot be ended here: %s", command.kind, err)
-            self.command = None
-            return
-        except (CommandError, SourceUnavailable) as err:
-            _LOGGER.warning("WiNet: could not end the forced %s: %s", command.kind, err)
-            return
-        _LOGGER.debug("WiNet: forced %s ended", command.kind)
-        self.command = None
+        for battery, command in list(self.commands.items()):
+            try:
+                target = dispatch_target(self.client.devices, battery)
+            except CommandRejected as err:
+                _LOGGER.warning("WiNet: forced %s cannot be ended here: %s", command.kind, err)
+                del self.commands[battery]
+                continue
+            if not command_finished(command, self._soc(target), now):
+                continue
+            try:
+                await self._write(target, _stop(now))
+            except (CommandError, SourceUnavailable) as err:
+                _LOGGER.warning("WiNet: could not end the forced %s: %s", command.kind, err)
+                continue
+            _LOGGER.debug("WiNet: forced %s on %s ended", command.kind, target.model)
+            del self.commands[battery]
 
-    def _soc(self) -> float | None:
+    def _soc(self, target: DeviceInfo | None) -> float | None:
+        """State of charge of ``target``'s battery; the system's with one hybrid."""
         snapshot = self._snapshot
-        soc = None if snapshot is None else snapshot.metrics.get(Metric.BATTERY_SOC)
+        if snapshot is None:
+            return None
+        soc = snapshot.metrics.get(Metric.BATTERY_SOC)
+        if target is not None:
+            own = next((r for r in snapshot.devices if r.identity.key == target.battery_key), None)
+            if own is not None:
+                soc = own.metrics.get(Metric.BATTERY_SOC)
         return soc if isinstance(soc, float | int) else None
 
     def _rating(self) -> float | None:
@@ -407,13 +464,22 @@ class WinetSource:
         await self.client.async_close()
 
     def as_dict(self) -> dict[str, Any]:
-        """The forced command being held, so a restart can still end it."""
-        return {} if self.command is None else {"command": self.command.as_dict()}
+        """The forced commands being held, so a restart can still end them."""
+        if not self.commands:
+            return {}
+        return {"commands": [command.as_dict() for command in self.commands.values()]}
 
     def restore(self, data: dict[str, Any]) -> None:
-        """Hold again the command saved by :meth:`as_dict`."""
-        saved = data.get("command")
-        self.command = Command.from_dict(saved) if saved else None
+        """Hold again the commands saved by :meth:`as_dict`.
+
+        A save from before several hybrids were supported holds one
+        ``command`` (for the only hybrid inverter).
+        """
+        saved = list(data.get("commands", []))
+        if data.get("command"):
+            saved.append(data["command"])
+        commands = [Command.from_dict(item) for item in saved]
+        self.commands = {command.battery: command for command in commands}
 
     def link_metrics(self) -> dict[str, int]:
         """The client's counters (attempts, failures, frames…), numbers only."""
@@ -433,7 +499,7 @@ class WinetSource:
             "tls_mode": self.client.tls.mode.value,
             "generation": connect.generation if connect else None,
             "metrics": self.client.metrics.as_dict(),
-            "command": None if self.command is None else self.command.as_dict(),
+            "commands": [command.as_dict() for command in self.commands.values()],
             "devices": [dict(device.raw) for device in self.client.devices],
             "parameters": {
                 str(addr): param.value for addr, param in sorted(self._params.current.items())

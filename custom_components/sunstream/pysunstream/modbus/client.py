@@ -1,15 +1,17 @@
-"""One persistent Modbus TCP session to an AlphaESS unit: the only I/O layer.
+"""One persistent Modbus TCP session to a device: the only I/O layer of a Modbus source.
 
-Thin on purpose: it reads and writes words, keeps the unit's command
+Thin on purpose: it reads and writes words, keeps the device's command
 spacing, classifies failures and spaces reconnects. What the words mean is
-decided elsewhere (:mod:`.registers`, :mod:`.decode`, :mod:`.dispatch`).
+decided by the device package (its registers, decoder and dispatch).
 
-Why one persistent connection: the unit serves one TCP client at a time, so
-opening a connection per poll races every other client for the slot
-(docs/protocols/alphaess.md#one-client-at-a-time). Why spacing: the protocol
-document asks for "command interval > 100 ms" on TCP
-(docs/protocols/alphaess.md#transport); the gap is measured from the end of
-one exchange to the start of the next.
+Why one persistent connection: AlphaESS units and Sungrow WiNet-S dongles
+serve one TCP client at a time, so opening a connection per poll races every
+other client for the slot (docs/protocols/alphaess.md#one-client-at-a-time,
+docs/protocols/sungrow-modbus.md#one-client-at-a-time). Why spacing: the
+AlphaESS document asks for "command interval > 100 ms" on TCP
+(docs/protocols/alphaess.md#transport) and a WiNet-S needs about as much
+(docs/protocols/sungrow-modbus.md#limits); the gap is measured from the end
+of one exchange to the start of the next.
 
 pymodbus's own reconnect loop is switched off (``reconnect_delay=0``, as
 another integration does) and retries are 0: a failed exchange tears the
@@ -24,6 +26,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from enum import StrEnum
 import time
 from typing import Any
 
@@ -40,10 +43,9 @@ from .errors import (
     ModbusError,
     UnitBusy,
 )
-from .quirks import WriteCode
+from .registers import Table
 
 DEFAULT_PORT = 502
-DEFAULT_UNIT = 85
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_SPACING = 0.1
 #: A unit that dropped us usually answers again within seconds (a reboot,
@@ -63,8 +65,21 @@ class ClientStats:
     connect_attempts: int = 0
 
 
-class AlphaEssClient:
-    """Reads and writes holding registers on one unit, one request at a time.
+class WriteCode(StrEnum):
+    """Which Modbus function writes a single register.
+
+    "Many AlphaESS inverters reject FC16 for individual registers with
+    exception code 2", so single registers use FC06; the SMILE-B3 never
+    answers FC06, so it needs FC16 throughout
+    (docs/protocols/alphaess.md#function-codes).
+    """
+
+    FC06 = "fc06"
+    FC16 = "fc16"
+
+
+class ModbusClient:
+    """Reads and writes registers on one device, one request at a time.
 
     Raises :class:`~..errors.SourceUnavailable` (see :mod:`.errors` for the
     reasons) on any failure. A Modbus exception reply raises
@@ -75,8 +90,8 @@ class AlphaEssClient:
     def __init__(
         self,
         host: str,
-        port: int = DEFAULT_PORT,
-        unit: int = DEFAULT_UNIT,
+        port: int,
+        unit: int,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         spacing: float = DEFAULT_SPACING,
@@ -98,29 +113,60 @@ class AlphaEssClient:
         self._last_error: SourceUnavailable | None = None
         self._retry_at = -float("inf")
         self._lock = asyncio.Lock()
+        # Every word read, and when: what a shared endpoint answers from.
+        self._cache: dict[Table, dict[int, tuple[int, float]]] = {t: {} for t in Table}
 
     @property
     def connected(self) -> bool:
         """Whether a session is open (it may still turn out refused)."""
         return self._client is not None and self._client.connected
 
-    async def read(self, address: int, count: int) -> list[int]:
-        """FC03: ``count`` holding registers from ``address``."""
-        response = await self._exchange(
-            3,
-            address,
-            lambda c: c.read_holding_registers(address, count=count, device_id=self.unit),
-        )
+    async def read(self, address: int, count: int, table: Table = Table.HOLDING) -> list[int]:
+        """FC03 (holding) or FC04 (input): ``count`` registers from ``address``."""
+        if table is Table.INPUT:
+            code = 4
+            response = await self._exchange(
+                code,
+                address,
+                lambda c: c.read_input_registers(address, count=count, device_id=self.unit),
+            )
+        else:
+            code = 3
+            response = await self._exchange(
+                code,
+                address,
+                lambda c: c.read_holding_registers(address, count=count, device_id=self.unit),
+            )
         if len(response.registers) != count:
             raise SourceUnavailable(
                 Reason.PROTOCOL,
-                f"FC03 at 0x{address:04X}: asked {count} words, got {len(response.registers)}",
+                f"FC{code:02d} at {address}: asked {count} words, got {len(response.registers)}",
             )
-        return list(response.registers)
+        words = list(response.registers)
+        at = self._clock()
+        cache = self._cache[table]
+        for offset, word in enumerate(words):
+            cache[address + offset] = (word, at)
+        return words
+
+    def cached(self, table: Table, address: int, count: int, max_age: float) -> list[int] | None:
+        """The words last read at ``address..``, if all were read within ``max_age`` seconds."""
+        cache = self._cache[table]
+        oldest = self._clock() - max_age
+        words: list[int] = []
+        for a in range(address, address + count):
+            entry = cache.get(a)
+            if entry is None or entry[1] < oldest:
+                return None
+            words.append(entry[0])
+        return words
 
     async def write(self, address: int, words: Sequence[int], single: WriteCode) -> None:
         """Write ``words`` at ``address``: FC06 for one word when ``single`` says so, else FC16."""
         values = list(words)
+        for offset in range(len(values)):
+            # What was read there is no longer what the device holds.
+            self._cache[Table.HOLDING].pop(address + offset, None)
         if len(values) == 1 and single is WriteCode.FC06:
             await self._exchange(
                 6, address, lambda c: c.write_register(address, values[0], device_id=self.unit)

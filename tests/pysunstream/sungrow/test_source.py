@@ -1,0 +1,360 @@
+"""End to end against the fake inverter: identity, polls, request counts, dispatch, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+import logging
+
+import pytest
+
+from custom_components.sunstream.pysunstream.controls import (
+    Configurable,
+    Setting,
+    SettingChange,
+)
+from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
+from custom_components.sunstream.pysunstream.errors import (
+    CommandFailed,
+    CommandRejected,
+    SourceUnavailable,
+)
+from custom_components.sunstream.pysunstream.modbus.registers import Table
+from custom_components.sunstream.pysunstream.model import (
+    BatteryMode,
+    InverterStatus,
+    Metric,
+    as_number,
+)
+from custom_components.sunstream.pysunstream.source import Source
+from custom_components.sunstream.pysunstream.sungrow import Connection, SungrowModbusSource
+from custom_components.sunstream.pysunstream.sungrow.registers import (
+    COMMAND_CHARGE,
+    COMMAND_STOP,
+    EXPORT_LIMIT_ON,
+)
+from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
+
+from .conftest import MakeSource
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _command(
+    kind: CommandKind, power: float = 3000, soc: float = 90, minutes: float = 60
+) -> Command:
+    return Command(
+        kind=kind,
+        issued_at=_now(),
+        power_w=power,
+        target_soc=soc,
+        duration=timedelta(minutes=minutes),
+    )
+
+
+def test_is_a_source_and_configurable() -> None:
+    source = SungrowModbusSource("127.0.0.1")
+    assert isinstance(source, Configurable)
+    _typed: Source = source
+    assert _typed.source_type == "sungrow_modbus"
+
+
+async def test_identify_names_serial_and_model(make_source: MakeSource) -> None:
+    serial, model = await make_source().identify()
+    assert serial == SERIAL
+    assert model.name == "SH10RT"
+
+
+async def test_poll_matches_the_inverter(fake: FakeSungrow, make_source: MakeSource) -> None:
+    source = make_source()
+    snapshot = await source.async_poll(_now())
+    fake.step()
+    assert snapshot.get(Metric.BATTERY_SOC) == pytest.approx(fake.soc, abs=0.5)
+    assert snapshot.get(Metric.STATUS) == InverterStatus.PRODUCING.value
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert snapshot.get(Metric.GRID_IMPORT_ENERGY) == pytest.approx(
+        fake.get("grid_import_energy") / 10, abs=0.2
+    )
+    pv = as_number(snapshot.get(Metric.PV_POWER))
+    load = as_number(snapshot.get(Metric.LOAD_POWER))
+    grid = as_number(snapshot.get(Metric.GRID_POWER))
+    battery = as_number(snapshot.get(Metric.BATTERY_POWER))
+    assert pv is not None
+    assert load is not None
+    assert grid is not None
+    assert battery is not None
+    # Canonical signs: the balance closes with grid + import and battery + discharge.
+    assert pv + grid + battery == pytest.approx(load, abs=5)
+    assert snapshot.identity is not None
+    assert snapshot.identity.model == "SH10RT"
+    assert snapshot.identity.serial == SERIAL
+    assert snapshot.extras["grid_frequency"] == 50.0
+    assert snapshot.extras["grid_voltage"] == 231.0
+    assert snapshot.extras["battery_soh"] == 100.0
+    pv1 = snapshot.extras["pv1_power"]
+    assert isinstance(pv1, int | float)
+    assert pv1 == pytest.approx(0.6 * pv, rel=0.05)
+    battery_part = snapshot.devices[0]
+    assert battery_part.values["battery_power"] == battery
+
+
+async def test_energy_totals_never_go_backwards(make_source: MakeSource) -> None:
+    source = make_source()
+    first = await source.async_poll(_now())
+    await asyncio.sleep(0.3)
+    second = await source.async_poll(_now())
+    for metric in (Metric.PV_ENERGY_TOTAL, Metric.GRID_EXPORT_ENERGY, Metric.GRID_IMPORT_ENERGY):
+        before, after = as_number(first.get(metric)), as_number(second.get(metric))
+        assert before is not None
+        assert after is not None
+        assert after >= before
+
+
+async def test_a_poll_takes_three_reads_on_lan_and_four_through_winet() -> None:
+    for connection, expected in ((Connection.LAN, 3), (Connection.WINET, 4)):
+        async with FakeSungrow(connection=connection.value) as fake:
+            source = SungrowModbusSource("127.0.0.1", fake.port, connection=connection)
+            try:
+                await source.async_poll(_now())  # identity and slow reads too
+                fake.reset_counters()
+                snapshot = await source.async_poll(_now())
+            finally:
+                await source.async_close()
+            assert len(fake.requests) == expected
+            assert all(r.count <= fake.max_count for r in fake.requests)
+            gaps = [b.at - a.at for a, b in zip(fake.requests, fake.requests[1:], strict=False)]
+            assert all(gap >= fake.min_spacing for gap in gaps)
+            assert snapshot.extras["grid_frequency"] == 50.0
+
+
+async def test_winet_refuses_a_long_read_the_lan_port_answers() -> None:
+    async with FakeSungrow(connection="winet") as fake:
+        source = SungrowModbusSource("127.0.0.1", fake.port, connection=Connection.LAN)
+        try:
+            with pytest.raises(SourceUnavailable):
+                await source.async_poll(_now())
+        finally:
+            await source.async_close()
+
+
+async def test_string_inverter(make_source: MakeSource) -> None:
+    async with FakeSungrow(device_type_code=0x2430) as fake:
+        source = SungrowModbusSource("127.0.0.1", fake.port)
+        try:
+            snapshot = await source.async_poll(_now())
+            fake.step()
+            assert source.battery_limits is None
+            assert snapshot.devices == ()
+            grid = as_number(snapshot.get(Metric.GRID_POWER))
+            assert grid == pytest.approx(fake.get("grid_power"), abs=400)
+            assert snapshot.get(Metric.PV_ENERGY_TOTAL) == pytest.approx(9876.5, abs=1)
+            with pytest.raises(CommandRejected) as err:
+                await source.async_dispatch(_command(CommandKind.CHARGE))
+            assert err.value.key == "no_battery"
+            assert source.settings_spec.ranges == {}
+        finally:
+            await source.async_close()
+
+
+async def test_forced_charge_is_written_and_read_back(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    assert [fake.get(k) for k in ("ems_mode", "ems_command", "ems_power")] == [
+        2,
+        COMMAND_CHARGE,
+        2500,
+    ]
+    snapshot = await source.async_poll(_now())
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_CHARGE.value
+    assert snapshot.get(Metric.BATTERY_POWER) == -2500
+    await source.async_dispatch(_command(CommandKind.STOP))
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+
+
+async def test_unchanged_ems_words_are_not_written_again(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    writes = sum(fake.writes.values())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2000))
+    assert sum(fake.writes.values()) == writes + 1  # only the power
+
+
+async def test_an_ignored_command_fails(fake: FakeSungrow, make_source: MakeSource) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    fake.ignore_ems = True
+    with pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.DISCHARGE))
+    assert err.value.key == "dispatch_not_applied"
+
+
+async def test_bad_commands_write_nothing(fake: FakeSungrow, make_source: MakeSource) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    for command, key in (
+        (_command(CommandKind.CHARGE, power=9000), "power_out_of_range"),
+        (_command(CommandKind.CHARGE, soc=120), "soc_out_of_range"),
+        (_command(CommandKind.DISCHARGE, minutes=0), "duration_out_of_range"),
+        (_command(CommandKind.DISCHARGE, soc=5), "soc_below_cutoff"),
+    ):
+        with pytest.raises(CommandRejected) as err:
+            await source.async_dispatch(command)
+        assert err.value.key == key
+    assert not fake.writes
+
+
+async def test_sunstream_ends_the_command_it_started(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, soc=fake.soc + 0.05))
+    saved = source.as_dict()
+    restored = make_source()
+    restored.restore(saved)
+    await source.async_close()
+    await asyncio.sleep(0.5)  # the fake charges past the target
+    snapshot = await restored.async_poll(_now())
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert restored.as_dict() == {}
+
+
+async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(
+    fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.DISCHARGE, soc=10, minutes=1))
+    fake.ignore_ems = True
+    later = _now() + timedelta(minutes=2)  # the command's time is up
+    with caplog.at_level(logging.WARNING):
+        snapshot = await source.async_poll(later)
+    # The reading is not lost; the command stays held, the stop to be sent again.
+    assert snapshot.get(Metric.BATTERY_SOC) is not None
+    assert source.as_dict() != {}
+    assert fake.get("ems_mode") == 2
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "dispatch_not_applied" in warning.getMessage()
+    caplog.clear()
+    fake.ignore_ems = False
+    with caplog.at_level(logging.WARNING):
+        await source.async_poll(later)
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+    assert source.as_dict() == {}
+    assert not caplog.records
+
+
+async def test_a_command_taken_back_elsewhere_is_forgotten(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.DISCHARGE, soc=10))
+    fake.set("ems_mode", 0)  # the app switched back to self-consumption
+    await source.async_poll(_now())
+    assert source.as_dict() == {}
+    assert fake.get("ems_mode") == 0
+
+
+async def test_settings_are_read_back_and_written_only_when_they_change(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    reported = source.reported_settings()
+    assert reported.reserve_soc == 10.0
+    assert reported.charge_limit_soc == 100.0
+    assert reported.export_limit_enabled is False
+    assert Setting.EXPORT_LIMIT in source.settings_spec.ranges
+    await source.async_write_setting(SettingChange(setting=Setting.RESERVE_SOC, value=20.0))
+    assert fake.get("min_soc") == 200
+    assert source.reported_settings().reserve_soc == 20.0
+    await source.async_write_setting(SettingChange(setting=Setting.RESERVE_SOC, value=20.0))
+    assert fake.writes[13058] == 1
+    await source.async_write_setting(
+        SettingChange(setting=Setting.EXPORT_LIMIT_ENABLED, value=True)
+    )
+    assert fake.get("export_limit_mode") == EXPORT_LIMIT_ON
+    await source.async_write_setting(SettingChange(setting=Setting.EXPORT_LIMIT, value=3000.0))
+    assert fake.get("export_limit") == 3000
+
+
+async def test_bad_settings_are_refused_before_writing(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    for change, key in (
+        (SettingChange(setting=Setting.RESERVE_SOC, value=80.0), "setting_out_of_range"),
+        (SettingChange(setting=Setting.CHARGE_WINDOW_1, value=1.0), "setting_unsupported"),
+        (SettingChange(setting=Setting.RESERVE_SOC, value=True), "setting_unsupported"),
+    ):
+        with pytest.raises(CommandRejected) as err:
+            await source.async_write_setting(change)
+        assert err.value.key == key
+    assert not fake.writes
+    fake.refuse_writes = True
+    with pytest.raises(CommandFailed) as failed:
+        await source.async_write_setting(
+            SettingChange(setting=Setting.CHARGE_LIMIT_SOC, value=90.0)
+        )
+    assert failed.value.key == "setting_refused"
+    assert source.reported_settings().charge_limit_soc == 100.0
+
+
+async def test_a_missing_register_is_read_alone_once_then_left_out(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    fake.illegal.add((Table.INPUT, 13023))  # no SOH on this model
+    source = make_source()
+    snapshot = await source.async_poll(_now())
+    assert "battery_soh" not in snapshot.devices[0].values
+    assert snapshot.get(Metric.BATTERY_SOC) is not None
+    fake.reset_counters()
+    await source.async_poll(_now())
+    # The hole splits the 13000 block in two; no read touches 13023 again.
+    assert len(fake.requests) == 4
+    assert not any(r.address <= 13023 < r.address + r.count for r in fake.requests)
+
+
+async def test_a_silent_inverter_is_unavailable(fake: FakeSungrow, make_source: MakeSource) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    fake.silent = True
+    with pytest.raises(SourceUnavailable) as err:
+        await source.async_poll(_now())
+    assert err.value.reason == "timeout"
+
+
+async def test_a_string_meter_through_winet_keeps_import_positive() -> None:
+    async with FakeSungrow(device_type_code=0x2430, connection="winet") as fake:
+        source = SungrowModbusSource("127.0.0.1", fake.port, connection=Connection.WINET)
+        try:
+            snapshot = await source.async_poll(_now())
+            fake.step()
+            # The fake inverts 5082 as a WiNet-S does; the profile turns it back.
+            assert snapshot.get(Metric.GRID_POWER) == pytest.approx(
+                -fake.get("grid_power"), abs=400
+            )
+        finally:
+            await source.async_close()
+
+
+async def test_battery_direction_without_running_state(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    fake.no_running_state = True
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    snapshot = await source.async_poll(_now())
+    assert snapshot.get(Metric.BATTERY_POWER) == -2500
