@@ -288,7 +288,7 @@ async def test_alphaess_refused_write_shows_the_units_value(
         await _number(hass, alphaess.id("number", "reserve_soc"), 30)
     assert not isinstance(caught.value, ServiceValidationError)  # the unit's doing
     assert caught.value.translation_key == "setting_refused"
-    assert (caught.value.translation_placeholders or {})["address"] == "0x0850"
+    assert "at 0x0850" in (caught.value.translation_placeholders or {})["detail"]
     assert unit.get("discharge_cutoff_soc") == 10
     assert float(alphaess.state("number", "reserve_soc")) == 10
 
