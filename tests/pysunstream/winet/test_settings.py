@@ -321,12 +321,14 @@ async def test_two_hybrids_refuse_clearly(fake: FakeWinet, make_client: MakeClie
     fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
     source = WinetSource("127.0.0.1", client=make_client(fake))
     await source.async_poll(NOW)
+    # Only each hybrid's energy-management group, for its battery's mode.
+    assert fake.http_requests[GETPARAM] == 2
     assert source.settings_spec.ranges == {}
     assert source.reported_settings().windows == {}
     with pytest.raises(CommandRejected) as rejected:
         await source.async_write_setting(change(Setting.EXPORT_LIMIT_ENABLED, True))
     assert rejected.value.key == "dispatch_ambiguous"
-    assert fake.http_requests[GETPARAM] == 0
+    assert fake.http_requests[GETPARAM] == 2  # refused before anything is read or written
 
 
 async def test_fake_checks_ranges_and_hides_children(
