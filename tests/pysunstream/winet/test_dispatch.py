@@ -15,11 +15,12 @@ from custom_components.sunstream.pysunstream.errors import (
     CommandRejected,
     SourceUnavailable,
 )
-from custom_components.sunstream.pysunstream.model import Metric
+from custom_components.sunstream.pysunstream.model import BatteryMode, Metric
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource, messages
 from custom_components.sunstream.pysunstream.winet.device_types import DeviceInfo
 from custom_components.sunstream.pysunstream.winet.dispatch import (
     battery_capacity_kwh,
+    battery_mode,
     check_command,
     command_finished,
     command_params,
@@ -35,6 +36,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     WriteFailed,
     Written,
 )
+from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .test_session import logged_in, sent
@@ -505,3 +507,40 @@ async def test_hybrid_without_battery_data(make_client: MakeClient, socket_enabl
         await source.async_dispatch(STOP)  # still possible
         assert fake.ems[1].command == 0xCC
         await source.async_close()
+
+
+@pytest.mark.parametrize(
+    ("ems_mode", "command", "mode"),
+    [
+        (0, None, BatteryMode.SELF_CONSUMPTION),  # the command is hidden in self-consumption
+        (2, 0xAA, BatteryMode.FORCED_CHARGE),
+        (2, 0xBB, BatteryMode.FORCED_DISCHARGE),
+        (2, 0xCC, BatteryMode.IDLE),
+        (3, None, None),  # external energy scheduling: not a mode Sunstream chooses
+        (None, None, None),  # not listed yet
+    ],
+)
+def test_battery_mode_from_the_listed_parameters(
+    ems_mode: float | None, command: float | None, mode: BatteryMode | None
+) -> None:
+    assert battery_mode(ems_mode, command) is mode
+
+
+async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: WinetSource) -> None:
+    """Listed by the inverter after the write and at each settings read; not what was sent."""
+    await source.async_poll(NOW)
+    charge = Command(
+        kind=CommandKind.CHARGE,
+        issued_at=NOW,
+        power_w=2000,
+        target_soc=100,
+        duration=timedelta(hours=1),
+    )
+    await source.async_dispatch(charge)
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10))
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE
+    fake.ems[1].mode = 0  # the Sungrow app returns it to self-consumption
+    snapshot = await source.async_poll(NOW + timedelta(seconds=20))
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE  # not read yet
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_REFRESH)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION

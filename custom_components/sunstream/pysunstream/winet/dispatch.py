@@ -30,6 +30,10 @@ Capabilities are read from the device list: only ``dev_type`` 35 takes these
 parameters (PV-only inverters have no battery to force). With several hybrid
 inverters behind one gateway a command names the battery it is for
 (:func:`dispatch_target`) and goes to that inverter only.
+
+Each battery's mode is read back from the same two parameters
+(:func:`battery_mode`), as its inverter lists them, so a command from the
+Sungrow app shows too.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import re
 
 from ..dispatch import Command, CommandKind, validate_target
 from ..errors import CommandRejected
-from ..model import PartKey
+from ..model import BatteryMode, PartKey
 from .device_types import DeviceInfo
 from .messages import Param
 
@@ -57,6 +61,11 @@ POWER_ACCURACY = 2
 """Decimals of the power parameter, in kW: 10 W steps."""
 
 _COMMANDS = {CommandKind.CHARGE: COMMAND_CHARGE, CommandKind.DISCHARGE: COMMAND_DISCHARGE}
+_FORCED_MODES = {
+    COMMAND_CHARGE: BatteryMode.FORCED_CHARGE,
+    COMMAND_DISCHARGE: BatteryMode.FORCED_DISCHARGE,
+    COMMAND_STOP: BatteryMode.IDLE,
+}
 _SH_RATING = re.compile(r"^SH(\d+(?:\.\d+)?)", re.IGNORECASE)
 _SBR_CAPACITY = re.compile(r"^SBR(\d{3})", re.IGNORECASE)
 
@@ -67,6 +76,20 @@ def _mode(value: int) -> Param:
 
 def _command(value: int) -> Param:
     return Param(2, ADDR_COMMAND, "Charging/Discharging Command", 1, str(value))
+
+
+def battery_mode(ems_mode: float | None, command: float | None) -> BatteryMode | None:
+    """The mode the listed Energy Management Mode and Command say.
+
+    Forced mode with the stop command holds the battery idle. ``None`` for
+    a mode Sunstream does not choose (external scheduling and the like) and
+    when the parameters were not listed.
+    """
+    if ems_mode == EMS_SELF_CONSUMPTION:
+        return BatteryMode.SELF_CONSUMPTION
+    if ems_mode == EMS_FORCED and command is not None:
+        return _FORCED_MODES.get(int(command))
+    return None
 
 
 def format_power(power_w: float) -> str:

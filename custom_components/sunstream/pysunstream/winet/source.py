@@ -20,12 +20,16 @@ charge limit, export limit) make the source
 :class:`~..controls.Configurable`. They change rarely, so their two
 parameter groups are read on the first poll, every
 :data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
-are written only by :meth:`WinetSource.async_write_setting`.
+are written only by :meth:`WinetSource.async_write_setting`. The battery's
+mode is read back from the same list (:func:`.dispatch.battery_mode`), which
+is therefore read again after every command. With several hybrid inverters
+(settings not shown yet) each one's energy-management group is still read on
+that schedule, for the mode of its own battery part.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -33,11 +37,22 @@ from typing import Any
 from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandFailed, CommandRejected, Reason, SourceUnavailable
-from ..model import DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
+from ..model import (
+    BatteryMode,
+    DeviceIdentity,
+    DeviceKind,
+    DeviceReading,
+    Metric,
+    PartKey,
+    Snapshot,
+)
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
+    ADDR_COMMAND,
+    ADDR_EMS_MODE,
     battery_capacity_kwh,
+    battery_mode,
     check_command,
     command_finished,
     command_params,
@@ -119,6 +134,8 @@ class WinetSource:
         """The inverter (its key) whose parameters ``_params`` holds."""
         self._params_due: datetime | None = None
         """When a poll reads the settings next; ``None``: on the next poll."""
+        self._modes: dict[PartKey, BatteryMode] = {}
+        """Each of several hybrids' battery mode, by its battery part, as last read."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -217,7 +234,30 @@ class WinetSource:
         self._snapshot = snapshot
         await self._enforce(now)
         await self._refresh_settings(now)
+        if (mode := self._battery_mode()) is not None:
+            snapshot = replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode})
+        if self._modes:
+            snapshot = replace(
+                snapshot, devices=tuple(self._with_mode(r) for r in snapshot.devices)
+            )
+        self._snapshot = snapshot
         return snapshot
+
+    def _with_mode(self, reading: DeviceReading) -> DeviceReading:
+        """``reading`` with its battery mode, when it is one of several hybrids' battery."""
+        mode = self._modes.get(PartKey(reading.identity.key))
+        if mode is None:
+            return reading
+        return replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
+
+    def _battery_mode(self) -> str | None:
+        """The mode the hybrid inverter listed at the latest settings read."""
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return None
+        params = self._params
+        mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
+        return None if mode is None else mode.value
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery ``command`` names.
@@ -346,12 +386,17 @@ class WinetSource:
         if self._params_due is not None and now < self._params_due:
             return
         target = self._settings_target()
-        if target is None or not target.online:
+        hybrids = [device for device in self.client.devices if device.hybrid]
+        if (target is None and len(hybrids) < 2) or (target is not None and not target.online):
             # Nothing to ask yet; costs no request, so look again next poll:
             # the battery or the inverter may be listed later.
             return
         try:
-            await self._read_params(target)
+            if target is None:
+                await self._read_modes(hybrids)
+            else:
+                self._modes = {}  # one hybrid: its mode is the system's
+                await self._read_params(target)
         except SourceUnavailable as err:
             _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
             self._params_due = now + SETTINGS_RETRY
@@ -373,6 +418,27 @@ class WinetSource:
             self._params = Parameters()  # nothing of another inverter carries over
             self._params_of = target.key
         self._params = self._params.updated(lists)
+
+    async def _read_modes(self, hybrids: list[DeviceInfo]) -> None:
+        """Read each online hybrid's energy-management group for its battery's mode.
+
+        One that is offline, refuses the group or lists another mode shows none.
+        """
+        modes: dict[PartKey, BatteryMode] = {}
+        for device in hybrids:
+            if not device.online:
+                continue
+            try:
+                listed = await self.client.async_read_params(device, ENERGY_MANAGEMENT)
+            except SourceUnavailable as err:
+                if err.reason is not Reason.REFUSED:
+                    raise
+                continue
+            params = Parameters().updated([listed])
+            mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
+            if mode is not None:
+                modes[device.battery_key] = mode
+        self._modes = modes
 
     async def _read_back(self, target: DeviceInfo) -> bool:
         """Read the settings after a write; whether that worked.
@@ -396,6 +462,7 @@ class WinetSource:
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
+        self._params_due = None  # the next poll reads the mode back
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.
