@@ -34,6 +34,7 @@ FANOUT_CMD = "scripts/bench -k fanout"
 SIO_CMD = "scripts/bench-peers -k sio"
 MQTT_CMD = "scripts/bench-peers -k mqtt"
 POLL_CMD = "scripts/bench -k 'refresh or many_systems or alphaess or winet'"
+SUNGROW_CMD = "scripts/bench -k sungrow"
 
 # Colours per server, the same in every figure.
 COLOURS = {
@@ -724,6 +725,91 @@ def table_polls() -> list[str]:
     return lines
 
 
+def _load(result: dict[str, Any]) -> str:
+    """The machine's 1-minute load average before and after a run, when recorded."""
+    load = result.get("load_average")
+    if not load:
+        return ""
+    cores = result.get("machine", {}).get("cores", "?")
+    return f" (load average {load[0]:.1f} → {load[1]:.1f} on {cores} cores)"
+
+
+def table_sungrow() -> list[str]:
+    """Sungrow requests and wall time per poll against row by row; the endpoint's latency."""
+    polls, endpoint = load("sungrow_poll"), load("sungrow_endpoint")
+    lines: list[str] = []
+    if polls:
+        lines += [
+            f"{polls['model']} against the fake inverter, {polls['lan']['polls']} polls each, "
+            f"alternating; slow rows on 1 poll in {polls['slow_every']}; measured "
+            f"{_stamp('sungrow_poll')}{_load(polls)}.",
+            "",
+            _row(
+                "Connection",
+                "Reader",
+                "Requests per poll",
+                "With the slow rows",
+                "Wall time per poll, median",
+                "Floor (spacing × gaps)",
+            ),
+            _row("---", "---", "---:", "---:", "---:", "---:"),
+        ]
+        for key, name in (("lan", "LAN port"), ("winet", "WiNet-S")):
+            run = polls[key]
+            where = (
+                f"{name} ({run['spacing_s'] * 1000:.0f} ms spacing, "
+                f"≤ {run['max_count']} registers per read)"
+            )
+            lines += [
+                _row(
+                    where,
+                    "Sunstream (planned blocks)",
+                    f"**{run['requests_realtime']:g}**",
+                    f"{run['requests_with_slow_rows']:g}",
+                    f"**{run['wall_realtime_median_s']} s**",
+                    f"{(run['requests_realtime'] - 1) * run['spacing_s']:.2f} s",
+                ),
+                _row(
+                    where,
+                    "one request per register row",
+                    f"{run['baseline_requests_realtime']:g}",
+                    f"{run['baseline_requests_with_slow_rows']:g}",
+                    f"{run['baseline_wall_realtime_median_s']} s",
+                    f"{(run['baseline_requests_realtime'] - 1) * run['spacing_s']:.2f} s",
+                ),
+            ]
+    else:
+        lines.append(_missing("Sungrow poll", SUNGROW_CMD))
+    lines.append("")
+    if endpoint:
+        lines += [
+            f"Reading {endpoint['registers']} input registers (5002..5035), "
+            f"{endpoint['reads']} reads each, in turn; measured "
+            f"{_stamp('sungrow_endpoint')}{_load(endpoint)}.",
+            "",
+            _row("Path", "Median ms", "p95 ms", "Added to direct, median ms"),
+            _row("---", "---:", "---:", "---:"),
+        ]
+        for key, name in (
+            ("direct", "straight from the device"),
+            ("cached", "through the endpoint, answered from the latest poll"),
+            ("forwarded", "through the endpoint, forwarded over Sunstream's session"),
+        ):
+            run = endpoint[key]
+            added = run.get("added_median_ms")
+            lines.append(
+                _row(
+                    name,
+                    f"{run['median_ms']:.2f}",
+                    f"{run['p95_ms']:.2f}",
+                    "—" if added is None else f"{added:+.2f}",
+                )
+            )
+    else:
+        lines.append(_missing("shared endpoint latency", SUNGROW_CMD))
+    return lines
+
+
 def table_figures() -> list[str]:
     """Each figure with the commands that reproduce it."""
     lines = ["| Figure | Measure | Draw |", "| --- | --- | --- |"]
@@ -741,6 +827,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "fanout": table_fanout,
     "mqtt": table_mqtt,
     "polls": table_polls,
+    "sungrow": table_sungrow,
     "figures": table_figures,
 }
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)

@@ -139,6 +139,52 @@ def float_state(hass: HomeAssistant, entity_id: str) -> float:
     return float(state.state)
 
 
+async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    """``number.set_value``, as the UI calls it."""
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
+    )
+
+
+async def set_time(hass: HomeAssistant, entity_id: str, value: str) -> None:
+    """``time.set_value`` with ``HH:MM:SS``."""
+    await hass.services.async_call(
+        "time", "set_value", {"entity_id": entity_id, "time": value}, blocking=True
+    )
+
+
+async def set_switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
+    """``switch.turn_on`` or ``switch.turn_off``."""
+    await hass.services.async_call(
+        "switch", "turn_on" if on else "turn_off", {"entity_id": entity_id}, blocking=True
+    )
+
+
+async def select_option(hass: HomeAssistant, entity_id: str, option: str) -> None:
+    """``select.select_option``."""
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": entity_id, "option": option}, blocking=True
+    )
+
+
+def winet_entry(ws_port: int, serial: str) -> MockConfigEntry:
+    """The config entry of the fake WiNet gateway listening on ``ws_port`` (not yet added)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="WiNet-S",
+        unique_id=serial,
+        entry_id="01SUNSTREAMWINET000000000000",
+        data={
+            "source": "winet",
+            "host": f"127.0.0.1:{ws_port}",
+            "username": "admin",
+            "password": "pw8888",
+            "tls_mode": "bypass",
+        },
+        options=entry_options(update_interval=10),
+    )
+
+
 async def config_message(hass: HomeAssistant, kind: str, key: str) -> str:
     """The English text a config flow shows for an ``error`` or ``abort`` key."""
     translations = await async_get_translations(hass, "en", "config", {DOMAIN})

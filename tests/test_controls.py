@@ -32,11 +32,19 @@ from custom_components.sunstream.pysunstream.controls import (
     SettingsSpec,
     Window,
 )
-from custom_components.sunstream.pysunstream.errors import CommandFailed, SourceUnavailable
+from custom_components.sunstream.pysunstream.errors import CommandFailed, Reason, SourceUnavailable
 from custom_components.sunstream.pysunstream.simulator import SimulatedSystem
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import advance, entry_data, setup_entry
+from .conftest import (
+    advance,
+    entry_data,
+    select_option,
+    set_number as _number,
+    set_switch as _switch,
+    set_time as _time,
+    setup_entry,
+)
 
 RESERVE = "number.rooftop_battery_reserve_soc"
 CHARGE_LIMIT = "number.rooftop_battery_charge_limit_soc"
@@ -77,28 +85,8 @@ def _device(entry: MockConfigEntry) -> DeviceSettings:
     return source.reported_settings()
 
 
-async def _number(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    await hass.services.async_call(
-        "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
-    )
-
-
-async def _time(hass: HomeAssistant, entity_id: str, value: str) -> None:
-    await hass.services.async_call(
-        "time", "set_value", {"entity_id": entity_id, "time": value}, blocking=True
-    )
-
-
-async def _switch(hass: HomeAssistant, entity_id: str, on: bool) -> None:
-    await hass.services.async_call(
-        "switch", "turn_on" if on else "turn_off", {"entity_id": entity_id}, blocking=True
-    )
-
-
 async def _select(hass: HomeAssistant, option: str, entity_id: str = MODE) -> None:
-    await hass.services.async_call(
-        "select", "select_option", {"entity_id": entity_id, "option": option}, blocking=True
-    )
+    await select_option(hass, entity_id, option)
 
 
 async def _action(hass: HomeAssistant, service: str, **data: Any) -> None:
@@ -547,7 +535,7 @@ class _IgnoringHouse(SimulatedSystem):
 
     async def async_write_setting(self, change: SettingChange) -> None:
         if self.link_down:
-            raise SourceUnavailable("timeout")
+            raise SourceUnavailable(Reason.TIMEOUT)
         raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
 

@@ -360,13 +360,25 @@ async def test_home_assistant_draws_the_dashboard(
             within=60,
             what="every card of the dashboard",
         )
+        # Every card's title and button, drawn (cards fill in one after another).
+        labels = [
+            "Power now",
+            "Today",
+            "Battery control",
+            "Kept in the battery",
+            "Charge",
+            "Discharge",
+            "Stop",
+            "Connection",
+            "Alerts and connection",
+        ]
         text = await page.wait_for(
-            f"(() => {{ const t = {PAGE_TEXT}; return t.includes('Discharge') && t; }})()",
+            f"(() => {{ const t = {PAGE_TEXT}; "
+            f"return {json.dumps(labels)}.every(l => t.includes(l)) && t; }})()",
+            within=60,
             what="the cards' text",
         )
         artifact(await page.screenshot(tmp_path / "develop-dashboard.png"))
 
     assert "hui-error-card" not in cards, text
     assert "hui-warning" not in cards, text  # an entity the card cannot find
-    for label in ("Power now", "Today", "Charge", "Stop", "Connection", "Alerts and connection"):
-        assert label in text, label

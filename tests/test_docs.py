@@ -190,6 +190,119 @@ def test_every_message_is_explained(key: str, message: str) -> None:
         assert _flat(fragment) in manual, f"{key}: the manual never quotes {fragment!r}"
 
 
+# Tables whose first column quotes what the user sees, in italics.
+MESSAGE_TABLES = {"actions.md", "troubleshooting.md", "devices-and-limits.md"}
+MESSAGE_COLUMNS = ("Message", "Symptom")
+ITALIC = re.compile(r"(?<![*\w])\*(?!\*)([^*]+?)\*(?![*\w])")
+ELISION = "…"
+
+
+def _quoted_messages() -> Iterator[tuple[str, str]]:
+    """Each italic quote in the first cell of a Message/Symptom table, with its page."""
+    for name in sorted(MESSAGE_TABLES):
+        in_table = False
+        for line in _page(name).splitlines():
+            if not line.startswith("|"):
+                in_table = False
+                continue
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if cells[0] in MESSAGE_COLUMNS:
+                in_table = True
+            elif in_table and not cells[0].startswith("---"):
+                for quote in ITALIC.findall(cells[0]):
+                    yield name, _flat(quote)
+
+
+def _tokens(text: str, wildcard: re.Pattern[str]) -> list[str | None]:
+    """``text`` as characters, each ``wildcard`` match one ``None`` (any text)."""
+    tokens: list[str | None] = []
+    for n, part in enumerate(wildcard.split(text)):
+        if n:
+            tokens.append(None)
+        tokens.extend(part)
+    return tokens
+
+
+# The longest example value the docs show where a message has a placeholder.
+EXAMPLE_VALUE = 40
+
+
+def _matches(quote: str, message: str) -> bool:
+    """Whether ``quote`` is (part of) ``message``.
+
+    The docs elide with ``…`` (a placeholder, or text left out), which
+    matches any text of the message; they may show a short example value
+    (``(refused)``) where the message has a placeholder.
+    """
+    q = [None, *_tokens(quote, re.compile(r"\s*…\s*")), None]
+    m = _tokens(message, PLACEHOLDER)
+    # (position in q, in m, quote characters the placeholder at m has taken)
+    todo = [(0, 0, 0)]
+    seen = set(todo)
+    while todo:
+        i, j, taken = todo.pop()
+        if i == len(q) and j == len(m):
+            return True
+        steps = []
+        if i < len(q) and q[i] is None:
+            # The elision ends; a placeholder it ends on takes no example value.
+            steps.append((i + 1, j, EXAMPLE_VALUE if j < len(m) and m[j] is None else 0))
+            if j < len(m):
+                steps.append((i, j + 1, 0))  # it covers one more of the message
+        elif j < len(m) and m[j] is None and taken < EXAMPLE_VALUE:
+            steps.append((i + 1, j, taken + 1))  # the example value goes on
+        if j < len(m) and m[j] is None:
+            steps.append((i, j + 1, 0))  # the placeholder ends
+        if i < len(q) and j < len(m) and q[i] is not None and q[i] == m[j]:
+            steps.append((i + 1, j + 1, 0))
+        for step in steps:
+            if step not in seen:
+                seen.add(step)
+                todo.append(step)
+    return False
+
+
+# Quotes in those tables that are not a translated message of Sunstream.
+NOT_OURS = {
+    "busy": "pymodbus's name of Modbus exception 6",
+    "Log in to … again": "Home Assistant's reauthentication dialog",
+    "Failed to set up, will retry": "Home Assistant's state of a config entry",
+}
+# Log lines the docs quote, and the file that logs each.
+LOGGED = {
+    "… is not answering (reason); Sunstream keeps trying": (
+        "custom_components/sunstream/coordinator.py"
+    ),
+    "Sungrow: could not end the forced … (…); trying again on the next poll": (
+        "custom_components/sunstream/pysunstream/sungrow/source.py"
+    ),
+    "AlphaESS: the unit did not take the renewed forced …": (
+        "custom_components/sunstream/pysunstream/alphaess/source.py"
+    ),
+    "Home Assistant refused the access token": (
+        "addon/sunstream/server/sunstream_monitor/feeds/ha.py"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("page", "quote"), [pytest.param(*item, id=item[1][:40]) for item in _quoted_messages()]
+)
+def test_every_quoted_message_is_current(page: str, quote: str) -> None:
+    """A message the docs quote in a table is one Sunstream still shows (or logs)."""
+    if quote in NOT_OURS:
+        return
+    if quote in LOGGED:
+        code = (ROOT / LOGGED[quote]).read_text("utf-8")
+        for part in re.split(r"…|\(\w+\)", quote):
+            assert part.strip() in code, f"{page}: {LOGGED[quote]} no longer logs {quote!r}"
+        return
+    messages = [_flat(message) for _, message in _messages()]
+    assert any(_matches(quote, message) for message in messages), (
+        f"{page} quotes {quote!r}, which is no current message"
+    )
+
+
 def _entity_names() -> Iterator[tuple[str, str, dict[str, Any]]]:
     for platform, entities in _strings()["entity"].items():
         for key, text in entities.items():

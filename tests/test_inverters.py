@@ -182,6 +182,45 @@ async def test_commands_reach_the_named_hybrid_only(hass: HomeAssistant, site: F
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_each_hybrids_battery_shows_its_own_mode(
+    hass: HomeAssistant, site: FakeWinet
+) -> None:
+    entry = await winet._entry(hass, site)
+    first, second = f"{_part(site, 1)}_battery", f"{_part(site, 3)}_battery"
+    # Read back from each inverter's own energy-management parameters.
+    assert _state(hass, entry, first, "battery_mode") == "self_consumption"
+    assert _state(hass, entry, second, "battery_mode") == "self_consumption"
+    await winet._act(
+        hass,
+        "charge",
+        device_id=_device_id(hass, entry, second),
+        power=3000,
+        target_soc=90,
+        duration=30,
+    )
+    await winet._poll(hass, entry)
+    assert _state(hass, entry, second, "battery_mode") == "forced_charge"
+    assert _state(hass, entry, first, "battery_mode") == "self_consumption"
+    # A mode set elsewhere (the Sungrow app) shows too once the settings are read again.
+    site.ems[1].mode, site.ems[1].command = 2, 0xBB
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {
+            "entity_id": _control(hass, entry, "select", second, "battery_mode_control"),
+            "option": "self_consumption",
+        },
+        blocking=True,
+    )
+    await winet._poll(hass, entry)
+    assert _state(hass, entry, first, "battery_mode") == "forced_discharge"
+    assert _state(hass, entry, second, "battery_mode") == "self_consumption"
+    # The system's battery device holds the sums only: no mode of its own.
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_battery_mode") is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_a_command_to_the_system_is_refused_with_several_hybrids(
     hass: HomeAssistant, site: FakeWinet
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -233,6 +235,137 @@ def test_every_command_error_is_translated() -> None:
     keys |= set(RAISED_KEY.findall((INTEGRATION / "coordinator.py").read_text("utf-8")))
     assert {"setting_out_of_range", "window_end_before_start", "windows_overlap"} <= keys
     assert keys <= set(exceptions), sorted(keys - set(exceptions))
+
+
+# The library's command errors; their subclasses are found in the source.
+COMMAND_ERROR_BASES = frozenset({"CommandError", "CommandRejected", "CommandFailed"})
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Placeholders passed on purpose but not shown: the nine raw dispatch words
+# are for the log (docs/troubleshooting.md), not for the user's message.
+PASSED_FOR_THE_LOG = {"dispatch_not_applied": frozenset({"expected", "actual"})}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranslatedRaise:
+    """An exception built with a literal translation key and literal placeholder names."""
+
+    where: str
+    key: str
+    passed: frozenset[str]
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _keywords(call: ast.Call) -> frozenset[str] | None:
+    """The keyword names ``call`` passes; ``None`` when some come from ``**``."""
+    names = [keyword.arg for keyword in call.keywords]
+    return None if None in names else frozenset(name for name in names if name)
+
+
+def _command_error_classes(trees: Mapping[Path, ast.Module]) -> set[str]:
+    """CommandError and every class deriving from it, by name."""
+    classes = set(COMMAND_ERROR_BASES)
+    defined = [
+        node for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+    ]
+    while grown := {
+        node.name
+        for node in defined
+        if node.name not in classes and any(_name(base) in classes for base in node.bases)
+    }:
+        classes |= grown
+    return classes
+
+
+def _command_error_raises(
+    trees: Mapping[Path, ast.Module], classes: set[str]
+) -> Iterator[TranslatedRaise]:
+    """``CommandFailed("key", name=…)`` and a subclass's ``super().__init__("key", name=…)``."""
+    for path, tree in trees.items():
+        subclass_inits = {
+            id(call)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and node.name in classes - COMMAND_ERROR_BASES
+            for call in ast.walk(node)
+            if isinstance(call, ast.Call)
+            and _name(call.func) == "__init__"
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Call)
+            and _name(call.func.value.func) == "super"
+        }
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            if _name(call.func) not in COMMAND_ERROR_BASES and id(call) not in subclass_inits:
+                continue
+            key, passed = call.args[0], _keywords(call)
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and passed is not None:
+                where = f"{path.relative_to(ROOT)}:{call.lineno}"
+                yield TranslatedRaise(where=where, key=key.value, passed=passed)
+
+
+def _home_assistant_raises(trees: Mapping[Path, ast.Module]) -> Iterator[TranslatedRaise]:
+    """``SomeError(translation_domain=…, translation_key="key", translation_placeholders={…})``."""
+    for path, tree in trees.items():
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+            key = keywords.get("translation_key")
+            placeholders = keywords.get("translation_placeholders", ast.Dict(keys=[], values=[]))
+            if (
+                "translation_domain" not in keywords
+                or not isinstance(key, ast.Constant)
+                or not isinstance(key.value, str)
+                or not isinstance(placeholders, ast.Dict)
+                or not all(isinstance(name, ast.Constant) for name in placeholders.keys)
+            ):
+                continue  # a computed key or placeholders: checked where they are built
+            passed = frozenset(
+                str(name.value) for name in placeholders.keys if isinstance(name, ast.Constant)
+            )
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            yield TranslatedRaise(where=where, key=key.value, passed=passed)
+
+
+def translated_raises() -> list[TranslatedRaise]:
+    """Every exception of the integration raised with a literal key, found in its source."""
+    trees = {path: ast.parse(path.read_text("utf-8")) for path in INTEGRATION.rglob("*.py")}
+    classes = _command_error_classes(trees)
+    return [*_command_error_raises(trees, classes), *_home_assistant_raises(trees)]
+
+
+def test_raised_placeholders_match_their_messages() -> None:
+    """Each message shows exactly the placeholders its raise passes, in every language.
+
+    A ``{name}`` no raise passes reaches the user as the raw text; a name
+    passed but not shown is a detail the user never sees.
+    """
+    raises = translated_raises()
+    keys = {r.key for r in raises}
+    # The finder sees both kinds of raise, subclasses and multi-line calls.
+    assert {"setting_refused", "dispatch_refused", "dispatch_not_applied"} <= keys
+    assert {"setting_rate_limited", "target_soc_reached", "device_not_found"} <= keys
+    problems = []
+    for path in (INTEGRATION / "strings.json", *sorted(TRANSLATIONS.glob("*.json"))):
+        exceptions = _json(path)["exceptions"]
+        for raised in raises:
+            if raised.key not in exceptions:
+                problems.append(f"{raised.where}: {raised.key} has no message in {path.name}")
+                continue
+            shown = set(PLACEHOLDER.findall(exceptions[raised.key]["message"]))
+            missing = shown - raised.passed
+            unused = raised.passed - shown - PASSED_FOR_THE_LOG.get(raised.key, frozenset())
+            if missing or unused:
+                problems.append(
+                    f"{raised.where}: {path.name} {raised.key} shows {sorted(shown)}, "
+                    f"raise passes {sorted(raised.passed)}"
+                )
+    assert not problems, "\n".join(problems)
 
 
 def test_icons_refer_to_translated_entities() -> None:

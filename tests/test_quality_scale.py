@@ -135,6 +135,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "exception-translations": (
         "tests/test_services.py::test_translations_render",
         "tests/test_quality_scale.py::test_every_rejection_key_is_translated",
+        "tests/test_metadata.py::test_raised_placeholders_match_their_messages",
     ),
     "icon-translations": ("tests/test_metadata.py::test_icons_refer_to_translated_entities",),
     "reconfiguration-flow": (

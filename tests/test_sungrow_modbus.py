@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import logging
 import socket
 from typing import Any
 
@@ -259,6 +260,29 @@ async def test_ignored_command_is_reported(hass: HomeAssistant, fake: FakeSungro
     with pytest.raises(HomeAssistantError) as err:
         await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
     assert err.value.translation_key == "dispatch_not_applied"
+
+
+async def test_a_stop_the_inverter_ignores_keeps_the_system_available(
+    hass: HomeAssistant, fake: FakeSungrow, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await _entry(hass, fake)
+    await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
+    fake.ignore_ems = True
+    fake.set("battery_soc", 950)  # past the target: Sunstream sends the stop
+    with caplog.at_level(logging.WARNING):
+        await _refresh(hass, entry)
+    assert entry.runtime_data.coordinator.last_update_success
+    assert _value(hass, "_grid_import_energy") != STATE_UNAVAILABLE
+    connection = hass.states.get(_entity(hass, "binary_sensor", "_connection"))
+    assert connection is not None
+    assert connection.state == STATE_ON
+    assert "Unexpected error" not in caplog.text
+    assert "could not end the forced charge" in caplog.text
+    assert fake.get("ems_mode") == 2
+    fake.ignore_ems = False
+    await _refresh(hass, entry)  # the stop again, taken this time
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+    assert _value(hass, "_mode") != "forced_charge"
 
 
 async def test_settings_are_the_inverters(hass: HomeAssistant, fake: FakeSungrow) -> None:

@@ -735,8 +735,7 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             # The stack's model names its size (SBR096: 9.6 kWh).
             "battery_capacity",
             "battery_stored_energy",
-            # The inverter's energy-management mode and command, read back.
-            "battery_mode",
+            "battery_mode",  # read back from the inverter's energy-management parameters
             # Its limits are known now: the battery control entities follow.
             "battery_mode_control",
             "forced_charge_power",

@@ -24,10 +24,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.sunstream.const import DOMAIN
 from sunstream_fakes.winet_fake import FakeWinet
 
-from .conftest import entry_options, setup_entry
+from .conftest import setup_entry, winet_entry
 
 pytestmark = pytest.mark.usefixtures("socket_enabled", "entity_registry_enabled_by_default")
 
@@ -55,20 +54,7 @@ async def entry(
     frozen: FrozenDateTimeFactory,
     platforms: list[Platform] | None,
 ) -> AsyncIterator[MockConfigEntry]:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="WiNet-S",
-        unique_id=SERIAL,
-        entry_id="01SUNSTREAMWINET000000000000",
-        data={
-            "source": "winet",
-            "host": f"127.0.0.1:{gateway.ports.ws}",
-            "username": "admin",
-            "password": "pw8888",
-            "tls_mode": "bypass",
-        },
-        options=entry_options(update_interval=10),
-    )
+    entry = winet_entry(gateway.ports.ws, SERIAL)
     if platforms is None:
         await setup_entry(located_hass, entry)
     else:
@@ -108,7 +94,16 @@ async def test_frames(
 
 
 @pytest.mark.parametrize(
-    "platforms", [[Platform.SENSOR], [Platform.BINARY_SENSOR]], ids=["sensor", "binary_sensor"]
+    "platforms",
+    [
+        [Platform.SENSOR],
+        [Platform.BINARY_SENSOR],
+        [Platform.NUMBER],
+        [Platform.SELECT],
+        [Platform.SWITCH],
+        [Platform.TIME],
+    ],
+    ids=["sensor", "binary_sensor", "number", "select", "switch", "time"],
 )
 async def test_entities(
     located_hass: HomeAssistant,

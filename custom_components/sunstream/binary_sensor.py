@@ -15,6 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import ATTR_REASON, ATTR_SOURCE
 from .coordinator import SunstreamCoordinator
 from .devices import readings
 from .entity import Reported, SunstreamEntity, SunstreamPartEntity, async_add_reported, unique_id
@@ -72,8 +73,17 @@ class SunstreamConnectivitySensor(SunstreamEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Why the link is down, when it is."""
-        return {"reason": self.coordinator.disconnect_reason}
+        """Why the link is down, when it is; and what the link is.
+
+        ``source`` is the config entry's kind of system, the same value as
+        every event's ``source``: a client (the app) reads it from the state
+        it already follows, where the device's maker and model cannot tell a
+        Sungrow inverter on WiNet from one on Modbus TCP.
+        """
+        return {
+            ATTR_REASON: self.coordinator.disconnect_reason,
+            ATTR_SOURCE: self.coordinator.source.source_type,
+        }
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.is_on, self.coordinator.disconnect_reason)

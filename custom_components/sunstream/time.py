@@ -7,8 +7,10 @@ from datetime import time
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
 from .pysunstream.controls import WINDOWS, Window
 from .runtime import SunstreamConfigEntry
@@ -55,8 +57,12 @@ class WindowTime(SettingEntity, TimeEntity):
     async def async_set_value(self, value: time) -> None:
         """Move this edge; the other edge and the enable flag stay as reported."""
         window = self.reported
-        # Home Assistant calls only available entities: the window is reported.
-        assert isinstance(window, Window)
+        if not isinstance(window, Window):
+            # Off, its times hidden by the device (DeviceSettings.windows_untimed):
+            # the only such device is a WiNet inverter with forced charging off.
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="winet_forced_charge_off"
+            )
         # Seconds are refused (window_whole_minutes), not dropped: an
         # automation asking for 06:00:30 must hear that 06:00 is stored.
         if self.entity_description.end:

@@ -13,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sunstream.pysunstream.backoff import Backoff as IntegrationBackoff
+from sunstream_fakes.sungrow_fake import SERIAL as SUNGROW_SERIAL, FakeSungrow
 from sunstream_monitor.backoff import Backoff
 from sunstream_monitor.feeds.discovery import discover
 from sunstream_monitor.feeds.ha import CommandFailed, ConnectionLost, HomeAssistantFeed
@@ -25,16 +26,17 @@ from sunstream_monitor.feeds.ha_protocol import (
     websocket_url,
 )
 from sunstream_monitor.feeds.ha_tokens import TokenChecker, looks_like_token
-from sunstream_monitor.hub import Hub
+from sunstream_monitor.hub import Hub, SourceKind
 from sunstream_monitor.monitoring import EntityState
 from sunstream_monitor.settings import Settings
-from tests.conftest import entry_data, entry_options
+from tests.conftest import add_system, entry_data, entry_options
 
 from .conftest import HomeAssistantServer, free_port
 from .ha_feed_support import (
     expected_document,
     running_feed,
     sunstream_entities,
+    system_device,
     system_device_id,
     until,
 )
@@ -185,8 +187,36 @@ async def test_events_of_other_systems_and_types_are_not_forwarded(
         assert [e.system_id for e in run.recorder.events] == [ha_server.system_id]
 
 
+async def test_source_from_the_connectivity_sensor(ha_server: HomeAssistantServer) -> None:
+    """A Sungrow inverter on Modbus TCP is ``sungrow_modbus`` from the start, not ``winet``.
+
+    Its device says only "Sungrow SH10RT"; the connectivity sensor's
+    ``source`` attribute says how it is read, before any link event.
+    """
+    hass = ha_server.hass
+    async with FakeSungrow(speed=30) as inverter:
+        form = {
+            "host": "127.0.0.1",
+            "connection": {"port": inverter.port, "unit_id": 1, "connection_type": "lan"},
+        }
+        entry = await add_system(hass, "sungrow_modbus", form)
+        assert entry.unique_id == SUNGROW_SERIAL
+        device = system_device(hass, SUNGROW_SERIAL)
+        assert device.manufacturer == "Sungrow"
+        async with running_feed(ha_server) as run:
+            await until(
+                lambda: SUNGROW_SERIAL in run.hub.systems,
+                what="the Sungrow system to be discovered",
+            )
+            assert run.hub.systems[SUNGROW_SERIAL].info.source is SourceKind.SUNGROW_MODBUS
+            assert run.hub.systems[ha_server.system_id].info.source is SourceKind.SIMULATED
+            assert not run.recorder.of_kind("connectivity")
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
 async def test_source_learnt_from_events(ha_server: HomeAssistantServer) -> None:
-    """The registry only hints at the source; the integration's events say it."""
+    """An event's ``source`` updates the system's (and its document's)."""
     hass = ha_server.hass
     async with running_feed(ha_server) as run:
         system = run.hub.systems[ha_server.system_id]
@@ -554,11 +584,12 @@ def test_discovery() -> None:
         entity("sys-2_status", "sensor.shed_status", entry="elsewhere", device_id="dev-2"),
         {"platform": "hue", "unique_id": "sys-1_pv_power", "entity_id": "sensor.hue"},
     ]
-    layouts = discover(devices, entities, {"sys-2": "winet"})
+    layouts = discover(devices, entities, {"sys-2": SourceKind.WINET})
     assert set(layouts) == {"sys-1", "sys-2"}
     roof, shed = layouts["sys-1"], layouts["sys-2"]
     assert roof.info.name == "Roof"
-    assert roof.info.source == "winet"  # Sungrow
+    # A Sungrow device may be on WiNet or on Modbus TCP: the registry cannot tell.
+    assert roof.info.source is SourceKind.UNKNOWN
     assert roof.info.device_id == "dev-sys"
     assert roof.info.config_entry_id == "entry-1"
     assert dict(roof.entities) == {
@@ -571,7 +602,7 @@ def test_discovery() -> None:
     assert roof.statistic_id is None
     assert roof.alert_entity == "event.roof_alert"
     assert shed.info.name == "Garden shed"
-    assert shed.info.source == "winet"  # learnt from an event, beats the guess
+    assert shed.info.source is SourceKind.WINET  # learnt from the integration
     assert shed.info.config_entry_id == "entry-2"
     assert dict(shed.entities) == {
         "pv_power": "sensor.shed_pv_power",
@@ -579,3 +610,13 @@ def test_discovery() -> None:
     }
     assert not shed.has_battery
     assert shed.alert_entity is None
+
+
+def test_source_kinds_are_the_integrations() -> None:
+    """The app knows every kind of system the integration can set up, and no other."""
+    from custom_components.sunstream.const import SourceType
+
+    assert {kind.value for kind in SourceKind} - {"unknown"} == {kind.value for kind in SourceType}
+    assert {kind for kind in SourceKind if kind.over_modbus} == {"modbus", "sungrow_modbus"}
+    assert SourceKind.of("something new") is SourceKind.UNKNOWN
+    assert SourceKind.of(None) is SourceKind.UNKNOWN

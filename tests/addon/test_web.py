@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import importlib.util
 import itertools
 import time
@@ -14,12 +15,15 @@ import pytest
 
 from sunstream_monitor.auth import FailureTracker
 from sunstream_monitor.clients import CLOSE_TIMEOUT, MAX_MESSAGE_BYTES
+from sunstream_monitor.hub import SourceKind
 from sunstream_monitor.web import API_KEY, CLIENTS_KEY
 
 from .web_support import (
     ADMIN_TOKEN,
+    GARAGE,
     HA_TOKEN,
     HA_USER,
+    ROOFTOP,
     WAIT,
     ServerFactory,
     closed,
@@ -812,6 +816,44 @@ async def test_channel_events_and_modbus_names(make_server: ServerFactory) -> No
     assert result["type"] == "acknowledge_result"
     assert result["id"] == 9
     assert result["alert"]["acknowledged"] is True
+
+
+@pytest.mark.parametrize(
+    ("system_source", "event_source", "named"),
+    [
+        ("sungrow_modbus", None, True),
+        ("modbus", None, True),
+        ("unknown", "sungrow_modbus", True),
+        ("winet", None, False),
+        ("simulated", None, False),
+        ("unknown", "winet", False),
+    ],
+)
+async def test_modbus_names_for_both_modbus_sources(
+    make_server: ServerFactory, system_source: str, event_source: str | None, named: bool
+) -> None:
+    """Sungrow over Modbus TCP is a Modbus link too; WiNet and simulated are not.
+
+    The event's ``source`` says it, or, when the event has none, the source
+    the feed learnt for the system.
+    """
+    server = await make_server()
+    server.hub.set_systems([ROOFTOP, replace(GARAGE, source=SourceKind(system_source))])
+    ws = await server.ws("/ws")
+    await receive(ws)
+    await ws.send_json({"type": "subscribe", "system_id": "garage"})
+    await receive_type(ws, "subscribed")
+
+    data: dict[str, Any] = {"system_id": "garage", "connected": False, "reason": "timeout"}
+    if event_source is not None:
+        data["source"] = event_source
+    server.hub.publish_event("connectivity", "garage", data)
+    assert (await receive(ws))["type"] == "connectivity"
+    following = await receive(ws)
+    if named:
+        assert following == {"type": "modbus_disconnected", "system_id": "garage", "data": data}
+        following = await receive(ws)
+    assert following["type"] == "connection_status"
 
     await ws.send_json({"type": "acknowledge_alert", "alert_id": "nope"})
     assert (await receive(ws))["code"] == "unknown_alert"

@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from sunstream_monitor.auth import Authenticator, FailureTracker
-from sunstream_monitor.hub import Hub, SystemInfo
+from sunstream_monitor.hub import Hub, SourceKind, SystemInfo
 from sunstream_monitor.settings import Settings
 from sunstream_monitor.web import create_app
 
@@ -30,8 +30,8 @@ HA_TOKEN = "ha-user-token-0123456789abcdef"
 HA_USER = "Alice"
 WAIT = 5.0
 
-ROOFTOP = SystemInfo(system_id="rooftop", name="Rooftop", source="simulated")
-GARAGE = SystemInfo(system_id="garage", name="Garage", source="modbus")
+ROOFTOP = SystemInfo(system_id="rooftop", name="Rooftop", source=SourceKind.SIMULATED)
+GARAGE = SystemInfo(system_id="garage", name="Garage", source=SourceKind.MODBUS)
 
 
 def document(system_id: str = "rooftop", generation: float = 1.5, **extra: Any) -> dict[str, Any]:

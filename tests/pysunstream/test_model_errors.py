@@ -82,4 +82,4 @@ def test_command_rejected_carries_key_and_placeholders() -> None:
     assert isinstance(err, SunstreamError)
     assert err.key == "power_out_of_range"
     assert err.placeholders == {"power": "9000", "max_power": "5000"}
-    assert str(err) == "power_out_of_range"
+    assert str(err) == "power_out_of_range (power=9000, max_power=5000)"

@@ -178,6 +178,7 @@ def test_settings_survive_a_restart(house: SimulatedSystem) -> None:
         (Setting.DISCHARGE_WINDOW_1, window("04:00", "06:00"), "windows_overlap"),
         (Setting.RESERVE_SOC, True, "setting_unsupported"),
         (Setting.EXPORT_LIMIT_ENABLED, 1.0, "setting_unsupported"),
+        (Setting.CHARGE_WINDOW_2, True, "setting_unsupported"),  # its times are known
     ],
 )
 def test_bad_changes_are_refused_and_change_nothing(

@@ -127,6 +127,13 @@ class DeviceSettings:
     export_limit_enabled: bool | None = None
     export_limit: float | None = None
     windows: Mapping[Setting, Window] = field(default_factory=dict)
+    windows_untimed: frozenset[Setting] = frozenset()
+    """Windows the device keeps, switched off, whose times it has not shown.
+
+    A WiNet inverter hides its forced-charging times while forced charging
+    is off: such a window shows as off, and can be switched on (a ``bool``
+    :class:`SettingChange`), which makes the device show its times.
+    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +141,9 @@ class SettingChange:
     """One change a user asked for.
 
     ``value`` is a float for RESERVE_SOC, CHARGE_LIMIT_SOC and EXPORT_LIMIT, a
-    bool for EXPORT_LIMIT_ENABLED, a :class:`Window` for a window setting.
+    bool for EXPORT_LIMIT_ENABLED, a :class:`Window` for a window setting (a
+    bool for one in :attr:`DeviceSettings.windows_untimed`: switched on or
+    off with the times the device keeps).
     """
 
     setting: Setting

@@ -83,6 +83,12 @@ class CommandError(SunstreamError):
         self.key = key
         self.placeholders = placeholders
 
+    def __str__(self) -> str:
+        """The key and its placeholders, for the log (``dispatch_not_applied (expected=…)``)."""
+        if not self.placeholders:
+            return self.key
+        return f"{self.key} ({', '.join(f'{k}={v}' for k, v in self.placeholders.items())})"
+
 
 class CommandRejected(CommandError):
     """The command is not valid for this system; nothing was sent.

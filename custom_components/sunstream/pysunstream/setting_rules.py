@@ -11,7 +11,9 @@ refused value never costs a write. Pure functions over the contract's types:
   the user did not ask for;
 * a window whose end precedes its start → ``window_end_before_start``. A
   window with start = end is empty (it never runs); a window across midnight
-  is two windows (22:00–23:59 and 00:00–06:00), as the devices store them;
+  is two windows (22:00–23:59 and 00:00–06:00), as the devices store them.
+  Switching a window off is always possible (:func:`only_switches_off`),
+  even one across midnight that the maker's app stored;
 * two enabled windows sharing a minute where the device forbids it →
   ``windows_overlap``;
 * a setting the device does not keep, or a value of the wrong kind →
@@ -52,6 +54,8 @@ def reported_value(settings: DeviceSettings, setting: Setting) -> float | bool |
             return settings.export_limit
         case Setting.EXPORT_LIMIT_ENABLED:
             return settings.export_limit_enabled
+    if setting in settings.windows_untimed:
+        return False  # off, its times not shown
     return settings.windows.get(setting)
 
 
@@ -61,6 +65,8 @@ def applied(settings: DeviceSettings, change: SettingChange) -> DeviceSettings:
     if isinstance(value, Window):
         return replace(settings, windows={**settings.windows, change.setting: value})
     if isinstance(value, bool):
+        if change.setting is not Setting.EXPORT_LIMIT_ENABLED:
+            return settings  # an untimed window: the device applies it (see controls)
         return replace(settings, export_limit_enabled=value)
     match change.setting:
         case Setting.RESERVE_SOC:
@@ -83,6 +89,16 @@ def _overlap(a: Window, b: Window) -> bool:
     if not (a.enabled and b.enabled):
         return False
     return _minutes(a.start) < _minutes(b.end) and _minutes(b.start) < _minutes(a.end)
+
+
+def only_switches_off(old: Window | None, new: Window) -> bool:
+    """Whether ``new`` turns the reported window ``old`` off and keeps its times.
+
+    Such a change is never refused for its times: a window across midnight
+    set in the maker's app (which Sunstream would not set) can still be
+    switched off from Home Assistant.
+    """
+    return old is not None and not new.enabled and (old.start, old.end) == (new.start, new.end)
 
 
 def checked_number(spec: SettingsSpec, change: SettingChange) -> float:
@@ -131,14 +147,16 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
     if setting in NUMBERS:
         checked_number(spec, change)
         return
-    if setting is Setting.EXPORT_LIMIT_ENABLED:
+    if setting is Setting.EXPORT_LIMIT_ENABLED or setting in settings.windows_untimed:
+        # An untimed window is switched keeping the device's times: nothing to check.
         if not isinstance(value, bool):
             raise CommandRejected("setting_unsupported", setting=setting.value)
         return
     if not isinstance(value, Window):
         raise CommandRejected("setting_unsupported", setting=setting.value)
     check_whole_minutes(value)
-    check_order(value)
+    if not only_switches_off(settings.windows.get(setting), value):
+        check_order(value)
     if spec.windows_may_overlap:
         return
     for other_setting, other in settings.windows.items():

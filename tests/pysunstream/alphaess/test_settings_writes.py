@@ -132,7 +132,10 @@ async def test_a_refused_write_is_a_command_failure(
     with pytest.raises(CommandFailed) as err:
         await source.async_write_setting(_set(Setting.RESERVE_SOC, 40))
     assert err.value.key == "setting_refused"
-    assert err.value.placeholders == {"code": "4", "address": "0x0850"}
+    assert err.value.placeholders == {
+        "setting": "reserve_soc",
+        "detail": "Modbus exception 4 at 0x0850",
+    }
     assert not isinstance(err.value, CommandRejected)
     # The refused write, then one read to show the unit's value again.
     assert [r.function_code for r in fake.requests[-2:]] == [6, 3]

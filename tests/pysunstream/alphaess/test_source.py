@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+import logging
 import time
 
 import pytest
@@ -270,6 +271,37 @@ async def test_lease_is_refreshed_before_expiry(
     assert not await source.async_maintain(t0 + timedelta(minutes=31))
     assert source.lease_state is None
     assert fake.requests == []
+
+
+async def test_a_renewal_the_unit_ignores_is_sent_again_next_poll(
+    fake: FakeAlphaEss, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = make_source(lease=timedelta(minutes=10), lease_margin=timedelta(minutes=2))
+    await source.async_poll(_now())
+    command = _charge(2000, 95, 30)
+    await source.async_dispatch(command)
+    t0 = command.issued_at
+    fake.ignore_dispatch = True
+    with caplog.at_level(logging.WARNING):
+        # 25 min in the renewal carries the remaining 5 min: other words.
+        snapshot = await source.async_poll(t0 + timedelta(minutes=25))
+    # The reading is not lost; the lease stays due, to be sent again.
+    assert snapshot.get(Metric.BATTERY_SOC) == fake.soc
+    lease = source.lease_state
+    assert lease is not None
+    assert lease.sent_at == t0
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "dispatch_not_applied" in warning.getMessage()
+    caplog.clear()
+    fake.ignore_dispatch = False
+    renewed = t0 + timedelta(minutes=26)
+    with caplog.at_level(logging.WARNING):
+        await source.async_poll(renewed)
+    lease = source.lease_state
+    assert lease is not None
+    assert lease.sent_at == renewed
+    assert fake.dispatch_words()[7:] == (0, 240)
+    assert not caplog.records
 
 
 async def test_poll_refreshes_and_state_survives_restart(

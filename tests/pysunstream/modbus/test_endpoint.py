@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+import contextlib
 from datetime import UTC, datetime
+import logging
+import struct
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 import pytest
 
-from custom_components.sunstream.pysunstream.modbus.endpoint import EndpointPolicy, SharedEndpoint
+from custom_components.sunstream.pysunstream.modbus.client import ModbusClient
+from custom_components.sunstream.pysunstream.modbus.endpoint import (
+    RECENT_WRITES,
+    EndpointPolicy,
+    SharedEndpoint,
+    passed_on,
+)
 from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
 from sunstream_fakes.sungrow_fake import FakeSungrow
 
@@ -92,7 +102,7 @@ async def test_writes_are_read_only_unless_allowed(
         allowed = await other.write_register(13058, 300, device_id=1)
         assert not allowed.isError()
         assert fake.get("min_soc") == 300
-        assert endpoint.stats.writes == [(13058, (300,))]
+        assert list(endpoint.stats.recent_writes) == [(13058, (300,))]
         # The next read is the device's value, not the polled one.
         answer = await other.read_holding_registers(13058, count=1, device_id=1)
         assert answer.registers == [300]
@@ -146,6 +156,58 @@ async def test_a_failing_device_is_passed_on(
         assert silent.exception_code == ExcCodes.GATEWAY_NO_RESPONSE
         unanswered = await other.read_input_registers(5046, count=1, device_id=1)
         assert unanswered.exception_code == ExcCodes.GATEWAY_NO_RESPONSE
+    finally:
+        other.close()
+        await endpoint.stop()
+
+
+async def _odd_device(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A device whose firmware answers every request with exception 0x0C (not in Modbus)."""
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        while True:
+            transaction, _, length, unit = struct.unpack(">HHHB", await reader.readexactly(7))
+            pdu = await reader.readexactly(length - 1)
+            writer.write(struct.pack(">HHHBBB", transaction, 0, 3, unit, pdu[0] | 0x80, 0x0C))
+            await writer.drain()
+    writer.close()
+
+
+async def test_a_non_standard_exception_is_a_device_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert passed_on(0x02) is ExcCodes.ILLEGAL_ADDRESS
+    device = await asyncio.start_server(_odd_device, "127.0.0.1", 0)
+    client = ModbusClient("127.0.0.1", device.sockets[0].getsockname()[1], 1, timeout=1)
+    endpoint = SharedEndpoint(client, policy=EndpointPolicy(forwards_per_second=100))
+    await endpoint.start()
+    other = AsyncModbusTcpClient("127.0.0.1", port=endpoint.port, timeout=2, retries=0)
+    try:
+        assert await other.connect()
+        with caplog.at_level(logging.WARNING):
+            odd = await other.read_input_registers(5046, count=1, device_id=1)
+        assert odd.exception_code == ExcCodes.DEVICE_FAILURE
+        # Answered by the endpoint, not by pymodbus catching an error of ours.
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        other.close()
+        await endpoint.stop()
+        await client.close()
+        device.close()
+
+
+async def test_only_the_latest_writes_are_kept(
+    fake: FakeSungrow, source: SungrowModbusSource
+) -> None:
+    endpoint, other = await _serve(
+        source, EndpointPolicy(writable=((13058, 13058),), forwards_per_second=1000)
+    )
+    try:
+        for value in range(RECENT_WRITES + 5):
+            answer = await other.write_register(13058, 100 + value, device_id=1)
+            assert not answer.isError(), answer.exception_code
+        assert endpoint.stats.written == RECENT_WRITES + 5
+        assert len(endpoint.stats.recent_writes) == RECENT_WRITES
+        assert endpoint.stats.recent_writes[-1] == (13058, (100 + RECENT_WRITES + 4,))
     finally:
         other.close()
         await endpoint.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+import logging
 
 import pytest
 
@@ -225,6 +226,31 @@ async def test_sunstream_ends_the_command_it_started(
     assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
     assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
     assert restored.as_dict() == {}
+
+
+async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(
+    fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.DISCHARGE, soc=10, minutes=1))
+    fake.ignore_ems = True
+    later = _now() + timedelta(minutes=2)  # the command's time is up
+    with caplog.at_level(logging.WARNING):
+        snapshot = await source.async_poll(later)
+    # The reading is not lost; the command stays held, the stop to be sent again.
+    assert snapshot.get(Metric.BATTERY_SOC) is not None
+    assert source.as_dict() != {}
+    assert fake.get("ems_mode") == 2
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "dispatch_not_applied" in warning.getMessage()
+    caplog.clear()
+    fake.ignore_ems = False
+    with caplog.at_level(logging.WARNING):
+        await source.async_poll(later)
+    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+    assert source.as_dict() == {}
+    assert not caplog.records
 
 
 async def test_a_command_taken_back_elsewhere_is_forgotten(

@@ -36,6 +36,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     WriteFailed,
     Written,
 )
+from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .test_session import logged_in, sent
@@ -509,19 +510,40 @@ async def test_hybrid_without_battery_data(make_client: MakeClient, socket_enabl
 
 
 @pytest.mark.parametrize(
-    ("ems_mode", "command", "expected"),
+    ("ems_mode", "command", "mode"),
     [
-        (0, 0xCC, BatteryMode.SELF_CONSUMPTION),
+        (0, None, BatteryMode.SELF_CONSUMPTION),  # the command is hidden in self-consumption
         (0, 0xAA, BatteryMode.SELF_CONSUMPTION),  # the command only counts when forced
         (2, 0xAA, BatteryMode.FORCED_CHARGE),
         (2, 0xBB, BatteryMode.FORCED_DISCHARGE),
         (2, 0xCC, BatteryMode.IDLE),
         (2, None, None),
         (3, 0xAA, None),  # another energy-management mode: not ours to name
-        (None, 0xAA, None),
+        (3, None, None),  # external energy scheduling: not a mode Sunstream chooses
+        (None, None, None),  # not listed yet
     ],
 )
-def test_battery_mode_from_the_energy_management_parameters(
-    ems_mode: float | None, command: float | None, expected: BatteryMode | None
+def test_battery_mode_from_the_listed_parameters(
+    ems_mode: float | None, command: float | None, mode: BatteryMode | None
 ) -> None:
-    assert battery_mode(ems_mode, command) is expected
+    assert battery_mode(ems_mode, command) is mode
+
+
+async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: WinetSource) -> None:
+    """Listed by the inverter after the write and at each settings read; not what was sent."""
+    await source.async_poll(NOW)
+    charge = Command(
+        kind=CommandKind.CHARGE,
+        issued_at=NOW,
+        power_w=2000,
+        target_soc=100,
+        duration=timedelta(hours=1),
+    )
+    await source.async_dispatch(charge)
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10))
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE
+    fake.ems[1].mode = 0  # the Sungrow app returns it to self-consumption
+    snapshot = await source.async_poll(NOW + timedelta(seconds=20))
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE  # not read yet
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_REFRESH)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION

@@ -143,6 +143,7 @@ async def test_read_on_first_poll_never_written(fake: FakeWinet, source: WinetSo
     assert settings.export_limit_enabled is False
     assert settings.export_limit is None  # hidden while limiting is off, never listed
     assert settings.windows == {}  # Forced Charging is off: the times are hidden
+    assert settings.windows_untimed == {Setting.CHARGE_WINDOW_1, Setting.CHARGE_WINDOW_2}
     assert settings.charge_limit_soc is None
     assert fake.http_requests[GETPARAM] == 2
     for step in range(1, 6):
@@ -213,6 +214,24 @@ async def test_charge_window_write(fake: FakeWinet, source: WinetSource) -> None
     await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, wanted))
     assert len(fake.param_requests) == 2  # unchanged window: nothing sent
     assert source.diagnostics()["parameters"]["33214"] == "90"
+
+
+def test_untimed_window_is_switched_on_alone() -> None:
+    """Times never listed: the switch (and every day) only; the device keeps its times."""
+    children = range(33209, 33220)  # hidden while Forced Charging is off, as the device does
+    params = Parameters().updated(
+        [tuple(p for p in listed("9").current.values() if p.addr not in children)]
+    )
+    spec = settings_spec(params, 10000)
+    assert decode(params).windows_untimed == frozenset(spec.windows)
+    written = plan(spec, params, change(Setting.CHARGE_WINDOW_2, True))
+    assert [(p.addr, p.value) for p in written] == [(33209, "1"), (33208, "170")]
+    assert plan(spec, params, change(Setting.CHARGE_WINDOW_2, False)) == ()
+    on = listed("9", a33208="170")  # listed with its children
+    assert decode(on).windows_untimed == frozenset()
+    with pytest.raises(CommandRejected) as rejected:
+        plan(spec, on, change(Setting.CHARGE_WINDOW_1, True))  # listed: a Window is needed
+    assert rejected.value.key == "setting_unsupported"
 
 
 async def test_switching_a_window_off(fake: FakeWinet, source: WinetSource) -> None:
@@ -302,14 +321,14 @@ async def test_two_hybrids_refuse_clearly(fake: FakeWinet, make_client: MakeClie
     fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
     source = WinetSource("127.0.0.1", client=make_client(fake))
     await source.async_poll(NOW)
-    # Only each hybrid's energy-management group, for its battery mode.
+    # Only each hybrid's energy-management group, for its battery's mode.
     assert fake.http_requests[GETPARAM] == 2
     assert source.settings_spec.ranges == {}
     assert source.reported_settings().windows == {}
     with pytest.raises(CommandRejected) as rejected:
         await source.async_write_setting(change(Setting.EXPORT_LIMIT_ENABLED, True))
     assert rejected.value.key == "dispatch_ambiguous"
-    assert fake.http_requests[GETPARAM] == 2
+    assert fake.http_requests[GETPARAM] == 2  # refused before anything is read or written
 
 
 async def test_fake_checks_ranges_and_hides_children(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Collection, KeysView
+from enum import StrEnum
 import logging
 import struct
 from typing import Any, Final
@@ -82,6 +83,13 @@ def error_frame(code: str, message: str, **extra: Any) -> bytes:
     return wire.dumps({"type": "error", "code": code, "message": message, **extra})
 
 
+class ClientKind(StrEnum):
+    """Which endpoint a WebSocket client came in through (the server's stats count each)."""
+
+    MONITORING = "monitoring"  # WS /ws/monitoring/{system_id}
+    CHANNEL = "channel"  # WS /ws
+
+
 class Client:
     """One WebSocket connection: who it is and its write path."""
 
@@ -107,7 +115,7 @@ class Client:
         registry: Clients,
         ws: web.WebSocketResponse,
         *,
-        kind: str,
+        kind: ClientKind,
         remote: str | None,
         limit: int,
     ) -> None:
@@ -276,7 +284,7 @@ class Clients:
 
     # -- admission -------------------------------------------------------------
 
-    async def open(self, request: web.Request, kind: str) -> Client | web.WebSocketResponse:
+    async def open(self, request: web.Request, kind: ClientKind) -> Client | web.WebSocketResponse:
         """Admit, upgrade and authenticate a WebSocket request.
 
         Returns the authenticated :class:`Client`, or the socket already

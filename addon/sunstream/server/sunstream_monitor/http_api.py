@@ -17,7 +17,7 @@ import orjson
 
 from . import __version__, wire
 from .auth import Authenticator, Principal, bearer_token, normalize_address
-from .clients import Client, Clients
+from .clients import Client, ClientKind, Clients
 from .hub import Hub
 from .openapi import DOCS_CSP, DOCS_HTML, document
 from .problems import Problem, problem_response, too_many_failures, unauthorized
@@ -191,7 +191,7 @@ class HttpApi:
     async def server_stats(self, request: web.Request) -> web.Response:
         """The server's own counters: connections per endpoint, evictions, refusals, Socket.IO."""
         await self.principal(request)
-        monitoring = sum(1 for client in self.clients.all if client.kind == "monitoring")
+        monitoring = sum(1 for client in self.clients.all if client.kind is ClientKind.MONITORING)
         body: dict[str, Any] = {
             "monitoring_connections": monitoring,
             "channel_connections": len(self.clients) - monitoring,

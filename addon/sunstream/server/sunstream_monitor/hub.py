@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from . import wire
 from .alert_book import ALERT_ACKNOWLEDGED, Alert, AlertBook
@@ -22,13 +23,45 @@ _LOGGER = logging.getLogger(__name__)
 type Document = dict[str, Any]
 
 
+class SourceKind(StrEnum):
+    """Where a system's data comes from.
+
+    The integration's ``SourceType`` values
+    (``custom_components/sunstream/const.py``), which it puts in its events'
+    ``source`` and its connectivity sensor's ``source`` attribute; ``unknown``
+    until the feed has heard one.
+    """
+
+    SIMULATED = "simulated"
+    WINET = "winet"
+    MODBUS = "modbus"
+    SUNGROW_MODBUS = "sungrow_modbus"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, value: object) -> SourceKind:
+        """``value`` as a kind; anything the app does not know is ``unknown``."""
+        try:
+            return cls(value) if isinstance(value, str) else cls.UNKNOWN
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def over_modbus(self) -> bool:
+        """Read over Modbus TCP (AlphaESS or Sungrow)."""
+        return self in MODBUS_SOURCES
+
+
+MODBUS_SOURCES: Final = frozenset({SourceKind.MODBUS, SourceKind.SUNGROW_MODBUS})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SystemInfo:
     """Who a system is: what a feed learns when it discovers it."""
 
     system_id: str
     name: str
-    source: str
+    source: SourceKind
     device_id: str | None = None
     config_entry_id: str | None = None
 

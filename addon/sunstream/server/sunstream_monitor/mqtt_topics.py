@@ -26,7 +26,7 @@ from typing import Any, Literal
 import orjson
 
 from . import wire
-from .hub import HubEvent, SystemInfo
+from .hub import HubEvent, SourceKind, SystemInfo
 
 ONLINE = "online"
 OFFLINE = "offline"
@@ -188,7 +188,7 @@ def decode_systems(payload: bytes) -> list[SystemInfo]:
             SystemInfo(
                 system_id=system_id,
                 name=name if isinstance(name, str) else system_id,
-                source=source if isinstance(source, str) else "unknown",
+                source=SourceKind.of(source),
             )
         )
     return infos

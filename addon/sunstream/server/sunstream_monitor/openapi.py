@@ -15,6 +15,7 @@ import hashlib
 from typing import Any, Final
 
 from . import __version__
+from .hub import SourceKind
 
 _JSON: Final = "application/json"
 _PROBLEM: Final = "application/problem+json"
@@ -127,7 +128,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
         "properties": {
             "system_id": {"type": "string"},
             "name": {"type": "string"},
-            "source": {"type": "string", "examples": ["simulated", "winet", "modbus"]},
+            "source": {"enum": [kind.value for kind in SourceKind]},
             "status": {"enum": ["online", "offline", "maintenance", "unknown"]},
             "connected": {"type": ["boolean", "null"]},
             "last_updated": {"type": ["string", "null"], "format": "date-time"},
@@ -485,7 +486,8 @@ def document() -> dict[str, Any]:
                         "all), `request_status`, `ping` (→ `pong`), `acknowledge_alert` "
                         "(`alert_id`); an optional `id` is echoed. Server messages: "
                         "`connection_status`, `monitoring_update`, `power_update`, "
-                        "`connectivity`, `modbus_connected` / `modbus_disconnected` (AlphaESS), "
+                        "`connectivity`, `modbus_connected` / `modbus_disconnected` "
+                        "(sources `modbus` and `sungrow_modbus`), "
                         "`alert`, `alert_acknowledged`, `dispatch`."
                     ),
                     "operationId": "channelSocket",

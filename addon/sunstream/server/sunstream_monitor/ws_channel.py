@@ -12,8 +12,9 @@ Server → client: ``connection_status`` (on connect, on request and whenever
 the feed or a system goes online/offline), and for subscribed systems
 ``monitoring_update`` (the MonitoringData document), ``power_update`` (just
 the powers, small), ``connectivity``, ``alert``, ``alert_acknowledged`` and
-``dispatch``. Systems read over Modbus (AlphaESS) also get their
-connectivity under seed 001's names, ``modbus_connected`` /
+``dispatch``. Systems read over Modbus TCP (sources ``modbus`` and
+``sungrow_modbus``: AlphaESS and Sungrow) also get their connectivity under
+the names of docs/protocols/app-seeds.md#seed-001, ``modbus_connected`` /
 ``modbus_disconnected``.
 
 Each of those frames is serialized once per change and shared by every
@@ -32,8 +33,8 @@ from aiohttp import web
 
 from . import wire
 from .admission import subscription_refusal
-from .clients import CLOSE_INTERNAL_ERROR, Client, Clients
-from .hub import Hub, HubEvent, System
+from .clients import CLOSE_INTERNAL_ERROR, Client, ClientKind, Clients
+from .hub import Hub, HubEvent, SourceKind, System
 from .settings import Settings
 from .subscribers import Subscribers
 
@@ -44,7 +45,6 @@ EVERY_SYSTEM: Final = "*"
 # How often the feed's connection state is compared with what clients were told.
 FEED_CHECK_INTERVAL: Final = 1.0
 _KNOWN: Final = ("acknowledge_alert", "auth", "ping", "request_status", "subscribe", "unsubscribe")
-_MODBUS_SOURCE: Final = "modbus"
 
 
 def _now() -> str:
@@ -192,10 +192,10 @@ class ChannelEndpoint:
             self._status_changed()
 
     def _is_modbus(self, event: HubEvent) -> bool:
-        if event.data.get("source") == _MODBUS_SOURCE:
+        if SourceKind.of(event.data.get("source")).over_modbus:
             return True
         system = self.hub.systems.get(event.system_id)
-        return system is not None and system.info.source == _MODBUS_SOURCE
+        return system is not None and system.info.source.over_modbus
 
     # -- stats -------------------------------------------------------------------------
 
@@ -211,7 +211,7 @@ class ChannelEndpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Admit, authenticate, then answer commands until the client leaves."""
-        opened = await self.clients.open(request, "channel")
+        opened = await self.clients.open(request, ClientKind.CHANNEL)
         if not isinstance(opened, Client):
             return opened
         client = opened

@@ -17,7 +17,7 @@ from typing import Final
 
 from aiohttp import web
 
-from .clients import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SYSTEM, Client, Clients
+from .clients import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SYSTEM, Client, ClientKind, Clients
 from .hub import Hub, HubEvent, System
 from .settings import Settings
 from .subscribers import Subscribers
@@ -91,7 +91,7 @@ class MonitoringEndpoint:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Admit, authenticate, then stream one system until the client leaves."""
         system_id = request.match_info["system_id"]
-        opened = await self.clients.open(request, "monitoring")
+        opened = await self.clients.open(request, ClientKind.MONITORING)
         if not isinstance(opened, Client):
             return opened
         client = opened

@@ -47,7 +47,7 @@ from ..controls import (
 )
 from ..errors import CommandRejected
 from ..model import Value
-from ..setting_rules import check_whole_minutes, checked_number
+from ..setting_rules import check_order, check_whole_minutes, checked_number, only_switches_off
 from .quirks import UnitProfile
 from .registers import (
     NUMBER_REGISTERS,
@@ -193,12 +193,9 @@ def _plan_number(
 
 def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     start, end = window.start, window.end
-    # Turning off a window the unit holds across midnight (set in the app)
-    # must stay possible: its times are not being changed.
-    kept = old is not None and (old.start, old.end) == (start, end) and not window.enabled
-    if end < start and not kept:
-        raise CommandRejected("window_end_before_start", start=f"{start:%H:%M}", end=f"{end:%H:%M}")
     check_whole_minutes(window)
+    if not only_switches_off(old, window):
+        check_order(window)
     if not minutes and (start.minute or end.minute):
         raise CommandRejected("window_whole_hours")
 

@@ -30,12 +30,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+import logging
 from typing import Any
 
 from ..backoff import Backoff
 from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
 from ..modbus.decode import decode_block
 from ..modbus.planner import Plan, ReadBlock, plan_reads
@@ -70,6 +71,8 @@ from .settings import (
     raw_of,
     settings_spec,
 )
+
+_LOGGER = logging.getLogger(__name__)
 
 SOURCE_TYPE = "modbus"
 #: AlphaESS units answer on unit 0x55 (docs/protocols/alphaess.md#transport).
@@ -177,7 +180,7 @@ class AlphaEssSource:
         """Read the unit once; keep a forced command alive first."""
         if self._connects_seen != self.client.stats.connects or not self._identity_values:
             await self._read_identity()
-        await self.async_maintain(now)
+        await self._keep_lease(now)
         if self._polls % self.slow_every == 0 or not self._slow_values:
             await self._reprobe()
             self._slow_values = await self._read(Cadence.SLOW)
@@ -247,6 +250,25 @@ class AlphaEssSource:
         await self._send_lease(lease.command, now)
         return True
 
+    async def _keep_lease(self, now: datetime) -> None:
+        """:meth:`async_maintain` within a poll: a renewal the unit does not take is retried.
+
+        The unit answered (it refused the write, or read back other words),
+        so the reading goes on and shows what the unit does. The lease is
+        kept, still due, so the next poll sends it again, until the
+        command's time is up or the unit shows that someone else ended it.
+        """
+        try:
+            await self.async_maintain(now)
+        except (CommandError, ModbusError) as err:
+            if self._lease is not None:
+                _LOGGER.warning(
+                    "AlphaESS: the unit did not take the renewed forced %s (%s); "
+                    "sending it again on the next poll",
+                    self._lease.command.kind,
+                    err,
+                )
+
     async def async_close(self) -> None:
         """Close the Modbus session."""
         await self.client.close()
@@ -310,7 +332,9 @@ class AlphaEssSource:
         except ModbusError as err:
             await self._read_back(writes, tries=1)  # show the unit's values again
             raise CommandFailed(
-                "setting_refused", code=str(err.exception_code), address=f"0x{err.address:04X}"
+                "setting_refused",
+                setting=change.setting.value,
+                detail=f"Modbus exception {err.exception_code} at 0x{err.address:04X}",
             ) from err
         if await self._read_back(writes):
             return

@@ -18,8 +18,8 @@ still sees exactly one client and its documented spacing:
 * a request for another unit id gets exception 0x0B (gateway target did
   not respond: nothing is behind the endpoint on that id); a count out of the
   Modbus limits gets pymodbus's own exception; a device failure behind a
-  forwarded request is passed on as its exception code, or 0x0B when the
-  device did not answer;
+  forwarded request is passed on as its exception code (0x04 for a code
+  Modbus does not define), or 0x0B when the device did not answer;
 * forwarded requests are limited to :attr:`EndpointPolicy.forwards_per_second`
   for all clients together, so a flood cannot crowd out Sunstream's own
   polls: beyond it a request gets exception 6 (device busy).
@@ -31,6 +31,7 @@ starts by itself.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 import logging
 import time
@@ -69,6 +70,11 @@ class EndpointPolicy:
         return any(lo <= first and last <= hi for lo, hi in self.writable)
 
 
+#: Forwarded writes kept in :attr:`EndpointStats.recent_writes`: the endpoint
+#: runs for months, so only the latest are kept (``written`` counts them all).
+RECENT_WRITES = 20
+
+
 @dataclass(slots=True)
 class EndpointStats:
     """Counters for diagnostics and tests."""
@@ -76,7 +82,10 @@ class EndpointStats:
     from_cache: int = 0
     forwarded: int = 0
     refused: int = 0
-    writes: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    written: int = 0
+    recent_writes: deque[tuple[int, tuple[int, ...]]] = field(
+        default_factory=lambda: deque(maxlen=RECENT_WRITES)
+    )
 
 
 class SharedEndpoint:
@@ -147,7 +156,7 @@ class SharedEndpoint:
             try:
                 words = await self.client.read(address, count, table)
             except ModbusError as err:
-                return ExcCodes(err.exception_code)
+                return passed_on(err.exception_code)
             except SourceUnavailable:
                 return ExcCodes.GATEWAY_NO_RESPONSE
             self.stats.forwarded += 1
@@ -174,11 +183,12 @@ class SharedEndpoint:
         try:
             await self.client.write(address, words, code)
         except ModbusError as err:
-            return ExcCodes(err.exception_code)
+            return passed_on(err.exception_code)
         except SourceUnavailable:
             return ExcCodes.GATEWAY_NO_RESPONSE
         self.stats.forwarded += 1
-        self.stats.writes.append((address, tuple(words)))
+        self.stats.written += 1
+        self.stats.recent_writes.append((address, tuple(words)))
         _LOGGER.info(
             "Forwarded a write through the shared Modbus endpoint: %s = %s", address, words
         )
@@ -194,6 +204,19 @@ class SharedEndpoint:
             return False
         self._window_count += 1
         return True
+
+
+def passed_on(exception_code: int) -> ExcCodes:
+    """The exception the endpoint answers for the device's ``exception_code``.
+
+    The device's own code when Modbus defines it; a code outside the
+    standard (some firmware sends its own) becomes 0x04, device failure,
+    which is what it says: the device could not carry the request out.
+    """
+    try:
+        return ExcCodes(exception_code)
+    except ValueError:
+        return ExcCodes.DEVICE_FAILURE
 
 
 async def _no_such_unit(

@@ -28,6 +28,7 @@ EMS mode, Sunstream forgets its command and does not fight.
 from __future__ import annotations
 
 from datetime import datetime
+import logging
 from typing import Any
 
 from ..backoff import Backoff
@@ -39,7 +40,7 @@ from ..controls import (
     SettingsSpec,
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
@@ -92,6 +93,8 @@ _SETTING_REGISTERS: dict[Setting, str] = {
     Setting.EXPORT_LIMIT: "export_limit",
     Setting.EXPORT_LIMIT_ENABLED: "export_limit_mode",
 }
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class SungrowModbusSource:
@@ -293,7 +296,11 @@ class SungrowModbusSource:
         self._command = command
 
     async def _hold(self, now: datetime) -> None:
-        """End the forced command Sunstream started once its time or SOC target is reached."""
+        """End the forced command Sunstream started once its time or SOC target is reached.
+
+        A stop the inverter refuses or does not apply is logged and sent
+        again on the next poll (the command stays held); the reading goes on.
+        """
         command = self._command
         if command is None:
             return
@@ -307,7 +314,15 @@ class SungrowModbusSource:
             or (command.kind is CommandKind.DISCHARGE and soc <= command.target_soc)
         )
         if reached or not command.active(now):
-            await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
+            try:
+                await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
+            except (CommandError, ModbusError) as err:
+                _LOGGER.warning(
+                    "Sungrow: could not end the forced %s (%s); trying again on the next poll",
+                    command.kind,
+                    err,
+                )
+                return
             self._command = None
             self._values.update(await self._read_ems())
 
@@ -389,11 +404,10 @@ class SungrowModbusSource:
         )
         self._values.update(self._slow_values)
         if current[0] != raw:
-            raise CommandFailed(
-                "setting_not_applied",
-                setting=change.setting.value,
-                detail=f"wrote {raw}, reads {current[0]}",
+            _LOGGER.warning(
+                "Sungrow: %s not applied: wrote %s, reads %s", change.setting, raw, current[0]
             )
+            raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     def _raw(self, change: SettingChange, reg: Register) -> int:
         """The register word for a change :func:`validate_change` accepted."""

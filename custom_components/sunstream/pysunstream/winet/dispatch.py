@@ -29,9 +29,11 @@ discharge).
 The battery mode Sunstream shows is read back from the inverter, never
 taken from what it last wrote (:func:`battery_mode`): the two parameters
 are part of the energy-management group the source reads after each write
-and on its settings cadence. Energy-management modes other than 0 and 2
-(the inverter lists 3, 4 and 8) mean someone else drives the battery: the
-mode is then unknown, as is a forced mode with a command not in the table.
+and on its settings cadence, so a command from the Sungrow app shows too;
+with several hybrids each battery's mode is its own inverter's.
+Energy-management modes other than 0 and 2 (the inverter lists 3, 4 and 8)
+mean someone else drives the battery: the mode is then unknown, as is a
+forced mode with a command not in the table.
 
 Capabilities are read from the device list: only ``dev_type`` 35 takes these
 parameters (PV-only inverters have no battery to force). With several hybrid
@@ -64,24 +66,13 @@ POWER_ACCURACY = 2
 """Decimals of the power parameter, in kW: 10 W steps."""
 
 _COMMANDS = {CommandKind.CHARGE: COMMAND_CHARGE, CommandKind.DISCHARGE: COMMAND_DISCHARGE}
-_SH_RATING = re.compile(r"^SH(\d+(?:\.\d+)?)", re.IGNORECASE)
-_SBR_CAPACITY = re.compile(r"^SBR(\d{3})", re.IGNORECASE)
-
-
 _FORCED_MODES = {
     COMMAND_CHARGE: BatteryMode.FORCED_CHARGE,
     COMMAND_DISCHARGE: BatteryMode.FORCED_DISCHARGE,
     COMMAND_STOP: BatteryMode.IDLE,
 }
-
-
-def battery_mode(ems_mode: float | None, command: float | None) -> BatteryMode | None:
-    """The battery mode the energy-management parameters 33146 and 33147 say."""
-    if ems_mode == EMS_SELF_CONSUMPTION:
-        return BatteryMode.SELF_CONSUMPTION
-    if ems_mode == EMS_FORCED and command is not None:
-        return _FORCED_MODES.get(int(command))
-    return None
+_SH_RATING = re.compile(r"^SH(\d+(?:\.\d+)?)", re.IGNORECASE)
+_SBR_CAPACITY = re.compile(r"^SBR(\d{3})", re.IGNORECASE)
 
 
 def _mode(value: int) -> Param:
@@ -90,6 +81,20 @@ def _mode(value: int) -> Param:
 
 def _command(value: int) -> Param:
     return Param(2, ADDR_COMMAND, "Charging/Discharging Command", 1, str(value))
+
+
+def battery_mode(ems_mode: float | None, command: float | None) -> BatteryMode | None:
+    """The mode the listed Energy Management Mode and Command say.
+
+    Forced mode with the stop command holds the battery idle. ``None`` for
+    a mode Sunstream does not choose (external scheduling and the like) and
+    when the parameters were not listed.
+    """
+    if ems_mode == EMS_SELF_CONSUMPTION:
+        return BatteryMode.SELF_CONSUMPTION
+    if ems_mode == EMS_FORCED and command is not None:
+        return _FORCED_MODES.get(int(command))
+    return None
 
 
 def format_power(power_w: float) -> str:

@@ -31,7 +31,10 @@ Rules that follow from the device:
   ones the device listed last (unknown until it has listed them once), and
   a target, new window times or a feed-in value cannot be written while the
   switch is (or goes) off (``winet_forced_charge_off`` /
-  ``winet_export_limit_off``): nothing could read them back.
+  ``winet_export_limit_off``): nothing could read them back. A window whose
+  times the device has not listed yet is reported as off without times
+  (:attr:`~..controls.DeviceSettings.windows_untimed`); switching it on
+  writes the switch alone, and the device then lists the times it keeps.
 * A window end of 24:00 (the device allows hour 24) is shown as 23:59,
   and 23:59 is written as 24:00, so an unchanged window is never rewritten.
 
@@ -63,7 +66,7 @@ from ..controls import (
     sharing_storage,
 )
 from ..errors import CommandRejected
-from ..setting_rules import check_order, checked_number, supports
+from ..setting_rules import check_order, checked_number, only_switches_off, supports
 from .messages import Param
 from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
 
@@ -298,11 +301,13 @@ def decode(params: Parameters) -> DeviceSettings:
             if (window := _window(params, addrs, forced)) is not None:
                 windows[setting] = window
     feed_in = params.number(ADDR_FEED_IN_VALUE, hidden=True)
+    untimed = frozenset(CHARGE_WINDOWS) - windows.keys() if forced is False else frozenset()
     return DeviceSettings(
         charge_limit_soc=_charge_limit(params, windows) if forced is not None else None,
         export_limit_enabled=_switch(params.number(ADDR_FEED_IN)),
         export_limit=None if feed_in is None else round(feed_in * 1000, 3),
         windows=windows,
+        windows_untimed=untimed,
     )
 
 
@@ -353,6 +358,8 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
             if addrs.target_soc not in params.current:
                 raise CommandRejected("winet_forced_charge_off")
             wanted.append((addrs.target_soc, _format(soc, params.accuracy(addrs.target_soc))))
+    elif isinstance(value, bool) and _window(params, CHARGE_WINDOWS[setting], False) is None:
+        wanted.extend(_switch_params(value))  # times never listed: the device's own
     else:
         if not isinstance(value, Window):
             raise CommandRejected("setting_unsupported", setting=setting.value)
@@ -361,8 +368,9 @@ def plan(spec: SettingsSpec, params: Parameters, change: SettingChange) -> tuple
 
 
 def _window_params(params: Parameters, setting: Setting, window: Window) -> list[tuple[int, str]]:
-    check_order(window)
     addrs = CHARGE_WINDOWS[setting]
+    if not only_switches_off(_window(params, addrs, enabled=True), window):
+        check_order(window)
     end = (window.end.hour, window.end.minute)
     if end == END_OF_DAY:
         end = (24, 0)  # the device's end of day, shown as 23:59
@@ -374,12 +382,17 @@ def _window_params(params: Parameters, setting: Setting, window: Window) -> list
         # Times written with the switch going off would be hidden at once:
         # nothing could read them back.
         raise CommandRejected("winet_forced_charge_off")
-    if window.enabled:
-        wanted.append((ADDR_FORCED_CHARGE_DAYS, str(EVERY_DAY)))
-    # The switch last: the web UI lists parent before children, but a
-    # device that applies items in order then already has the new times.
-    wanted.append((ADDR_FORCED_CHARGE, str(ENABLE if window.enabled else DISABLE)))
-    return wanted
+    return wanted + _switch_params(window.enabled)
+
+
+def _switch_params(on: bool) -> list[tuple[int, str]]:
+    """Forced charging on (every day) or off.
+
+    The switch last: the web UI lists parent before children, but a device
+    that applies items in order then already has the new times.
+    """
+    days = [(ADDR_FORCED_CHARGE_DAYS, str(EVERY_DAY))] if on else []
+    return [*days, (ADDR_FORCED_CHARGE, str(ENABLE if on else DISABLE))]
 
 
 def not_applied(written: Iterable[Param], params: Parameters) -> tuple[Param, ...]:

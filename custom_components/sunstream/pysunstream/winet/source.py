@@ -20,9 +20,11 @@ charge limit, export limit) make the source
 :class:`~..controls.Configurable`. They change rarely, so their two
 parameter groups are read on the first poll, every
 :data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
-are written only by :meth:`WinetSource.async_write_setting`. The same read
-holds the energy-management mode and command, from which the battery mode
-is reported (:func:`.dispatch.battery_mode`), read back after each command.
+are written only by :meth:`WinetSource.async_write_setting`. The battery's
+mode is read back from the same list (:func:`.dispatch.battery_mode`), which
+is therefore read again after every command. With several hybrid inverters
+(settings not shown yet) each one's energy-management group is still read on
+that schedule, for the mode of its own battery part.
 """
 
 from __future__ import annotations
@@ -35,7 +37,15 @@ from typing import Any
 from ..controls import DeviceSettings, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind
 from ..errors import CommandError, CommandFailed, CommandRejected, Reason, SourceUnavailable
-from ..model import BatteryMode, DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot
+from ..model import (
+    BatteryMode,
+    DeviceIdentity,
+    DeviceKind,
+    DeviceReading,
+    Metric,
+    PartKey,
+    Snapshot,
+)
 from .client import WinetClient
 from .device_types import DeviceInfo
 from .dispatch import (
@@ -124,8 +134,8 @@ class WinetSource:
         """The inverter (its key) whose parameters ``_params`` holds."""
         self._params_due: datetime | None = None
         """When a poll reads the settings next; ``None``: on the next poll."""
-        self._modes: dict[str, BatteryMode] = {}
-        """Each hybrid inverter's battery mode (by its key), as last read back."""
+        self._modes: dict[PartKey, BatteryMode] = {}
+        """Each of several hybrids' battery mode, by its battery part, as last read."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -224,33 +234,30 @@ class WinetSource:
         self._snapshot = snapshot
         await self._enforce(now)
         await self._refresh_settings(now)
-        snapshot = self._with_battery_mode(snapshot)
+        if (mode := self._battery_mode()) is not None:
+            snapshot = replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode})
+        if self._modes:
+            snapshot = replace(
+                snapshot, devices=tuple(self._with_mode(r) for r in snapshot.devices)
+            )
         self._snapshot = snapshot
         return snapshot
 
-    def _with_battery_mode(self, snapshot: Snapshot) -> Snapshot:
-        """``snapshot`` with the battery modes the inverters' parameters last said.
+    def _with_mode(self, reading: DeviceReading) -> DeviceReading:
+        """``reading`` with its battery mode, when it is one of several hybrids' battery."""
+        mode = self._modes.get(PartKey(reading.identity.key))
+        if mode is None:
+            return reading
+        return replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
 
-        One hybrid inverter's mode is the system's; with several, each is its
-        battery part's (read after each command and on the settings cadence).
-        """
-        hybrids = [device for device in self.client.devices if device.hybrid]
-        if len(hybrids) == 1:
-            if (mode := self._modes.get(hybrids[0].key)) is None:
-                return snapshot
-            return replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode.value})
-        by_battery = {
-            hybrid.battery_key: mode
-            for hybrid in hybrids
-            if (mode := self._modes.get(hybrid.key)) is not None
-        }
-        devices = tuple(
-            replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
-            if (mode := by_battery.get(PartKey(reading.identity.key))) is not None
-            else reading
-            for reading in snapshot.devices
-        )
-        return replace(snapshot, devices=devices)
+    def _battery_mode(self) -> str | None:
+        """The mode the hybrid inverter listed at the latest settings read."""
+        target = self._settings_target()
+        if target is None or self._params_of != target.key:
+            return None
+        params = self._params
+        mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
+        return None if mode is None else mode.value
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery ``command`` names.
@@ -361,11 +368,12 @@ class WinetSource:
         if not await self._read_back(target):
             return
         if missed := not_applied(params, self._params):
-            raise CommandFailed(
-                "setting_not_applied",
-                setting=change.setting.value,
-                detail=", ".join(f"{param.addr}={param.value}" for param in missed),
+            _LOGGER.warning(
+                "WiNet: %s not applied, the gateway reports other values for %s",
+                change.setting,
+                ", ".join(f"{param.addr}={param.value}" for param in missed),
             )
+            raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     def _settings_target(self) -> DeviceInfo | None:
         try:
@@ -374,20 +382,21 @@ class WinetSource:
             return None
 
     async def _refresh_settings(self, now: datetime) -> None:
-        """Read the settings (with several hybrids: each one's battery mode).
-
-        On the first poll and when they are due again.
-        """
+        """Read the settings on the first poll and when they are due again."""
         if self._params_due is not None and now < self._params_due:
             return
-        online = [device for device in self.client.devices if device.hybrid and device.online]
-        if not online:
+        target = self._settings_target()
+        hybrids = [device for device in self.client.devices if device.hybrid]
+        if (target is None and len(hybrids) < 2) or (target is not None and not target.online):
             # Nothing to ask yet; costs no request, so look again next poll:
             # the battery or the inverter may be listed later.
             return
         try:
-            for target in online:
-                await self._read_mode_or_settings(target)
+            if target is None:
+                await self._read_modes(hybrids)
+            else:
+                self._modes = {}  # one hybrid: its mode is the system's
+                await self._read_params(target)
         except SourceUnavailable as err:
             _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
             self._params_due = now + SETTINGS_RETRY
@@ -409,36 +418,38 @@ class WinetSource:
             self._params = Parameters()  # nothing of another inverter carries over
             self._params_of = target.key
         self._params = self._params.updated(lists)
-        self._note_mode(target, lists[SETTINGS_GROUPS.index(ENERGY_MANAGEMENT)])
 
-    async def _read_mode_or_settings(self, target: DeviceInfo) -> None:
-        """The settings of the only hybrid; one of several's energy-management group."""
-        settings_target = self._settings_target()
-        if settings_target is not None and settings_target.key == target.key:
-            await self._read_params(target)
-            return
-        self._note_mode(target, await self.client.async_read_params(target, ENERGY_MANAGEMENT))
+    async def _read_modes(self, hybrids: list[DeviceInfo]) -> None:
+        """Read each online hybrid's energy-management group for its battery's mode.
 
-    def _note_mode(self, target: DeviceInfo, params: tuple[ParamInfo, ...]) -> None:
-        """Keep the battery mode ``target``'s energy-management group says."""
-        listed = {param.addr: param.number() for param in params}
-        mode = battery_mode(listed.get(ADDR_EMS_MODE), listed.get(ADDR_COMMAND))
-        if mode is None:
-            self._modes.pop(target.key, None)
-        else:
-            self._modes[target.key] = mode
+        One that is offline, refuses the group or lists another mode shows none.
+        """
+        modes: dict[PartKey, BatteryMode] = {}
+        for device in hybrids:
+            if not device.online:
+                continue
+            try:
+                listed = await self.client.async_read_params(device, ENERGY_MANAGEMENT)
+            except SourceUnavailable as err:
+                if err.reason is not Reason.REFUSED:
+                    raise
+                continue
+            params = Parameters().updated([listed])
+            mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
+            if mode is not None:
+                modes[device.battery_key] = mode
+        self._modes = modes
 
     async def _read_back(self, target: DeviceInfo) -> bool:
-        """Read the settings (or the battery mode) after a write; whether that worked.
+        """Read the settings after a write; whether that worked.
 
         When it does not, the next poll reads them: the write itself was
         answered, so it is not reported as failed.
         """
         try:
-            await self._read_mode_or_settings(target)
+            await self._read_params(target)
         except SourceUnavailable as err:
             _LOGGER.warning("WiNet: settings written but not read back yet: %s", err)
-            self._modes.pop(target.key, None)  # unknown, not what it was before the write
             self._params_due = None
             return False
         return True
@@ -448,11 +459,10 @@ class WinetSource:
         await self.client.async_run_keepalive()
 
     async def _write(self, target: DeviceInfo, command: Command) -> None:
-        """Send ``command``; read the inverter's parameters back for the battery mode."""
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
-        await self._read_back(target)
+        self._params_due = None  # the next poll reads the mode back
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.

@@ -6,6 +6,14 @@ The integration registers one device per system, identified by
 its child devices). Its entities have the
 unique id ``f"{system_id}_{key}"`` and belong to the system's config entry,
 which is how an entity on a part device still finds its system.
+
+Where a system's data comes from is not in the registries: its device's
+manufacturer and model name the hardware, not the link (a Sungrow inverter is
+read over WiNet or over Modbus TCP, and a system that never connected still
+shows its placeholder device). The integration says it instead, in its
+connectivity sensor's ``source`` attribute and every event's ``source``
+(see :class:`~sunstream_monitor.feeds.ha_tracker.SystemTracker`); a system is
+``unknown`` here until one of those arrives.
 """
 
 from __future__ import annotations
@@ -14,17 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..hub import SystemInfo
+from ..hub import SourceKind, SystemInfo
 from ..monitoring import BATTERY_KEYS, CONNECTIVITY, KEYS, PV_ENERGY_TOTAL
 
 DOMAIN: Final = "sunstream"
 # The key of each system's alert event entity (unique id ``f"{system_id}_alert"``),
 # whose ``active`` attribute lists the alerts active right now.
 ALERT_ENTITY_KEY: Final = "alert"
-
-# What a system's device says about where its data comes from; the
-# ``source`` of the integration's connectivity events overrides this guess.
-_SOURCE_BY_MANUFACTURER: Final = {"Sungrow": "winet", "AlphaESS": "modbus"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +87,16 @@ def _config_entry_id(device: Mapping[str, Any]) -> str | None:
     return str(entries[0]) if entries else None
 
 
-def guess_source(device: Mapping[str, Any]) -> str:
-    """``simulated``, ``winet`` or ``modbus`` from the device's manufacturer and model."""
-    manufacturer = device.get("manufacturer")
-    if isinstance(manufacturer, str) and manufacturer in _SOURCE_BY_MANUFACTURER:
-        return _SOURCE_BY_MANUFACTURER[manufacturer]
-    model = device.get("model")
-    if isinstance(model, str) and model.startswith("Simulated"):
-        return "simulated"
-    return "unknown"
-
-
 def discover(
     devices: Iterable[Mapping[str, Any]],
     entities: Iterable[Mapping[str, Any]],
-    sources: Mapping[str, str] | None = None,
+    sources: Mapping[str, SourceKind] | None = None,
 ) -> dict[str, SystemLayout]:
     """Systems by id, from ``config/device_registry/list`` and ``…/entity_registry/list``.
 
     Only enabled entities whose key the document reads are kept, and the
     system's alert entity: the feed subscribes to exactly those. ``sources``
-    are sources already learnt from connectivity events, by system id.
+    are sources already learnt from the integration, by system id.
     """
     sources = sources or {}
     infos: dict[str, SystemInfo] = {}
@@ -124,7 +117,7 @@ def discover(
         infos[system_id] = SystemInfo(
             system_id=system_id,
             name=str(name),
-            source=sources.get(system_id) or guess_source(device),
+            source=sources.get(system_id, SourceKind.UNKNOWN),
             device_id=device_id,
             config_entry_id=entry_id,
         )

@@ -18,7 +18,7 @@ import logging
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..hub import Hub
+from ..hub import Hub, SourceKind
 from ..monitoring import ChartData, EntityState, build_document, hourly_chart
 from .discovery import SystemLayout
 from .ha_protocol import EntityStore
@@ -69,7 +69,7 @@ class SystemTracker:
         self._system_of_alert_entity: dict[str, str] = {}
         self._charts: dict[str, ChartData] = {}
         self._entry_states: dict[str, str] = {}
-        self._sources: dict[str, str] = {}
+        self._sources: dict[str, SourceKind] = {}
         self._known_connected: dict[str, bool] = {}
         self._dirty: set[str] = set()
         self._awaiting_entry_state: set[str] = set()
@@ -80,8 +80,8 @@ class SystemTracker:
     # -- inputs ---------------------------------------------------------------
 
     @property
-    def sources(self) -> dict[str, str]:
-        """Sources learnt from connectivity events, by system id."""
+    def sources(self) -> dict[str, SourceKind]:
+        """Sources learnt from the integration, by system id."""
         return dict(self._sources)
 
     def set_config(self, config: HaConfig) -> None:
@@ -163,7 +163,12 @@ class SystemTracker:
                 continue
             self._dirty.add(system_id)
             if entity_id == self.layouts[system_id].connectivity:
-                self._connectivity_changed(system_id, self.store.get(entity_id), resync=resync)
+                state = self.store.get(entity_id)
+                if state is not None:
+                    # The one place that says where the data comes from at
+                    # once, without waiting for the link to change.
+                    self._learn_source(system_id, state.attributes.get("source"))
+                self._connectivity_changed(system_id, state, resync=resync)
         if resync:
             self._await_stateless()
 
@@ -265,9 +270,9 @@ class SystemTracker:
         # A system discovery does not know: no dashboard can be following it.
         return None
 
-    def _learn_source(self, system_id: str, source: Any) -> None:
+    def _learn_source(self, system_id: str, value: Any) -> None:
         layout = self.layouts.get(system_id)
-        if not isinstance(source, str) or not source or layout is None:
+        if layout is None or (source := SourceKind.of(value)) is SourceKind.UNKNOWN:
             return
         self._sources[system_id] = source
         if layout.info.source != source:
