@@ -36,7 +36,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     WriteFailed,
     Written,
 )
-from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH
+from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH, SETTINGS_RETRY
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .test_session import logged_in, sent
@@ -547,3 +547,25 @@ async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: Wi
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE  # not read yet
     snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_REFRESH)
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION
+
+
+async def test_a_mode_not_read_back_after_a_command_is_unknown(
+    fake: FakeWinet, source: WinetSource
+) -> None:
+    """Not the mode from before the command: that would show what the inverter no longer does."""
+    snapshot = await source.async_poll(NOW)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION
+    charge = Command(
+        kind=CommandKind.CHARGE,
+        issued_at=NOW,
+        power_w=2000,
+        target_soc=100,
+        duration=timedelta(hours=1),
+    )
+    await source.async_dispatch(charge)
+    fake.faults.getparam_failed = 10
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10))
+    assert Metric.BATTERY_MODE not in snapshot.metrics
+    fake.faults.getparam_failed = 0
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_RETRY)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE
