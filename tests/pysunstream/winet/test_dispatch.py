@@ -532,14 +532,7 @@ def test_battery_mode_from_the_listed_parameters(
 async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: WinetSource) -> None:
     """Listed by the inverter after the write and at each settings read; not what was sent."""
     await source.async_poll(NOW)
-    charge = Command(
-        kind=CommandKind.CHARGE,
-        issued_at=NOW,
-        power_w=2000,
-        target_soc=100,
-        duration=timedelta(hours=1),
-    )
-    await source.async_dispatch(charge)
+    await source.async_dispatch(charge(2000, soc=100))
     snapshot = await source.async_poll(NOW + timedelta(seconds=10))
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE
     fake.ems[1].mode = 0  # the Sungrow app returns it to self-consumption
@@ -555,14 +548,7 @@ async def test_a_mode_not_read_back_after_a_command_is_unknown(
     """Not the mode from before the command: that would show what the inverter no longer does."""
     snapshot = await source.async_poll(NOW)
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION
-    charge = Command(
-        kind=CommandKind.CHARGE,
-        issued_at=NOW,
-        power_w=2000,
-        target_soc=100,
-        duration=timedelta(hours=1),
-    )
-    await source.async_dispatch(charge)
+    await source.async_dispatch(charge(2000, soc=100))
     fake.faults.getparam_failed = 10
     snapshot = await source.async_poll(NOW + timedelta(seconds=10))
     assert Metric.BATTERY_MODE not in snapshot.metrics
