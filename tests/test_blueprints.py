@@ -642,7 +642,7 @@ async def test_raise_reserve_before_storm_end_to_end(
         ("charge", 80, 3000)
     ]
     assert _state(hass, MODE) == "forced_charge"
-    assert _state(hass, "select.rooftop_battery_battery_mode") == "forced_charge"
+    assert _state(hass, "select.rooftop_battery_mode") == "forced_charge"
 
     hass.states.async_set(WARNING, "off")
     await advance(hass, frozen, 10)

@@ -6,6 +6,7 @@ refused write leaves the device as it was and the entity showing it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from typing import Any
 from unittest.mock import patch
@@ -28,6 +29,7 @@ from custom_components.sunstream.pysunstream.controls import (
     DeviceSettings,
     Setting,
     SettingChange,
+    SettingsSpec,
     Window,
 )
 from custom_components.sunstream.pysunstream.errors import CommandFailed, Reason, SourceUnavailable
@@ -52,7 +54,7 @@ CHARGE_POWER = "number.rooftop_battery_forced_charge_power"
 DISCHARGE_POWER = "number.rooftop_battery_forced_discharge_power"
 TARGET = "number.rooftop_battery_command_target_soc"
 DURATION = "number.rooftop_battery_command_duration"
-MODE = "select.rooftop_battery_battery_mode"
+MODE = "select.rooftop_battery_mode"
 MODE_SENSOR = "sensor.rooftop_battery_mode"
 SOC = "sensor.rooftop_battery_state_of_charge"
 BATTERY_POWER = "sensor.rooftop_battery_power"
@@ -183,7 +185,7 @@ async def test_every_setting_is_written_and_read_back(
     await _number(hass, EXPORT_LIMIT, 1200)
     await _switch(hass, EXPORT_SWITCH, True)
     await _time(hass, CHARGE_1_END, "05:30:00")
-    await _time(hass, CHARGE_1_START, "01:15:42")  # the device keeps whole minutes
+    await _time(hass, CHARGE_1_START, "01:15:00")
     await _switch(hass, CHARGE_1, True)
 
     device = _device(config_entry)
@@ -261,6 +263,19 @@ async def test_out_of_range(
         await _number(located_hass, entity_id, value)
     assert _device(config_entry) == before
     assert _state(located_hass, entity_id) == shown
+
+
+async def test_seconds_are_refused_not_dropped(
+    located_hass: HomeAssistant, rooftop: str, config_entry: MockConfigEntry
+) -> None:
+    """An automation may send seconds; the device keeps whole minutes: say so, write nothing."""
+    hass = located_hass
+    before = _device(config_entry)
+    with pytest.raises(ServiceValidationError) as caught:
+        await _time(hass, CHARGE_1_START, "01:15:42")
+    assert caught.value.translation_key == "window_whole_minutes"
+    assert _device(config_entry) == before
+    assert _state(hass, CHARGE_1_START) == "00:00:00"
 
 
 async def test_end_before_start(
@@ -498,6 +513,17 @@ async def test_smile_t10_has_no_battery_controls(hass: HomeAssistant) -> None:
 # --- a device that takes the write but does not apply it ---------------------------------------
 
 
+async def _set_up_as[H: SimulatedSystem](
+    hass: HomeAssistant, entry: MockConfigEntry, house: type[H]
+) -> H:
+    """Set ``entry`` up with ``house`` as its simulated system; that system."""
+    with patch("custom_components.sunstream.sources.SimulatedSystem", house):
+        await setup_entry(hass, entry)
+    source = entry.runtime_data.coordinator.source
+    assert isinstance(source, house)
+    return source
+
+
 class _IgnoringHouse(SimulatedSystem):
     """A simulated house whose device acknowledges setting writes and keeps its old values.
 
@@ -517,8 +543,7 @@ async def test_a_write_the_device_ignores(
     located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
 ) -> None:
     hass = located_hass
-    with patch("custom_components.sunstream.sources.SimulatedSystem", _IgnoringHouse):
-        await setup_entry(hass, config_entry)
+    source = await _set_up_as(hass, config_entry, _IgnoringHouse)
     for attempt in range(3):
         with pytest.raises(HomeAssistantError) as caught:
             await _number(hass, RESERVE, 50 + attempt)
@@ -530,10 +555,49 @@ async def test_a_write_the_device_ignores(
         await _number(hass, RESERVE, 60)
     assert caught.value.translation_key == "setting_rate_limited"
 
-    source = config_entry.runtime_data.coordinator.source
-    assert isinstance(source, _IgnoringHouse)
     source.link_down = True
     with pytest.raises(HomeAssistantError) as caught:
         await _number(hass, CHARGE_LIMIT, 70)
     assert caught.value.translation_key == "system_unavailable"
     assert _float(hass, CHARGE_LIMIT) == 100
+
+
+# --- a device that stops listing a setting ------------------------------------------------
+
+
+class _ForgettingHouse(SimulatedSystem):
+    """A simulated house whose device stops keeping its battery settings for a while.
+
+    What a WiNet gateway does once a second hybrid appears, or an AlphaESS unit
+    whose settings register read back nothing: the spec shrinks under the entities.
+    """
+
+    forgets = False
+
+    @property
+    def settings_spec(self) -> SettingsSpec:
+        spec = super().settings_spec
+        if not self.forgets:
+            return spec
+        export = spec.ranges[Setting.EXPORT_LIMIT]
+        return replace(spec, ranges={Setting.EXPORT_LIMIT: export}, windows=frozenset())
+
+
+async def test_a_setting_the_device_stops_keeping_turns_unavailable(
+    located_hass: HomeAssistant, config_entry: MockConfigEntry, frozen: FrozenDateTimeFactory
+) -> None:
+    hass = located_hass
+    source = await _set_up_as(hass, config_entry, _ForgettingHouse)
+    assert _float(hass, RESERVE) == 10
+    source.forgets = True
+    await advance(hass, frozen, 60)
+    for entity_id in (RESERVE, CHARGE_LIMIT, CHARGE_1, CHARGE_1_START):
+        assert _state(hass, entity_id) == "unavailable", entity_id
+    state = hass.states.get(RESERVE)
+    assert state is not None
+    assert state.attributes["max"] == 100  # the last range the device listed
+    assert _state(hass, EXPORT_LIMIT) != "unavailable"
+
+    source.forgets = False
+    await advance(hass, frozen, 60)
+    assert _float(hass, RESERVE) == 10

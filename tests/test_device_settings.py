@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
@@ -547,7 +548,7 @@ async def test_winet_export_limit_is_written_and_read_back(
 
 
 async def test_winet_charge_window_is_written_into_the_inverter(
-    winet: Entities, gateway: FakeWinet
+    winet: Entities, gateway: FakeWinet, freezer: FrozenDateTimeFactory
 ) -> None:
     hass = winet.hass
     await _forced_charging_on_in_the_app(winet, gateway)
@@ -578,7 +579,9 @@ async def test_winet_charge_window_is_written_into_the_inverter(
     await _number(hass, winet.id("number", "charge_limit_soc"), 90)
     assert len(gateway.param_requests) == requests  # unchanged: nothing sent
 
-    # One switch runs both windows.
+    # One switch runs both windows. Both windows' times are stored with it
+    # (33208): the three writes above used that store's budget for a minute.
+    freezer.tick(timedelta(minutes=1))
     await _switch(hass, winet.id("switch", "charge_window_2_enabled"), False)
     assert _param(gateway, 33208) == "85"
     assert winet.state("switch", "charge_window_1_enabled") == "off"

@@ -370,6 +370,10 @@ async def test_each_hybrids_battery_has_its_own_controls(
     )
     assert (site.ems[3].mode, site.ems[3].command, site.ems[3].power_kw) == (2, 0xAA, 2.5)
     assert (site.ems[1].mode, site.ems[1].command) == (0, 0xCC)  # the other hybrid untouched
+    # Each select shows what its own inverter's parameters read back.
+    assert hass.states.get(mode).state == "forced_charge"
+    first_mode = _control(hass, entry, "select", first, "battery_mode_control")
+    assert hass.states.get(first_mode).state == "self_consumption"
     # The first battery's values are its own: its charge power is still its rating.
     other = hass.states.get(_control(hass, entry, "number", first, "forced_charge_power"))
     assert other is not None
@@ -378,5 +382,6 @@ async def test_each_hybrids_battery_has_its_own_controls(
         "select", "select_option", {"entity_id": mode, "option": "self_consumption"}, blocking=True
     )
     assert (site.ems[3].mode, site.ems[3].command) == (0, 0xCC)
+    assert hass.states.get(mode).state == "self_consumption"
     assert [r["devid_array"] for r in site.param_requests] == [["3"], ["3"]]
     await hass.config_entries.async_unload(entry.entry_id)

@@ -805,3 +805,59 @@ async def test_parts_are_named_after_the_system_and_numbered_when_several(
         ]
         assert hass.states.get("binary_sensor.winet_s_inverter_2_link") is not None
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _entity(hass: HomeAssistant, entry: MockConfigEntry, platform: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry.unique_id}_{key}")
+    assert entity_id is not None, key
+    return entity_id
+
+
+async def test_both_charge_windows_share_the_write_budget_of_their_switch(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    """Both windows' switches write parameter 33208: its budget is one, not one each."""
+    fake.set_param(1, 33208, "170")  # forced charging on: the windows' times are listed
+    entry = await _entry(hass, fake)
+    first = _entity(hass, entry, "switch", "charge_window_1_enabled")
+    second = _entity(hass, entry, "switch", "charge_window_2_enabled")
+    assert hass.states.get(second).state == STATE_ON
+    for on in (False, True, False):
+        service = "turn_on" if on else "turn_off"
+        await hass.services.async_call("switch", service, {"entity_id": first}, blocking=True)
+        assert hass.states.get(first).state == (STATE_ON if on else STATE_OFF)
+    assert fake.param_value(1, 33208) == "85"
+    # Window 2 shows the one switch too: turning it on would write 33208 a fourth time.
+    assert hass.states.get(second).state == STATE_OFF
+    with pytest.raises(HomeAssistantError) as caught:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": second}, blocking=True)
+    assert caught.value.translation_key == "setting_rate_limited"
+    assert fake.param_value(1, 33208) == "85"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_mode_select_shows_what_the_inverter_reads_back(
+    hass: HomeAssistant, fake: FakeWinet
+) -> None:
+    """EMS mode 33146 and command 33147, read back after each command, are the select's state."""
+    entry = await _entry(hass, fake)
+    device_id = _gateway_device(hass, entry)
+    mode = _entity(hass, entry, "select", "battery_mode_control")
+    power = _entity(hass, entry, "number", "forced_charge_power")
+    assert hass.states.get(mode).state == "self_consumption"
+
+    await _act(hass, "charge", device_id=device_id, power=3000, target_soc=90, duration=30)
+    assert hass.states.get(mode).state == "forced_charge"
+    # A power changed during the forced charge reaches the inverter at once.
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": power, "value": 2000}, blocking=True
+    )
+    assert (fake.ems[1].mode, fake.ems[1].command, fake.ems[1].power_kw) == (2, 0xAA, 2.0)
+
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "self_consumption"}, blocking=True
+    )
+    assert (fake.ems[1].mode, fake.ems[1].command) == (0, 0xCC)
+    assert hass.states.get(mode).state == "self_consumption"
+
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -98,7 +98,12 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SunstreamConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device only when the system no longer has it."""
-    # Home Assistant sets runtime_data only once a set-up succeeded; an entry
-    # unloaded since keeps the last, which still tells the system's parts.
-    runtime: SunstreamRuntime | None = getattr(entry, "runtime_data", None)
+    # Home Assistant sets runtime_data only once a set-up succeeded (the
+    # attribute does not exist before); an entry unloaded since keeps the
+    # last, which still tells the system's parts, so the entry's state is no
+    # substitute.
+    try:
+        runtime: SunstreamRuntime | None = entry.runtime_data
+    except AttributeError:
+        runtime = None
     return is_stale(entry, runtime.coordinator.data if runtime is not None else None, device)

@@ -1,6 +1,6 @@
 """The values a forced charge or discharge is sent with, and who may be sent one.
 
-The *Battery mode* select and the ``sunstream.charge`` / ``discharge`` /
+The *Mode* select and the ``sunstream.charge`` / ``discharge`` /
 ``stop`` actions are one state (docs/actions.md): an action's power, target
 and duration become these values (:meth:`CommandValues.after`), and choosing
 a forced mode in the select sends a command built from them
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .pysunstream.alphaess import AlphaEssSource
+from .pysunstream.capabilities import MayLackDispatch
 from .pysunstream.dispatch import BatteryLimits, Command, CommandKind
 from .pysunstream.model import BatteryMode, PartKey
 from .pysunstream.source import Source
@@ -46,9 +46,7 @@ def accepts_dispatch(source: Source) -> bool:
     """
     if source.battery_limits is None:
         return False
-    if isinstance(source, AlphaEssSource):
-        return source.profile.dispatch_supported
-    return True
+    return source.dispatch_supported if isinstance(source, MayLackDispatch) else True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -274,9 +274,20 @@ class SettingEntity(ControlEntity):
         return None if settings is None else reported_value(settings, self._setting)
 
     @property
+    def listed(self) -> bool:
+        """Whether the device still keeps the setting.
+
+        It may stop after the entity exists (a second hybrid behind a WiNet
+        gateway, an AlphaESS register that read back nothing); the entity
+        then stays, unavailable, until the device lists it again.
+        """
+        source = self.coordinator.source
+        return isinstance(source, Configurable) and supports(source.settings_spec, self._setting)
+
+    @property
     def available(self) -> bool:
-        """Known once the device has reported the setting."""
-        return super().available and self.reported is not None
+        """Known once the device has reported the setting, while it keeps it."""
+        return super().available and self.reported is not None and self.listed
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.available, self.reported)

@@ -384,8 +384,9 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         Nothing is written while the system is offline, for a value the
         device cannot take (checked here, for every source, by
         :func:`~.pysunstream.setting_rules.validate_change`), for a value the
-        device already reports, or for a setting written too often
-        (:class:`~.pysunstream.write_limiter.WriteLimiter`).
+        device already reports, or for a stored value written too often
+        (:class:`~.pysunstream.write_limiter.WriteLimiter`, per write group:
+        settings sharing a register share its budget).
         """
         self._require_online()
         source = self.source
@@ -399,7 +400,8 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         if reported_value(reported, change.setting) == change.value:
             return
         now = dt_util.now()
-        if (wait := self.write_limiter.wait(change.setting, now)) > timedelta(0):
+        group = source.settings_spec.write_group(change.setting)
+        if (wait := self.write_limiter.wait(group, now)) > timedelta(0):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="setting_rate_limited",
@@ -414,12 +416,12 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             raise _command_error(err) from err
         except CommandError as err:
             # Something may have reached the device: count it, show what it holds.
-            self.write_limiter.record(change.setting, now)
+            self.write_limiter.record(group, now)
             await self.async_refresh()
             raise _command_error(err) from err
         except SourceUnavailable as err:
             raise self._unavailable() from err
-        self.write_limiter.record(change.setting, now)
+        self.write_limiter.record(group, now)
         await self.async_refresh()
 
 

@@ -133,6 +133,9 @@ class SettingNumber(SettingEntity, NumberEntity):
     ) -> None:
         """Show ``description.setting``, its mode suited to its unit."""
         super().__init__(coordinator, description)
+        source = coordinator.source
+        assert isinstance(source, Configurable)  # created only for what the spec lists
+        self._last_range = source.settings_spec.ranges[self._setting]
         if self._range.unit == "W":
             self._attr_device_class = NumberDeviceClass.POWER
             self._attr_mode = NumberMode.BOX
@@ -141,9 +144,20 @@ class SettingNumber(SettingEntity, NumberEntity):
 
     @property
     def _range(self) -> NumberRange:
+        """The device's limits; the last it listed once it no longer lists them.
+
+        Home Assistant asks for them even while the entity is unavailable
+        (see :attr:`~.control.SettingEntity.listed`).
+        """
         source = self.coordinator.source
-        assert isinstance(source, Configurable)
-        return source.settings_spec.ranges[self._setting]
+        if isinstance(source, Configurable) and (
+            listed := source.settings_spec.ranges.get(self._setting)
+        ):
+            self._last_range = listed
+        return self._last_range
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (*super()._fingerprint(), self._range)
 
     @property
     def native_min_value(self) -> float:

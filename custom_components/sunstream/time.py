@@ -42,7 +42,7 @@ async def async_setup_entry(
 
 
 class WindowTime(SettingEntity, TimeEntity):
-    """A window's start or end; the device stores whole minutes."""
+    """A window's start or end; the device stores whole minutes (seconds are refused)."""
 
     entity_description: WindowTimeDescription
 
@@ -63,7 +63,8 @@ class WindowTime(SettingEntity, TimeEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="winet_forced_charge_off"
             )
-        value = value.replace(second=0, microsecond=0)
+        # Seconds are refused (window_whole_minutes), not dropped: an
+        # automation asking for 06:00:30 must hear that 06:00 is stored.
         if self.entity_description.end:
             await self._async_set(replace(window, end=value))
         else:

@@ -14,6 +14,7 @@ from custom_components.sunstream.pysunstream.capabilities import (
     HoldsModbus,
     KeepsAlive,
     KnowsPvPeak,
+    MayLackDispatch,
     Pausable,
     Rehearses,
 )
@@ -36,6 +37,7 @@ CAPABILITIES = (
     Pausable,
     CommandsSeveralBatteries,
     HoldsModbus,
+    MayLackDispatch,
 )
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
@@ -53,8 +55,8 @@ def test_winet_keeps_alive_counts_and_tells() -> None:
     }
 
 
-def test_alphaess_holds_one_modbus_session() -> None:
-    assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == {HoldsModbus}
+def test_alphaess_holds_one_modbus_session_and_may_lack_dispatch() -> None:
+    assert _has(AlphaEssSource("127.0.0.1", 502, 85)) == {HoldsModbus, MayLackDispatch}
 
 
 def test_sungrow_modbus_holds_one_modbus_session_and_tells() -> None:

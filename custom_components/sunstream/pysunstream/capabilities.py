@@ -109,3 +109,16 @@ class HoldsModbus(Protocol):
     @property
     def modbus_client(self) -> ModbusClient:
         """The one session to the device."""
+
+
+@runtime_checkable
+class MayLackDispatch(Protocol):
+    """Has a battery that some of its models cannot command (AlphaESS SMILE-T10).
+
+    A source without this capability takes a charge or discharge command
+    whenever its battery is known (:attr:`~.source.Source.battery_limits`).
+    """
+
+    @property
+    def dispatch_supported(self) -> bool:
+        """Whether this model takes remote charge and discharge commands."""

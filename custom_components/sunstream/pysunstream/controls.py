@@ -17,17 +17,21 @@ Rules every source follows:
   :class:`~.errors.CommandRejected` before anything is written; a write the
   device refuses or ignores raises :class:`~.errors.CommandFailed`. Both
   carry a translation key of ``strings.json``'s ``exceptions``.
-* How often one setting may be written is decided by
-  :class:`~.write_limiter.WriteLimiter`, in
-  the integration, the same for every source.
+* How often one stored value may be written is decided by
+  :class:`~.write_limiter.WriteLimiter`, in the integration, the same for
+  every source. Settings that share a register or parameter (both WiNet
+  charge windows and their one switch; AlphaESS windows and their
+  time-period control register) share one budget: the source says which
+  in :attr:`SettingsSpec.write_groups`, from its register tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 
@@ -84,6 +88,34 @@ class SettingsSpec:
     windows: frozenset[Setting] = frozenset()
     export_limit_switch: bool = False
     windows_may_overlap: bool = False
+    write_groups: Mapping[Setting, str] = field(default_factory=dict)
+    """Settings whose writes land in one stored value share a group name;
+    a setting not listed is a group of its own (see :func:`sharing_storage`)."""
+
+    def write_group(self, setting: Setting) -> str:
+        """The group whose write budget a write of ``setting`` spends."""
+        return self.write_groups.get(setting, setting.value)
+
+
+def sharing_storage(stores: Mapping[Setting, Iterable[Hashable]]) -> Mapping[Setting, str]:
+    """Write groups from where each setting is stored (register addresses, parameters).
+
+    Settings that share any address, directly or through another setting,
+    are one group, named after its first setting (in :class:`Setting` order).
+    """
+    groups: list[tuple[set[Setting], set[Hashable]]] = []
+    for setting in sorted(stores, key=list(Setting).index):
+        own: tuple[set[Setting], set[Hashable]] = ({setting}, set(stores[setting]))
+        for group in [g for g in groups if g[1] & own[1]]:
+            groups.remove(group)
+            own[0].update(group[0])
+            own[1].update(group[1])
+        groups.append(own)
+    names: dict[Setting, str] = {}
+    for members, _ in groups:
+        first = min(members, key=list(Setting).index)
+        names.update(dict.fromkeys(members, first.value))
+    return MappingProxyType(names)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

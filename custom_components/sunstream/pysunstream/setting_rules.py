@@ -6,6 +6,9 @@ for the integration, which checks a change before it reaches the source so a
 refused value never costs a write. Pure functions over the contract's types:
 
 * a number outside its :class:`~.controls.NumberRange` → ``setting_out_of_range``;
+* a window start or end with seconds → ``window_whole_minutes``: every
+  device stores whole minutes, and dropping the seconds would store a time
+  the user did not ask for;
 * a window whose end precedes its start → ``window_end_before_start``. A
   window with start = end is empty (it never runs); a window across midnight
   is two windows (22:00–23:59 and 00:00–06:00), as the devices store them.
@@ -118,6 +121,12 @@ def checked_number(spec: SettingsSpec, change: SettingChange) -> float:
     return float(value)
 
 
+def check_whole_minutes(window: Window) -> None:
+    """Raise ``window_whole_minutes`` for a start or end with seconds."""
+    if any(t.second or t.microsecond for t in (window.start, window.end)):
+        raise CommandRejected("window_whole_minutes")
+
+
 def check_order(window: Window) -> None:
     """Raise ``window_end_before_start`` for a window ending (in minutes) before it starts."""
     if _minutes(window.end) < _minutes(window.start):
@@ -145,6 +154,7 @@ def validate_change(spec: SettingsSpec, settings: DeviceSettings, change: Settin
         return
     if not isinstance(value, Window):
         raise CommandRejected("setting_unsupported", setting=setting.value)
+    check_whole_minutes(value)
     if not only_switches_off(settings.windows.get(setting), value):
         check_order(value)
     if spec.windows_may_overlap:

@@ -1,10 +1,12 @@
-"""How often one device setting may be written: a few times a minute at most.
+"""How often one stored device value may be written: a few times a minute at most.
 
 Settings live in the device's flash (see :mod:`.controls`); a slider dragged
 across its range or an automation stuck in a loop must not wear it out. The
-limit is per :class:`~.controls.Setting` (a window's start, end and enable
-flag are one setting), the same for every source, and counts only writes
-that reached the device. Pure: the caller passes the clock in.
+limit is per write group (:meth:`~.controls.SettingsSpec.write_group`):
+settings that share a register or parameter share one budget, any other
+setting has its own (a window's start, end and enable flag are one
+setting). It is the same for every source and counts only writes that
+reached the device. Pure: the caller passes the clock in.
 """
 
 from __future__ import annotations
@@ -13,33 +15,31 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .controls import Setting
-
 MAX_WRITES = 3
 PERIOD = timedelta(minutes=1)
 
 
 @dataclass(slots=True, kw_only=True)
 class WriteLimiter:
-    """At most ``max_writes`` writes of one setting within any ``period``."""
+    """At most ``max_writes`` writes of one group within any ``period``."""
 
     max_writes: int = MAX_WRITES
     period: timedelta = PERIOD
-    _writes: dict[Setting, deque[datetime]] = field(default_factory=dict)
+    _writes: dict[str, deque[datetime]] = field(default_factory=dict)
 
-    def _recent(self, setting: Setting, now: datetime) -> deque[datetime]:
-        writes = self._writes.setdefault(setting, deque())
+    def _recent(self, group: str, now: datetime) -> deque[datetime]:
+        writes = self._writes.setdefault(group, deque())
         while writes and now - writes[0] >= self.period:
             writes.popleft()
         return writes
 
-    def wait(self, setting: Setting, now: datetime) -> timedelta:
-        """How long until ``setting`` may be written again; zero if it may now."""
-        writes = self._recent(setting, now)
+    def wait(self, group: str, now: datetime) -> timedelta:
+        """How long until ``group`` may be written again; zero if it may now."""
+        writes = self._recent(group, now)
         if len(writes) < self.max_writes:
             return timedelta(0)
         return writes[0] + self.period - now
 
-    def record(self, setting: Setting, now: datetime) -> None:
-        """Count a write of ``setting`` that reached the device at ``now``."""
-        self._recent(setting, now).append(now)
+    def record(self, group: str, now: datetime) -> None:
+        """Count a write of ``group`` that reached the device at ``now``."""
+        self._recent(group, now).append(now)

@@ -36,7 +36,7 @@ from custom_components.sunstream.pysunstream.winet.session import (
     WriteFailed,
     Written,
 )
-from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH
+from custom_components.sunstream.pysunstream.winet.source import SETTINGS_REFRESH, SETTINGS_RETRY
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from .test_session import logged_in, sent
@@ -513,9 +513,12 @@ async def test_hybrid_without_battery_data(make_client: MakeClient, socket_enabl
     ("ems_mode", "command", "mode"),
     [
         (0, None, BatteryMode.SELF_CONSUMPTION),  # the command is hidden in self-consumption
+        (0, 0xAA, BatteryMode.SELF_CONSUMPTION),  # the command only counts when forced
         (2, 0xAA, BatteryMode.FORCED_CHARGE),
         (2, 0xBB, BatteryMode.FORCED_DISCHARGE),
         (2, 0xCC, BatteryMode.IDLE),
+        (2, None, None),
+        (3, 0xAA, None),  # another energy-management mode: not ours to name
         (3, None, None),  # external energy scheduling: not a mode Sunstream chooses
         (None, None, None),  # not listed yet
     ],
@@ -529,14 +532,7 @@ def test_battery_mode_from_the_listed_parameters(
 async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: WinetSource) -> None:
     """Listed by the inverter after the write and at each settings read; not what was sent."""
     await source.async_poll(NOW)
-    charge = Command(
-        kind=CommandKind.CHARGE,
-        issued_at=NOW,
-        power_w=2000,
-        target_soc=100,
-        duration=timedelta(hours=1),
-    )
-    await source.async_dispatch(charge)
+    await source.async_dispatch(charge(2000, soc=100))
     snapshot = await source.async_poll(NOW + timedelta(seconds=10))
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE
     fake.ems[1].mode = 0  # the Sungrow app returns it to self-consumption
@@ -544,3 +540,18 @@ async def test_the_mode_is_read_back_after_a_command(fake: FakeWinet, source: Wi
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE  # not read yet
     snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_REFRESH)
     assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION
+
+
+async def test_a_mode_not_read_back_after_a_command_is_unknown(
+    fake: FakeWinet, source: WinetSource
+) -> None:
+    """Not the mode from before the command: that would show what the inverter no longer does."""
+    snapshot = await source.async_poll(NOW)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.SELF_CONSUMPTION
+    await source.async_dispatch(charge(2000, soc=100))
+    fake.faults.getparam_failed = 10
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10))
+    assert Metric.BATTERY_MODE not in snapshot.metrics
+    fake.faults.getparam_failed = 0
+    snapshot = await source.async_poll(NOW + timedelta(seconds=10) + SETTINGS_RETRY)
+    assert snapshot.metrics[Metric.BATTERY_MODE] == BatteryMode.FORCED_CHARGE

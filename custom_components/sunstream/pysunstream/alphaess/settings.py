@@ -37,10 +37,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import time
 
-from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec, Window
+from ..controls import (
+    DeviceSettings,
+    Setting,
+    SettingChange,
+    SettingsSpec,
+    Window,
+    sharing_storage,
+)
 from ..errors import CommandRejected
 from ..model import Value
-from ..setting_rules import check_order, checked_number, only_switches_off
+from ..setting_rules import check_order, check_whole_minutes, checked_number, only_switches_off
 from .quirks import UnitProfile
 from .registers import (
     NUMBER_REGISTERS,
@@ -49,6 +56,17 @@ from .registers import (
     Register,
     WindowRegisters,
 )
+
+WRITE_GROUPS = sharing_storage(
+    {
+        **{setting: (reg.address,) for setting, reg in NUMBER_REGISTERS.items()},
+        **{
+            setting: (TIME_PERIOD_CONTROL.address, *(reg.address for reg in regs.times))
+            for setting, regs in WINDOW_REGISTERS.items()
+        },
+    }
+)
+"""Every window writes the time-period control register 0x084F: one write budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,7 @@ def settings_spec(profile: UnitProfile, values: Mapping[str, Value]) -> Settings
         windows=windows,
         export_limit_switch=False,
         windows_may_overlap=profile.windows_may_overlap,
+        write_groups=WRITE_GROUPS,
     )
 
 
@@ -174,10 +193,9 @@ def _plan_number(
 
 def _validate_window(window: Window, minutes: bool, old: Window | None) -> None:
     start, end = window.start, window.end
+    check_whole_minutes(window)
     if not only_switches_off(old, window):
         check_order(window)
-    if any(t.second or t.microsecond for t in (start, end)):
-        raise CommandRejected("window_whole_minutes")
     if not minutes and (start.minute or end.minute):
         raise CommandRejected("window_whole_hours")
 

@@ -155,6 +155,11 @@ class AlphaEssSource:
         return self.client
 
     @property
+    def dispatch_supported(self) -> bool:
+        """Whether the model takes dispatch (the SMILE-T10 does not)."""
+        return self.profile.dispatch_supported
+
+    @property
     def lease_state(self) -> DispatchLease | None:
         """The forced command being kept alive, if any."""
         return self._lease

@@ -26,14 +26,19 @@ later switch to forced mode by someone else does not resume our charge. No
 other parameter is ever written (the power only with a charge or
 discharge).
 
+The battery mode Sunstream shows is read back from the inverter, never
+taken from what it last wrote (:func:`battery_mode`): the two parameters
+are part of the energy-management group the source reads after each write
+and on its settings cadence, so a command from the Sungrow app shows too;
+with several hybrids each battery's mode is its own inverter's.
+Energy-management modes other than 0 and 2 (the inverter lists 3, 4 and 8)
+mean someone else drives the battery: the mode is then unknown, as is a
+forced mode with a command not in the table.
+
 Capabilities are read from the device list: only ``dev_type`` 35 takes these
 parameters (PV-only inverters have no battery to force). With several hybrid
 inverters behind one gateway a command names the battery it is for
 (:func:`dispatch_target`) and goes to that inverter only.
-
-Each battery's mode is read back from the same two parameters
-(:func:`battery_mode`), as its inverter lists them, so a command from the
-Sungrow app shows too.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ from ..controls import (
     SettingChange,
     SettingsSpec,
     Window,
+    sharing_storage,
 )
 from ..errors import CommandRejected
 from ..setting_rules import check_order, checked_number, only_switches_off, supports
@@ -136,6 +137,19 @@ PARAMS: Mapping[int, ParamSpec] = MappingProxyType(
         ADDR_FEED_IN_VALUE: ParamSpec(14, 2, "Feed-in Limitation Value", accuracy=2),
     }
 )
+
+WRITE_GROUPS = sharing_storage(
+    {
+        **{
+            setting: (*addrs.times, ADDR_FORCED_CHARGE_DAYS, ADDR_FORCED_CHARGE)
+            for setting, addrs in CHARGE_WINDOWS.items()
+        },
+        Setting.CHARGE_LIMIT_SOC: tuple(addrs.target_soc for addrs in CHARGE_WINDOWS.values()),
+        Setting.EXPORT_LIMIT_ENABLED: (ADDR_FEED_IN,),
+        Setting.EXPORT_LIMIT: (ADDR_FEED_IN_VALUE,),
+    }
+)
+"""Both windows write the one forced-charging switch (33208): one write budget."""
 
 END_OF_DAY = (23, 59)
 _FEED_IN_GROUP = frozenset({ADDR_FEED_IN, ADDR_FEED_IN_VALUE})
@@ -227,7 +241,11 @@ def settings_spec(params: Parameters, rated_power_w: float | None) -> SettingsSp
                 unit="W",
             )
     return SettingsSpec(
-        ranges=ranges, windows=windows, export_limit_switch=switch, windows_may_overlap=True
+        ranges=ranges,
+        windows=windows,
+        export_limit_switch=switch,
+        windows_may_overlap=True,
+        write_groups=WRITE_GROUPS,
     )
 
 

@@ -136,6 +136,8 @@ class WinetSource:
         """When a poll reads the settings next; ``None``: on the next poll."""
         self._modes: dict[PartKey, BatteryMode] = {}
         """Each of several hybrids' battery mode, by its battery part, as last read."""
+        self._unread: set[str] = set()
+        """Inverters (keys) sent a command since their mode was last read: unknown."""
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -253,7 +255,7 @@ class WinetSource:
     def _battery_mode(self) -> str | None:
         """The mode the hybrid inverter listed at the latest settings read."""
         target = self._settings_target()
-        if target is None or self._params_of != target.key:
+        if target is None or self._params_of != target.key or target.key in self._unread:
             return None
         params = self._params
         mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
@@ -418,6 +420,7 @@ class WinetSource:
             self._params = Parameters()  # nothing of another inverter carries over
             self._params_of = target.key
         self._params = self._params.updated(lists)
+        self._unread.discard(target.key)
 
     async def _read_modes(self, hybrids: list[DeviceInfo]) -> None:
         """Read each online hybrid's energy-management group for its battery's mode.
@@ -439,6 +442,7 @@ class WinetSource:
             if mode is not None:
                 modes[device.battery_key] = mode
         self._modes = modes
+        self._unread.clear()
 
     async def _read_back(self, target: DeviceInfo) -> bool:
         """Read the settings after a write; whether that worked.
@@ -462,7 +466,11 @@ class WinetSource:
         await self.client.async_write_params(
             target, command_params(command), param_type=ENERGY_MANAGEMENT
         )
-        self._params_due = None  # the next poll reads the mode back
+        # The next poll reads the mode back; until it does the mode is
+        # unknown, not what it was before this command.
+        self._params_due = None
+        self._unread.add(target.key)
+        self._modes.pop(target.battery_key, None)
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.
