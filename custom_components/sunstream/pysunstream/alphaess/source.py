@@ -37,9 +37,16 @@ from ..backoff import Backoff
 from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandError, CommandFailed, CommandRejected
-from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
+from ..modbus.client import (
+    DEFAULT_PORT,
+    DEFAULT_SPACING,
+    DEFAULT_TIMEOUT,
+    ILLEGAL_ADDRESS,
+    ModbusClient,
+    read_block,
+)
 from ..modbus.decode import decode_block
-from ..modbus.planner import Plan, ReadBlock, plan_reads
+from ..modbus.planner import Plan, plan_reads
 from ..model import DeviceIdentity, Snapshot, Value
 from .dispatch import (
     DISPATCH_ADDRESS,
@@ -79,7 +86,6 @@ SOURCE_TYPE = "modbus"
 DEFAULT_UNIT = 85
 # Seconds between polls unless the user chooses otherwise.
 DEFAULT_POLL_INTERVAL = 10
-ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
 
@@ -394,38 +400,20 @@ class AlphaEssSource:
             self._plans.clear()
 
     async def _read(self, cadence: Cadence) -> dict[str, Value]:
-        values: dict[str, Value] = {}
-        for block in self.plan(cadence).blocks:
-            try:
-                words = await self.client.read(block.start, block.count)
-            except ModbusError as err:
-                if err.exception_code != ILLEGAL_ADDRESS:
-                    raise
-                values.update(await self._read_singly(block))
-                self._plans.clear()
-                continue
-            values.update(decode_block(block, words, self.profile))
-        return values
+        """Read one cadence's blocks.
 
-    async def _read_singly(self, block: ReadBlock) -> dict[str, Value]:
-        """A block hit an address the unit lacks: find which, remember, carry on.
-
-        Costs one request per register once; the re-planned poll skips the
-        missing ones (0x0453 on a SMILE-Hi10,
+        A block that hits an address the unit lacks costs one request per
+        register once (:func:`~..modbus.client.read_block`); the re-planned
+        poll skips the missing ones (0x0453 on a SMILE-Hi10,
         docs/protocols/alphaess.md#smile-hi10) until :meth:`_reprobe` finds
         them answering again.
         """
         values: dict[str, Value] = {}
-        for reg in block.registers:
-            single = ReadBlock(reg.address, reg.length, (reg,))
-            try:
-                words = await self.client.read(single.start, single.count)
-            except ModbusError as err:
-                if err.exception_code != ILLEGAL_ADDRESS:
-                    raise
-                self._unsupported.add(reg.key)
-                continue
-            values.update(decode_block(single, words, self.profile))
+        for block in self.plan(cadence).blocks:
+            read, split = await read_block(self.client, block, self.profile, self._unsupported)
+            values.update(read)
+            if split:
+                self._plans.clear()
         return values
 
     async def _reprobe(self) -> None:

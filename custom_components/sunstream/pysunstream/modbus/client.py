@@ -36,6 +36,8 @@ from pymodbus.pdu import ModbusPDU
 
 from ..backoff import Backoff
 from ..errors import Reason, SourceUnavailable
+from ..model import Value
+from .decode import Decoding, decode_block
 from .errors import (
     CLOSED_AFTER_CONNECT,
     CONNECT_REFUSED,
@@ -43,9 +45,13 @@ from .errors import (
     ModbusError,
     UnitBusy,
 )
+from .planner import ReadBlock
 from .registers import Table
 
 DEFAULT_PORT = 502
+#: The exception a device answers for an address it lacks
+#: (docs/protocols/alphaess.md#block-reads).
+ILLEGAL_ADDRESS = 2
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_SPACING = 0.1
 #: A unit that dropped us usually answers again within seconds (a reboot,
@@ -357,3 +363,34 @@ def _record_connect_errors(client: AsyncModbusTcpClient) -> list[OSError]:
 
     ctx.call_create = recording
     return errors
+
+
+async def read_block(
+    client: ModbusClient,
+    block: ReadBlock,
+    profile: Decoding,
+    unsupported: set[str],
+    table: Table = Table.HOLDING,
+) -> tuple[dict[str, Value], bool]:
+    """Read and decode ``block``; also whether it had to be split.
+
+    A block answered with exception 2 touches a register the device lacks,
+    and fails as a whole: it is read again register by register, once, the
+    keys that still fail go into ``unsupported`` and what answered is kept.
+    The caller re-plans when the block was split, so the next poll skips the
+    missing registers. Any other failure propagates.
+    """
+    try:
+        words = await client.read(block.start, block.count, table)
+    except ModbusError as err:
+        if err.exception_code != ILLEGAL_ADDRESS:
+            raise
+        if len(block.registers) == 1:
+            unsupported.add(block.registers[0].key)
+            return {}, True
+        values: dict[str, Value] = {}
+        for reg in block.registers:
+            single = ReadBlock(reg.address, reg.length, (reg,))
+            values.update((await read_block(client, single, profile, unsupported, table))[0])
+        return values, True
+    return decode_block(block, words, profile), False

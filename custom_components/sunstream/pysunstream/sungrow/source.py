@@ -41,7 +41,7 @@ from ..controls import (
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandError, CommandFailed, CommandRejected
-from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode
+from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode, read_block
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
 from ..modbus.planner import Plan, ReadBlock, plan_reads, without
@@ -79,7 +79,6 @@ DEFAULT_UNIT = 1
 # Seconds between polls unless the user chooses otherwise (as for AlphaESS:
 # a poll takes 3-4 requests, well inside it even through a WiNet-S).
 DEFAULT_POLL_INTERVAL = 10
-ILLEGAL_ADDRESS = 2
 READBACK_TRIES = 3
 
 #: Documented ranges of the SOC limits (docs/protocols/sungrow-modbus.md#settings).
@@ -228,35 +227,17 @@ class SungrowModbusSource:
         return self._plans[key]
 
     async def _read(self, cadence: Cadence, profile: Profile) -> dict[str, Value]:
+        """Read one cadence's blocks; a register the inverter lacks is left out from then on."""
         values: dict[str, Value] = {}
         for table in (Table.INPUT, Table.HOLDING):
             for block in self.plan(cadence, table, profile).blocks:
-                values.update(await self._read_block(block, table, profile))
-        return values
-
-    async def _read_block(
-        self, block: ReadBlock, table: Table, profile: Profile
-    ) -> dict[str, Value]:
-        try:
-            words = await self.client.read(block.start, block.count, table)
-        except ModbusError as err:
-            if err.exception_code != ILLEGAL_ADDRESS or len(block.registers) == 1:
-                if err.exception_code == ILLEGAL_ADDRESS:
-                    self._unsupported.add(block.registers[0].key)
-                    self._plans.clear()
-                    return {}
-                raise
-            # One register of the block is missing on this model: find it once.
-            self._plans.clear()
-            values: dict[str, Value] = {}
-            for reg in block.registers:
-                values.update(
-                    await self._read_block(
-                        ReadBlock(reg.address, reg.length, (reg,)), table, profile
-                    )
+                read, split = await read_block(
+                    self.client, block, profile, self._unsupported, table
                 )
-            return values
-        return decode_block(block, words, profile)
+                values.update(read)
+                if split:
+                    self._plans.clear()
+        return values
 
     # --- dispatch --------------------------------------------------------
 
@@ -329,7 +310,10 @@ class SungrowModbusSource:
     async def _read_ems(self) -> dict[str, Value]:
         rows = tuple(BY_KEY[k] for k in ("ems_mode", "ems_command", "ems_power"))
         block = ReadBlock(EMS_ADDRESS, EMS_COUNT, rows)
-        return await self._read_block(block, Table.HOLDING, self.profile)
+        values, split = await read_block(self.client, block, self.profile, self._unsupported)
+        if split:
+            self._plans.clear()
+        return values
 
     async def _write_ems(self, mode: int, command: int, power: int | None) -> None:
         wanted = (mode, command, power)
