@@ -153,6 +153,12 @@ async def test_values_chart_and_live_update(page: Page, server: Server, tmp_path
         "inverter.temperature_c": "41.5",
         "inverter.status": "Running",
     }
+    # Each system's first document arrives on its own: wait for both before reading the list.
+    await page.wait_for(
+        "[...document.querySelectorAll('#system-list button')]"
+        ".filter((b) => b.innerText.includes('kW')).length === 2",
+        what="both systems' first values",
+    )
     systems = await page.evaluate(
         "[...document.querySelectorAll('#system-list button')].map((b) => b.innerText)"
     )
