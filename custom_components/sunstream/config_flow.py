@@ -2,7 +2,8 @@
 
 Each source's form (schema, conversion, validation, connection test) lives
 beside it in ``config_flow_<source>.py``; what all forms share (the options)
-in ``config_flow_options.py``. The steps are here, where Home Assistant
+in ``config_flow_options.py``, what the Modbus forms share in
+``config_flow_modbus.py``. The steps are here, where Home Assistant
 looks for them.
 """
 
@@ -24,15 +25,8 @@ from homeassistant.core import callback
 from homeassistant.util import slugify
 import probatio as vol
 
-from .config_flow_alphaess import (
-    ADDRESS_KEYS,
-    ALPHAESS_SCHEMA,
-    MODBUS_PLACEHOLDERS,
-    async_identify_alphaess,
-    flatten_alphaess,
-    nest_alphaess,
-    validate_modbus,
-)
+from .config_flow_alphaess import ALPHAESS_FORM, async_identify_alphaess
+from .config_flow_modbus import ADDRESS_KEYS, MODBUS_PLACEHOLDERS, validate_modbus
 from .config_flow_options import (
     MODBUS_OPTIONS_SCHEMA,
     OPTIONS_SCHEMA,
@@ -88,7 +82,7 @@ STEP_SUNGROW = SourceType.SUNGROW_MODBUS.value
 # The form of each connection step, and the placeholders it always shows.
 CONNECTION_FORMS: dict[str, tuple[vol.Schema, dict[str, str]]] = {
     STEP_WINET: (WINET_SCHEMA, {}),
-    STEP_ALPHAESS: (ALPHAESS_SCHEMA, MODBUS_PLACEHOLDERS),
+    STEP_ALPHAESS: (ALPHAESS_FORM.schema(), MODBUS_PLACEHOLDERS),
     STEP_SUNGROW: (SUNGROW_SCHEMA, MODBUS_PLACEHOLDERS),
 }
 
@@ -128,7 +122,7 @@ class ModbusKind:
 
 MODBUS_SOURCES = frozenset({SourceType.MODBUS, SourceType.SUNGROW_MODBUS})
 MODBUS_KINDS: dict[str, ModbusKind] = {
-    STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, flatten_alphaess, _identify_alphaess),
+    STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, ALPHAESS_FORM.flatten, _identify_alphaess),
     STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, flatten_sungrow, _identify_sungrow),
 }
 
@@ -344,7 +338,7 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
             # The same form as adding one; the gateway's serial must not change.
             return self._connection_form(STEP_WINET, nest_winet(entry.data), {}, {})
         if entry.data.get(CONF_SOURCE) == SourceType.MODBUS:
-            return self._connection_form(STEP_ALPHAESS, nest_alphaess(entry.data), {}, {})
+            return self._connection_form(STEP_ALPHAESS, ALPHAESS_FORM.nest(entry.data), {}, {})
         if entry.data.get(CONF_SOURCE) == SourceType.SUNGROW_MODBUS:
             return self._connection_form(STEP_SUNGROW, nest_sungrow(entry.data), {}, {})
         errors: dict[str, str] = {}

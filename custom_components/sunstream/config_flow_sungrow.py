@@ -20,7 +20,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .config_flow_alphaess import identify_modbus
+from .config_flow_modbus import identify_modbus
 from .config_flow_options import number_field
 from .const import CONF_CONNECTION, CONF_CONNECTION_TYPE, CONF_UNIT_ID
 from .pysunstream.modbus.client import DEFAULT_PORT
