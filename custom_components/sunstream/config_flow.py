@@ -42,12 +42,7 @@ from .config_flow_simulated import (
     hardware,
     split_simulated,
 )
-from .config_flow_sungrow import (
-    SUNGROW_SCHEMA,
-    async_identify_sungrow,
-    flatten_sungrow,
-    nest_sungrow,
-)
+from .config_flow_sungrow import SUNGROW_FORM, async_identify_sungrow
 from .config_flow_winet import (
     REAUTH_SCHEMA,
     WINET_SCHEMA,
@@ -83,7 +78,7 @@ STEP_SUNGROW = SourceType.SUNGROW_MODBUS.value
 CONNECTION_FORMS: dict[str, tuple[vol.Schema, dict[str, str]]] = {
     STEP_WINET: (WINET_SCHEMA, {}),
     STEP_ALPHAESS: (ALPHAESS_FORM.schema(), MODBUS_PLACEHOLDERS),
-    STEP_SUNGROW: (SUNGROW_SCHEMA, MODBUS_PLACEHOLDERS),
+    STEP_SUNGROW: (SUNGROW_FORM.schema(), MODBUS_PLACEHOLDERS),
 }
 
 
@@ -123,7 +118,7 @@ class ModbusKind:
 MODBUS_SOURCES = frozenset({SourceType.MODBUS, SourceType.SUNGROW_MODBUS})
 MODBUS_KINDS: dict[str, ModbusKind] = {
     STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, ALPHAESS_FORM.flatten, _identify_alphaess),
-    STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, flatten_sungrow, _identify_sungrow),
+    STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, SUNGROW_FORM.flatten, _identify_sungrow),
 }
 
 
@@ -340,7 +335,7 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data.get(CONF_SOURCE) == SourceType.MODBUS:
             return self._connection_form(STEP_ALPHAESS, ALPHAESS_FORM.nest(entry.data), {}, {})
         if entry.data.get(CONF_SOURCE) == SourceType.SUNGROW_MODBUS:
-            return self._connection_form(STEP_SUNGROW, nest_sungrow(entry.data), {}, {})
+            return self._connection_form(STEP_SUNGROW, SUNGROW_FORM.nest(entry.data), {}, {})
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = validate_ranges(user_input)
