@@ -219,14 +219,8 @@ def passed_on(exception_code: int) -> ExcCodes:
         return ExcCodes.DEVICE_FAILURE
 
 
-async def _no_such_unit(
-    function_code: int,
-    start_address: int,
-    address: int,
-    count: int,
-    registers: list[int],
-    values: list[int] | list[bool] | None,
-) -> ExcCodes:
+async def _no_such_unit(*_request: object) -> ExcCodes:
+    # Whatever the request: no device answers for this unit id.
     return ExcCodes.GATEWAY_NO_RESPONSE
 
 
