@@ -8,6 +8,7 @@ link) are created disabled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from homeassistant.components.sensor import (
@@ -40,21 +41,32 @@ PART_KINDS = frozenset(
 )
 
 
-def _measurement(
-    key: str,
-    device_class: SensorDeviceClass | None,
-    unit: str,
-    precision: int,
-    *,
-    enabled: bool = True,
-) -> SensorEntityDescription:
+@dataclass(frozen=True, slots=True)
+class _Quantity:
+    """How a kind of value shows: device class, unit and display precision."""
+
+    device_class: SensorDeviceClass | None
+    unit: str
+    precision: int
+
+
+_KW = _Quantity(SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2)
+_KVAR = _Quantity(
+    SensorDeviceClass.REACTIVE_POWER, UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, 2
+)
+_VOLT = _Quantity(SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1)
+_AMPERE = _Quantity(SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1)
+_CELSIUS = _Quantity(SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1)
+
+
+def _measurement(key: str, quantity: _Quantity, *, enabled: bool = True) -> SensorEntityDescription:
     return SensorEntityDescription(
         key=key,
         translation_key=key,
-        device_class=device_class,
+        device_class=quantity.device_class,
         state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=unit,
-        suggested_display_precision=precision,
+        native_unit_of_measurement=quantity.unit,
+        suggested_display_precision=quantity.precision,
         entity_registry_enabled_default=enabled,
         entity_category=None if enabled else EntityCategory.DIAGNOSTIC,
     )
@@ -63,51 +75,33 @@ def _measurement(
 PART_SENSORS: dict[str, SensorEntityDescription] = {
     d.key: d
     for d in (
-        _measurement("bus_voltage", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1),
-        _measurement("bus_angle", None, DEGREE, 2, enabled=False),
+        _measurement("bus_voltage", _VOLT),
+        _measurement("bus_angle", _Quantity(None, DEGREE, 2), enabled=False),
         _measurement(
-            "bus_frequency", SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ, 3, enabled=False
-        ),
-        _measurement("bus_active_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
-        _measurement(
-            "bus_reactive_power",
-            SensorDeviceClass.REACTIVE_POWER,
-            UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE,
-            2,
+            "bus_frequency",
+            _Quantity(SensorDeviceClass.FREQUENCY, UnitOfFrequency.HERTZ, 3),
             enabled=False,
         ),
+        _measurement("bus_active_power", _KW),
+        _measurement("bus_reactive_power", _KVAR, enabled=False),
+        _measurement("current_d", _AMPERE, enabled=False),
+        _measurement("current_q", _AMPERE, enabled=False),
+        _measurement("dc_link_voltage", _VOLT, enabled=False),
+        _measurement("active_power", _KW),
+        _measurement("reactive_power", _KVAR, enabled=False),
+        _measurement("thd", _Quantity(None, PERCENTAGE, 2)),
+        _measurement("temperature", _CELSIUS),
         _measurement(
-            "current_d", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1, enabled=False
+            "irradiance",
+            _Quantity(SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, 0),
         ),
+        _measurement("panel_temperature", _CELSIUS),
+        _measurement("efficiency", _Quantity(None, PERCENTAGE, 1), enabled=False),
+        _measurement("unit_power", _KW),
         _measurement(
-            "current_q", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1, enabled=False
+            "wind_speed",
+            _Quantity(SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND, 1),
         ),
-        _measurement(
-            "dc_link_voltage",
-            SensorDeviceClass.VOLTAGE,
-            UnitOfElectricPotential.VOLT,
-            1,
-            enabled=False,
-        ),
-        _measurement("active_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
-        _measurement(
-            "reactive_power",
-            SensorDeviceClass.REACTIVE_POWER,
-            UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE,
-            2,
-            enabled=False,
-        ),
-        _measurement("thd", None, PERCENTAGE, 2),
-        _measurement("temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1),
-        _measurement(
-            "irradiance", SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, 0
-        ),
-        _measurement(
-            "panel_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1
-        ),
-        _measurement("efficiency", None, PERCENTAGE, 1, enabled=False),
-        _measurement("unit_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 2),
-        _measurement("wind_speed", SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND, 1),
     )
 }
 
