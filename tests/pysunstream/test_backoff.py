@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from custom_components.sunstream.pysunstream.alphaess import Backoff as AlphaEssBackoff
 from custom_components.sunstream.pysunstream.backoff import Backoff
 from custom_components.sunstream.pysunstream.winet import Backoff as WinetBackoff
+from sunstream_monitor.backoff import Backoff as AppBackoff
 
 
 def test_one_policy_for_every_source() -> None:
@@ -77,3 +79,18 @@ def test_long_outage_does_not_overflow() -> None:
 def test_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="back-off"):
         Backoff(**kwargs)
+
+
+def test_the_app_copy_stays_in_step() -> None:
+    """The app ships its own copy (it is installed without the integration): same arithmetic."""
+    for name in ("peek", "next_delay", "reset"):
+        assert inspect.getsource(getattr(AppBackoff, name)) == inspect.getsource(
+            getattr(Backoff, name)
+        )
+    draws = iter([0.0, 0.5, 0.99, 0.25] * 4)
+    ours = Backoff(base=0.5, factor=3, cap=30, jitter=0.4, rand=lambda: next(draws))
+    draws_app = iter([0.0, 0.5, 0.99, 0.25] * 4)
+    theirs = AppBackoff(base=0.5, factor=3, cap=30, jitter=0.4, rand=lambda: next(draws_app))
+    assert [ours.next_delay() for _ in range(8)] == [theirs.next_delay() for _ in range(8)]
+    with pytest.raises(ValueError, match="invalid back-off parameters"):
+        AppBackoff(base=2, cap=1)

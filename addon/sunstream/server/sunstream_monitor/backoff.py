@@ -7,7 +7,8 @@ The same API and the same arithmetic as the integration's
 reading serves both. It is a copy, not an import: the app is installed as
 its own package (``addon/sunstream/server/pyproject.toml``) into an image
 without the integration, and it cannot depend on Home Assistant's
-``custom_components``. Keep the two in step.
+``custom_components``. ``tests/pysunstream/test_backoff.py`` keeps the two
+in step.
 
 Jitter matters when many clients lose the same server at once (a Home
 Assistant or broker restart): without it they would all knock again at the
