@@ -179,6 +179,18 @@ def generation_ratio(reading: Reading, min_share: float = 0.2) -> float | None:
     return pv / expected * 100
 
 
+# The band of a yes/no value (1.0 yes, 0.0 no) that is normal when no.
+_FALSE = Band(high=0.5)
+
+
+def _around(nominal: float, low: float, high: float, hysteresis: float) -> tuple[Band, Band]:
+    """Normal within ``low``..``high`` × nominal; clear once ``hysteresis`` × nominal inside."""
+    normal = Band(low=nominal * low, high=nominal * high)
+    return normal, Band(
+        low=nominal * low + hysteresis * nominal, high=nominal * high - hysteresis * nominal
+    )
+
+
 def default_rules(
     *,
     soc_low: float = 10.0,
@@ -191,8 +203,11 @@ def default_rules(
     communication_loss: timedelta = timedelta(minutes=2),
 ) -> tuple[Rule, ...]:
     """The rules every system gets, with thresholds a user may change."""
-    voltage_low, voltage_high = nominal_voltage * 0.9, nominal_voltage * 1.1
-    frequency_low, frequency_high = nominal_frequency * 0.99, nominal_frequency * 1.01
+    voltage_normal, voltage_clear = _around(nominal_voltage, 0.9, 1.1, 0.01)
+    frequency_normal, frequency_clear = _around(nominal_frequency, 0.99, 1.01, 0.001)
+    # Inverter and converters share one limit (a user sets one threshold).
+    too_hot = Band(high=inverter_temperature_high)
+    cooled = Band(high=inverter_temperature_high - 5)
     return (
         Rule(
             key="battery_soc_low",
@@ -206,37 +221,32 @@ def default_rules(
             key="inverter_over_temperature",
             severity=Severity.CRITICAL,
             value=_metric("inverter_temperature"),
-            normal=Band(high=inverter_temperature_high),
-            clear=Band(high=inverter_temperature_high - 5),
+            normal=too_hot,
+            clear=cooled,
             min_duration=timedelta(minutes=1),
         ),
         Rule(
             key="converter_over_temperature",
             severity=Severity.CRITICAL,
             value=_max_of("converter_temperature"),
-            normal=Band(high=inverter_temperature_high),
-            clear=Band(high=inverter_temperature_high - 5),
+            normal=too_hot,
+            clear=cooled,
             min_duration=timedelta(seconds=30),
         ),
         Rule(
             key="grid_voltage",
             severity=Severity.WARNING,
             value=_metric("grid_voltage"),
-            normal=Band(low=voltage_low, high=voltage_high),
-            clear=Band(
-                low=voltage_low + 0.01 * nominal_voltage, high=voltage_high - 0.01 * nominal_voltage
-            ),
+            normal=voltage_normal,
+            clear=voltage_clear,
             min_duration=timedelta(minutes=1),
         ),
         Rule(
             key="grid_frequency",
             severity=Severity.WARNING,
             value=_metric("grid_frequency"),
-            normal=Band(low=frequency_low, high=frequency_high),
-            clear=Band(
-                low=frequency_low + 0.001 * nominal_frequency,
-                high=frequency_high - 0.001 * nominal_frequency,
-            ),
+            normal=frequency_normal,
+            clear=frequency_clear,
             min_duration=timedelta(seconds=10),
         ),
         Rule(
@@ -269,8 +279,8 @@ def default_rules(
             key="inverter_fault",
             severity=Severity.CRITICAL,
             value=_faulted,
-            normal=Band(high=0.5),
-            clear=Band(high=0.5),
+            normal=_FALSE,
+            clear=_FALSE,
             min_duration=timedelta(seconds=10),
             clear_duration=timedelta(seconds=10),
         ),
@@ -287,8 +297,8 @@ def default_rules(
             key="communication_loss",
             severity=Severity.CRITICAL,
             value=_disconnected,
-            normal=Band(high=0.5),
-            clear=Band(high=0.5),
+            normal=_FALSE,
+            clear=_FALSE,
             min_duration=communication_loss,
             clear_duration=timedelta(0),
         ),
