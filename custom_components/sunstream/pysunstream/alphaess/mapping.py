@@ -27,6 +27,7 @@ from ..model import (
     Metric,
     Snapshot,
     Value,
+    as_number,
 )
 from .dispatch import DispatchState
 from .registers import BY_KEY, PV_STRINGS, REGISTERS, WINDOW_REGISTERS, Cadence, Part
@@ -70,12 +71,8 @@ def status_of(work_mode: Value) -> InverterStatus:
     return _STATUS.get(work_mode, InverterStatus.STANDBY)
 
 
-def _num(value: Value) -> float | None:
-    return value if isinstance(value, float | int) else None
-
-
 def _sum(values: Mapping[str, Value], keys: list[str]) -> float | None:
-    nums = [_num(values.get(key)) for key in keys]
+    nums = [as_number(values.get(key)) for key in keys]
     if any(n is None for n in nums):
         return None
     return float(sum(n for n in nums if n is not None))
@@ -83,7 +80,7 @@ def _sum(values: Mapping[str, Value], keys: list[str]) -> float | None:
 
 def firmware_string(values: Mapping[str, Value]) -> str | None:
     """EMS version as ``V1.0.23R1``: high.middle.low and the suffix."""
-    parts = [_num(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
+    parts = [as_number(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
     if any(p is None for p in parts):
         return None
     suffix = values.get("ems_version_suffix")
@@ -93,7 +90,7 @@ def firmware_string(values: Mapping[str, Value]) -> str | None:
 
 def firmware_tuple(values: Mapping[str, Value]) -> tuple[int, int, int] | None:
     """EMS version as a comparable triple, for :func:`.quirks.resolve_profile`."""
-    parts = [_num(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
+    parts = [as_number(values.get(f"ems_version_{p}")) for p in ("high", "middle", "low")]
     if any(p is None for p in parts):
         return None
     high, middle, low = (int(p or 0) for p in parts)
@@ -124,7 +121,7 @@ def system_identity(values: Mapping[str, Value], model: str | None) -> DeviceIde
 
 def battery_reading(values: Mapping[str, Value], system_key: str) -> DeviceReading:
     """The battery as a sub-device, with every battery-part value."""
-    version = _num(values.get("battery_bmu_version"))
+    version = as_number(values.get("battery_bmu_version"))
     battery_type = values.get("battery_type")
     part = {
         reg.key: values[reg.key]
@@ -155,11 +152,11 @@ def build_snapshot(
         reg.metric: values.get(reg.key) for reg in REGISTERS if reg.metric is not None
     }
     pv_dc = _sum(values, [f"pv{n}_power" for n in range(1, PV_STRINGS + 1)])
-    pv_ac = _num(values.get("pv_meter_power"))
+    pv_ac = as_number(values.get("pv_meter_power"))
     pv = None if pv_dc is None or pv_ac is None else pv_dc + pv_ac
     metrics[Metric.PV_POWER] = pv
-    grid = _num(values.get("grid_power"))
-    battery = _num(values.get("battery_power"))
+    grid = as_number(values.get("grid_power"))
+    battery = as_number(values.get("battery_power"))
     metrics[Metric.LOAD_POWER] = (
         None if pv is None or grid is None or battery is None else pv + grid + battery
     )
