@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 import json
+import math
 import os
 from pathlib import Path
 import platform
@@ -158,7 +159,6 @@ class Fleet:
         self.procs: dict[str, Proc] = {}
         self.homes: list[Home] = []
         self.replica_ports: dict[str, int] = {}
-        self.replica_home: dict[str, int] = {}
         shutil.rmtree(WORK, ignore_errors=True)
         WORK.mkdir(parents=True)
         self.broker_port = free_port()
@@ -180,8 +180,12 @@ class Fleet:
         self.procs.update({home.proc.name: home.proc for home in self.homes})
         began = time.monotonic()
         asyncio.run(self._set_up_homes())
-        print(f"[fleet] {o.homes} Home Assistants with {o.systems} systems each set up in "
-              f"{time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"[fleet] {o.homes} Home Assistants with {o.systems} systems each set up in "
+            f"{time.monotonic() - began:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         broker_url = f"mqtt://127.0.0.1:{self.broker_port}"
         for home in self.homes:
             bridge = _app(
@@ -206,7 +210,6 @@ class Fleet:
             self.procs[replica.name] = replica
             replicas[replica.name] = (replica, port)
             self.replica_ports[replica.name] = port
-            self.replica_home[replica.name] = home.index
             replica.start()
         _wait_for_systems(replicas, o.systems, 180.0)
 
@@ -217,7 +220,7 @@ class Fleet:
     def targets(self) -> list[str]:
         """``port/path`` for every (system, replica serving it): the clients' spread."""
         targets = []
-        for name, port in self.replica_ports.items():
+        for port in self.replica_ports.values():
             for system in _systems(port):
                 targets.append(f"{port}/ws/monitoring/{system['system_id']}")
         return targets
@@ -228,6 +231,20 @@ class Fleet:
             proc.stop(timeout=30.0)
 
 
+def _address_count(options: Options, targets: int) -> int:
+    """Source addresses enough that no replica sees more than PER_ADDRESS clients from one.
+
+    The load generator gives client i target i mod T and address i mod A: with A and T
+    coprime every target's clients cycle through every address, so each replica's share
+    spreads evenly; half the limit leaves room for rounding.
+    """
+    per_replica = -(-options.clients // options.replicas)
+    count = max(1, -(-per_replica // (PER_ADDRESS // 2)))
+    while math.gcd(count, targets) != 1:
+        count += 1
+    return count
+
+
 def _sample(pids: dict[str, int]) -> dict[str, tuple[float, int]]:
     return {name: (cpu_seconds(pid), rss_kib(pid)) for name, pid in pids.items()}
 
@@ -236,9 +253,7 @@ def measure(fleet: Fleet) -> dict[str, Any]:
     """Connect the clients, measure one window; the figures of every process."""
     o = fleet.options
     targets = fleet.targets()
-    # Enough source addresses that no replica sees more than PER_ADDRESS clients from one.
-    per_replica = -(-o.clients // o.replicas)
-    addresses = [f"127.0.0.{2 + i}" for i in range(max(1, -(-per_replica // (PER_ADDRESS // 2))))]
+    addresses = [f"127.0.0.{2 + i}" for i in range(_address_count(o, len(targets)))]
     busy_before = wait_for_quiet(max_wait=o.quiet_wait)
     command = [NODE, str(LOADGEN), "--clients", str(o.clients), "--token", TOKEN]
     command += ["--targets", ",".join(targets), "--addresses", ",".join(addresses)]
@@ -291,7 +306,9 @@ def measure(fleet: Fleet) -> dict[str, Any]:
             result["deliveries_per_s"] / max(result["connected"], 1), 3
         ),
         "unparsed": result["unparsed"],
-        "latency_ms": {k: None if v is None else round(v, 1) for k, v in result["latency_ms"].items()},
+        "latency_ms": {
+            k: None if v is None else round(v, 1) for k, v in result["latency_ms"].items()
+        },
         "processes": processes,
         "others_busy_before": busy_before,
         "others_cpu_percent": others,
