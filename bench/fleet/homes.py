@@ -41,7 +41,7 @@ class Home:
 
     @property
     def prefix(self) -> str:
-        """The MQTT prefix its bridge publishes under (one prefix per bridge; replicas follow all)."""
+        """Where its bridge publishes (one prefix per bridge; every replica follows all)."""
         return f"sunstream/ha{self.index}"
 
 
