@@ -24,6 +24,9 @@ import re
 import sys
 from typing import Any
 
+from bench.fleet import report as _fleet
+from bench.noise import NOTE as NOISY_NOTE, mark, noisy
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
@@ -389,6 +392,14 @@ def fig_polls() -> Path | None:
     return _save(fig, "polls")
 
 
+def fig_fleet() -> Path | None:
+    """The fleet on one broker: CPU and RSS per process, latency percentiles."""
+    if _fleet.load() is None:
+        return None
+    fig = _fleet.figure(_pyplot())
+    return None if fig is None else _save(fig, "fleet")
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure: how to draw it and how to measure its data."""
@@ -414,6 +425,7 @@ FIGURE_SET: dict[str, Figure] = {
     "mqtt_cost": Figure(fig_mqtt_cost, MQTT_CMD, ("mqtt_peers",)),
     "mqtt_throughput": Figure(fig_mqtt_throughput, MQTT_CMD, ("mqtt_peers",)),
     "polls": Figure(fig_polls, POLL_CMD, ("alphaess_poll", "winet_poll", "refresh")),
+    "fleet": Figure(fig_fleet, _fleet.COMMAND, ("fleet",)),
 }
 
 
@@ -460,9 +472,11 @@ def table_sio() -> list[str]:
                     f"| {_g(m['latency_p99_ms'])} | {_g(m['latency_max_ms'])} "
                     f"| {_g(m['server_cpu_percent'])} ({_g(m['server_sys_percent'])}) "
                     f"| {_g(m['connect_seconds'])} | {_g(m['loadgen_cpu_percent'])} "
-                    f"| {_g(m['others_cpu_percent'])} |"
+                    f"| {mark(m['others_cpu_percent'], _g(m['others_cpu_percent']))} |"
                 )
         lines.append("")
+        if any(noisy(m["others_cpu_percent"]) for m in data["median"].values()):
+            lines += [NOISY_NOTE, ""]
     return lines
 
 
@@ -828,6 +842,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "mqtt": table_mqtt,
     "polls": table_polls,
     "sungrow": table_sungrow,
+    "fleet": lambda: _fleet.table(_stamp("fleet")),
     "figures": table_figures,
 }
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)

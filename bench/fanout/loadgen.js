@@ -25,6 +25,7 @@ function parseArgs(argv) {
     seconds: 10,
     addresses: '',
     stamp: 'bench',
+    targets: '',
     'connect-timeout': 60,
   };
   for (let i = 0; i < argv.length; i += 2) {
@@ -40,6 +41,14 @@ const N = Number(args.clients);
 // Source addresses to spread clients over (127.0.0.x); by default the kernel picks, which
 // reuses ports by 4-tuple and so is not limited to one address's ~28k ephemeral ports.
 const addresses = args.addresses ? String(args.addresses).split(',') : [];
+// Servers and paths to spread clients over, "port/path,port/path,..." (client i takes entry
+// i mod n, bench/fleet); by default every client opens --path on --port.
+const targets = args.targets
+  ? String(args.targets).split(',').map((t) => {
+      const slash = t.indexOf('/');
+      return { port: Number(t.slice(0, slash)), path: t.slice(slash) };
+    })
+  : [{ port: Number(args.port), path: args.path }];
 const SEQ = Buffer.from('"seq":');
 const SENT = Buffer.from('"sent_us":');
 const PONG_HEADER = Buffer.from([0x8a, 0x80, 0, 0, 0, 0]); // masked with a zero key
@@ -245,7 +254,8 @@ function fail(conn, reason) {
 function connect(index) {
   return new Promise((resolve) => {
     const key = crypto.randomBytes(16).toString('base64');
-    const options = { host: '127.0.0.1', port: Number(args.port) };
+    const target = targets[index % targets.length];
+    const options = { host: '127.0.0.1', port: target.port };
     if (addresses.length) options.localAddress = addresses[index % addresses.length];
     const socket = net.connect(options);
     const conn = {
@@ -266,7 +276,7 @@ function connect(index) {
     socket.setNoDelay(true);
     socket.on('connect', () => {
       socket.write(
-        `GET ${args.path} HTTP/1.1\r\nHost: 127.0.0.1:${args.port}\r\nUpgrade: websocket\r\n` +
+        `GET ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${target.port}\r\nUpgrade: websocket\r\n` +
           `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
           `Authorization: Bearer ${args.token}\r\n\r\n`,
       );

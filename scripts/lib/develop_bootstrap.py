@@ -548,11 +548,16 @@ async def add_system(hass: Hass) -> None:
             _warn_unless_loaded(entry)
         return
 
-    result = await _run_flow(hass, MENU_OPTION, SYSTEM)
-    entry = result.get("result") or {}
-    state = entry.get("state")
-    log(f"{DOMAIN}: created {result.get('title')!r} (entry state: {state})")
+    entry = await add_simulated(hass, SYSTEM)
+    log(f"{DOMAIN}: created {entry.get('title')!r} (entry state: {entry.get('state')})")
+
+
+async def add_simulated(hass: Hass, system: Mapping[str, Any]) -> dict[str, Any]:
+    """Add one simulated system through the config flow, as a user does; return its entry."""
+    result = await _run_flow(hass, MENU_OPTION, system)
+    entry: dict[str, Any] = result.get("result") or {}
     _warn_unless_loaded(entry)
+    return entry
 
 
 # --- a clean start: HTTP settings and repair issues ------------------------------

@@ -5,6 +5,7 @@ and commands."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ import pytest
 
 from sunstream_monitor.bridge import MqttBridge
 from sunstream_monitor.hub import Hub, SystemInfo
+from sunstream_monitor.mqtt_link import INFLIGHT
 from sunstream_monitor.mqtt_topics import Topics
 
 from .conftest import Broker
@@ -144,6 +146,23 @@ async def test_publishes_retained_state_and_live_events(broker: Broker) -> None:
     assert stats["connected"] is False
     assert stats["dropped"] == 0
     assert stats["published"] >= 10
+
+
+async def test_a_full_publish_window_is_not_a_warning(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: aiomqtt's "There are 12 pending publish calls." at WARNING, every few seconds
+    with 50 systems (bench/fleet), for the in-flight window the bridge keeps on purpose."""
+    hub = make_hub()
+    bridge = MqttBridge(mqtt_settings(broker.port), hub, None, backoff=fast_backoff())
+    async with running(bridge.run()):
+        await eventually(lambda: bridge.stats()["connected"])
+        published = bridge.stats()["published"]
+        with caplog.at_level(logging.WARNING):
+            for n in range(3 * INFLIGHT):
+                hub.publish_event("dispatch", SYSTEM, dispatch(n))
+            await eventually(lambda: bridge.stats()["published"] >= published + 3 * INFLIGHT)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_no_availability_is_guessed_before_anything_is_known(broker: Broker) -> None:

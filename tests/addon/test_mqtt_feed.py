@@ -153,6 +153,50 @@ async def test_two_replicas_see_the_same_systems_states_and_events(broker: Broke
         assert not first.hub.feed_connected
 
 
+async def test_one_replica_follows_the_bridges_of_two_home_assistants(broker: Broker) -> None:
+    """A fleet on one broker (bench/fleet): each bridge under its own prefix, one replica
+    serving both; an id both bridges publish is served from the first prefix only."""
+    first, second = source_hub(), Hub()
+    garage = "sim-garage"
+    second.set_systems(
+        [
+            SystemInfo(system_id=garage, name="Garage", source="simulated"),
+            SystemInfo(system_id=SYSTEM, name="Other rooftop", source="simulated"),
+        ]
+    )
+    second.update_state(garage, document(garage, name="Garage"))
+    second.update_state(SYSTEM, document(name="Other rooftop", current_generation_kw=9.9))
+    bridges = [
+        MqttBridge(mqtt_settings(broker.port, prefix=prefix), hub, None, backoff=fast_backoff())
+        for prefix, hub in (("fleet/ha1", first), ("fleet/ha2", second))
+    ]
+    replica = Hub()
+    seen = Seen(replica)
+    settings = mqtt_settings(broker.port, prefix="fleet/ha1", also_follow=("fleet/ha2",))
+    feed = MqttFeed(settings, replica, backoff=fast_backoff())
+    async with running(bridges[0].run()), running(bridges[1].run()), running(feed.run()):
+        await has_state(replica, garage, document(garage, name="Garage"))
+        await has_state(replica, SYSTEM, document())
+        assert sorted(replica.systems) == sorted([SYSTEM, garage])
+        assert replica.systems[SYSTEM].info.name == "Rooftop"
+
+        # Live changes from both bridges; the second's copy of SYSTEM never gets in
+        # (sent before the garage's change, so it has arrived when that has).
+        second.update_state(SYSTEM, document(name="Other rooftop", current_generation_kw=7.7))
+        second.update_state(garage, document(garage, name="Garage", current_generation_kw=1.5))
+        first.update_state(SYSTEM, document(current_generation_kw=2.0))
+        await has_state(replica, garage, document(garage, name="Garage", current_generation_kw=1.5))
+        await has_state(replica, SYSTEM, document(current_generation_kw=2.0))
+
+        # One bridge's list covers its own systems only: the garage goes, the rooftop stays.
+        second.set_systems([SystemInfo(system_id=SYSTEM, name="Other", source="simulated")])
+        await eventually(lambda: garage not in replica.systems)
+        assert SYSTEM in replica.systems
+    rooftop = [d for d in seen.states if d is not None and d["system_id"] == SYSTEM]
+    assert {d["current_generation_kw"] for d in rooftop} == {3.42, 2.0}
+    assert feed.rejected >= 1  # the duplicate, warned about
+
+
 async def test_feed_mirrors_the_broker_link_and_resubscribes(broker: Broker) -> None:
     hub = source_hub()
     bridge = MqttBridge(mqtt_settings(broker.port), hub, None, backoff=fast_backoff())

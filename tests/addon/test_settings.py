@@ -10,6 +10,7 @@ import pytest
 from sunstream_monitor.settings import SUPERVISOR_WS_URL, SettingsError, load, parse_mqtt_url
 
 HA = ["--ha-url", "ws://ha:8123/api/websocket", "--ha-token", "t0ken"]
+REPLICA = ["--source", "mqtt", "--mqtt-url", "mqtt://broker"]
 
 
 def test_defaults_next_to_home_assistant(tmp_path: Path) -> None:
@@ -50,6 +51,18 @@ def test_flags_beat_environment_beat_options(tmp_path: Path) -> None:
     assert settings.mqtt.prefix == "flag"
 
 
+def test_a_replica_follows_every_prefix_given(tmp_path: Path) -> None:
+    """Several Home Assistants' bridges, one prefix each, followed by one replica."""
+    argv = [*REPLICA, "--mqtt-prefix", "fleet/ha1", "--mqtt-prefix", "fleet", "--mqtt-prefix", "x"]
+    settings = load(argv, env={"MQTT_PREFIX": "env"}, options_file=tmp_path / "none.json")
+    assert settings.mqtt is not None
+    assert settings.mqtt.prefix == "fleet/ha1"
+    assert settings.mqtt.followed == ("fleet/ha1", "fleet", "x")
+    one = load(REPLICA, env={"MQTT_PREFIX": "env"}, options_file=tmp_path / "none.json")
+    assert one.mqtt is not None
+    assert one.mqtt.followed == ("env",)
+
+
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [
@@ -60,6 +73,9 @@ def test_flags_beat_environment_beat_options(tmp_path: Path) -> None:
         ([*HA, "--mqtt-url", "mqtt://x:99999"], {}, "invalid port"),
         ([*HA, "--mqtt-prefix", "a/#"], {}, "must not contain"),
         ([*HA, "--mqtt-buffer", "0"], {"MQTT_URL": "mqtt://x"}, "between 1 and"),
+        ([*HA, "--mqtt-prefix", "a", "--mqtt-prefix", "b"], {}, "publishes under one"),
+        ([*REPLICA, "--mqtt-prefix", "a", "--mqtt-prefix", "a"], {}, "more than once: a"),
+        ([*REPLICA, "--mqtt-prefix", "a", "--mqtt-prefix", "b/+"], {}, "must not contain"),
         (HA, {"SUNSTREAM_PORT": "nine"}, "whole number"),
     ],
 )

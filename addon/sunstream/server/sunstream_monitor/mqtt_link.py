@@ -43,7 +43,7 @@ def make_client(
 ) -> aiomqtt.Client:
     """A client for one connection attempt (call inside the event loop)."""
     tls_context = _tls_context() if settings.tls else None
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         settings.host,
         settings.port,
         username=settings.username,
@@ -56,3 +56,7 @@ def make_client(
         tls_context=tls_context,
         max_inflight_messages=INFLIGHT,
     )
+    # aiomqtt warns when more than 10 calls await their acknowledgement; the bridge keeps
+    # INFLIGHT publishes in flight on purpose (bridge.py), so only more than that is news.
+    client.pending_calls_threshold = INFLIGHT
+    return client

@@ -39,8 +39,16 @@ class MqttSettings:
     password: str | None = None
     tls: bool = False
     prefix: str = "sunstream"
+    # More prefixes a ``--source mqtt`` replica follows: one per publishing server, so one
+    # replica serves the systems of several Home Assistants (a bridge publishes under one).
+    also_follow: tuple[str, ...] = ()
     commands: bool = False
     buffer: int = 10_000
+
+    @property
+    def followed(self) -> tuple[str, ...]:
+        """Every prefix a replica subscribes under, its own first."""
+        return (self.prefix, *self.also_follow)
 
 
 # Connection caps of each client endpoint (see admission.py).
@@ -108,7 +116,13 @@ def _parser() -> argparse.ArgumentParser:
         "--origin", action="append", dest="origins", help="an allowed browser origin"
     )
     parser.add_argument("--mqtt-url", help="broker, e.g. mqtt://user:password@host:1883")
-    parser.add_argument("--mqtt-prefix", help="topic prefix (default sunstream)")
+    parser.add_argument(
+        "--mqtt-prefix",
+        action="append",
+        dest="mqtt_prefixes",
+        help="topic prefix (default sunstream); a --source mqtt replica may follow several "
+        "publishing servers: give it once per server's prefix",
+    )
     parser.add_argument("--mqtt-commands", action="store_true", default=None)
     parser.add_argument(
         "--mqtt-buffer", type=int, help="QoS 1 messages kept while the broker is down"
@@ -129,6 +143,28 @@ def _first(*values: Any) -> int:
         return int(value)
     except (TypeError, ValueError) as err:
         raise SettingsError(f"expected a whole number, got {value!r}") from err
+
+
+def _check_prefixes(prefixes: tuple[str, ...], source: str) -> None:
+    """Each a valid prefix; several only for a replica, each once.
+
+    Nested prefixes (``sunstream`` and ``sunstream/ha2``) are fine: a
+    system's topics are exactly two levels below its prefix, so the
+    subscriptions of one never match the topics of the other.
+    """
+    try:
+        for prefix in prefixes:
+            check_prefix(prefix)
+    except ValueError as err:
+        raise SettingsError(str(err)) from err
+    if len(prefixes) > 1 and source != "mqtt":
+        raise SettingsError(
+            "a server fed by Home Assistant publishes under one --mqtt-prefix; "
+            "several are for --source mqtt replicas"
+        )
+    repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
+    if repeated:
+        raise SettingsError(f"MQTT prefix given more than once: {', '.join(repeated)}")
 
 
 def load(
@@ -166,15 +202,20 @@ def load(
 
     mqtt: MqttSettings | None = None
     mqtt_url = args.mqtt_url or env.get("MQTT_URL") or options.get("mqtt_url")
-    prefix = args.mqtt_prefix or env.get("MQTT_PREFIX") or options.get("mqtt_prefix") or "sunstream"
+    prefixes = tuple(args.mqtt_prefixes or ()) or (
+        env.get("MQTT_PREFIX") or options.get("mqtt_prefix") or "sunstream",
+    )
     commands = bool(args.mqtt_commands or options.get("mqtt_commands", False))
     buffer = _first(args.mqtt_buffer, options.get("mqtt_buffer"), 10_000)
-    try:
-        check_prefix(prefix)
-    except ValueError as err:
-        raise SettingsError(str(err)) from err
+    _check_prefixes(prefixes, source)
     if mqtt_url:
-        mqtt = parse_mqtt_url(mqtt_url, prefix=prefix, commands=commands, buffer=buffer)
+        mqtt = parse_mqtt_url(
+            mqtt_url,
+            prefix=prefixes[0],
+            also_follow=prefixes[1:],
+            commands=commands,
+            buffer=buffer,
+        )
     if source == "mqtt" and mqtt is None:
         raise SettingsError("--source mqtt needs a broker: give --mqtt-url or MQTT_URL")
     if not 1 <= buffer <= 1_000_000:

@@ -8,6 +8,13 @@ Retained topics (systems, states, availabilities) give a new or reconnected
 replica the current picture at once; events are live only — a replica that
 was disconnected misses the events of that time, not the state.
 
+A replica may follow several bridges, one prefix each
+(``MqttSettings.followed``): several Home Assistants on one broker. Each
+bridge's retained systems list is that bridge's whole set, so the replica
+keeps one list per prefix and serves their union; a system id that two
+bridges both publish is served from the first prefix that named it, and
+the other's copy is ignored (with one warning), so two systems never mix.
+
 Anything malformed on the broker is logged once per topic and skipped: a
 stray publisher must not take the replica down.
 """
@@ -22,9 +29,10 @@ import aiomqtt
 
 from ..alert_book import ALERT, ALERT_ACKNOWLEDGED, Alert
 from ..backoff import Backoff
-from ..hub import Hub, HubEvent
+from ..hub import Hub, HubEvent, SystemInfo
 from ..mqtt_link import make_client
 from ..mqtt_topics import (
+    Leaf,
     PayloadError,
     Topics,
     decode_availability,
@@ -51,11 +59,15 @@ class MqttFeed:
         self._settings = mqtt
         self._hub = hub
         self.topics = Topics(mqtt.prefix)
+        self._followed = [Topics(prefix) for prefix in mqtt.followed]
         self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._client: aiomqtt.Client | None = None
+        # Each prefix's latest systems list, and which prefix each served system comes from.
+        self._lists: dict[str, list[SystemInfo]] = {}
+        self._origin: dict[str, Topics] = {}
         # Retained values that arrived before the systems list named their system.
-        self._pending_state: dict[str, dict[str, Any]] = {}
-        self._pending_availability: dict[str, bool] = {}
+        self._pending_state: dict[tuple[str, str], dict[str, Any]] = {}
+        self._pending_availability: dict[tuple[str, str], bool] = {}
         self._warned: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.messages = 0
@@ -85,10 +97,10 @@ class MqttFeed:
                         self._client = client
                         self._hub.set_feed_connected(True)
                         _LOGGER.info(
-                            "MQTT feed following %s:%d under %r",
+                            "MQTT feed following %s:%d under %s",
                             self._settings.host,
                             self._settings.port,
-                            self.topics.prefix,
+                            ", ".join(repr(t.prefix) for t in self._followed),
                         )
                         async for message in client.messages:
                             self.handle(message.topic.value, message.payload)
@@ -108,9 +120,10 @@ class MqttFeed:
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         """The systems list first, so its retained value arrives before the states."""
+        leaves: tuple[Leaf, ...] = ("state", "availability", "events")
         wanted: list[list[tuple[str, int]]] = [
-            [(self.topics.systems, 1)],
-            [(self.topics.wildcard(leaf), 1) for leaf in ("state", "availability", "events")],
+            [(topics.systems, 1) for topics in self._followed],
+            [(topics.wildcard(leaf), 1) for topics in self._followed for leaf in leaves],
         ]
         for topics in wanted:
             granted = await client.subscribe(topics)
@@ -123,19 +136,25 @@ class MqttFeed:
 
     def handle(self, topic: str, payload: bytes) -> None:
         """Apply one message to the hub; a bad one is logged (once per topic) and skipped."""
-        match = self.topics.parse(topic)
-        if match is None:
+        found = next(
+            ((topics, match) for topics in self._followed if (match := topics.parse(topic))),
+            None,
+        )
+        if found is None:
             return
+        topics, match = found
         self.messages += 1
         try:
             if match.kind == "systems":
-                self._systems(payload)
+                self._systems(topics, payload)
             elif match.system_id is None or not payload:
                 return  # the bridge status, or a topic cleared for a removed system
+            elif self._origin.get(match.system_id, topics) is not topics:
+                return  # the same id from another bridge: not this system's data
             elif match.kind == "state":
-                self._state(match.system_id, decode_state(payload))
+                self._state(topics, match.system_id, decode_state(payload))
             elif match.kind == "availability":
-                self._availability(match.system_id, decode_availability(payload))
+                self._availability(topics, match.system_id, decode_availability(payload))
             elif match.kind == "events":
                 self._event(decode_event(payload, match.system_id))
         except PayloadError as err:
@@ -152,32 +171,47 @@ class MqttFeed:
         self._warned.add(topic)
         _LOGGER.warning("Ignoring invalid MQTT message on %s: %s", topic, reason)
 
-    def _systems(self, payload: bytes) -> None:
-        infos = decode_systems(payload)
-        self._hub.set_systems(infos)
-        for info in infos:
-            state = self._pending_state.pop(info.system_id, None)
+    def _systems(self, topics: Topics, payload: bytes) -> None:
+        self._lists[topics.prefix] = decode_systems(payload)
+        served: list[SystemInfo] = []
+        origin: dict[str, Topics] = {}
+        for each in self._followed:  # in the order given: the first prefix to name an id wins
+            for info in self._lists.get(each.prefix, ()):
+                if info.system_id not in origin:
+                    origin[info.system_id] = each
+                    served.append(info)
+                elif origin[info.system_id] is not each:
+                    self._reject(
+                        each.state(info.system_id),
+                        f"system {info.system_id!r} is also published under "
+                        f"{origin[info.system_id].prefix!r}; serving that one",
+                    )
+        self._origin = origin
+        self._hub.set_systems(served)
+        for info in served:
+            key = (origin[info.system_id].prefix, info.system_id)
+            state = self._pending_state.pop(key, None)
             if state is not None:
-                self._state(info.system_id, state)
-            available = self._pending_availability.pop(info.system_id, None)
+                self._state(origin[info.system_id], info.system_id, state)
+            available = self._pending_availability.pop(key, None)
             if available is not None:
-                self._availability(info.system_id, available)
+                self._availability(origin[info.system_id], info.system_id, available)
 
-    def _state(self, system_id: str, document: dict[str, Any]) -> None:
+    def _state(self, topics: Topics, system_id: str, document: dict[str, Any]) -> None:
+        key = (topics.prefix, system_id)
         if system_id in self._hub.systems:
             self._hub.update_state(system_id, document)
-        elif system_id in self._pending_state or len(self._pending_state) < MAX_PENDING:
-            self._pending_state[system_id] = document
+        elif key in self._pending_state or len(self._pending_state) < MAX_PENDING:
+            self._pending_state[key] = document
 
-    def _availability(self, system_id: str, available: bool) -> None:
+    def _availability(self, topics: Topics, system_id: str, available: bool) -> None:
+        key = (topics.prefix, system_id)
         system = self._hub.systems.get(system_id)
         if system is not None:
             # The same flag the hub derives from states and connectivity events.
             system.connected = available
-        elif (
-            system_id in self._pending_availability or len(self._pending_availability) < MAX_PENDING
-        ):
-            self._pending_availability[system_id] = available
+        elif key in self._pending_availability or len(self._pending_availability) < MAX_PENDING:
+            self._pending_availability[key] = available
 
     def _event(self, event: HubEvent) -> None:
         if event.kind in (ALERT, ALERT_ACKNOWLEDGED):
@@ -219,7 +253,8 @@ class MqttFeed:
         self, client: aiomqtt.Client, system_id: str, command: dict[str, Any]
     ) -> None:
         try:
-            await client.publish(self.topics.command(system_id), encode_json(command), qos=1)
+            topics = self._origin.get(system_id, self.topics)
+            await client.publish(topics.command(system_id), encode_json(command), qos=1)
         except aiomqtt.MqttError as err:
             _LOGGER.info("Could not forward %s for %s: %s", command["action"], system_id, err)
 
