@@ -51,6 +51,7 @@ from .registers import (
     RUNNING_CHARGING,
     RUNNING_DISCHARGING,
 )
+from .schedule import OFFSETS as SCHEDULE_WORDS
 
 MANUFACTURER = "Sungrow"
 
@@ -67,8 +68,10 @@ _STATUS: Mapping[str, InverterStatus] = {
     "fault": InverterStatus.FAULT,
 }
 
-#: Raw words that only make sense decoded.
-_HIDDEN = frozenset({"running_state", "battery_power_magnitude", "ems_mode", "ems_command"})
+#: Raw words that only make sense decoded (the schedule's as window settings).
+_HIDDEN = frozenset(
+    {"running_state", "battery_power_magnitude", "ems_mode", "ems_command", *SCHEDULE_WORDS}
+)
 
 
 def status_of(system_state: Value) -> InverterStatus:
