@@ -8,7 +8,8 @@ the way docs/protocols/sungrow-modbus.md describes a real inverter:
   wire; 32-bit values low word first;
 * a hybrid (SH, the default SH10RT) answers the 5000 block, the 13000
   block, the EMS and settings holding registers and 33046..33048; a string
-  inverter (SG) the 5000 block, its meter at 5082 and its yield at 5143;
+  inverter (SG) the 5000 block, its meter at 5082..5103 (power and the
+  lifetime export/import counters at 5094/5098) and its yield at 5143;
   everything else is exception 2;
 * a running model: PV, house load, battery and grid evolve with time
   (``speed`` times faster than real time); the battery keeps the min/max SOC
@@ -219,6 +220,8 @@ class FakeSungrow(FakeModbusDevice):
                 self.set(f"forced_charge_{n}_target_soc", 100)
         else:
             self.set("total_pv_energy", 98_765)
+            self.set("grid_import_energy", 20_000)
+            self.set("grid_export_energy", 30_000)
 
     # --- register access -------------------------------------------------
 
@@ -291,6 +294,8 @@ class FakeSungrow(FakeModbusDevice):
         meter = round(load - pv)  # 5082 meter: + import, inverted through a WiNet-S
         self.set("grid_power", -meter if self.connection == "winet" else meter)
         self.count_energy("total_pv_energy", pv * hours / 1000, 0.1)
+        self.count_energy("grid_import_energy", max(0, meter) * hours / 1000, 0.1)
+        self.count_energy("grid_export_energy", max(0, -meter) * hours / 1000, 0.1)
 
     def _set_pv(self, pv: float) -> None:
         self.set("pv_power", round(max(0.0, pv)))

@@ -156,6 +156,9 @@ async def test_string_inverter(make_source: MakeSource) -> None:
             grid = as_number(snapshot.get(Metric.GRID_POWER))
             assert grid == pytest.approx(fake.get("grid_power"), abs=400)
             assert snapshot.get(Metric.PV_ENERGY_TOTAL) == pytest.approx(9876.5, abs=1)
+            # The meter's lifetime counters (5094 export, 5098 import).
+            assert snapshot.get(Metric.GRID_IMPORT_ENERGY) == pytest.approx(2000, abs=1)
+            assert snapshot.get(Metric.GRID_EXPORT_ENERGY) == pytest.approx(3000, abs=1)
             with pytest.raises(CommandRejected) as err:
                 await source.async_dispatch(_command(CommandKind.CHARGE))
             assert err.value.key == "no_battery"
@@ -440,3 +443,17 @@ async def test_an_inverter_without_the_schedule_has_no_windows(
             SettingChange(setting=_WINDOW_1, value=Window(start=time(1), end=time(2), enabled=True))
         )
     assert err.value.key == "setting_unsupported"
+
+
+async def test_a_string_inverter_without_meter_counters_has_no_grid_energy() -> None:
+    async with FakeSungrow(device_type_code=0x2430) as fake:
+        fake.illegal |= {(Table.INPUT, a) for a in range(5094, 5102)}
+        source = SungrowModbusSource("127.0.0.1", fake.port)
+        try:
+            snapshot = await source.async_poll(_now())
+            assert Metric.GRID_IMPORT_ENERGY not in snapshot.metrics
+            assert Metric.GRID_EXPORT_ENERGY not in snapshot.metrics
+            assert snapshot.get(Metric.GRID_POWER) is not None  # the meter's power still
+            assert snapshot.get(Metric.PV_ENERGY_TOTAL) is not None
+        finally:
+            await source.async_close()

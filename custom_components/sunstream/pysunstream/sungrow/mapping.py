@@ -169,7 +169,11 @@ def build_snapshot(
         reg for cadence in (Cadence.REALTIME, Cadence.SLOW) for reg in profile.registers(cadence)
     ]
     metrics: dict[Metric, Value] = {
-        reg.metric: values.get(reg.key) for reg in rows if reg.metric is not None
+        # A row the inverter does not answer (exception 2) is no metric at
+        # all, so it gets no entity (an SG without meter counters).
+        reg.metric: values.get(reg.key)
+        for reg in rows
+        if reg.metric is not None and reg.key in values
     }
     devices: tuple[DeviceReading, ...] = ()
     if profile.hybrid:

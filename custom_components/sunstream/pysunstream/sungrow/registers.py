@@ -203,6 +203,10 @@ def _string() -> list[Register]:
     return [
         _r("inverter_power", 5030, S32, 1, W, table=_IN),
         _r("grid_power", 5082, S32, 1, W, metric=Metric.GRID_POWER, table=_IN),
+        # The meter's lifetime counters (SG with a Sungrow meter; an SG that
+        # lacks them answers exception 2 and has no grid energy entities).
+        _r("grid_export_energy", 5094, U32, 0.1, KWH, metric=Metric.GRID_EXPORT_ENERGY, table=_IN),
+        _r("grid_import_energy", 5098, U32, 0.1, KWH, metric=Metric.GRID_IMPORT_ENERGY, table=_IN),
         _r("total_pv_energy", 5143, U32, 0.1, KWH, metric=Metric.PV_ENERGY_TOTAL, table=_IN),
     ]
 
@@ -239,7 +243,7 @@ BY_KEY: Mapping[str, Register] = {reg.key: reg for reg in (*STRING, *COMMON, *HY
 DOCUMENTED_RANGES: Mapping[Table, tuple[tuple[int, int], ...]] = {
     Table.INPUT: (
         (4949, 5049),  # protocol, versions, serial, device type, energies, MPPTs, phases
-        (5082, 5083),  # SG meter power
+        (5082, 5103),  # SG meter: power, phases, load, export/import/consumption totals
         (5143, 5144),  # SG total yield
         (12999, 13049),  # hybrid running block
     ),
