@@ -454,15 +454,23 @@ async def test_shared_connection(hass: HomeAssistant, fake: FakeSungrow) -> None
 async def test_the_shared_port_is_not_another_system(
     hass: HomeAssistant, fake: FakeSungrow
 ) -> None:
-    """Adding the shared port as a system finds the same inverter: refused, nothing moves."""
+    """Our own shared port, added or reconfigured to in this Home Assistant: refused, said why."""
     entry = await _entry(hass, fake)
     port = _free_port()
     await _share(hass, entry, port=port)
     flow_id = await _start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, _form(port))
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "shared_endpoint"
+    assert result["description_placeholders"] == {"name": entry.title}
+    # A system must not read its inverter through itself.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _form(port))
+    assert result["reason"] == "shared_endpoint"
     assert entry.data["port"] == fake.port
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
     await hass.config_entries.async_unload(entry.entry_id)
 
 
