@@ -49,7 +49,15 @@ from ..modbus.planner import Plan, ReadBlock, plan_reads, without
 from ..modbus.registers import Cadence, Register, Table
 from ..model import Snapshot, Value, as_number
 from ..setting_rules import validate_change
-from . import schedule
+from .schedule import (
+    OFFSETS as SCHEDULE_WORDS,
+    SWITCH as SCHEDULE_SWITCH,
+    WINDOW_KEYS,
+    WRITE_GROUPS as WINDOW_WRITE_GROUPS,
+    planned_words,
+    switch as schedule_switch,
+    windows as schedule_windows,
+)
 from .mapping import build_snapshot, serial_of, system_identity
 from .models import (
     QUIRKS,
@@ -365,13 +373,13 @@ class SungrowModbusSource:
             ranges[Setting.EXPORT_LIMIT] = NumberRange(
                 minimum=0, maximum=nominal, step=10, unit="W"
             )
-        has_windows = schedule.switch(self._slow_values) is not None
+        has_windows = schedule_switch(self._slow_values) is not None
         return SettingsSpec(
             ranges=ranges,
             export_limit_switch=True,
-            windows=frozenset(schedule.WINDOW_KEYS) if has_windows else frozenset(),
+            windows=frozenset(WINDOW_KEYS) if has_windows else frozenset(),
             windows_may_overlap=True,
-            write_groups=schedule.WRITE_GROUPS if has_windows else {},
+            write_groups=WINDOW_WRITE_GROUPS if has_windows else {},
         )
 
     def reported_settings(self) -> DeviceSettings:
@@ -388,7 +396,7 @@ class SungrowModbusSource:
                 else int(mode) == EXPORT_LIMIT_ON
             ),
             export_limit=as_number(self._slow_values.get("export_limit")),
-            windows=schedule.windows(self._slow_values),
+            windows=schedule_windows(self._slow_values),
         )
 
     async def async_write_setting(self, change: SettingChange) -> None:
@@ -426,11 +434,11 @@ class SungrowModbusSource:
 
     async def _write_window(self, setting: Setting, window: Window) -> None:
         """Write the schedule words that differ (the switch last), then read the block back."""
-        words = schedule.planned_words(setting, window)
+        words = planned_words(setting, window)
         current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
         changed = [offset for offset in sorted(words) if current[offset] != words[offset]]
         # The switch (offset 0) last, so the inverter has the times when it turns on.
-        for offset in sorted(changed, key=lambda o: o == schedule.OFFSETS[schedule.SWITCH]):
+        for offset in sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH]):
             try:
                 await self.client.write(SCHEDULE_ADDRESS + offset, [words[offset]], WriteCode.FC06)
             except ModbusError as err:
@@ -439,7 +447,7 @@ class SungrowModbusSource:
                 ) from err
         if changed:
             current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
-        rows = tuple(BY_KEY[key] for key in schedule.OFFSETS)
+        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
         block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
         self._slow_values.update(decode_block(block, current, self.profile))
         self._values.update(self._slow_values)
