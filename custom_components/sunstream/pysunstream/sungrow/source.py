@@ -6,10 +6,11 @@ tests; WiNet-S in brackets, where no read may exceed 38 registers):
 * every poll: 5002..5035 (1), the 13000 block 12999..13045 (1 [2]) and the
   EMS block 13049..13051 read back (1): **3** [4] reads;
 * every ``slow_every`` polls (and the first): settings and battery limits
-  13057..13099 (1 [2]) and 33046..33048 (1), and the 5003 lifetime output;
+  13057..13099 (1 [2]) and 33046..33048 (1), the forced-charging schedule
+  33207..33218 (1), and the 5003 lifetime output;
 * once per connection: identity (serial, device type code, ARM version).
 
-A string inverter reads 5002..5035 and its meter at 5082 every poll.
+A string inverter reads 5002..5035 and its meter at 5082..5099 every poll.
 
 Registers answered with exception 2 are read one at a time once, then left
 out of the plan until the next connection (an inverter that lacks one,
