@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from sunstream_fakes.sungrow_fake import FakeSungrow
 
+from .conftest import energy_grid_source
 from .test_sungrow_modbus import _entity, _entry, _refresh
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -39,19 +40,7 @@ async def test_string_inverter_energy_dashboard_is_valid(
         await manager.async_update(
             {
                 "energy_sources": [
-                    {
-                        "type": "grid",
-                        "stat_energy_from": grid_in,
-                        "stat_energy_to": grid_out,
-                        "stat_cost": None,
-                        "entity_energy_price": None,
-                        "number_energy_price": None,
-                        "stat_compensation": None,
-                        "entity_energy_price_export": None,
-                        "number_energy_price_export": None,
-                        "stat_rate": _entity(hass, "sensor", "_grid_power"),
-                        "cost_adjustment_day": 0,
-                    },
+                    energy_grid_source(grid_in, grid_out, _entity(hass, "sensor", "_grid_power")),
                     {
                         "type": "solar",
                         "stat_energy_from": _entity(hass, "sensor", "_pv_energy_total"),

@@ -32,11 +32,11 @@ it then has no window settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
 from types import MappingProxyType
 
 from ..controls import Setting, Window, sharing_storage
 from ..model import Value, as_number
+from ..setting_rules import stored_clock, stored_end
 from .registers import SCHEDULE_ADDRESS
 
 ENABLE = 0xAA
@@ -44,7 +44,6 @@ DISABLE = 0x55
 EVERY_DAY = 1
 SWITCH = "forced_charge"
 DAYS = "forced_charge_days"
-END_OF_DAY = (23, 59)
 
 
 def _keys(n: int) -> tuple[str, str, str, str]:
@@ -89,17 +88,6 @@ def switch(values: Mapping[str, Value]) -> bool | None:
     return {ENABLE: True, DISABLE: False}.get(int(word)) if word is not None else None
 
 
-def _clock(hour: float | None, minute: float | None) -> time | None:
-    if hour is None or minute is None:
-        return None
-    h, m = int(hour), int(minute)
-    if (h, m) == (24, 0):
-        return time(*END_OF_DAY)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        return None
-    return time(h, m)
-
-
 def windows(values: Mapping[str, Value]) -> dict[Setting, Window]:
     """Each window whose times read back as a clock time; none without the switch."""
     enabled = switch(values)
@@ -108,7 +96,7 @@ def windows(values: Mapping[str, Value]) -> dict[Setting, Window]:
     found: dict[Setting, Window] = {}
     for setting, keys in WINDOW_KEYS.items():
         sh, sm, eh, em = (as_number(values.get(k)) for k in keys)
-        start, end = _clock(sh, sm), _clock(eh, em)
+        start, end = stored_clock(sh, sm), stored_clock(eh, em)
         if start is not None and end is not None:
             found[setting] = Window(start=start, end=end, enabled=enabled)
     return found
@@ -116,10 +104,7 @@ def windows(values: Mapping[str, Value]) -> dict[Setting, Window]:
 
 def planned_words(setting: Setting, window: Window) -> dict[int, int]:
     """Offset → word for ``window``, which :func:`~..setting_rules.validate_change` accepted."""
-    end = (window.end.hour, window.end.minute)
-    if end == END_OF_DAY:
-        end = (24, 0)  # the device's end of day, shown as 23:59
-    clock = (window.start.hour, window.start.minute, *end)
+    clock = (window.start.hour, window.start.minute, *stored_end(window.end))
     words = {OFFSETS[k]: part for k, part in zip(WINDOW_KEYS[setting], clock, strict=True)}
     if window.enabled:
         words[OFFSETS[DAYS]] = EVERY_DAY

@@ -50,15 +50,6 @@ from ..modbus.planner import Plan, ReadBlock, plan_reads, without
 from ..modbus.registers import Cadence, Register, Table
 from ..model import Snapshot, Value, as_number
 from ..setting_rules import validate_change
-from .schedule import (
-    OFFSETS as SCHEDULE_WORDS,
-    SWITCH as SCHEDULE_SWITCH,
-    WINDOW_KEYS,
-    WRITE_GROUPS as WINDOW_WRITE_GROUPS,
-    planned_words,
-    switch as schedule_switch,
-    windows as schedule_windows,
-)
 from .mapping import build_snapshot, serial_of, system_identity
 from .models import (
     QUIRKS,
@@ -87,6 +78,15 @@ from .registers import (
     EXPORT_LIMIT_ON,
     SCHEDULE_ADDRESS,
     SCHEDULE_COUNT,
+)
+from .schedule import (
+    OFFSETS as SCHEDULE_WORDS,
+    SWITCH as SCHEDULE_SWITCH,
+    WINDOW_KEYS,
+    WRITE_GROUPS as WINDOW_WRITE_GROUPS,
+    planned_words,
+    switch as schedule_switch,
+    windows as schedule_windows,
 )
 
 SOURCE_TYPE = "sungrow_modbus"
