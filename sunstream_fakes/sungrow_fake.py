@@ -8,13 +8,17 @@ the way docs/protocols/sungrow-modbus.md describes a real inverter:
   wire; 32-bit values low word first;
 * a hybrid (SH, the default SH10RT) answers the 5000 block, the 13000
   block, the EMS and settings holding registers and 33046..33048; a string
-  inverter (SG) the 5000 block, its meter at 5082 and its yield at 5143;
+  inverter (SG) the 5000 block, its meter at 5082..5103 (power and the
+  lifetime export/import counters at 5094/5098) and its yield at 5143;
   everything else is exception 2;
 * a running model: PV, house load, battery and grid evolve with time
   (``speed`` times faster than real time); the battery keeps the min/max SOC
   of 13058/13057, follows a forced charge or discharge written to the EMS
   registers (13049..13051) until told otherwise (the inverter has no
-  duration), and export is curtailed to 13073 while 13086 is on;
+  duration; the power in W, or in % of the rating on the models the
+  library's quirk rows say take %), charges from the grid inside an enabled
+  forced-charging window (33207..33218, :attr:`clock`) up to its target SOC,
+  and export is curtailed to 13073 while 13086 is on;
 * written holding registers are honoured and read back; a value outside a
   documented range is refused with exception 3 (an assumption: the
   documents give the ranges, not the answer).
@@ -44,7 +48,8 @@ Run standalone::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, time
 import math
 
 from pymodbus.constants import ExcCodes
@@ -57,7 +62,14 @@ from custom_components.sunstream.pysunstream.modbus.decode import (
     encode_raw,
 )
 from custom_components.sunstream.pysunstream.modbus.registers import Register, RegType, Table
-from custom_components.sunstream.pysunstream.sungrow.models import Family, model_of
+from custom_components.sunstream.pysunstream.sungrow import schedule
+from custom_components.sunstream.pysunstream.sungrow.models import (
+    Connection,
+    Family,
+    PowerUnit,
+    model_of,
+    resolve_profile,
+)
 from custom_components.sunstream.pysunstream.sungrow.registers import (
     BY_KEY,
     COMMAND_CHARGE,
@@ -72,6 +84,7 @@ from custom_components.sunstream.pysunstream.sungrow.registers import (
     EXPORT_LIMIT_OFF,
     EXPORT_LIMIT_ON,
     HYBRID,
+    SCHEDULE_ADDRESS,
     STRING,
 )
 
@@ -93,6 +106,17 @@ WRITE_RANGES: Mapping[int, frozenset[int] | range] = {
     13073: range(0, 10_001),
     13086: frozenset({EXPORT_LIMIT_ON, EXPORT_LIMIT_OFF}),
     13099: range(0, 101),
+    SCHEDULE_ADDRESS: frozenset({schedule.ENABLE, schedule.DISABLE}),
+    SCHEDULE_ADDRESS + 1: frozenset({0, schedule.EVERY_DAY}),
+    **{
+        SCHEDULE_ADDRESS + schedule.OFFSETS[key]: range(0, 25) if key.endswith("_h") else range(60)
+        for keys in schedule.WINDOW_KEYS.values()
+        for key in keys
+    },
+    **{
+        SCHEDULE_ADDRESS + schedule.OFFSETS[f"forced_charge_{n}_target_soc"]: range(101)
+        for n in (1, 2)
+    },
 }
 
 
@@ -121,6 +145,10 @@ class FakeSungrow(FakeModbusDevice):
         )
         self.model = model_of(device_type_code)
         self.connection = connection
+        #: W, or % of the rated power, at 13051 (the library's model row).
+        self.ems_power_unit = resolve_profile(self.model, Connection(connection)).ems_power_unit
+        percent = self.ems_power_unit is PowerUnit.PERCENT
+        self.write_ranges = {**WRITE_RANGES, 13051: range(101)} if percent else dict(WRITE_RANGES)
         self.max_count = WINET_MAX_COUNT if connection == "winet" else 125
         self.min_spacing = WINET_MIN_SPACING if connection == "winet" else 0.0
         self.illegal: set[tuple[Table, int]] = set()
@@ -134,6 +162,8 @@ class FakeSungrow(FakeModbusDevice):
         self.daylight = True
         #: Report 0 at 13000 whatever the battery does.
         self.no_running_state = False
+        #: The inverter's wall clock, for its forced-charging windows.
+        self.clock: Callable[[], time] = lambda: datetime.now().time()
         self.tables: dict[Table, dict[int, int]] = {Table.INPUT: {}, Table.HOLDING: {}}
         hybrid = self.model.family is Family.HYBRID
         for table, spans in DOCUMENTED_RANGES.items():
@@ -179,8 +209,19 @@ class FakeSungrow(FakeModbusDevice):
             self.set("battery_charge_energy", 12_345)
             self.set("battery_discharge_energy", 11_111)
             self.set("total_output_energy", 150_000)
+            # Forced charging off; window 1 01:00-05:00, window 2 empty; targets 100 %.
+            self.set("forced_charge", schedule.DISABLE)
+            self.set("forced_charge_days", schedule.EVERY_DAY)
+            for key, word in zip(
+                next(iter(schedule.WINDOW_KEYS.values())), (1, 0, 5, 0), strict=True
+            ):
+                self.set(key, word)
+            for n in (1, 2):
+                self.set(f"forced_charge_{n}_target_soc", 100)
         else:
             self.set("total_pv_energy", 98_765)
+            self.set("grid_import_energy", 20_000)
+            self.set("grid_export_energy", 30_000)
 
     # --- register access -------------------------------------------------
 
@@ -253,6 +294,8 @@ class FakeSungrow(FakeModbusDevice):
         meter = round(load - pv)  # 5082 meter: + import, inverted through a WiNet-S
         self.set("grid_power", -meter if self.connection == "winet" else meter)
         self.count_energy("total_pv_energy", pv * hours / 1000, 0.1)
+        self.count_energy("grid_import_energy", max(0, meter) * hours / 1000, 0.1)
+        self.count_energy("grid_export_energy", max(0, -meter) * hours / 1000, 0.1)
 
     def _set_pv(self, pv: float) -> None:
         self.set("pv_power", round(max(0.0, pv)))
@@ -267,15 +310,37 @@ class FakeSungrow(FakeModbusDevice):
         floor, ceiling = self.get("min_soc") / 10, self.get("max_soc") / 10
         soc = self.soc
         if self.get("ems_mode") == EMS_FORCED:
-            command, power = self.get("ems_command"), float(self.get("ems_power"))
+            command, power = self.get("ems_command"), self.ems_power_w
             if command == COMMAND_CHARGE and soc < ceiling:
                 return -min(power, max_charge)
             if command == COMMAND_DISCHARGE and soc > floor:
                 return min(power, max_discharge)
             return 0.0
+        if self._forced_window_target() > soc:
+            return -max_charge  # a forced-charging window: from PV and the grid
         if (deficit > 0 and soc <= floor) or (deficit < 0 and soc >= ceiling):
             return 0.0
         return max(-max_charge, min(max_discharge, deficit))
+
+    @property
+    def ems_power_w(self) -> float:
+        """The forced power 13051 asks for, in W."""
+        word = float(self.get("ems_power"))
+        if self.ems_power_unit is PowerUnit.PERCENT:
+            return word * self.get("nominal_power")  # % of the rating (raw × 100 W)
+        return word
+
+    def _forced_window_target(self) -> float:
+        """The target SOC of the forced-charging window running now; 0 outside (window 1 first)."""
+        if self.get("forced_charge") != schedule.ENABLE:
+            return 0.0
+        now = self.clock()
+        minutes = now.hour * 60 + now.minute
+        for n, keys in enumerate(schedule.WINDOW_KEYS.values(), start=1):
+            sh, sm, eh, em = (self.get(key) for key in keys)
+            if sh * 60 + sm <= minutes < eh * 60 + em:
+                return float(self.get(f"forced_charge_{n}_target_soc"))
+        return 0.0
 
     # --- the pymodbus side -------------------------------------------------
 
@@ -329,7 +394,7 @@ class FakeSungrow(FakeModbusDevice):
         if self.refuse_writes:
             return ExcCodes.DEVICE_FAILURE
         for offset, word in enumerate(values):
-            allowed = WRITE_RANGES.get(address + offset)
+            allowed = self.write_ranges.get(address + offset)
             if allowed is None or word not in allowed:
                 return ExcCodes.ILLEGAL_VALUE
         self.step()

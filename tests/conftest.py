@@ -230,3 +230,20 @@ def sensor_state(hass: HomeAssistant, suffix: str) -> str:
     states = [s for s in hass.states.async_all("sensor") if s.entity_id.endswith(suffix)]
     assert len(states) == 1, (suffix, [s.entity_id for s in hass.states.async_all("sensor")])
     return states[0].state
+
+
+def energy_grid_source(energy_from: str, energy_to: str, rate: str) -> dict[str, Any]:
+    """The Energy dashboard's grid source on these sensors, without prices."""
+    return {
+        "type": "grid",
+        "stat_energy_from": energy_from,
+        "stat_energy_to": energy_to,
+        "stat_cost": None,
+        "entity_energy_price": None,
+        "number_energy_price": None,
+        "stat_compensation": None,
+        "entity_energy_price_export": None,
+        "number_energy_price_export": None,
+        "stat_rate": rate,
+        "cost_adjustment_day": 0,
+    }

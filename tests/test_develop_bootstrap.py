@@ -27,6 +27,7 @@ from homeassistant.components.http.config import (
     ConfData,
     async_get_and_load_store,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -39,6 +40,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from bench.soak.home_assistant import load_bootstrap
 from custom_components.sunstream.const import DOMAIN
+from sunstream_fakes.alphaess_fake import FakeAlphaEss
+from sunstream_fakes.sungrow_fake import FakeSungrow
 
 from .addon.cdp import CHROMIUM, chromium
 from .addon.test_dashboard import artifact
@@ -183,6 +186,34 @@ async def test_dashboard_refuses_missing_entities(
     with pytest.raises(boot.BootstrapError, match=r"sensor\.rooftop_battery_moood"):
         await boot.set_up_dashboard(api)
     assert await api.call({"type": "lovelace/dashboards/list"}) == []
+
+
+async def test_fakes_are_added_through_the_config_flow(
+    located_hass: HomeAssistant, api: Any
+) -> None:
+    """scripts/develop --fakes: the fake Sungrow and AlphaESS added as a user adds them."""
+    hass = located_hass
+    async with (
+        FakeSungrow(port=0) as sungrow,
+        FakeAlphaEss(port=0) as alphaess,
+    ):
+        rows = await boot.add_fakes(
+            api, None, ("127.0.0.1", alphaess.port), ("127.0.0.1", sungrow.port)
+        )
+        await hass.async_block_till_done()
+        assert rows == [
+            ("Fake AlphaESS", f"127.0.0.1:{alphaess.port}"),
+            ("Fake Sungrow", f"127.0.0.1:{sungrow.port}"),
+        ]
+        entries = {e.data["source"]: e for e in hass.config_entries.async_entries(DOMAIN)}
+        assert entries["sungrow_modbus"].title == "Sungrow SH10RT"
+        assert entries["sungrow_modbus"].state is ConfigEntryState.LOADED
+        assert entries["modbus"].state is ConfigEntryState.LOADED
+        # A kept config dir runs it again: the inverter is already there, nothing added.
+        await boot.add_fakes(api, None, None, ("127.0.0.1", sungrow.port))
+        assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_energy_prefs_pass_validation(

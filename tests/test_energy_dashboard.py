@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from .conftest import NOON_ISH, advance, setup_entry
+from .conftest import NOON_ISH, advance, energy_grid_source, setup_entry
 
 
 @pytest.fixture(autouse=True)
@@ -57,19 +57,9 @@ async def test_energy_dashboard_accepts_sensors(
     await manager.async_update(
         {
             "energy_sources": [
-                {
-                    "type": "grid",
-                    "stat_energy_from": energy["grid_in"],
-                    "stat_energy_to": energy["grid_out"],
-                    "stat_cost": None,
-                    "entity_energy_price": None,
-                    "number_energy_price": None,
-                    "stat_compensation": None,
-                    "entity_energy_price_export": None,
-                    "number_energy_price_export": None,
-                    "stat_rate": "sensor.rooftop_grid_power",
-                    "cost_adjustment_day": 0,
-                },
+                energy_grid_source(
+                    energy["grid_in"], energy["grid_out"], "sensor.rooftop_grid_power"
+                ),
                 {
                     "type": "solar",
                     "stat_energy_from": energy["pv"],

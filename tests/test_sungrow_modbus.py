@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_DISPATCH
+from custom_components.sunstream.pysunstream.modbus.registers import Table
 from custom_components.sunstream.pysunstream.sungrow.registers import (
     COMMAND_CHARGE,
     COMMAND_DISCHARGE,
@@ -230,13 +231,13 @@ async def test_charge_discharge_stop(hass: HomeAssistant, fake: FakeSungrow) -> 
     entry = await _entry(hass, fake)
     events = async_capture_events(hass, EVENT_DISPATCH)
     ems = ("ems_mode", "ems_command", "ems_power")
-
+    # An SH10RT takes the power in % of its 10 kW rating (sungrow/models.py, PowerUnit).
     await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
-    assert [fake.get(k) for k in ems] == [2, COMMAND_CHARGE, 2000]
+    assert [fake.get(k) for k in ems] == [2, COMMAND_CHARGE, 20]
     assert _value(hass, "_mode") == "forced_charge"
 
     await _command(hass, entry, "discharge", power=1500, target_soc=20, duration=30)
-    assert [fake.get(k) for k in ems] == [2, COMMAND_DISCHARGE, 1500]
+    assert [fake.get(k) for k in ems] == [2, COMMAND_DISCHARGE, 15]
     await _refresh(hass, entry)
     assert float(_value(hass, "_battery_power")) == pytest.approx(1500)
 
@@ -310,6 +311,35 @@ async def test_settings_are_the_inverters(hass: HomeAssistant, fake: FakeSungrow
     assert fake.get("max_soc") == 1000
 
 
+async def test_forced_charging_windows(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    """The inverter's two forced-charging windows: shown as read back, written on change."""
+    entry = await _entry(hass, fake)
+    start = _entity(hass, "time", "_charge_window_1_start")
+    window = _entity(hass, "switch", "_charge_window_1")
+    assert hass.states.get(start).state == "01:00:00"  # type: ignore[union-attr]
+    assert hass.states.get(window).state == STATE_OFF  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "time", "set_value", {"entity_id": start, "time": "02:30:00"}, blocking=True
+    )
+    assert (fake.get("forced_charge_1_start_h"), fake.get("forced_charge_1_start_m")) == (2, 30)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": window}, blocking=True)
+    await _refresh(hass, entry)
+    assert fake.get("forced_charge") == 0xAA
+    assert hass.states.get(window).state == STATE_ON  # type: ignore[union-attr]
+    second = _entity(hass, "switch", "_charge_window_2")
+    assert hass.states.get(second).state == STATE_ON  # type: ignore[union-attr]  # one switch
+    writes = sum(fake.writes.values())
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "time",
+            "set_value",
+            {"entity_id": _entity(hass, "time", "_charge_window_1_end"), "time": "02:00:00"},
+            blocking=True,
+        )
+    assert sum(fake.writes.values()) == writes
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_link_drop_and_return(hass: HomeAssistant, fake: FakeSungrow) -> None:
     entry = await _entry(hass, fake)
     events = async_capture_events(hass, EVENT_CONNECTIVITY)
@@ -354,6 +384,18 @@ async def test_string_inverter_has_no_battery(hass: HomeAssistant) -> None:
         assert len(devices) == 1
         assert not [s for s in hass.states.async_all("sensor") if "state_of_charge" in s.entity_id]
         assert float(_value(hass, "_pv_power")) >= 0
+        assert float(_value(hass, "_grid_import_energy")) == pytest.approx(2000, abs=1)
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_string_inverter_without_meter_counters(hass: HomeAssistant) -> None:
+    """No meter counters on this SG: no grid energy entities rather than ones stuck unknown."""
+    async with FakeSungrow(device_type_code=0x2430) as inverter:
+        inverter.illegal |= {(Table.INPUT, a) for a in range(5094, 5102)}
+        entry = await _entry(hass, inverter)
+        sensors = [s.entity_id for s in hass.states.async_all("sensor")]
+        assert not [s for s in sensors if "grid_import_energy" in s or "grid_export_energy" in s]
+        assert _value(hass, "_grid_power") != STATE_UNAVAILABLE
         await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -412,15 +454,23 @@ async def test_shared_connection(hass: HomeAssistant, fake: FakeSungrow) -> None
 async def test_the_shared_port_is_not_another_system(
     hass: HomeAssistant, fake: FakeSungrow
 ) -> None:
-    """Adding the shared port as a system finds the same inverter: refused, nothing moves."""
+    """Our own shared port, added or reconfigured to in this Home Assistant: refused, said why."""
     entry = await _entry(hass, fake)
     port = _free_port()
     await _share(hass, entry, port=port)
     flow_id = await _start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, _form(port))
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "shared_endpoint"
+    assert result["description_placeholders"] == {"name": entry.title}
+    # A system must not read its inverter through itself.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _form(port))
+    assert result["reason"] == "shared_endpoint"
     assert entry.data["port"] == fake.port
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
     await hass.config_entries.async_unload(entry.entry_id)
 
 

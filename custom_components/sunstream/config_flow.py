@@ -20,7 +20,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.util import slugify
 import probatio as vol
@@ -68,7 +68,7 @@ from .pysunstream.winet import (
     async_fetch_fingerprint,
 )
 from .runtime import SunstreamConfigEntry
-from .shared_modbus import CONF_SHARED_MODBUS, validate_shared
+from .shared_modbus import CONF_SHARED_MODBUS, SharedModbusOptions, validate_shared
 from .sources import split_host
 
 STEP_WINET = "winet"
@@ -120,6 +120,16 @@ MODBUS_KINDS: dict[str, ModbusKind] = {
     STEP_ALPHAESS: ModbusKind(SourceType.MODBUS, ALPHAESS_FORM.flatten, _identify_alphaess),
     STEP_SUNGROW: ModbusKind(SourceType.SUNGROW_MODBUS, SUNGROW_FORM.flatten, _identify_sungrow),
 }
+
+
+def _is_its_shared_endpoint(entry: SunstreamConfigEntry, data: Mapping[str, Any]) -> bool:
+    """Whether ``data`` points at ``entry``'s own shared Modbus endpoint.
+
+    The device found there is ``entry``'s (same serial) and the port is the
+    one Sunstream serves for it (shared_modbus.py), not the device's own.
+    """
+    shared = SharedModbusOptions.of(entry.options).port
+    return shared != 0 and data[CONF_PORT] == shared != entry.data.get(CONF_PORT)
 
 
 def _reads_its_device(entry: SunstreamConfigEntry) -> bool:
@@ -304,14 +314,21 @@ class SunstreamConfigFlow(ConfigFlow, domain=DOMAIN):
         if identity is None:
             return self._connection_form(step_id, user_input, errors, placeholders)
         await self.async_set_unique_id(identity.serial)
+        existing = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, identity.serial
+        )
+        if existing is not None and _is_its_shared_endpoint(existing, data):
+            # Sunstream's own endpoint in front of a system it already reads:
+            # one Home Assistant needs it once
+            # (docs/configuration.md#sharing-the-modbus-connection).
+            return self.async_abort(
+                reason="shared_endpoint", description_placeholders={"name": existing.title}
+            )
         if self.source == SOURCE_RECONFIGURE:
             self._abort_if_unique_id_mismatch(reason="wrong_unit")
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data_updates=data
             )
-        existing = self.hass.config_entries.async_entry_for_domain_unique_id(
-            DOMAIN, identity.serial
-        )
         if existing is not None and _reads_its_device(existing):
             # The device answers its entry at the old address: this one is a
             # way to the same device (a shared Modbus port, a proxy), not a move.

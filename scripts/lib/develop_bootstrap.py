@@ -3,8 +3,9 @@
 Once the instance answers on HTTP, this onboards it (owner user ``demo`` /
 ``sunstream``) and adds one simulated Sunstream system, so that
 ``scripts/develop`` ends with a logged-in-ready UI showing live entities.
-With ``--winet HOST:PORT`` / ``--alphaess HOST:PORT`` (``scripts/develop
---fakes``) it also adds the fake WiNet gateway and the fake AlphaESS unit
+With ``--winet HOST:PORT`` / ``--alphaess HOST:PORT`` / ``--sungrow
+HOST:PORT`` (``scripts/develop --fakes``) it also adds the fake WiNet
+gateway, the fake AlphaESS unit and the fake Sungrow inverter (Modbus TCP)
 running there, through the same config-flow steps a user takes.
 
 Everything goes through Home Assistant's public HTTP APIs, the very ones the
@@ -79,6 +80,8 @@ ALPHAESS_OPTION = "alphaess"
 WINET_USERNAME = "admin"
 WINET_PASSWORD = "pw8888"
 ALPHAESS_UNIT = 85
+SUNGROW_OPTION = "sungrow_modbus"
+SUNGROW_UNIT = 1
 # Named like the system of the examples in docs/ (docs/use-cases.md,
 # docs/examples/dashboard.yaml), so they work in the demo as they are.
 SYSTEM: dict[str, Any] = {
@@ -836,6 +839,14 @@ def alphaess_form(host: str, port: int) -> dict[str, Any]:
     }
 
 
+def sungrow_form(host: str, port: int) -> dict[str, Any]:
+    """The Sungrow Modbus step for the fake inverter, as on its LAN port."""
+    return {
+        "host": host,
+        "connection": {"port": port, "unit_id": SUNGROW_UNIT, "connection_type": "lan"},
+    }
+
+
 async def add_device(hass: Hass, label: str, option: str, form: Mapping[str, Any]) -> str | None:
     """Add a fake device through the config flow; return its entry id (None: kept).
 
@@ -869,7 +880,10 @@ async def wait_until_loaded(hass: Hass, entry_ids: list[str], limit: float) -> N
 
 
 async def add_fakes(
-    hass: Hass, winet: tuple[str, int] | None, alphaess: tuple[str, int] | None
+    hass: Hass,
+    winet: tuple[str, int] | None,
+    alphaess: tuple[str, int] | None,
+    sungrow: tuple[str, int] | None = None,
 ) -> list[tuple[str, str]]:
     """Add the fake devices that run; return banner rows describing them."""
     fakes = []
@@ -877,6 +891,8 @@ async def add_fakes(
         fakes.append(("Fake WiNet", winet, WINET_OPTION, winet_form(*winet)))
     if alphaess is not None:
         fakes.append(("Fake AlphaESS", alphaess, ALPHAESS_OPTION, alphaess_form(*alphaess)))
+    if sungrow is not None:
+        fakes.append(("Fake Sungrow", sungrow, SUNGROW_OPTION, sungrow_form(*sungrow)))
     added = []
     for label, _, option, form in fakes:
         if (entry_id := await add_device(hass, label.lower(), option, form)) is not None:
@@ -953,6 +969,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also add the (fake) AlphaESS unit listening there (unit 85)",
     )
     parser.add_argument(
+        "--sungrow",
+        type=split_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="also add the (fake) Sungrow inverter listening there (Modbus TCP, unit 1)",
+    )
+    parser.add_argument(
         "--check-port",
         action="store_true",
         help="only check that --config-dir serves on --url's port (before starting HA)",
@@ -970,7 +993,7 @@ async def run(args: argparse.Namespace) -> None:
         await wait_until_running(hass, RUNNING_TIMEOUT, args.hass_pid, console)
         await confirm_http_settings(hass)
         await add_system(hass)
-        fakes = await add_fakes(hass, args.winet, args.alphaess)
+        fakes = await add_fakes(hass, args.winet, args.alphaess, args.sungrow)
         await set_up_energy(hass)
         await set_up_dashboard(hass)
         await dismiss_setup_issues(hass)

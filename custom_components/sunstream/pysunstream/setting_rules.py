@@ -76,6 +76,29 @@ def applied(settings: DeviceSettings, change: SettingChange) -> DeviceSettings:
     return replace(settings, export_limit=float(value))
 
 
+def stored_clock(hour: float | None, minute: float | None) -> time | None:
+    """A time a device stores as hour and minute; ``None`` if missing or not a clock time.
+
+    Sungrow devices end a window at 24:00 (the end of the day), which a
+    :class:`~datetime.time` cannot hold: it is shown as 23:59, and
+    :func:`stored_end` writes 23:59 back as 24:00, so an unchanged window is
+    never rewritten.
+    """
+    if hour is None or minute is None:
+        return None
+    h, m = int(hour), int(minute)
+    if (h, m) == (24, 0):
+        return time(23, 59)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        return None
+    return time(h, m)
+
+
+def stored_end(end: time) -> tuple[int, int]:
+    """Hour and minute to store for a window ``end``: 23:59 as the device's 24:00."""
+    return (24, 0) if (end.hour, end.minute) == (23, 59) else (end.hour, end.minute)
+
+
 def _clock(value: time) -> str:
     return value.strftime("%H:%M")
 

@@ -13,6 +13,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 import pytest
 
+from custom_components.sunstream.pysunstream.errors import SourceUnavailable
 from custom_components.sunstream.pysunstream.modbus.client import ModbusClient
 from custom_components.sunstream.pysunstream.modbus.endpoint import (
     RECENT_WRITES,
@@ -20,8 +21,9 @@ from custom_components.sunstream.pysunstream.modbus.endpoint import (
     SharedEndpoint,
     passed_on,
 )
+from custom_components.sunstream.pysunstream.model import Metric, Snapshot
 from custom_components.sunstream.pysunstream.sungrow import SungrowModbusSource
-from sunstream_fakes.sungrow_fake import FakeSungrow
+from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -238,4 +240,56 @@ async def test_a_taken_port_is_an_os_error(source: SungrowModbusSource) -> None:
             await second.start()
     finally:
         other.close()
+        await endpoint.stop()
+
+
+async def _poll_until_answered(reader: SungrowModbusSource) -> Snapshot:
+    for _ in range(50):
+        try:
+            return await reader.async_poll(datetime.now(UTC))
+        except SourceUnavailable:
+            await asyncio.sleep(0.2)
+    return await reader.async_poll(datetime.now(UTC))
+
+
+async def test_a_second_sunstream_reads_through_the_endpoint_while_faults_are_injected(
+    fake: FakeSungrow, source: SungrowModbusSource
+) -> None:
+    """Another Home Assistant's Sunstream pointed at the endpoint: one client at the inverter.
+
+    Every read forwarded (``max_age`` 0), so the faults reach the second
+    reader as they would reach Sunstream itself, and both recover.
+    """
+    connections = fake.connections
+    endpoint = SharedEndpoint(
+        source.client, policy=EndpointPolicy(max_age=0, forwards_per_second=100)
+    )
+    await endpoint.start()
+    second = SungrowModbusSource("127.0.0.1", endpoint.port, timeout=1)
+    try:
+        serial, model = await second.identify()
+        assert (serial, model.name) == (SERIAL, "SH10RT")
+        snapshot = await second.async_poll(datetime.now(UTC))
+        fake.step()
+        soc = snapshot.get(Metric.BATTERY_SOC)
+        assert soc == pytest.approx(fake.get("battery_soc") / 10, abs=1)
+        fake.exception = ExcCodes.DEVICE_FAILURE
+        with pytest.raises(SourceUnavailable):
+            await second.async_poll(datetime.now(UTC))
+        with pytest.raises(SourceUnavailable):
+            await source.async_poll(datetime.now(UTC))
+        fake.exception = None
+        # Through faults the inverter saw one client, and no new connection.
+        assert (fake.connections, len(fake.handlers), fake.refusals) == (connections, 1, 0)
+        fake.silent = True  # the inverter stops answering: the endpoint says 0x0B
+        with pytest.raises(SourceUnavailable):
+            await second.async_poll(datetime.now(UTC))
+        fake.silent = False
+        snapshot = await _poll_until_answered(second)  # both sessions back off, then return
+        assert snapshot.get(Metric.GRID_IMPORT_ENERGY) is not None
+        await _poll_until_answered(source)
+        # Sunstream's own session reconnected after the silence; never a second client.
+        assert (fake.connections, len(fake.handlers), fake.refusals) == (connections + 1, 1, 0)
+    finally:
+        await second.async_close()
         await endpoint.stop()

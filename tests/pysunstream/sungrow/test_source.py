@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 import logging
 
 import pytest
@@ -12,6 +12,7 @@ from custom_components.sunstream.pysunstream.controls import (
     Configurable,
     Setting,
     SettingChange,
+    Window,
 )
 from custom_components.sunstream.pysunstream.dispatch import Command, CommandKind
 from custom_components.sunstream.pysunstream.errors import (
@@ -27,11 +28,16 @@ from custom_components.sunstream.pysunstream.model import (
     as_number,
 )
 from custom_components.sunstream.pysunstream.source import Source
-from custom_components.sunstream.pysunstream.sungrow import Connection, SungrowModbusSource
+from custom_components.sunstream.pysunstream.sungrow import (
+    Connection,
+    SungrowModbusSource,
+    schedule,
+)
 from custom_components.sunstream.pysunstream.sungrow.registers import (
     COMMAND_CHARGE,
     COMMAND_STOP,
     EXPORT_LIMIT_ON,
+    SCHEDULE_ADDRESS,
 )
 from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
@@ -150,6 +156,9 @@ async def test_string_inverter(make_source: MakeSource) -> None:
             grid = as_number(snapshot.get(Metric.GRID_POWER))
             assert grid == pytest.approx(fake.get("grid_power"), abs=400)
             assert snapshot.get(Metric.PV_ENERGY_TOTAL) == pytest.approx(9876.5, abs=1)
+            # The meter's lifetime counters (5094 export, 5098 import).
+            assert snapshot.get(Metric.GRID_IMPORT_ENERGY) == pytest.approx(2000, abs=1)
+            assert snapshot.get(Metric.GRID_EXPORT_ENERGY) == pytest.approx(3000, abs=1)
             with pytest.raises(CommandRejected) as err:
                 await source.async_dispatch(_command(CommandKind.CHARGE))
             assert err.value.key == "no_battery"
@@ -158,22 +167,30 @@ async def test_string_inverter(make_source: MakeSource) -> None:
             await source.async_close()
 
 
-async def test_forced_charge_is_written_and_read_back(
-    fake: FakeSungrow, make_source: MakeSource
-) -> None:
-    source = make_source()
-    await source.async_poll(_now())
-    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
-    assert [fake.get(k) for k in ("ems_mode", "ems_command", "ems_power")] == [
-        2,
-        COMMAND_CHARGE,
-        2500,
-    ]
-    snapshot = await source.async_poll(_now())
-    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_CHARGE.value
-    assert snapshot.get(Metric.BATTERY_POWER) == -2500
-    await source.async_dispatch(_command(CommandKind.STOP))
-    assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+@pytest.mark.parametrize(
+    ("code", "word"),
+    [(0x0E03, 25), (0x0E13, 2500)],  # SH10RT: % of its 10 kW rating; SH10RT-20: W
+    ids=["percent", "watt"],
+)
+async def test_forced_charge_is_written_and_read_back(code: int, word: int) -> None:
+    async with FakeSungrow(device_type_code=code, speed=60) as fake:
+        source = SungrowModbusSource("127.0.0.1", fake.port, timeout=0.5)
+        try:
+            await source.async_poll(_now())
+            await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+            assert [fake.get(k) for k in ("ems_mode", "ems_command", "ems_power")] == [
+                2,
+                COMMAND_CHARGE,
+                word,
+            ]
+            snapshot = await source.async_poll(_now())
+            assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.FORCED_CHARGE.value
+            assert snapshot.get(Metric.BATTERY_POWER) == -2500  # the inverter took 2.5 kW
+            assert snapshot.extras["ems_power"] == 2500  # read back, in W either way
+            await source.async_dispatch(_command(CommandKind.STOP))
+            assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
+        finally:
+            await source.async_close()
 
 
 async def test_unchanged_ems_words_are_not_written_again(
@@ -358,3 +375,85 @@ async def test_battery_direction_without_running_state(
     await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
     snapshot = await source.async_poll(_now())
     assert snapshot.get(Metric.BATTERY_POWER) == -2500
+
+
+_WINDOW_1, _WINDOW_2 = Setting.CHARGE_WINDOW_1, Setting.CHARGE_WINDOW_2
+
+
+async def test_forced_charging_windows_are_read_back_and_written_only_when_they_change(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    spec = source.settings_spec
+    assert spec.windows == {_WINDOW_1, _WINDOW_2}
+    assert spec.write_group(_WINDOW_1) == spec.write_group(_WINDOW_2)  # one switch
+    windows = source.reported_settings().windows
+    assert windows[_WINDOW_1] == Window(start=time(1), end=time(5), enabled=False)
+    assert windows[_WINDOW_2] == Window(start=time(0), end=time(0), enabled=False)
+    fake.set("forced_charge_days", 0)  # weekdays only, set in the maker's app
+    wanted = Window(start=time(2, 30), end=time(23, 59), enabled=True)
+    await source.async_write_setting(SettingChange(setting=_WINDOW_1, value=wanted))
+    assert [fake.get(k) for k in schedule.WINDOW_KEYS[_WINDOW_1]] == [2, 30, 24, 0]
+    assert fake.get("forced_charge") == schedule.ENABLE
+    assert fake.get("forced_charge_days") == schedule.EVERY_DAY  # a daily window
+    windows = source.reported_settings().windows
+    assert windows[_WINDOW_1] == wanted
+    assert windows[_WINDOW_2].enabled  # the same switch
+    writes = sum(fake.writes.values())
+    await source.async_write_setting(SettingChange(setting=_WINDOW_1, value=wanted))
+    assert sum(fake.writes.values()) == writes
+    # The inverter honours it: inside the window it charges up to the target.
+    fake.clock = lambda: time(3)
+    snapshot = await source.async_poll(_now())
+    assert snapshot.get(Metric.BATTERY_POWER) == -5000
+    fake.clock = lambda: time(1)
+    snapshot = await source.async_poll(_now())
+    assert (snapshot.get(Metric.BATTERY_POWER) or 0) > -5000
+
+
+async def test_bad_windows_write_nothing(fake: FakeSungrow, make_source: MakeSource) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    backwards = Window(start=time(6), end=time(2), enabled=True)
+    with pytest.raises(CommandRejected) as err:
+        await source.async_write_setting(SettingChange(setting=_WINDOW_2, value=backwards))
+    assert err.value.key == "window_end_before_start"
+    assert not fake.writes
+    fake.refuse_writes = True
+    moved = Window(start=time(1), end=time(6), enabled=False)
+    with pytest.raises(CommandFailed) as failed:
+        await source.async_write_setting(SettingChange(setting=_WINDOW_1, value=moved))
+    assert failed.value.key == "setting_refused"
+    assert source.reported_settings().windows[_WINDOW_1].end == time(5)
+
+
+async def test_an_inverter_without_the_schedule_has_no_windows(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    fake.illegal |= {
+        (Table.HOLDING, SCHEDULE_ADDRESS + offset) for offset in schedule.OFFSETS.values()
+    }
+    source = make_source()
+    await source.async_poll(_now())
+    assert source.settings_spec.windows == frozenset()
+    assert source.reported_settings().windows == {}
+    with pytest.raises(CommandRejected) as err:
+        await source.async_write_setting(
+            SettingChange(setting=_WINDOW_1, value=Window(start=time(1), end=time(2), enabled=True))
+        )
+    assert err.value.key == "setting_unsupported"
+
+
+async def test_a_string_inverter_without_meter_counters_has_no_grid_energy() -> None:
+    async with FakeSungrow(device_type_code=0x2430) as fake:
+        fake.illegal |= {(Table.INPUT, a) for a in range(5094, 5102)}
+        source = SungrowModbusSource("127.0.0.1", fake.port)
+        try:
+            snapshot = await source.async_poll(_now())
+            assert Metric.GRID_IMPORT_ENERGY not in snapshot.metrics
+            assert Metric.GRID_EXPORT_ENERGY not in snapshot.metrics
+            assert snapshot.get(Metric.GRID_POWER) is not None  # the meter's power still
+            assert snapshot.get(Metric.PV_ENERGY_TOTAL) is not None
+        finally:
+            await source.async_close()

@@ -24,7 +24,16 @@ Typical use::
 from __future__ import annotations
 
 from .mapping import UNITS
-from .models import MODELS, Connection, Family, Model, Profile, model_of, resolve_profile
+from .models import (
+    MODELS,
+    Connection,
+    Family,
+    Model,
+    PowerUnit,
+    Profile,
+    model_of,
+    resolve_profile,
+)
 from .source import DEFAULT_POLL_INTERVAL, DEFAULT_UNIT, SOURCE_TYPE, SungrowModbusSource
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "Connection",
     "Family",
     "Model",
+    "PowerUnit",
     "Profile",
     "SungrowModbusSource",
     "model_of",

@@ -51,6 +51,7 @@ from .registers import (
     RUNNING_CHARGING,
     RUNNING_DISCHARGING,
 )
+from .schedule import OFFSETS as SCHEDULE_WORDS
 
 MANUFACTURER = "Sungrow"
 
@@ -67,8 +68,10 @@ _STATUS: Mapping[str, InverterStatus] = {
     "fault": InverterStatus.FAULT,
 }
 
-#: Raw words that only make sense decoded.
-_HIDDEN = frozenset({"running_state", "battery_power_magnitude", "ems_mode", "ems_command"})
+#: Raw words that only make sense decoded (the schedule's as window settings).
+_HIDDEN = frozenset(
+    {"running_state", "battery_power_magnitude", "ems_mode", "ems_command", *SCHEDULE_WORDS}
+)
 
 
 def status_of(system_state: Value) -> InverterStatus:
@@ -166,7 +169,11 @@ def build_snapshot(
         reg for cadence in (Cadence.REALTIME, Cadence.SLOW) for reg in profile.registers(cadence)
     ]
     metrics: dict[Metric, Value] = {
-        reg.metric: values.get(reg.key) for reg in rows if reg.metric is not None
+        # A row the inverter does not answer (exception 2) is no metric at
+        # all, so it gets no entity (an SG without meter counters).
+        reg.metric: values.get(reg.key)
+        for reg in rows
+        if reg.metric is not None and reg.key in values
     }
     devices: tuple[DeviceReading, ...] = ()
     if profile.hybrid:

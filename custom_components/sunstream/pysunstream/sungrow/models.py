@@ -26,6 +26,14 @@ class Family(StrEnum):
     STRING = "sg"
 
 
+class PowerUnit(StrEnum):
+    """The unit a model takes its forced charge/discharge power in (holding 13051)."""
+
+    WATT = "W"
+    PERCENT = "%"
+    """Of the rated power (input 5000)."""
+
+
 class Connection(StrEnum):
     """Where Sunstream talks Modbus TCP: the inverter's own LAN port or the WiNet-S dongle."""
 
@@ -119,6 +127,7 @@ class Quirk:
     max_count: int | None = None
     spacing: float | None = None
     missing: frozenset[str] = frozenset()
+    ems_power_unit: PowerUnit | None = None
 
     def applies(self, model: Model, connection: Connection) -> bool:
         """Whether this quirk concerns ``model`` reached over ``connection``."""
@@ -152,6 +161,14 @@ QUIRKS: tuple[Quirk, ...] = (
         families=frozenset({Family.STRING}),
         inverted=frozenset({"grid_power"}),
     ),
+    Quirk(
+        # The document gives the forced power at 13051 as "0 to 100 %" for
+        # the SH*.0RT, in W for the SH*K (assumption: the first RT revisions;
+        # the -V112, -V122 and -20 revisions take W).
+        source="docs/protocols/sungrow-modbus.md#ems",
+        models=frozenset({"SH5.0RT", "SH6.0RT", "SH8.0RT", "SH10RT"}),
+        ems_power_unit=PowerUnit.PERCENT,
+    ),
 )
 
 
@@ -166,6 +183,7 @@ class Profile:
     max_count: int = MAX_REGISTERS_PER_READ
     spacing: float = 0.05
     missing: frozenset[str] = frozenset()
+    ems_power_unit: PowerUnit = PowerUnit.WATT
 
     @property
     def low_word_first(self) -> bool:
@@ -224,5 +242,17 @@ def resolve_profile(
             max_count=quirk.max_count or profile.max_count,
             spacing=quirk.spacing if quirk.spacing is not None else profile.spacing,
             missing=profile.missing | quirk.missing,
+            ems_power_unit=quirk.ems_power_unit or profile.ems_power_unit,
         )
     return profile
+
+
+def with_rated_power(profile: Profile, rated_w: float | None) -> Profile:
+    """``profile`` reading and writing a forced power in % as W (``ems_power`` scale).
+
+    One % is a hundredth of the rated power; a model in W, or an unknown
+    rating, keeps the documented scale.
+    """
+    if profile.ems_power_unit is not PowerUnit.PERCENT or not rated_w:
+        return profile
+    return replace(profile, scales={**profile.scales, "ems_power": rated_w / 100})

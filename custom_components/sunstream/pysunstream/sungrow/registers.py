@@ -82,6 +82,14 @@ EXPORT_LIMIT_OFF = 0x55
 EMS_ADDRESS = 13049
 EMS_COUNT = 3
 
+#: Holding 33207.. "forced charging": the switch (0xAA on, 0x55 off), its
+#: valid days (0 weekdays, 1 every day), then per window start hour, start
+#: minute, end hour (0-24), end minute and target SOC (%). The words are
+#: decoded and planned in :mod:`.schedule`
+#: (docs/protocols/sungrow-modbus.md#forced-charging-windows).
+SCHEDULE_ADDRESS = 33207
+SCHEDULE_COUNT = 12
+
 MPPTS = 2
 
 
@@ -195,7 +203,23 @@ def _string() -> list[Register]:
     return [
         _r("inverter_power", 5030, S32, 1, W, table=_IN),
         _r("grid_power", 5082, S32, 1, W, metric=Metric.GRID_POWER, table=_IN),
+        # The meter's lifetime counters (SG with a Sungrow meter; an SG that
+        # lacks them answers exception 2 and has no grid energy entities).
+        _r("grid_export_energy", 5094, U32, 0.1, KWH, metric=Metric.GRID_EXPORT_ENERGY, table=_IN),
+        _r("grid_import_energy", 5098, U32, 0.1, KWH, metric=Metric.GRID_IMPORT_ENERGY, table=_IN),
         _r("total_pv_energy", 5143, U32, 0.1, KWH, metric=Metric.PV_ENERGY_TOTAL, table=_IN),
+    ]
+
+
+def _schedule() -> list[Register]:
+    """The forced-charging schedule words, read slowly like every setting (flash)."""
+    keys = ["forced_charge", "forced_charge_days"]
+    for n in (1, 2):
+        keys += [f"forced_charge_{n}_{part}" for part in ("start_h", "start_m", "end_h", "end_m")]
+        keys.append(f"forced_charge_{n}_target_soc")
+    return [
+        _r(key, SCHEDULE_ADDRESS + offset, U16, cadence=_SLOW, table=_HOLD)
+        for offset, key in enumerate(keys)
     ]
 
 
@@ -206,7 +230,7 @@ def _sorted(rows: list[Register]) -> tuple[Register, ...]:
 #: Rows every residential Sungrow inverter answers.
 COMMON: tuple[Register, ...] = _sorted([*_identity(), *_inverter()])
 #: Rows only hybrid (SH) inverters answer: the 13000 block, EMS and battery.
-HYBRID: tuple[Register, ...] = _sorted(_hybrid())
+HYBRID: tuple[Register, ...] = _sorted([*_hybrid(), *_schedule()])
 #: Rows only string (SG) inverters answer.
 STRING: tuple[Register, ...] = _sorted(_string())
 
@@ -219,12 +243,13 @@ BY_KEY: Mapping[str, Register] = {reg.key: reg for reg in (*STRING, *COMMON, *HY
 DOCUMENTED_RANGES: Mapping[Table, tuple[tuple[int, int], ...]] = {
     Table.INPUT: (
         (4949, 5049),  # protocol, versions, serial, device type, energies, MPPTs, phases
-        (5082, 5083),  # SG meter power
+        (5082, 5103),  # SG meter: power, phases, load, export/import/consumption totals
         (5143, 5144),  # SG total yield
         (12999, 13049),  # hybrid running block
     ),
     Table.HOLDING: (
         (12999, 13099),  # start/stop, EMS, SOC limits, export limit, backup reserve
         (33046, 33048),  # battery power limits and capacity
+        (SCHEDULE_ADDRESS, SCHEDULE_ADDRESS + SCHEDULE_COUNT - 1),  # forced-charging windows
     ),
 }

@@ -6,10 +6,11 @@ tests; WiNet-S in brackets, where no read may exceed 38 registers):
 * every poll: 5002..5035 (1), the 13000 block 12999..13045 (1 [2]) and the
   EMS block 13049..13051 read back (1): **3** [4] reads;
 * every ``slow_every`` polls (and the first): settings and battery limits
-  13057..13099 (1 [2]) and 33046..33048 (1), and the 5003 lifetime output;
+  13057..13099 (1 [2]) and 33046..33048 (1), the forced-charging schedule
+  33207..33218 (1), and the 5003 lifetime output;
 * once per connection: identity (serial, device type code, ARM version).
 
-A string inverter reads 5002..5035 and its meter at 5082 every poll.
+A string inverter reads 5002..5035 and its meter at 5082..5099 every poll.
 
 Registers answered with exception 2 are read one at a time once, then left
 out of the plan until the next connection (an inverter that lacks one,
@@ -38,6 +39,7 @@ from ..controls import (
     Setting,
     SettingChange,
     SettingsSpec,
+    Window,
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandError, CommandFailed, CommandRejected
@@ -54,12 +56,14 @@ from .models import (
     UNKNOWN,
     Connection,
     Model,
+    PowerUnit,
     Profile,
     Quirk,
     Ranges,
     model_of,
     readable,
     resolve_profile,
+    with_rated_power,
 )
 from .registers import (
     BY_KEY,
@@ -72,6 +76,17 @@ from .registers import (
     EMS_SELF_CONSUMPTION,
     EXPORT_LIMIT_OFF,
     EXPORT_LIMIT_ON,
+    SCHEDULE_ADDRESS,
+    SCHEDULE_COUNT,
+)
+from .schedule import (
+    OFFSETS as SCHEDULE_WORDS,
+    SWITCH as SCHEDULE_SWITCH,
+    WINDOW_KEYS,
+    WRITE_GROUPS as WINDOW_WRITE_GROUPS,
+    planned_words,
+    switch as schedule_switch,
+    windows as schedule_windows,
 )
 
 SOURCE_TYPE = "sungrow_modbus"
@@ -161,7 +176,10 @@ class SungrowModbusSource:
         self._connects_seen = self.client.stats.connects
         code = as_number(values.get("device_type_code"))
         model = model_of(int(code)) if code is not None else UNKNOWN
-        profile = resolve_profile(model, self.connection, quirks=self._quirks)
+        profile = with_rated_power(
+            resolve_profile(model, self.connection, quirks=self._quirks),
+            as_number(values.get("nominal_power")),
+        )
         if profile != self.profile:
             self.profile = profile
             self.client.spacing = profile.spacing
@@ -273,8 +291,14 @@ class SungrowModbusSource:
             self._command = None
             return
         code = COMMAND_CHARGE if command.kind is CommandKind.CHARGE else COMMAND_DISCHARGE
-        await self._write_ems(EMS_FORCED, code, round(command.power_w))
+        await self._write_ems(EMS_FORCED, code, self._ems_power_word(command.power_w))
         self._command = command
+
+    def _ems_power_word(self, power_w: float) -> int:
+        """The 13051 word for ``power_w``: W, or % of the rated power on models that take %."""
+        reg = BY_KEY["ems_power"]
+        word = round(power_w / self.profile.scale(reg.key, reg.scale))
+        return min(word, 100) if self.profile.ems_power_unit is PowerUnit.PERCENT else word
 
     async def _hold(self, now: datetime) -> None:
         """End the forced command Sunstream started once its time or SOC target is reached.
@@ -336,7 +360,12 @@ class SungrowModbusSource:
 
     @property
     def settings_spec(self) -> SettingsSpec:
-        """Reserve and charge-limit SOC, export limit and its switch, on hybrids."""
+        """Reserve and charge-limit SOC, export limit and its switch, on hybrids.
+
+        The two forced-charging windows where the inverter answers the
+        schedule registers (:mod:`.schedule`); they may overlap (window 1
+        wins, as the inverter's manual says).
+        """
         if not self.profile.hybrid:
             return SettingsSpec()
         nominal = as_number(self._identity_values.get("nominal_power")) or 0.0
@@ -345,7 +374,14 @@ class SungrowModbusSource:
             ranges[Setting.EXPORT_LIMIT] = NumberRange(
                 minimum=0, maximum=nominal, step=10, unit="W"
             )
-        return SettingsSpec(ranges=ranges, export_limit_switch=True)
+        has_windows = schedule_switch(self._slow_values) is not None
+        return SettingsSpec(
+            ranges=ranges,
+            export_limit_switch=True,
+            windows=frozenset(WINDOW_KEYS) if has_windows else frozenset(),
+            windows_may_overlap=True,
+            write_groups=WINDOW_WRITE_GROUPS if has_windows else {},
+        )
 
     def reported_settings(self) -> DeviceSettings:
         """The settings read back on the latest slow read."""
@@ -361,6 +397,7 @@ class SungrowModbusSource:
                 else int(mode) == EXPORT_LIMIT_ON
             ),
             export_limit=as_number(self._slow_values.get("export_limit")),
+            windows=schedule_windows(self._slow_values),
         )
 
     async def async_write_setting(self, change: SettingChange) -> None:
@@ -372,6 +409,9 @@ class SungrowModbusSource:
         when the register reads back another value).
         """
         validate_change(self.settings_spec, self.reported_settings(), change)
+        if isinstance(change.value, Window):
+            await self._write_window(change.setting, change.value)
+            return
         reg = BY_KEY[_SETTING_REGISTERS[change.setting]]
         raw = self._raw(change, reg)
         current = await self.client.read(reg.address, 1, Table.HOLDING)
@@ -392,6 +432,29 @@ class SungrowModbusSource:
                 "Sungrow: %s not applied: wrote %s, reads %s", change.setting, raw, current[0]
             )
             raise CommandFailed("setting_not_applied", setting=change.setting.value)
+
+    async def _write_window(self, setting: Setting, window: Window) -> None:
+        """Write the schedule words that differ (the switch last), then read the block back."""
+        words = planned_words(setting, window)
+        current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
+        changed = [offset for offset in sorted(words) if current[offset] != words[offset]]
+        # The switch (offset 0) last, so the inverter has the times when it turns on.
+        for offset in sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH]):
+            try:
+                await self.client.write(SCHEDULE_ADDRESS + offset, [words[offset]], WriteCode.FC06)
+            except ModbusError as err:
+                raise CommandFailed(
+                    "setting_refused", setting=setting.value, detail=str(err)
+                ) from err
+        if changed:
+            current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
+        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
+        block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
+        self._slow_values.update(decode_block(block, current, self.profile))
+        self._values.update(self._slow_values)
+        if any(current[offset] != word for offset, word in words.items()):
+            _LOGGER.warning("Sungrow: %s not applied: wrote %s, reads %s", setting, words, current)
+            raise CommandFailed("setting_not_applied", setting=setting.value)
 
     def _raw(self, change: SettingChange, reg: Register) -> int:
         """The register word for a change :func:`validate_change` accepted."""
@@ -425,6 +488,7 @@ class SungrowModbusSource:
             "max_count": profile.max_count,
             "spacing_s": profile.spacing,
             "scales": dict(profile.scales),
+            "ems_power_unit": profile.ems_power_unit.value,
             "inverted": sorted(profile.inverted),
             "unsupported": sorted(self._unsupported),
             "plans": {

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import time
 from types import MappingProxyType
 
 from ..controls import (
@@ -66,7 +65,14 @@ from ..controls import (
     sharing_storage,
 )
 from ..errors import CommandRejected
-from ..setting_rules import check_order, checked_number, only_switches_off, supports
+from ..setting_rules import (
+    check_order,
+    checked_number,
+    only_switches_off,
+    stored_clock,
+    stored_end,
+    supports,
+)
 from .messages import Param
 from .params import ENERGY_MANAGEMENT, FEED_IN, ParamInfo
 
@@ -151,7 +157,6 @@ WRITE_GROUPS = sharing_storage(
 )
 """Both windows write the one forced-charging switch (33208): one write budget."""
 
-END_OF_DAY = (23, 59)
 _FEED_IN_GROUP = frozenset({ADDR_FEED_IN, ADDR_FEED_IN_VALUE})
 SOC_RANGE = NumberRange(minimum=0, maximum=100, step=1, unit="%")
 """Target SOC limits as the device lists them (``[0~100]``, accuracy 0)."""
@@ -252,17 +257,6 @@ def settings_spec(params: Parameters, rated_power_w: float | None) -> SettingsSp
 # -- decoding ----------------------------------------------------------------------------
 
 
-def _clock(hour: float | None, minute: float | None) -> time | None:
-    if hour is None or minute is None:
-        return None
-    h, m = int(hour), int(minute)
-    if (h, m) == (24, 0):
-        return time(*END_OF_DAY)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        return None
-    return time(h, m)
-
-
 def _switch(value: float | None) -> bool | None:
     if value == ENABLE:
         return True
@@ -273,7 +267,7 @@ def _switch(value: float | None) -> bool | None:
 
 def _window(params: Parameters, addrs: WindowParams, enabled: bool) -> Window | None:
     sh, sm, eh, em = (params.number(addr, hidden=True) for addr in addrs.times)
-    start, end = _clock(sh, sm), _clock(eh, em)
+    start, end = stored_clock(sh, sm), stored_clock(eh, em)
     if start is None or end is None:
         return None
     return Window(start=start, end=end, enabled=enabled)
@@ -371,10 +365,7 @@ def _window_params(params: Parameters, setting: Setting, window: Window) -> list
     addrs = CHARGE_WINDOWS[setting]
     if not only_switches_off(_window(params, addrs, enabled=True), window):
         check_order(window)
-    end = (window.end.hour, window.end.minute)
-    if end == END_OF_DAY:
-        end = (24, 0)  # the device's end of day, shown as 23:59
-    clock = (window.start.hour, window.start.minute, *end)
+    clock = (window.start.hour, window.start.minute, *stored_end(window.end))
     wanted = [(addr, str(part)) for addr, part in zip(addrs.times, clock, strict=True)]
     if not window.enabled and any(
         params.number(addr, hidden=True) != float(text) for addr, text in wanted
