@@ -848,15 +848,20 @@ TABLES: dict[str, Callable[[], list[str]]] = {
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 
 
-def rewrite_doc(doc: Path = DOC) -> list[str]:
-    """Rewrite every generated block of ``doc``; returns the names rewritten."""
+def rewrite_doc(doc: Path = DOC, only: frozenset[str] | None = None) -> list[str]:
+    """Rewrite the generated blocks of ``doc`` (those named in ``only``, if given).
+
+    ``only`` lets one benchmark's fresh results replace its own tables while every other
+    block keeps the run it was made from (each carries its own "Measured …" stamp), so a
+    machine that holds some of the results never blanks the rest. Returns the names rewritten.
+    """
     text = doc.read_text(encoding="utf-8")
     done: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(2)
         table = TABLES.get(name)
-        if table is None:
+        if table is None or (only is not None and name not in only):
             return match.group(0)
         done.append(name)
         body = "\n".join(table()).rstrip("\n")
@@ -875,6 +880,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="name the figures and their commands")
     parser.add_argument("--check", action="store_true", help="list the results that are missing")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    parser.add_argument(
+        "--only",
+        type=lambda value: frozenset(value.split(",")),
+        help=f"rewrite only these blocks (comma-separated: {', '.join(TABLES)})",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, figure in FIGURE_SET.items():
@@ -897,7 +907,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{name}: {path.relative_to(REPO)}")
     if not args.figure and not args.no_doc and DOC.is_file():
-        print(f"docs/performance.md: rewrote {', '.join(rewrite_doc()) or 'nothing'}")
+        unknown = sorted((args.only or frozenset()) - TABLES.keys())
+        if unknown:
+            parser.error(f"unknown block(s): {', '.join(unknown)}")
+        done = rewrite_doc(only=args.only)
+        print(f"docs/performance.md: rewrote {', '.join(done) or 'nothing'}")
     return 0
 
 

@@ -94,3 +94,22 @@ def test_fleet_table_marks_the_busy_run(results: Path, others: float, marked: bo
     lines = fleet_report.table("now")
     assert (f"{others:g} **noisy** |" in lines[4]) is marked
     assert (NOTE in lines) is marked
+
+
+def test_only_rewrites_the_named_blocks(results: Path, tmp_path: Path) -> None:
+    """``--only`` replaces its blocks and leaves every other block's last run in place."""
+    doc = tmp_path / "performance.md"
+    kept = "Measured 2026-12-01 22:38 UTC: a table from an earlier run"
+    doc.write_text(
+        f"<!-- generated:fanout -->\n{kept}\n<!-- /generated:fanout -->\n"
+        "<!-- generated:figures -->\nold\n<!-- /generated:figures -->\n",
+        encoding="utf-8",
+    )
+    assert report.rewrite_doc(doc, only=frozenset({"figures"})) == ["figures"]
+    text = doc.read_text(encoding="utf-8")
+    assert kept in text
+    assert "old" not in text
+    assert "scripts/bench-report --figure" in text
+    # Without --only, a block with no results says so instead of keeping a stale table.
+    assert report.rewrite_doc(doc) == ["fanout", "figures"]
+    assert kept not in doc.read_text(encoding="utf-8")
