@@ -432,6 +432,35 @@ def _rate(rate: str) -> str:
     return "flat out" if rate == "max" else f"{rate}/s"
 
 
+def _noisy(runs: list[dict[str, Any]]) -> str:
+    """A warning when the rest of the machine disturbed any of ``runs``, else ``""``."""
+    noisy = [run for run in runs if run.get("noisy")]
+    if not noisy:
+        return ""
+    bound = noisy[0].get("noisy_above_percent", "?")
+    return (
+        f"**⚠ Noisy: in {len(noisy)} of {len(runs)} runs the rest of the machine used more "
+        f"than {bound} % of a core during the window** (`NOISY_PERCENT` in "
+        "`bench/fanout/harness.py`; those rows are marked ⚠): other work took the cores these "
+        "processes needed, so they compare nothing. Measure again on a quiet machine."
+    )
+
+
+def _versus(data: dict[str, Any]) -> str:
+    """The app against Node at each stream: throughput ratio and p99s."""
+    parts = []
+    for rate in data["rates"]:
+        app, node = data["median"].get(f"app@{rate}"), data["median"].get(f"node@{rate}")
+        if app is None or node is None:
+            continue
+        ratio = app["deliveries_per_s"] / max(node["deliveries_per_s"], 1)
+        parts.append(
+            f"{_rate(rate)} {ratio:.2f}× the deliveries, p99 {_g(app['latency_p99_ms'])} vs "
+            f"{_g(node['latency_p99_ms'])} ms"
+        )
+    return f"App against Node: {'; '.join(parts)}." if parts else ""
+
+
 def table_sio() -> list[str]:
     """One table per client count: both Socket.IO servers at every stream."""
     counts = _client_counts("sio_fanout_")
@@ -454,15 +483,20 @@ def table_sio() -> list[str]:
                 m = data["median"].get(f"{server}@{rate}")
                 if m is None:
                     continue
+                mark = " ⚠" if m.get("noisy_runs") else ""
                 lines.append(
                     f"| {label} | {_rate(rate)} | {_g(m['deliveries_per_s'])} "
                     f"| {_g(m['deliveries_per_server_cpu_s'])} | {_g(m['latency_p50_ms'])} "
                     f"| {_g(m['latency_p99_ms'])} | {_g(m['latency_max_ms'])} "
                     f"| {_g(m['server_cpu_percent'])} ({_g(m['server_sys_percent'])}) "
                     f"| {_g(m['connect_seconds'])} | {_g(m['loadgen_cpu_percent'])} "
-                    f"| {_g(m['others_cpu_percent'])} |"
+                    f"| {_g(m['others_cpu_percent'])}{mark} |"
                 )
         lines.append("")
+        runs = [run for series in data["runs"].values() for run in series]
+        for note in (_versus(data), _noisy(runs)):
+            if note:
+                lines += [note, ""]
     return lines
 
 
@@ -493,18 +527,23 @@ def table_sio_memory() -> list[str]:
     else:
         lines += [
             f"**{real['clients']:,} real socket.io-client clients, 10 updates/s** "
-            f"(one run each; measured {_stamp('sio_real_client')})",
+            f"(transports {real.get('transports', 'websocket')}; one run each; "
+            f"measured {_stamp('sio_real_client')})",
             "",
-            "| Server | Deliveries/s | p50 ms | p99 ms | Server CPU % | Load gen CPU % |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| Server | Deliveries/s | p50 ms | p99 ms | Server CPU % | Load gen CPU % "
+            "| Rest of machine CPU % |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for server, label in (("app", "app (python-socketio)"), ("node", "Node socket.io")):
             run = real["runs"][server]
+            mark = " ⚠" if run.get("noisy") else ""
             lines.append(
                 f"| {label} | {_g(run['deliveries_per_s'])} | {_g(run['latency_ms']['p50'])} "
                 f"| {_g(run['latency_ms']['p99'])} | {_g(run['server_cpu_percent'])} "
-                f"| {_g(run['loadgen_cpu_percent'])} |"
+                f"| {_g(run['loadgen_cpu_percent'])} | {_g(run.get('others_cpu_percent'))}{mark} |"
             )
+        if note := _noisy(list(real["runs"].values())):
+            lines += ["", note]
     return lines
 
 

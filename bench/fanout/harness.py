@@ -43,6 +43,10 @@ CLIENT_CPU = 1
 # The rest of the machine may use this many cores when a scenario starts.
 QUIET_BUSY = 0.3
 QUIET_WAIT = float(os.environ.get("BENCH_FANOUT_QUIET_WAIT", "15"))
+# A run during whose window the rest of the machine (neither the server nor the load
+# generator) used more than this % of one core is marked noisy: other work took cores the
+# two processes needed, so its figures compare nothing (reports say so next to them).
+NOISY_PERCENT = float(os.environ.get("BENCH_NOISY_PERCENT", "50"))
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -286,6 +290,8 @@ def measure(
         # Cores the rest of the machine used just before, and during the window.
         "others_busy_before": busy_before,
         "others_cpu_percent": round(100 * max(others, 0.0) / wall, 1),
+        "noisy_above_percent": NOISY_PERCENT,
+        "noisy": 100 * others / wall > NOISY_PERCENT,
         "connect_seconds": round(samples["connect"]["seconds"], 2),
         "connected": result["connected"],
         "failed": result["failed"],
