@@ -332,15 +332,20 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
     assert len(server.endpoint.server.eio.websockets) == 3
 
 
+async def join(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Engine.IO's OPEN, then the namespace CONNECT with the token, on a raw WebSocket."""
+    assert (await ws.receive_str()).startswith("0{")
+    await ws.send_str("40" + json.dumps({"token": TOKEN}))
+    assert (await ws.receive_str()).startswith("40{")
+
+
 async def test_frames_are_what_the_library_encodes(server: Server) -> None:
     """The wire bytes are python-socketio's for the same emit: ``42["device:data",{…}]``
     with the app's compact JSON — dashboards cannot tell the fast path from the library."""
     url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
         async with asyncio.timeout(WAIT):
-            await ws.receive_str()
-            await ws.send_str("40" + json.dumps({"token": TOKEN}))
-            await ws.receive_str()
+            await join(ws)
             await ws.send_str("421" + json.dumps(["subscribe:device", SYSTEM]))
             texts = [await ws.receive_str()]  # the current document, then status and the ack
             while not (await ws.receive_str()).startswith("431["):
@@ -840,9 +845,7 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
         url = f"{srv.url}/socket.io/?EIO=4&transport=websocket"
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as stuck:
             async with asyncio.timeout(WAIT):
-                await stuck.receive_str()
-                await stuck.send_str("40" + json.dumps({"token": TOKEN}))
-                await stuck.receive_str()
+                await join(stuck)
                 await stuck.send_str("42" + json.dumps(["subscribe:device", SYSTEM]))
             await eventually(lambda: srv.endpoint.stats()["systems"] == {SYSTEM: 2})
             # From here on the stuck client reads nothing while updates pour in:

@@ -183,11 +183,12 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         sockets, websockets = self.sockets, self.websockets
         for sid in sids:
             client = websockets.get(sid)
-            socket = sockets.get(sid) if client is not None else None
-            if socket is not None and socket.upgraded and not socket.queue.qsize():
-                direct.append(client)  # type: ignore[arg-type]
-            else:
-                queued.append(sid)
+            if client is not None:
+                socket = sockets.get(sid)
+                if socket is not None and socket.upgraded and not socket.queue.qsize():
+                    direct.append(client)
+                    continue
+            queued.append(sid)
         return direct, queued
 
     def enqueue(self, sids: Iterable[str], text: str) -> None:
