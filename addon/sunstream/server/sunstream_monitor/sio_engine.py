@@ -33,7 +33,10 @@ What changes, and why:
   the transport synchronously. A member still on long-polling, in the middle
   of its upgrade, or with packets of its own still in Engine.IO's queue
   (which a direct write would overtake) gets the same packet through
-  Engine.IO's queue instead, so every member hears it exactly once, in order.
+  Engine.IO's queue instead, so every member hears it exactly once, and in
+  order — except that on a socket already backed up (its transport full),
+  a packet Engine.IO's writer holds and one the app's writer holds may
+  leave in either order once it drains.
 * **No compression.** Browsers and socket.io-client always offer
   permessage-deflate and python-engineio's aiohttp driver accepts it, so
   every frame would be compressed once per client (a full compression pass
