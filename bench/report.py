@@ -444,6 +444,21 @@ def _rate(rate: str) -> str:
     return "flat out" if rate == "max" else f"{rate}/s"
 
 
+def _versus(data: dict[str, Any]) -> str:
+    """The app against Node at each stream: throughput ratio and p99s."""
+    parts = []
+    for rate in data["rates"]:
+        app, node = data["median"].get(f"app@{rate}"), data["median"].get(f"node@{rate}")
+        if app is None or node is None:
+            continue
+        ratio = app["deliveries_per_s"] / max(node["deliveries_per_s"], 1)
+        parts.append(
+            f"{_rate(rate)} {ratio:.2f}× the deliveries, p99 {_g(app['latency_p99_ms'])} vs "
+            f"{_g(node['latency_p99_ms'])} ms"
+        )
+    return f"App against Node: {'; '.join(parts)}." if parts else ""
+
+
 def table_sio() -> list[str]:
     """One table per client count: both Socket.IO servers at every stream."""
     counts = _client_counts("sio_fanout_")
@@ -475,6 +490,9 @@ def table_sio() -> list[str]:
                     f"| {mark(m['others_cpu_percent'], _g(m['others_cpu_percent']))} |"
                 )
         lines.append("")
+        versus = _versus(data)
+        if versus:
+            lines += [versus, ""]
         if any(noisy(m["others_cpu_percent"]) for m in data["median"].values()):
             lines += [NOISY_NOTE, ""]
     return lines
@@ -507,18 +525,23 @@ def table_sio_memory() -> list[str]:
     else:
         lines += [
             f"**{real['clients']:,} real socket.io-client clients, 10 updates/s** "
-            f"(one run each; measured {_stamp('sio_real_client')})",
+            f"(transports {real.get('transports', 'websocket')}; one run each; "
+            f"measured {_stamp('sio_real_client')})",
             "",
-            "| Server | Deliveries/s | p50 ms | p99 ms | Server CPU % | Load gen CPU % |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| Server | Deliveries/s | p50 ms | p99 ms | Server CPU % | Load gen CPU % "
+            "| Rest of machine CPU % |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for server, label in (("app", "app (python-socketio)"), ("node", "Node socket.io")):
             run = real["runs"][server]
+            others = run.get("others_cpu_percent")
             lines.append(
                 f"| {label} | {_g(run['deliveries_per_s'])} | {_g(run['latency_ms']['p50'])} "
                 f"| {_g(run['latency_ms']['p99'])} | {_g(run['server_cpu_percent'])} "
-                f"| {_g(run['loadgen_cpu_percent'])} |"
+                f"| {_g(run['loadgen_cpu_percent'])} | {mark(others, _g(others))} |"
             )
+        if any(noisy(run.get("others_cpu_percent")) for run in real["runs"].values()):
+            lines += ["", NOISY_NOTE]
     return lines
 
 

@@ -58,6 +58,8 @@ class SioScenario:
     seconds: float = 10.0
     warmup: float = 2.0
     impl: str = "raw"  # "raw" protocol clients or the real socket.io-client
+    # The real client's transports: "polling,websocket" (its default: polling, then the upgrade).
+    transports: str = "websocket"
 
 
 def _server_command(scenario: SioScenario, port: int) -> list[str]:
@@ -77,7 +79,7 @@ def run(scenario: SioScenario) -> dict[str, Any]:
         _server_command(scenario, port),
         port,
         LOADGEN,
-        ["--system", SYSTEM, "--impl", scenario.impl],
+        ["--system", SYSTEM, "--impl", scenario.impl, "--transports", scenario.transports],
         clients=scenario.clients,
         warmup=scenario.warmup,
         seconds=scenario.seconds,

@@ -12,7 +12,9 @@
 //   `42["device:data",...]` frames; the stamp is found in the frame without parsing its JSON.
 //   Engine.IO pings ("2") are answered ("3") so nobody is dropped for silence.
 // * sio: the real socket.io-client (bench/reference/socketio/node_modules), one Manager per
-//   client (forceNew), websocket transport, same handshake and subscription. It parses every
+//   client (forceNew), same handshake and subscription, over --transports (comma-separated;
+//   "polling,websocket" is the client's own default: long-polling first, then the upgrade
+//   seed 003's dashboards go through; "websocket" connects straight). It parses every
 //   packet's JSON and goes through its event emitters: a few microseconds per delivery that
 //   the raw clients do not spend, so at thousands of clients it measures itself as much as the
 //   server. Used to show that both servers serve the real client unchanged, and what it costs.
@@ -38,6 +40,7 @@ function parseArgs(argv) {
     warmup: 2,
     seconds: 10,
     impl: 'raw',
+    transports: 'websocket',
     'connect-timeout': 90,
   };
   for (let i = 0; i < argv.length; i += 2) {
@@ -325,7 +328,7 @@ function connectSio() {
   }
   return new Promise((resolve) => {
     const socket = ioClient(`http://127.0.0.1:${args.port}`, {
-      transports: ['websocket'],
+      transports: args.transports.split(','),
       auth: { token: args.token },
       reconnection: false,
       forceNew: true,
@@ -412,6 +415,7 @@ async function main() {
   emit('window_end', { open });
   emit('result', {
     impl: args.impl,
+    transports: args.impl === 'sio' ? args.transports : 'websocket',
     clients: N,
     connected,
     failed,

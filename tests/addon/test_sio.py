@@ -14,9 +14,10 @@ from aiohttp import web
 import pytest
 import socketio  # type: ignore[import-untyped]
 
-from sunstream_monitor import sio
+from sunstream_monitor import sio, wire
 from sunstream_monitor.auth import Authenticator
 from sunstream_monitor.hub import Hub, SystemInfo
+from sunstream_monitor.monitoring import iso_utc
 from sunstream_monitor.settings import Settings
 
 from .conftest import free_port
@@ -305,20 +306,186 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
         await recorder.call("subscribe:device", SYSTEM)
         await recorder.data()
 
-    # Count Socket.IO packet encodings of device:data (server and clients share the class).
-    encoded: list[Any] = []
-    original = socketio.packet.Packet.encode
+    # Count packet encodings, and serializations of the document itself.
+    packets: list[bytes] = []
+    documents: list[Any] = []
+    encode_packet, dumps = sio.event_packet, wire.dumps
 
-    def counting_encode(packet: Any) -> Any:
-        if isinstance(packet.data, list) and packet.data[:1] == ["device:data"]:
-            encoded.append(packet)
-        return original(packet)
+    def counting_packet(event: str, payload: bytes) -> bytes:
+        packets.append(packet := encode_packet(event, payload))
+        return packet
 
-    monkeypatch.setattr(socketio.packet.Packet, "encode", counting_encode)
+    def counting_dumps(value: Any) -> bytes:
+        if isinstance(value, dict) and "today_generation_kwh" in value:
+            documents.append(value)
+        return dumps(value)
+
+    monkeypatch.setattr(sio, "event_packet", counting_packet)
+    monkeypatch.setattr(wire, "dumps", counting_dumps)
     server.hub.update_state(SYSTEM, document(today_generation_kwh=13.0))
     for recorder in recorders:
         assert (await recorder.data())["today_generation_kwh"] == 13.0
-    assert len(encoded) == 1
+    # One packet for the three of them, around the one JSON the hub made of the document.
+    assert len(packets) == 1
+    assert len(documents) == 1
+    # Each went straight to its WebSocket, not through Engine.IO's per-client queue.
+    assert len(server.endpoint.server.eio.websockets) == 3
+
+
+async def join(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Engine.IO's OPEN, then the namespace CONNECT with the token, on a raw WebSocket."""
+    assert (await ws.receive_str()).startswith("0{")
+    await ws.send_str("40" + json.dumps({"token": TOKEN}))
+    assert (await ws.receive_str()).startswith("40{")
+
+
+async def test_frames_are_what_the_library_encodes(server: Server) -> None:
+    """The wire bytes are python-socketio's for the same emit: ``42["device:data",{…}]``
+    with the app's compact JSON — dashboards cannot tell the fast path from the library."""
+    url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        async with asyncio.timeout(WAIT):
+            await join(ws)
+            await ws.send_str("421" + json.dumps(["subscribe:device", SYSTEM]))
+            texts = [await ws.receive_str()]  # the current document, then status and the ack
+            while not (await ws.receive_str()).startswith("431["):
+                pass
+            server.hub.update_state(SYSTEM, document(current_generation_kw=0.49739999999999995))
+            texts.append(await ws.receive_str())
+            server.hub.raise_alert(
+                SYSTEM,
+                {"rule": "battery_low", "severity": "warning", "value": 9.0, "threshold": 10.0},
+            )
+            texts.append(await ws.receive_str())
+    system = server.hub.systems[SYSTEM]
+    # The server's packet class: python-socketio's, with the app's JSON encoder.
+    packet_class = server.endpoint.server.packet_class
+    library = packet_class(
+        socketio.packet.EVENT,
+        data=[
+            "device:data",
+            {
+                "deviceId": SYSTEM,
+                "data": system.document,
+                "timestamp": iso_utc(system.updated_at),
+            },
+        ],
+    )
+    assert texts[1] == "4" + library.encode()
+    assert '"current_generation_kw":0.4974,' in texts[1]
+    assert texts[0].startswith('42["device:data",{"deviceId":"sim-rooftop","data":{')
+    event, message = json.loads(texts[2][2:])
+    assert event == "device:alerts"
+    library = packet_class(socketio.packet.EVENT, data=["device:alerts", message])
+    assert texts[2] == "4" + library.encode()
+    assert set(message) == {"deviceId", "alerts"}
+
+
+async def test_polling_client_receives(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    """A client that never upgrades keeps python-socketio's path, and hears everything."""
+    polling = await clients(transports=["polling"])
+    websocket = await clients()
+    for recorder in (polling, websocket):
+        await recorder.call("subscribe:device", SYSTEM)
+        await recorder.data()
+    for number in range(5):
+        server.hub.update_state(SYSTEM, document(current_generation_kw=float(number)))
+    for recorder in (polling, websocket):
+        heard = [(await recorder.data())["current_generation_kw"] for _ in range(5)]
+        assert heard == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert len(server.endpoint.server.eio.websockets) == 1
+    server.hub.raise_alert(
+        SYSTEM, {"rule": "battery_low", "severity": "warning", "value": 9.0, "threshold": 10.0}
+    )
+    device_id, [raised] = await polling.alerts()
+    assert (device_id, raised["rule"]) == (SYSTEM, "battery_low")
+
+
+async def test_upgraded_client_hears_each_update_exactly_once(
+    server: Server, clients: Callable[..., Awaitable[Recorder]]
+) -> None:
+    """python-socketio's client upgrades inside ``connect``; what it hears after is in order."""
+    recorder = await clients(transports=["polling", "websocket"])
+    await recorder.call("subscribe:device", SYSTEM)
+    await recorder.data()
+    for number in range(20):
+        server.hub.update_state(SYSTEM, document(current_generation_kw=float(number)))
+    heard = [(await recorder.data())["current_generation_kw"] for _ in range(20)]
+    assert heard == [float(number) for number in range(20)]
+    await recorder.nothing("device:data")
+    assert recorder.client.transport() == "websocket"
+
+
+def _numbers(payload: str) -> list[float]:
+    """``current_generation_kw`` of each ``device:data`` in Engine.IO packets (``\x1e``-joined)."""
+    numbers = []
+    for packet in payload.split("\x1e"):
+        if packet.startswith('42["device:data"'):
+            numbers.append(json.loads(packet[2:])[1]["data"]["current_generation_kw"])
+    return numbers
+
+
+async def test_upgrading_client_hears_each_update_exactly_once(server: Server) -> None:
+    """socket.io-client's order: subscribe over long-polling, then the upgrade while
+    updates pour in. None lost, none heard twice (once per transport), in order, and
+    nothing but the probe's answer on the WebSocket before the upgrade is done (the
+    client gives the upgrade up otherwise)."""
+    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as session:
+
+        async def poll(sid: str) -> str:
+            async with session.get(f"{base}&sid={sid}") as response:
+                assert response.status == 200
+                return await response.text()
+
+        async def post(sid: str, packet: str) -> None:
+            async with session.post(f"{base}&sid={sid}", data=packet) as response:
+                assert response.status == 200
+
+        async with asyncio.timeout(WAIT * 2):
+            async with session.get(base) as response:
+                sid = json.loads((await response.text())[1:])["sid"]
+            await post(sid, "40" + json.dumps({"token": TOKEN}))
+            assert (await poll(sid)).startswith("40{")
+            await post(sid, "421" + json.dumps(["subscribe:device", SYSTEM]))
+            while "431[" not in await poll(sid):
+                pass
+            count = 0
+            heard: list[float] = []
+            polling = asyncio.ensure_future(poll(sid))
+            url = f"{server.url}/socket.io/?EIO=4&transport=websocket&sid={sid}"
+            upgrade = asyncio.ensure_future(session.ws_connect(url))
+            # Updates before, during and after the upgrade, one every event loop turn.
+            while not upgrade.done() or count < 20:
+                server.hub.update_state(SYSTEM, document(current_generation_kw=float(count)))
+                count += 1
+                await asyncio.sleep(0)
+            ws = upgrade.result()
+            await ws.send_str("2probe")
+            while (await ws.receive_str()) != "3probe":
+                pytest.fail("a packet on the WebSocket before the probe's answer")
+            # The client waits for its poll to end (the server answers it), then upgrades.
+            while True:
+                payload = await polling
+                heard += _numbers(payload)
+                if "6" in payload.split("\x1e"):
+                    break
+                polling = asyncio.ensure_future(poll(sid))
+            for _ in range(20):
+                server.hub.update_state(SYSTEM, document(current_generation_kw=float(count)))
+                count += 1
+                await asyncio.sleep(0)
+            await ws.send_str("5")
+            for _ in range(20):
+                server.hub.update_state(SYSTEM, document(current_generation_kw=float(count)))
+                count += 1
+                await asyncio.sleep(0)
+            while len(heard) < count:
+                heard += _numbers(await ws.receive_str())
+            await ws.close()
+    assert heard == [float(number) for number in range(count)]
 
 
 async def test_alerts_reach_the_room_and_acknowledge(
@@ -678,9 +845,7 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
         url = f"{srv.url}/socket.io/?EIO=4&transport=websocket"
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as stuck:
             async with asyncio.timeout(WAIT):
-                await stuck.receive_str()
-                await stuck.send_str("40" + json.dumps({"token": TOKEN}))
-                await stuck.receive_str()
+                await join(stuck)
                 await stuck.send_str("42" + json.dumps(["subscribe:device", SYSTEM]))
             await eventually(lambda: srv.endpoint.stats()["systems"] == {SYSTEM: 2})
             # From here on the stuck client reads nothing while updates pour in:

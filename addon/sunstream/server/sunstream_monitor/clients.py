@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Collection, KeysView
 from enum import StrEnum
 import logging
 import struct
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import WSMsgType, web
@@ -88,6 +88,14 @@ class ClientKind(StrEnum):
 
     MONITORING = "monitoring"  # WS /ws/monitoring/{system_id}
     CHANNEL = "channel"  # WS /ws
+    SOCKETIO = "socketio"  # Engine.IO's WebSocket transport under /socket.io/ (.sio_engine)
+
+
+class Evictor(Protocol):
+    """Who closes a client that cannot keep up: :class:`Clients`, or the Socket.IO engine."""
+
+    def evict(self, client: Client) -> None:
+        """Close ``client`` in the background; called from inside a fan-out, must not wait."""
 
 
 class Client:
@@ -112,7 +120,7 @@ class Client:
 
     def __init__(
         self,
-        registry: Clients,
+        registry: Evictor,
         ws: web.WebSocketResponse,
         *,
         kind: ClientKind,

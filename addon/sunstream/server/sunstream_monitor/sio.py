@@ -8,10 +8,15 @@ in that system's room, ``device:data`` as ``{deviceId, data, timestamp}``
 are a contract (``docs/app-api.md``, "Wire contracts"): nothing is added to
 them, and anything richer goes out under its own event name —
 ``device:status`` (connectivity) and ``device:dispatch``, and what
-``POST /api/broadcast`` sends as ``broadcast``. python-socketio
-encodes an emit once and hands the same packet to every member of the room,
-so a fan-out costs one encoding per update, not one per client. The API is
-the seeds' (docs/protocols/app-seeds.md#seed-003).
+``POST /api/broadcast`` sends as ``broadcast``. The API is the seeds'
+(docs/protocols/app-seeds.md#seed-003).
+
+A room broadcast is encoded once, as the text of its Socket.IO packet
+(``2["device:data",{…}]``, built around the document JSON the hub already
+serialized), and handed to every member at once, without a task or an
+await: as one pre-built WebSocket frame through the WebSocket endpoints'
+writer to members on the WebSocket transport, through Engine.IO's queue to
+the others (:meth:`~.sio_engine.EngineServer.writers`).
 
 Who may connect at all, and who must leave, is the gate's business
 (:mod:`.sio_gate`); what python-socketio needed changed underneath is in
@@ -27,7 +32,7 @@ what to send.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import logging
 from typing import Any, Final
@@ -38,15 +43,16 @@ from socketio.exceptions import (  # type: ignore[import-untyped]
     ConnectionRefusedError as SocketIORefused,
 )
 
+from . import wire
 from .admission import Admission, subscription_refusal
 from .auth import Authenticator, Principal, bearer_token
+from .clients import Clients
 from .hub import Hub, HubEvent, System
 from .monitoring import iso_utc
 from .settings import DEFAULT_CLIENT_QUEUE, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_CLIENTS_PER_IP
-from .sio_engine import SHUTDOWN_TIMEOUT, SocketIOServer, without_deflate
+from .sio_engine import SHUTDOWN_TIMEOUT, SocketIOServer
 from .sio_gate import NAMESPACE, SocketIOGate
 from .subscribers import Subscribers
-from .wire import SocketIOJson
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,11 +69,6 @@ EVENT_ERROR: Final = "error"
 EVENT_BROADCAST: Final = "broadcast"
 
 _ALERT_KINDS: Final = frozenset({"alert", "alert_acknowledged"})
-
-
-def room_of(system_id: str) -> str:
-    """The Socket.IO room a system's subscribers are in."""
-    return f"device:{system_id}"
 
 
 def origin_policy(
@@ -97,17 +98,29 @@ def origin_policy(
     return check
 
 
-def data_message(system: System) -> dict[str, Any]:
+def event_packet(event: str, payload: bytes) -> bytes:
+    """A Socket.IO EVENT packet of the default namespace carrying ``payload`` (JSON).
+
+    ``2["event",payload]``: what python-socketio's ``Packet.encode`` writes
+    for ``emit(event, data)`` with the app's encoder (compact JSON), built
+    around a payload that is already encoded. Engine.IO sends it as a
+    MESSAGE (``4`` in front).
+    """
+    return b"2[" + wire.dumps(event) + b"," + payload + b"]"
+
+
+def data_json(system: System) -> bytes:
     """``device:data``: ``{deviceId, data, timestamp}``, exactly what dashboards destructure.
 
     ``timestamp`` is when the hub took the document in, as ``Date.toJSON()``
-    writes it (the document's own ``last_updated`` says when its values changed).
+    writes it (the document's own ``last_updated`` says when its values
+    changed). Spliced around the document JSON the hub serialized once
+    (:attr:`~.hub.System.document_json`): the same bytes the app's encoder
+    writes for the whole object.
     """
-    return {
-        "deviceId": system.system_id,
-        "data": system.document,
-        "timestamp": iso_utc(system.updated_at),
-    }
+    head = wire.dumps({"deviceId": system.system_id})
+    stamp = wire.dumps(iso_utc(system.updated_at))
+    return head[:-1] + b',"data":' + system.document_json + b',"timestamp":' + stamp + b"}"
 
 
 def alerts_message(event: HubEvent) -> dict[str, Any]:
@@ -145,19 +158,20 @@ def _argument(args: Sequence[Any], *keys: str) -> str | None:
 
 @dataclass(slots=True)
 class _Client:
-    """A connected Socket.IO client: who it is and what it follows."""
+    """A connected Socket.IO client: who it is, its Engine.IO session, what it follows."""
 
     principal: Principal
     remote: str | None
+    eio_sid: str
     systems: set[str] = field(default_factory=set)
 
 
 class SocketIOEndpoint:
     """The Socket.IO server, its handlers, and its link to the hub.
 
-    The endpoint is a hub listener: hub callbacks are synchronous, so each
-    emit is scheduled as a task, in order, and only for rooms that have
-    members.
+    The endpoint is a hub listener: hub callbacks are synchronous, and so
+    is a broadcast (see the module docstring), so members hear updates in
+    the order the hub made them.
     """
 
     def __init__(
@@ -183,7 +197,7 @@ class SocketIOEndpoint:
         self.server = SocketIOServer(
             async_mode="aiohttp",
             # The app's one JSON encoder (floats rounded), for every packet.
-            json=SocketIOJson,
+            json=wire.SocketIOJson,
             cors_allowed_origins=origin_policy(origins, authenticator),
             # Tokens travel in the auth payload, never in cookies.
             cors_credentials=False,
@@ -199,8 +213,8 @@ class SocketIOEndpoint:
             client_queue=client_queue,
         )
         self._clients: dict[str, _Client] = {}
+        # Engine.IO session ids of each system's subscribers.
         self._members: Subscribers[str] = Subscribers()
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._remove_listener: Callable[[], None] | None = None
         server = self.server
         server.on("connect", self._on_connect)
@@ -215,7 +229,6 @@ class SocketIOEndpoint:
     def attach(self, app: web.Application) -> SocketIOEndpoint:
         """Serve at ``/socket.io/`` on ``app`` (also ``app[SOCKETIO_KEY]``); follow the hub."""
         self.server.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
-        app.middlewares.append(without_deflate(SOCKETIO_PATH))
         app.on_startup.append(self._on_app_startup)
         app.on_shutdown.append(self._on_app_shutdown)
         app[SOCKETIO_KEY] = self
@@ -233,8 +246,6 @@ class SocketIOEndpoint:
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
-        for task in tuple(self._tasks):
-            task.cancel()
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                 await self.server.eio.hang_up()
@@ -261,16 +272,21 @@ class SocketIOEndpoint:
     def on_state(self, system: System) -> None:
         """A new document: to the system's room."""
         if system.document is not None:
-            self._emit_to_room(system.system_id, EVENT_DATA, data_message(system))
+            members = self._members.of(system.system_id)
+            if members:
+                self._deliver(members, EVENT_DATA, data_json(system))
 
     def on_event(self, event: HubEvent) -> None:
         """Alerts, connectivity and dispatches: to the system's room."""
+        members = self._members.of(event.system_id)
+        if not members:
+            return
         if event.kind in _ALERT_KINDS:
-            self._emit_to_room(event.system_id, EVENT_ALERTS, alerts_message(event))
+            self._deliver(members, EVENT_ALERTS, wire.dumps(alerts_message(event)))
         elif event.kind == "connectivity":
-            self._emit_to_room(event.system_id, EVENT_STATUS, self._status(event))
+            self._deliver(members, EVENT_STATUS, wire.dumps(self._status(event)))
         elif event.kind == "dispatch":
-            self._emit_to_room(event.system_id, EVENT_DISPATCH, {**event.data})
+            self._deliver(members, EVENT_DISPATCH, wire.dumps(event.data))
 
     def broadcast(self, message: Any, system_id: str | None = None) -> int:
         """Seed 000's broadcastToSystem / broadcastToAll: a ``broadcast`` event.
@@ -281,39 +297,26 @@ class SocketIOEndpoint:
         See docs/protocols/app-seeds.md#seed-000.
         """
         if system_id is None:
-            count = len(self._clients)
-            if count:
-                self._spawn(self.server.emit(EVENT_BROADCAST, message, namespace=NAMESPACE))
-            return count
-        members = self._members.of(system_id)
+            members: Collection[str] = [client.eio_sid for client in self._clients.values()]
+        else:
+            members = self._members.of(system_id)
         if not members:
             return 0
-        count = len(members)
-        self._spawn(self.server.emit(EVENT_BROADCAST, message, room=room_of(system_id)))
-        return count
+        self._deliver(members, EVENT_BROADCAST, wire.dumps(message))
+        return len(members)
 
     def _status(self, event: HubEvent) -> dict[str, Any]:
         return {**event.data, "system_id": event.system_id}
 
-    def _emit_to_room(self, system_id: str, event: str, data: Any) -> None:
-        if not self._members.of(system_id):
-            return
-        self._spawn(self.server.emit(event, data, room=room_of(system_id)))
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            task = asyncio.get_running_loop().create_task(coro)
-        except RuntimeError:
-            # Called outside the loop (no clients can exist then): drop it.
-            coro.close()
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (err := task.exception()) is not None:
-            _LOGGER.warning("Socket.IO emit failed: %r", err)
+    def _deliver(self, members: Collection[str], event: str, payload: bytes) -> None:
+        """``event`` with ``payload`` (JSON) to the Engine.IO sessions ``members``, encoded once."""
+        packet = event_packet(event, payload)
+        direct, queued = self.server.eio.writers(members)
+        if direct:
+            # The Engine.IO MESSAGE type in front: the frame's text as the client reads it.
+            Clients.broadcast(b"4" + packet, direct)
+        if queued:
+            self.server.eio.enqueue(queued, packet.decode())
 
     # -- client events ------------------------------------------------------
 
@@ -326,7 +329,8 @@ class SocketIOEndpoint:
         principal = self.authenticator.from_ingress(request)
         if principal is None:
             principal = await self._authenticate(_auth_token(auth) or bearer_token(request), remote)
-        self._clients[sid] = _Client(principal=principal, remote=remote)
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+        self._clients[sid] = _Client(principal=principal, remote=remote, eio_sid=eio_sid)
         _LOGGER.debug("Socket.IO client %s connected as %s", sid, principal.name)
 
     async def _authenticate(self, token: str | None, remote: str | None) -> Principal:
@@ -356,7 +360,7 @@ class SocketIOEndpoint:
         if client is None:
             return
         for system_id in client.systems:
-            self._members.discard(system_id, sid)
+            self._members.discard(system_id, client.eio_sid)
 
     async def _on_subscribe(self, sid: str, *args: Any) -> dict[str, Any]:
         client = self._clients.get(sid)
@@ -381,12 +385,11 @@ class SocketIOEndpoint:
         refusal = subscription_refusal(client.systems, system_id)
         if refusal is not None:
             return await self._fail(sid, "too_many_subscriptions", refusal, system_id=system_id)
-        await self.server.enter_room(sid, room_of(system_id))
         client.systems.add(system_id)
-        self._members.add(system_id, sid)
+        self._members.add(system_id, client.eio_sid)
         # The current state right away, so a dashboard never starts blank.
         if system.document is not None:
-            await self.server.emit(EVENT_DATA, data_message(system), to=sid)
+            self._deliver((client.eio_sid,), EVENT_DATA, data_json(system))
         if system.connected is not None:
             status = {
                 "system_id": system_id,
@@ -409,8 +412,7 @@ class SocketIOEndpoint:
             )
         if system_id in client.systems:
             client.systems.discard(system_id)
-            self._members.discard(system_id, sid)
-            await self.server.leave_room(sid, room_of(system_id))
+            self._members.discard(system_id, client.eio_sid)
         return {"ok": True, "system_id": system_id}
 
     async def _on_acknowledge(self, sid: str, *args: Any) -> dict[str, Any]:

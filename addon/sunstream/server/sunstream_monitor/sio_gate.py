@@ -15,6 +15,7 @@ handlers are wrapped, not overridden, so its logic runs unchanged inside.
   one-line log and the connection is closed, as the JavaScript server does.
 * A client whose send queue is full (:class:`~.sio_engine.EngineServer`)
   is dropped without waiting for it.
+* A long-polling client that leaves gets its pending poll answered at once.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class SocketIOGate:
         async def on_disconnect(sid: str, reason: Any) -> None:
             self.admission.release(sid)
             await disconnect(sid, reason)
+            self._end_poll(sid)
 
         engine.on("connect", on_connect)
         engine.on("message", on_message)
@@ -100,6 +102,18 @@ class SocketIOGate:
             raise
         self.server.start_background_task(self._connect_deadline, sid)
         return None
+
+    def _end_poll(self, sid: str) -> None:
+        """Answer a long-poll still waiting for a client that is gone.
+
+        Engine.IO leaves it waiting for a packet until the ping timeout, and
+        the client's own disconnect waits for that answer (python-socketio's
+        client: ``ping_interval + ping_timeout``, 45 s by default); an empty
+        slot in the queue ends it now with an empty payload.
+        """
+        socket = self.server.eio.sockets.get(sid)
+        if socket is not None and not socket.upgraded:
+            socket.queue.put_nowait(None)
 
     async def _connect_deadline(self, sid: str) -> None:
         await asyncio.sleep(self.connect_timeout)
