@@ -285,3 +285,35 @@ sunstream_run() {
             /bin/sh -c 'cd "$0" && exec "$@"' "$REPO" "$@"
     fi
 }
+
+# The Node Socket.IO reference's packages (bench/reference/socketio/package-lock.json) in
+# bench/reference/socketio/node_modules, installed once per lock file with npm: the sid root's
+# npm when it has one, else the host's (for the install step only: the packages are plain
+# JavaScript), else npm is installed into the sid root with apt-get. scripts/bench-peers needs
+# them, and so does tests/addon/test_sio_dashboard.py (seed 003's dashboard on the real client).
+# SC2016: the single-quoted snippets are for the inner sh, which expands them.
+# shellcheck disable=SC2016
+sunstream_socketio_reference() {
+    local dir="$REPO/bench/reference/socketio"
+    local stamp="$dir/node_modules/.sunstream-package-lock"
+    local want
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
+    local ci=(npm ci --no-audit --no-fund --loglevel=error)
+    log "installing the Node Socket.IO reference's packages (npm ci)"
+    if sunstream_run sh -c 'command -v npm' >/dev/null 2>&1; then
+        sunstream_run sh -c 'cd "$0" && shift && exec "$@"' "$dir" "${ci[@]}"
+    elif command -v npm >/dev/null 2>&1; then
+        (cd "$dir" && "${ci[@]}")
+    elif [[ "$SUNSTREAM_MODE" == root ]]; then
+        log "installing npm into the sid root"
+        _in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+            install -y -qq --no-install-recommends npm >/tmp/sunstream-npm-apt.log 2>&1 \
+            || { log "apt-get install npm failed, see /tmp/sunstream-npm-apt.log"; return 1; }
+        sunstream_run sh -c 'cd "$0" && shift && exec "$@"' "$dir" "${ci[@]}"
+    else
+        log "npm is missing: install it (apt-get install npm) to run the Socket.IO comparison"
+        return 1
+    fi
+    echo "$want" >"$stamp"
+}
