@@ -6,8 +6,9 @@ limit is per write group (:meth:`~.controls.SettingsSpec.write_group`):
 settings that share a register or parameter share one budget, any other
 setting has its own (a window's start, end and enable flag are one
 setting), and each of several devices that keep their own settings has its
-own budgets (the integration keys a group by the battery it belongs to). It is the same for every source and counts only writes that
-reached the device. Pure: the caller passes the clock in.
+own budgets (the integration keys a group by the battery it belongs to).
+It is the same for every source and counts only writes that reached the
+device. Pure: the caller passes the clock in.
 """
 
 from __future__ import annotations

@@ -318,9 +318,7 @@ async def test_expired_token_on_read_logs_in_again(fake: FakeWinet, source: Wine
     assert fake.param_value(1, 31221) == "170"
 
 
-async def test_each_of_two_hybrids_keeps_its_own(
-    fake: FakeWinet, make_client: MakeClient
-) -> None:
+async def test_each_of_two_hybrids_keeps_its_own(fake: FakeWinet, make_client: MakeClient) -> None:
     second = dict(fake.devices[0], dev_id=3, dev_sn="SECOND", id=3)
     fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
     source = WinetSource("127.0.0.1", client=make_client(fake))
