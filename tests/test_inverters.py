@@ -138,11 +138,25 @@ async def test_strings_and_phases_are_there_disabled(hass: HomeAssistant, site: 
 async def test_ev_charger_is_a_part(hass: HomeAssistant, site: FakeWinet) -> None:
     entry = await winet._entry(hass, site)
     charger = _part(site, 6)
-    power = _truth(site, 6, "I18N_COMMON_TOTAL_ACTIVE_POWER") * 1000
-    assert float(_state(hass, entry, charger, "charger_power")) == power
-    energy = _truth(site, 6, "I18N_COMMON_TOTAL_YIELD")
-    assert float(_state(hass, entry, charger, "charger_energy_total")) == energy
-    assert _state(hass, entry, charger, "charger_status") == "status_run"
+    # Each phase's charging voltage × current: the captured reply has no power.
+    power = sum(
+        _truth(site, 6, f"I18N_COMMON_PHASE_{phase}_CHARGING_VOLTAGE_{v}")
+        * _truth(site, 6, f"I18N_COMMON_PHASE_{phase}_CHARGING_CURRENT_{i}")
+        for phase, v, i in (
+            ("A", "JYAXKVKA", "KMPZTBUO"),
+            ("B", "QMUJVJCG", "SAHGKWBA"),
+            ("C", "HYSJHJXA", "PESAFOPL"),
+        )
+    )
+    assert float(_state(hass, entry, charger, "charger_power")) == pytest.approx(power, abs=0.1)
+    # Delivered in Wh, shown in kWh.
+    energy = _truth(site, 6, "I18N_COMMON__TOTAL_DELIVERED_ENERGY_BMUDODSV") / 1000
+    assert float(_state(hass, entry, charger, "charger_energy_total")) == pytest.approx(energy)
+    # No state and no day's energy among the captured keys: no such sensors.
+    registry = er.async_get(hass)
+    for key in ("charger_status", "charger_energy_today"):
+        uid = f"{entry.unique_id}_{charger}_{key}"
+        assert registry.async_get_entity_id("sensor", DOMAIN, uid) is None
     device = dr.async_get(hass).async_get(_device_id(hass, entry, charger))
     assert device is not None
     assert device.name == f"{entry.title} EV charger"

@@ -385,7 +385,6 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         extra=True,
     ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
-    _energy_total("charger_energy_today"),
     _energy_total("charger_energy_total", monotonic=True),
     SunstreamSensorEntityDescription(
         key="charger_status",

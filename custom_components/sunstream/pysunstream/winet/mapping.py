@@ -76,12 +76,26 @@ GRID_VOLTAGE = "I18N_COMMONUA"
 # no underscore in the A voltage, an odd name for the A current.
 PHASE_VOLTAGES = ("I18N_COMMONUA", "I18N_COMMON_UB", "I18N_COMMON_UC")
 PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMMON_IC")
-# An EV charger (dev_type 46) is polled with ``real`` only. No capture of
-# its data exists: these are the keys every other Sungrow device uses for
-# AC power, lifetime energy and state, an assumption until one is seen.
-CHARGER_POWER = ("I18N_COMMON_TOTAL_ACTIVE_POWER",)
-CHARGER_ENERGY = ("I18N_COMMON_TOTAL_YIELD", "I18N_COMMON_TOTAL_AC_OUTPUT_YIELD")
-CHARGER_TODAY = ("I18N_COMMON_DAILY_POWER_YIELD", "I18N_COMMON_DAY_AC_OUTPUT_YIELD")
+# An EV charger (dev_type 46) is polled with ``real`` only. One public
+# capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
+# AC007E-01): the energy it delivered in its life (Wh; two underscores and a
+# random suffix, as captured) and each phase's charging voltage and current.
+# The captured part has no power, no day's energy and no state.
+CHARGER_ENERGY = ("I18N_COMMON__TOTAL_DELIVERED_ENERGY_BMUDODSV",)
+CHARGER_PHASES = (
+    (
+        "I18N_COMMON_PHASE_A_CHARGING_VOLTAGE_JYAXKVKA",
+        "I18N_COMMON_PHASE_A_CHARGING_CURRENT_KMPZTBUO",
+    ),
+    (
+        "I18N_COMMON_PHASE_B_CHARGING_VOLTAGE_QMUJVJCG",
+        "I18N_COMMON_PHASE_B_CHARGING_CURRENT_SAHGKWBA",
+    ),
+    (
+        "I18N_COMMON_PHASE_C_CHARGING_VOLTAGE_HYSJHJXA",
+        "I18N_COMMON_PHASE_C_CHARGING_CURRENT_PESAFOPL",
+    ),
+)
 
 _RUNNING = frozenset(
     {
@@ -422,17 +436,35 @@ def _battery_part(device: DeviceInfo, reading: DeviceReading) -> DeviceReading:
     )
 
 
+def _charger_power(lookup: _Lookup) -> float | None:
+    """The charging power from each phase's voltage and current, W.
+
+    The charger reports no power among its captured values; voltage × current
+    is its apparent power, which for an EV charger (power factor close to 1)
+    is its power. ``None`` unless every phase it lists reads as a number.
+    """
+    phases = [(v, i) for v, i in CHARGER_PHASES if lookup.present((v, i))]
+    if not phases:
+        return None
+    watts = 0.0
+    for voltage_key, current_key in phases:
+        voltage, current = lookup.first((voltage_key,), "V"), lookup.first((current_key,), "A")
+        if voltage is None or current is None:
+            return None
+        watts += voltage * current
+    return round(watts, 1)
+
+
 def _charger_part(reading: DeviceReading) -> DeviceReading:
-    """An EV charger: power (W), lifetime and today's energy (kWh), status."""
+    """An EV charger: power (W) and lifetime energy (kWh) where it reports them, status."""
     lookup = _Lookup((reading,))
     extras: dict[str, Value] = {}
-    for key, keys, unit in (
-        ("charger_power", CHARGER_POWER, "W"),
-        ("charger_energy_total", CHARGER_ENERGY, "kWh"),
-        ("charger_energy_today", CHARGER_TODAY, "kWh"),
-    ):
-        if lookup.present(keys):
-            extras[key] = lookup.first(keys, unit)
+    if any(lookup.present(phase) for phase in CHARGER_PHASES):
+        extras["charger_power"] = _charger_power(lookup)
+    if lookup.present(CHARGER_ENERGY):
+        extras["charger_energy_total"] = lookup.first(CHARGER_ENERGY, "kWh")
+    # Not in the captured part of its reply: read as every other Sungrow
+    # device reports its state, shown only if the charger does the same.
     for key in STATUS_KEYS:
         if key in reading.values:
             extras["charger_status"] = _state_name(reading.values[key])
