@@ -100,6 +100,14 @@ async def test_each_inverter_shows_its_own_and_the_system_the_sums(
         assert float(_state(hass, entry, battery, "battery_soc")) == soc
         power = _truth(site, dev_id, DISCHARGE_POWER) - _truth(site, dev_id, CHARGE_POWER)
         assert float(_state(hass, entry, battery, "battery_power")) == pytest.approx(power * 1000)
+        voltage = _truth(site, dev_id, "I18N_COMMON_BATTERY_VOLTAGE")
+        assert float(_state(hass, entry, battery, "battery_voltage")) == voltage
+        health = _truth(site, dev_id, "I18N_COMMON_BATTARY_HEALTH")
+        assert float(_state(hass, entry, battery, "battery_soh")) == health
+    # A health or voltage does not add up: the sums' battery device has neither.
+    registry = er.async_get(hass)
+    for key in ("battery_soh", "battery_voltage"):
+        assert registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}") is None
     assert float(_state(hass, entry, None, "battery_capacity")) == pytest.approx(9.6 + 12.8)
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -68,6 +68,10 @@ GRID_EXPORT_TODAY = "I18N_COMMON_DAILY_FEED_NETWORK_VOLUME"
 BATTERY_CHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_CHARGE",)
 BATTERY_DISCHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_DISCHARGE",)
 TEMPERATURE = "I18N_COMMON_AIR_TEM_INSIDE_MACHINE"
+# The battery's health and voltage, in the inverter's ``real_battery`` and on
+# the SBR stack's own ``real`` (docs/protocols/winet.md#data-services).
+BATTERY_HEALTH = "I18N_COMMON_BATTARY_HEALTH"
+BATTERY_VOLTAGE = "I18N_COMMON_BATTERY_VOLTAGE"
 RUNNING_STATE = "I18N_COMMON_RUNNING_STATE"
 STATUS_KEYS = (RUNNING_STATE, "I18N_COMMON_DEVICE_STATUS")
 GRID_FREQUENCY = "I18N_COMMON_GRID_FREQUENCY"
@@ -349,10 +353,12 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
-    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase. With
-    ``strings`` false the MPPTs are left out (they belong to each inverter).
+    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, and the
+    battery's ``battery_soh`` and ``battery_voltage`` (:func:`battery_extras`).
+    With ``strings`` false the MPPTs are left out (they belong to each
+    inverter).
     """
-    extras: dict[str, Value] = {}
+    extras: dict[str, Value] = battery_extras(readings)
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
     if inverter is None:
         return extras
@@ -368,6 +374,33 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
             extras[f"grid_current_{phase}"] = lookup.first((current,), "A")
     if strings:
         extras.update(_strings(inverter))
+    return extras
+
+
+def battery_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
+    """The battery's state of health (%) and voltage (V), when the system has one battery.
+
+    From the hybrid inverter's ``real_battery``, else the battery stack's own
+    ``real``. With several hybrid inverters (or stacks) none: a health or a
+    voltage does not add up; each hybrid's battery part shows its own.
+    """
+    hybrids = [
+        r for r in readings if r.identity.kind is DeviceKind.INVERTER and BATTERY_HEALTH in r.values
+    ]
+    stacks = [r for r in readings if r.identity.kind is DeviceKind.BATTERY]
+    sources = hybrids or stacks
+    if len(sources) != 1:
+        return {}
+    return _battery_values(sources[0])
+
+
+def _battery_values(reading: DeviceReading) -> dict[str, Value]:
+    lookup = _Lookup((reading,))
+    extras: dict[str, Value] = {}
+    if BATTERY_HEALTH in reading.values:
+        extras["battery_soh"] = lookup.first((BATTERY_HEALTH,), "%")
+    if BATTERY_VOLTAGE in reading.values:
+        extras["battery_voltage"] = lookup.first((BATTERY_VOLTAGE,), "V")
     return extras
 
 
@@ -433,6 +466,7 @@ def _battery_part(device: DeviceInfo, reading: DeviceReading) -> DeviceReading:
         ),
         online=reading.online,
         metrics=metrics,
+        extras=_battery_values(reading),
     )
 
 
