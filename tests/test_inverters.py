@@ -160,8 +160,16 @@ async def test_ev_charger_is_a_part(hass: HomeAssistant, site: FakeWinet) -> Non
     # Delivered in Wh, shown in kWh.
     energy = _truth(site, 6, "I18N_COMMON__TOTAL_DELIVERED_ENERGY_BMUDODSV") / 1000
     assert float(_state(hass, entry, charger, "charger_energy_total")) == pytest.approx(energy)
-    # No state and no day's energy among the captured keys: no such sensors.
+    # Each phase's voltage and current: there, disabled by default.
     registry = er.async_get(hass)
+    for key in ("charger_voltage_a", "charger_current_c"):
+        uid = f"{entry.unique_id}_{charger}_{key}"
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, uid)
+        assert entity_id is not None, uid
+        entity = registry.async_get(entity_id)
+        assert entity is not None
+        assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    # No state and no day's energy among the captured keys: no such sensors.
     for key in ("charger_status", "charger_energy_today"):
         uid = f"{entry.unique_id}_{charger}_{key}"
         assert registry.async_get_entity_id("sensor", DOMAIN, uid) is None

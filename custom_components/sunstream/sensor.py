@@ -386,6 +386,21 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("charger_energy_total", monotonic=True),
+    *(
+        _measurement(
+            f"charger_{quantity}_{phase}",
+            device_class,
+            unit,
+            precision,
+            diagnostic=True,
+            translation_key=f"charger_phase_{quantity}",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
+        )
+        for phase in ("a", "b", "c")
+        for quantity, device_class, unit, precision in PHASE_QUANTITIES
+        if quantity != "power"
+    ),
     SunstreamSensorEntityDescription(
         key="charger_status",
         translation_key="charger_status",

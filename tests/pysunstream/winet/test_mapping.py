@@ -239,6 +239,12 @@ def test_ev_charger_is_a_part_with_the_captured_values() -> None:
     assert charger.extras == {
         "charger_power": pytest.approx(power, abs=0.1),
         "charger_energy_total": 2316.812,
+        "charger_voltage_a": 231.2,
+        "charger_current_a": 10.4,
+        "charger_voltage_b": 232.0,
+        "charger_current_b": 10.3,
+        "charger_voltage_c": 230.6,
+        "charger_current_c": 10.4,
     }
     # Nothing of the charger counts as the site's production.
     assert snap.metrics[Metric.PV_ENERGY_TOTAL] == pytest.approx(15872.4 + 9210.5 + 20411.9)

@@ -490,11 +490,16 @@ def _charger_power(lookup: _Lookup) -> float | None:
 
 
 def _charger_part(reading: DeviceReading) -> DeviceReading:
-    """An EV charger: power (W) and lifetime energy (kWh) where it reports them, status."""
+    """An EV charger: power (W), lifetime energy (kWh), each phase's V and A, status."""
     lookup = _Lookup((reading,))
     extras: dict[str, Value] = {}
     if any(lookup.present(phase) for phase in CHARGER_PHASES):
         extras["charger_power"] = _charger_power(lookup)
+    for phase, (voltage, current) in zip("abc", CHARGER_PHASES, strict=True):
+        if voltage in reading.values:
+            extras[f"charger_voltage_{phase}"] = lookup.first((voltage,), "V")
+        if current in reading.values:
+            extras[f"charger_current_{phase}"] = lookup.first((current,), "A")
     if lookup.present(CHARGER_ENERGY):
         extras["charger_energy_total"] = lookup.first(CHARGER_ENERGY, "kWh")
     # Not in the captured part of its reply: read as every other Sungrow
