@@ -355,6 +355,27 @@ async def test_each_of_two_hybrids_keeps_its_own(fake: FakeWinet, make_client: M
     assert unknown.value.key == "unknown_battery"
 
 
+async def test_a_hybrid_listed_later_is_read_at_once(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    source = WinetSource("127.0.0.1", client=make_client(fake))
+    await source.async_poll(NOW)
+    assert fake.http_requests[GETPARAM] == 2
+    second = dict(fake.devices[0], dev_id=3, dev_sn="SECOND", id=3)
+    fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
+    step = 0
+    while not source.settings_parts:  # the device list is read again every few polls
+        step += 1
+        assert step < 40
+        await source.async_poll(NOW + timedelta(seconds=10 * step))
+    # Long before SETTINGS_REFRESH: read at the poll that lists it.
+    assert NOW + timedelta(seconds=10 * step) < NOW + SETTINGS_REFRESH
+    assert source.settings_spec_of(source.settings_parts[1]).export_limit_switch
+    before = fake.http_requests[GETPARAM]
+    await source.async_poll(NOW + timedelta(seconds=10 * (step + 1)))
+    assert fake.http_requests[GETPARAM] == before  # then on the usual schedule
+
+
 async def test_fake_checks_ranges_and_hides_children(
     fake: FakeWinet, make_client: MakeClient
 ) -> None:

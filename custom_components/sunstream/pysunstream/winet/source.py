@@ -420,28 +420,34 @@ class WinetSource:
             return None
 
     async def _refresh_settings(self, now: datetime) -> None:
-        """Read every online hybrid's settings on the first poll and when due again."""
+        """Read every online hybrid's settings on the first poll and when due again.
+
+        A hybrid never read yet (listed later, or offline until now) is read at once,
+        unless a read failed within :data:`SETTINGS_RETRY`.
+        """
+        hybrids = self._hybrids()
+        # Only one that can be read: online, with the dev_code a read must carry.
+        readable = [device for device in hybrids if device.online and device.dev_code is not None]
+        unread = [device for device in readable if device.key not in self._params]
+        if unread and (self._params_due is None or self._params_due > now + SETTINGS_RETRY):
+            self._params_due = now
         if self._params_due is not None and now < self._params_due:
             return
-        hybrids = self._hybrids()
         keys = {device.key for device in hybrids}
         for gone in self._params.keys() - keys:
             del self._params[gone]  # nothing of a removed inverter carries over
-        online = [device for device in hybrids if device.online and device.dev_code is not None]
-        if not online:
+        if not readable:
             # Nothing to ask yet; costs no request, so look again next poll:
             # the inverter may be listed, or come online, later.
             return
         try:
-            for device in online:
+            for device in readable:
                 await self._read_params(device)
         except SourceUnavailable as err:
             _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
             self._params_due = now + SETTINGS_RETRY
             return
-        # One offline now is read as soon as it is back.
-        unread = any(device.key not in self._params for device in hybrids)
-        self._params_due = now + (SETTINGS_RETRY if unread else SETTINGS_REFRESH)
+        self._params_due = now + SETTINGS_REFRESH
 
     async def _read_params(self, target: DeviceInfo) -> None:
         """Read both groups of ``target``; a group it refuses counts as empty."""
