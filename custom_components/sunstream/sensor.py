@@ -384,6 +384,21 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_extra("running_state"),
         extra=True,
     ),
+    *(
+        _measurement(
+            f"meter_{quantity}_{phase}",
+            device_class,
+            unit,
+            precision,
+            diagnostic=True,
+            translation_key=f"meter_phase_{quantity}",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
+        )
+        for phase in ("a", "b", "c")
+        for quantity, device_class, unit, precision in PHASE_QUANTITIES
+        if quantity != "power"
+    ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("charger_energy_total", monotonic=True),
     *(

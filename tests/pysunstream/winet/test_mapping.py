@@ -123,6 +123,15 @@ def test_sh5_unknown_yields_and_single_phase() -> None:
     assert snap.identity.serial == "B2281302388"
 
 
+def test_grid_meter_phases_where_reported() -> None:
+    """The meter's phase values as the inverter lists them; none invented for the others."""
+    meter = {k: v for k, v in snapshot("sh10rs").extras.items() if k.startswith("meter_")}
+    assert meter == {"meter_current_a": 0.6, "meter_voltage_a": 232.1}
+    meter = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("meter_")}
+    assert meter == {"meter_current_a": 1.2}
+    assert "meter_current_a" not in snapshot("sh10rt").extras
+
+
 def test_sh10rs_standby_without_battery_device() -> None:
     snap = snapshot("sh10rs")
     assert snap.metrics[Metric.STATUS] == InverterStatus.STANDBY.value

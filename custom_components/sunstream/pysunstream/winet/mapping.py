@@ -80,6 +80,10 @@ GRID_VOLTAGE = "I18N_COMMONUA"
 # no underscore in the A voltage, an odd name for the A current.
 PHASE_VOLTAGES = ("I18N_COMMONUA", "I18N_COMMON_UB", "I18N_COMMON_UC")
 PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMMON_IC")
+# The grid meter's own per phase, "Meter Phase-A Voltage" … (optmybat's SH5.0RS
+# capture, docs/protocols/winet.md#data-services): the grid's side of the site.
+METER_VOLTAGES = ("I18N_CONFIG_KEY_1003332", "I18N_CONFIG_KEY_1003334", "I18N_CONFIG_KEY_1003336")
+METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
 # An EV charger (dev_type 46) is polled with ``real`` only. One public
 # capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
 # AC007E-01): the energy it delivered in its life (Wh; two underscores and a
@@ -353,12 +357,21 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
-    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, and the
-    battery's ``battery_soh`` and ``battery_voltage`` (:func:`battery_extras`).
+    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, the grid
+    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` (from the
+    first inverter that reports them: every inverter sees the same meter),
+    and the battery's ``battery_soh`` and ``battery_voltage``
+    (:func:`battery_extras`).
     With ``strings`` false the MPPTs are left out (they belong to each
     inverter).
     """
     extras: dict[str, Value] = battery_extras(readings)
+    inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
+    for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
+        if inverters.present((voltage,)):
+            extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
+        if inverters.present((current,)):
+            extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
     if inverter is None:
         return extras
