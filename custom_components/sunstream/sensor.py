@@ -399,6 +399,25 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         for quantity, device_class, unit, precision in PHASE_QUANTITIES
         if quantity != "power"
     ),
+    _measurement(
+        "backup_power",
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        0,
+        entity_registry_enabled_default=False,
+    ),
+    *(
+        _measurement(
+            f"backup_power_{phase}",
+            SensorDeviceClass.POWER,
+            UnitOfPower.WATT,
+            0,
+            translation_key="backup_phase_power",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
+        )
+        for phase in ("a", "b", "c")
+    ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("charger_energy_total", monotonic=True),
     *(

@@ -132,6 +132,13 @@ def test_grid_meter_phases_where_reported() -> None:
     assert "meter_current_a" not in snapshot("sh10rt").extras
 
 
+def test_backup_output_in_watts_where_reported() -> None:
+    backup = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("backup_")}
+    assert backup == {"backup_power": 666.0, "backup_power_a": 666.0}
+    sh10rt = snapshot("sh10rt").extras
+    assert [sh10rt[f"backup_power_{phase}"] for phase in "abc"] == [0.0, 0.0, 0.0]
+
+
 def test_sh10rs_standby_without_battery_device() -> None:
     snap = snapshot("sh10rs")
     assert snap.metrics[Metric.STATUS] == InverterStatus.STANDBY.value

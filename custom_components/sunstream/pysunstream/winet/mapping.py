@@ -83,6 +83,13 @@ PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMM
 # The grid meter's own per phase, "Meter Phase-A Voltage" … (optmybat's SH5.0RS
 # capture, docs/protocols/winet.md#data-services): the grid's side of the site.
 METER_VOLTAGES = ("I18N_CONFIG_KEY_1003332", "I18N_CONFIG_KEY_1003334", "I18N_CONFIG_KEY_1003336")
+# The backup (EPS) output, in total and per phase (docs/protocols/winet.md#data-services).
+BACKUP_POWER = "I18N_COMMON_TOTAL_BACKUP_POWER_WLECIVPM"
+BACKUP_PHASE_POWERS = (
+    "I18N_COMMON_PHASE_A_BACKUP_POWER_BRBJDGVB",
+    "I18N_COMMON_PHASE_B_BACKUP_POWER_OCDHLMZB",
+    "I18N_COMMON_PHASE_C_BACKUP_POWER_HAMBBGNL",
+)
 METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
 # An EV charger (dev_type 46) is polled with ``real`` only. One public
 # capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
@@ -352,7 +359,7 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
 
 
 def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) -> dict[str, Value]:
-    """Source-specific values of the first inverter, under stable names.
+    """Source-specific values of the site and its first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
@@ -360,18 +367,13 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
     ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, the grid
     meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` (from the
     first inverter that reports them: every inverter sees the same meter),
+    ``backup_power`` and ``backup_power_<a|b|c>`` (summed over inverters),
     and the battery's ``battery_soh`` and ``battery_voltage``
     (:func:`battery_extras`).
     With ``strings`` false the MPPTs are left out (they belong to each
     inverter).
     """
-    extras: dict[str, Value] = battery_extras(readings)
-    inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
-    for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
-        if inverters.present((voltage,)):
-            extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
-        if inverters.present((current,)):
-            extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
+    extras = {**battery_extras(readings), **_site_extras(readings)}
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
     if inverter is None:
         return extras
@@ -387,6 +389,26 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
             extras[f"grid_current_{phase}"] = lookup.first((current,), "A")
     if strings:
         extras.update(_strings(inverter))
+    return extras
+
+
+def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
+    """The grid meter's phases (the first inverter's) and the backup output (all inverters')."""
+    inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
+    extras: dict[str, Value] = {}
+    for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
+        if inverters.present((voltage,)):
+            extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
+        if inverters.present((current,)):
+            extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
+    for name, key in (
+        ("backup_power", BACKUP_POWER),
+        *zip(
+            ("backup_power_a", "backup_power_b", "backup_power_c"), BACKUP_PHASE_POWERS, strict=True
+        ),
+    ):
+        if inverters.present((key,)):
+            extras[name] = inverters.total((key,), "W")
     return extras
 
 
