@@ -15,14 +15,16 @@ are applied to a hybrid inverter's data: a forced charge or discharge shows
 its power in ``real_battery`` on the next poll, a stop or self-consumption
 returns the fixture's values.
 
-Each hybrid inverter also keeps the parameter groups ``"9"`` and ``"7"``
+Each hybrid inverter also keeps its own parameter groups ``"9"`` and ``"7"``
 (``winet_data/params.json``: the SH5.0RS capture's forced-charging windows,
-target SOCs and the feed-in limitation), served by ``GET /device/getParam``
-as the web UI reads them, with the capture's quirk: a child parameter is
-listed only while its parent's value is in its ``relation``. Writes are
-checked against each parameter's range or options and counted per address
-(:attr:`FakeWinet.param_writes`); an enabled feed-in limitation caps the
-export power that ``real`` reports. The state of charge moves only when a test
+target SOCs and the feed-in limitation; one copy per hybrid, a hybrid added
+later gets its own), served by ``GET /device/getParam`` for the ``dev_id``
+asked, as the web UI reads them, with the capture's quirk: a child
+parameter is listed only while its parent's value is in its ``relation``.
+Writes are checked against each parameter's range or options and counted
+per address (:attr:`FakeWinet.param_writes`) and per device and address
+(:attr:`FakeWinet.device_param_writes`); an enabled feed-in limitation caps
+the export power that inverter's ``real`` reports. The state of charge moves only when a test
 sets it (:meth:`FakeWinet.set_value`). Which replies a real gateway gives to
 a ``param`` write is inferred from the two clients that parse them
 (docs/protocols/winet.md#battery-commands): a ``list`` of
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 import contextlib
 from dataclasses import dataclass, field
 import datetime as dt
@@ -227,21 +229,27 @@ class FakeWinet:
         self.param_requests: list[dict[str, Any]] = []
         self.param_writes: Counter[int] = Counter()
         """``param`` items received per address (refused ones included)."""
+        self.device_param_writes: defaultdict[int, Counter[int]] = defaultdict(Counter)
+        """The same per ``dev_id`` the write named (``devid_array``), then per address."""
         self.transcript: list[tuple[str, str]] | None = None
         """Set to a list to record every WebSocket frame: ("in" | "out", text)."""
-        self.ems: dict[int, EnergyManagement] = {
-            d["dev_id"]: EnergyManagement() for d in self.devices if d.get("dev_type") == HYBRID
-        }
-        self.params: dict[int, dict[str, dict[int, dict[str, Any]]]] = {
-            dev_id: _params_for(self._device(dev_id)) for dev_id in self.ems
-        }
+        self.ems: dict[int, EnergyManagement] = {}
+        self.params: dict[int, dict[str, dict[int, dict[str, Any]]]] = {}
         """Per hybrid ``dev_id``, per group, per address: the listed item."""
-        self._self_consumption = {
-            (dev_id, name): point["data_value"]
-            for dev_id in self.ems
-            for point in self.data.get(str(dev_id), {}).get("real_battery", [])
-            if (name := point.get("data_name")) in {CHARGE_POWER, DISCHARGE_POWER}
-        }
+        self._self_consumption: dict[tuple[int, str], str] = {}
+        for device in self.devices:
+            self._keep_params(device)
+
+    def _keep_params(self, device: dict[str, Any]) -> None:
+        """Give a hybrid inverter its own energy management and parameter groups."""
+        if device.get("dev_type") != HYBRID:
+            return
+        dev_id = device["dev_id"]
+        self.ems[dev_id] = EnergyManagement()
+        self.params[dev_id] = _params_for(device)
+        for point in self.data.get(str(dev_id), {}).get("real_battery", []):
+            if (name := point.get("data_name")) in {CHARGE_POWER, DISCHARGE_POWER}:
+                self._self_consumption[dev_id, name] = point["data_value"]
 
     # -- life cycle -------------------------------------------------------------
 
@@ -324,6 +332,8 @@ class FakeWinet:
         """Put a device on the bus with its per-service data lists."""
         self.devices.append(entry)
         self.data[str(entry["dev_id"])] = data
+        if entry["dev_id"] not in self.params:
+            self._keep_params(entry)
 
     def set_link(self, dev_id: int, status: int) -> None:
         """Change a device's ``link_status`` (1 online, 0 offline)."""
@@ -540,6 +550,8 @@ class FakeWinet:
         for raw in items if isinstance(items, list) else ():
             if isinstance(raw, dict) and isinstance(addr := raw.get("param_addr"), int):
                 self.param_writes[addr] += 1
+                if device is not None:
+                    self.device_param_writes[device["dev_id"]][addr] += 1
         if (
             faults.param_set_failed > 0
             or device is None

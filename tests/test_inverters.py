@@ -13,7 +13,7 @@ from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -100,6 +100,14 @@ async def test_each_inverter_shows_its_own_and_the_system_the_sums(
         assert float(_state(hass, entry, battery, "battery_soc")) == soc
         power = _truth(site, dev_id, DISCHARGE_POWER) - _truth(site, dev_id, CHARGE_POWER)
         assert float(_state(hass, entry, battery, "battery_power")) == pytest.approx(power * 1000)
+        voltage = _truth(site, dev_id, "I18N_COMMON_BATTERY_VOLTAGE")
+        assert float(_state(hass, entry, battery, "battery_voltage")) == voltage
+        health = _truth(site, dev_id, "I18N_COMMON_BATTARY_HEALTH")
+        assert float(_state(hass, entry, battery, "battery_soh")) == health
+    # A health or voltage does not add up: the sums' battery device has neither.
+    registry = er.async_get(hass)
+    for key in ("battery_soh", "battery_voltage"):
+        assert registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}") is None
     assert float(_state(hass, entry, None, "battery_capacity")) == pytest.approx(9.6 + 12.8)
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -138,11 +146,33 @@ async def test_strings_and_phases_are_there_disabled(hass: HomeAssistant, site: 
 async def test_ev_charger_is_a_part(hass: HomeAssistant, site: FakeWinet) -> None:
     entry = await winet._entry(hass, site)
     charger = _part(site, 6)
-    power = _truth(site, 6, "I18N_COMMON_TOTAL_ACTIVE_POWER") * 1000
-    assert float(_state(hass, entry, charger, "charger_power")) == power
-    energy = _truth(site, 6, "I18N_COMMON_TOTAL_YIELD")
-    assert float(_state(hass, entry, charger, "charger_energy_total")) == energy
-    assert _state(hass, entry, charger, "charger_status") == "status_run"
+    # Each phase's charging voltage × current: the captured reply has no power.
+    power = sum(
+        _truth(site, 6, f"I18N_COMMON_PHASE_{phase}_CHARGING_VOLTAGE_{v}")
+        * _truth(site, 6, f"I18N_COMMON_PHASE_{phase}_CHARGING_CURRENT_{i}")
+        for phase, v, i in (
+            ("A", "JYAXKVKA", "KMPZTBUO"),
+            ("B", "QMUJVJCG", "SAHGKWBA"),
+            ("C", "HYSJHJXA", "PESAFOPL"),
+        )
+    )
+    assert float(_state(hass, entry, charger, "charger_power")) == pytest.approx(power, abs=0.1)
+    # Delivered in Wh, shown in kWh.
+    energy = _truth(site, 6, "I18N_COMMON__TOTAL_DELIVERED_ENERGY_BMUDODSV") / 1000
+    assert float(_state(hass, entry, charger, "charger_energy_total")) == pytest.approx(energy)
+    # Each phase's voltage and current: there, disabled by default.
+    registry = er.async_get(hass)
+    for key in ("charger_voltage_a", "charger_current_c"):
+        uid = f"{entry.unique_id}_{charger}_{key}"
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, uid)
+        assert entity_id is not None, uid
+        entity = registry.async_get(entity_id)
+        assert entity is not None
+        assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    # No state and no day's energy among the captured keys: no such sensors.
+    for key in ("charger_status", "charger_energy_today"):
+        uid = f"{entry.unique_id}_{charger}_{key}"
+        assert registry.async_get_entity_id("sensor", DOMAIN, uid) is None
     device = dr.async_get(hass).async_get(_device_id(hass, entry, charger))
     assert device is not None
     assert device.name == f"{entry.title} EV charger"
@@ -384,4 +414,109 @@ async def test_each_hybrids_battery_has_its_own_controls(
     assert (site.ems[3].mode, site.ems[3].command) == (0, 0xCC)
     assert hass.states.get(mode).state == "self_consumption"
     assert [r["devid_array"] for r in site.param_requests] == [["3"], ["3"]]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+FORCED_CHARGING, TARGET_SOC_1, TARGET_SOC_2 = 33208, 33214, 33219
+
+
+def _number(hass: HomeAssistant, entity_id: str) -> float:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return float(state.state)
+
+
+async def test_each_hybrids_settings_are_its_own(hass: HomeAssistant, site: FakeWinet) -> None:
+    # Forced charging on in the app on both inverters: their targets are listed.
+    for dev_id in (1, 3):
+        site.set_param(dev_id, FORCED_CHARGING, "170")
+    site.set_param(1, TARGET_SOC_1, "40")
+    site.set_param(1, TARGET_SOC_2, "40")
+    entry = await winet._entry(hass, site)
+    registry = er.async_get(hass)
+    first, second = f"{_part(site, 1)}_battery", f"{_part(site, 3)}_battery"
+    # Each hybrid's settings sit on its battery device; the system's devices have none.
+    for part in (first, second):
+        on_battery = {
+            (e.domain, e.unique_id.removeprefix(f"{entry.unique_id}_{part}_"))
+            for e in er.async_entries_for_device(registry, _device_id(hass, entry, part))
+        }
+        assert {
+            ("number", "charge_limit_soc"),
+            ("number", "export_limit"),
+            ("switch", "export_limit_enabled"),
+            ("switch", "charge_window_1_enabled"),
+            ("time", "charge_window_2_end"),
+        } <= on_battery
+    gateway = winet._gateway_device(hass, entry)
+    controls = {"number", "switch", "time", "select"}
+    assert not [e for e in er.async_entries_for_device(registry, gateway) if e.domain in controls]
+    assert registry.async_get_entity_id("number", DOMAIN, f"{entry.unique_id}_export_limit") is None
+    # Read from each inverter's own parameters, nothing written at start-up.
+    limit_1 = _control(hass, entry, "number", first, "charge_limit_soc")
+    limit_2 = _control(hass, entry, "number", second, "charge_limit_soc")
+    assert (_number(hass, limit_1), _number(hass, limit_2)) == (40, 15)
+    export_2 = hass.states.get(_control(hass, entry, "number", second, "export_limit"))
+    assert export_2 is not None
+    assert export_2.attributes["max"] == 8000.0  # the SH8.0RT's listed range
+    assert site.param_requests == []
+    # Inverter 2's charge limit reaches inverter 2 only, and is read back from it.
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": limit_2, "value": 90}, blocking=True
+    )
+    assert (site.param_value(3, TARGET_SOC_1), site.param_value(3, TARGET_SOC_2)) == ("90", "90")
+    assert (site.param_value(1, TARGET_SOC_1), site.param_value(1, TARGET_SOC_2)) == ("40", "40")
+    assert site.device_param_writes == {3: {TARGET_SOC_1: 1, TARGET_SOC_2: 1}}
+    assert [r["devid_array"] for r in site.param_requests] == [["3"]]
+    assert (_number(hass, limit_1), _number(hass, limit_2)) == (40, 90)
+    # What the app sets on inverter 2 shows on inverter 2's entity, read back.
+    site.set_param(3, TARGET_SOC_1, "70")
+    site.set_param(3, TARGET_SOC_2, "70")
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": _control(hass, entry, "switch", first, "export_limit_enabled")},
+        blocking=True,
+    )
+    assert (site.param_value(1, 31221), site.param_value(3, 31221)) == ("170", "85")
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _number(hass, limit_2) == 70
+    assert (
+        hass.states.get(_control(hass, entry, "switch", first, "export_limit_enabled")).state
+        == "on"
+    )
+    assert (
+        hass.states.get(_control(hass, entry, "switch", second, "export_limit_enabled")).state
+        == "off"
+    )
+    # Nothing written by the reload either.
+    assert site.device_param_writes == {3: {TARGET_SOC_1: 1, TARGET_SOC_2: 1}, 1: {31221: 1}}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_each_hybrid_has_its_own_write_budget(hass: HomeAssistant, site: FakeWinet) -> None:
+    for dev_id in (1, 3):
+        site.set_param(dev_id, FORCED_CHARGING, "170")
+    entry = await winet._entry(hass, site)
+    first, second = f"{_part(site, 1)}_battery", f"{_part(site, 3)}_battery"
+    limit_1 = _control(hass, entry, "number", first, "charge_limit_soc")
+    limit_2 = _control(hass, entry, "number", second, "charge_limit_soc")
+
+    async def set_limit(entity_id: str, value: float) -> None:
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
+        )
+
+    for value in (60, 70, 80):
+        await set_limit(limit_2, value)
+    with pytest.raises(HomeAssistantError) as caught:
+        await set_limit(limit_2, 90)
+    assert caught.value.translation_key == "setting_rate_limited"
+    assert _number(hass, limit_2) == 80  # the device's value, not the refused one
+    # The other inverter's targets are other parameters: a budget of their own.
+    await set_limit(limit_1, 90)
+    assert site.param_value(1, TARGET_SOC_1) == "90"
+    assert site.device_param_writes[3][TARGET_SOC_1] == 3
+    assert site.device_param_writes[1][TARGET_SOC_1] == 1
     await hass.config_entries.async_unload(entry.entry_id)

@@ -5,7 +5,10 @@ what ``source.settings_spec`` lists; battery control entities (mode, command
 power, target, duration) for a source that accepts dispatch
 (:func:`.battery_control.accepts_dispatch`). Both may become known only
 after a later poll (a WiNet battery listed late), so each platform adds them
-as soon as they are, without a reload.
+as soon as they are, without a reload. Where several batteries are each
+commanded and configured on their own (several hybrid inverters behind one
+WiNet gateway), each battery's device gets its own of both, and the
+system's devices none.
 
 Every write goes through the coordinator, which raises the translated
 error; the entity then shows the device's value again, since the user's
@@ -34,9 +37,16 @@ from homeassistant.util import dt as dt_util
 from .battery_control import CommandValues, accepts_dispatch
 from .coordinator import SunstreamCoordinator
 from .devices import DeviceRole
-from .entity import Reported, SunstreamEntity, async_add_reported
+from .entity import Reported, SunstreamEntity, async_add_reported, unique_id
 from .pysunstream.capabilities import CommandsSeveralBatteries
-from .pysunstream.controls import Configurable, DeviceSettings, Setting, SettingChange, Window
+from .pysunstream.controls import (
+    ConfiguresSeveralBatteries,
+    DeviceSettings,
+    Setting,
+    SettingChange,
+    Window,
+    spec_of,
+)
 from .pysunstream.dispatch import BatteryLimits, Command, CommandKind
 from .pysunstream.model import DeviceIdentity, Metric, PartKey, Value
 from .pysunstream.setting_rules import reported_value, supports
@@ -61,10 +71,9 @@ def keeps(coordinator: SunstreamCoordinator, setting: Setting) -> Callable[[], b
     """
 
     def check() -> bool:
-        source = coordinator.source
         if role_of(setting) is DeviceRole.BATTERY and not coordinator.data.has_battery:
             return False
-        return isinstance(source, Configurable) and supports(source.settings_spec, setting)
+        return supports(spec_of(coordinator.source, None), setting)
 
     return check
 
@@ -207,11 +216,10 @@ def several_batteries(coordinator: SunstreamCoordinator) -> list[DeviceIdentity]
     source = coordinator.source
     if not isinstance(source, CommandsSeveralBatteries):
         return []
-    parts = set(source.battery_parts)
     return [
-        reading.identity
-        for reading in coordinator.data.snapshot.devices
-        if reading.identity.key in parts and source.limits_of(PartKey(reading.identity.key))
+        battery
+        for battery in _listed(coordinator, source.battery_parts)
+        if source.limits_of(PartKey(battery.key))
     ]
 
 
@@ -253,19 +261,79 @@ class BatteryControlEntity(ControlEntity):
         return self._values.command(kind, limits, dt_util.now(), self._part)
 
 
+@callback
+def async_add_battery_settings[D: SettingEntityDescription](
+    entry: SunstreamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[D],
+    kind: Callable[[SunstreamCoordinator, D, DeviceIdentity], Entity],
+) -> None:
+    """Add ``kind`` entities for each of several batteries, once its inverter keeps the setting.
+
+    Checked after every poll: an inverter's settings become known at the
+    first read of its parameters, which may come a poll or more after its
+    battery. An entity Home Assistant removes may come back, as
+    :func:`async_add_controls` does.
+    """
+    coordinator = entry.runtime_data.coordinator
+    descriptions = tuple(descriptions)
+    added: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        new: list[Entity] = []
+        for battery in setting_batteries(coordinator):
+            spec = spec_of(coordinator.source, PartKey(battery.key))
+            for description in descriptions:
+                uid = unique_id(coordinator, description.key, battery)
+                if uid in added or not supports(spec, description.setting):
+                    continue
+                added.add(uid)
+                entity = kind(coordinator, description, battery)
+                entity.async_on_remove(partial(added.discard, uid))
+                new.append(entity)
+        if new:
+            async_add_entities(new)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
+
+
+def setting_batteries(coordinator: SunstreamCoordinator) -> list[DeviceIdentity]:
+    """The batteries whose inverters each keep their own settings, as the latest poll lists them."""
+    source = coordinator.source
+    if not isinstance(source, ConfiguresSeveralBatteries):
+        return []
+    return _listed(coordinator, source.settings_parts)
+
+
+def _listed(coordinator: SunstreamCoordinator, parts: Iterable[PartKey]) -> list[DeviceIdentity]:
+    """The identities of ``parts`` the latest poll lists, in its order."""
+    keys = set(parts)
+    return [r.identity for r in coordinator.data.snapshot.devices if r.identity.key in keys]
+
+
 class SettingEntity(ControlEntity):
-    """An entity showing one setting as the device reported it."""
+    """An entity showing one setting as the device reported it.
+
+    With ``battery`` (one of several, :func:`setting_batteries`) it sits on
+    that battery's device and shows and writes its inverter's setting only.
+    """
 
     def __init__(
-        self, coordinator: SunstreamCoordinator, description: SettingEntityDescription
+        self,
+        coordinator: SunstreamCoordinator,
+        description: SettingEntityDescription,
+        battery: DeviceIdentity | None = None,
     ) -> None:
-        """Show ``description.setting`` on the device it belongs on."""
-        super().__init__(coordinator, description, role_of(description.setting))
+        """Show ``description.setting`` on the device it belongs on, or on ``battery``'s."""
+        role = role_of(description.setting) if battery is None else DeviceRole.BATTERY
+        super().__init__(coordinator, description, role, battery)
         self._setting = description.setting
 
     @property
     def _settings(self) -> DeviceSettings | None:
-        return self.coordinator.data.settings
+        return self.coordinator.data.settings_of(self._part)
 
     @property
     def reported(self) -> float | bool | Window | None:
@@ -278,11 +346,11 @@ class SettingEntity(ControlEntity):
         """Whether the device still keeps the setting.
 
         It may stop after the entity exists (a second hybrid behind a WiNet
-        gateway, an AlphaESS register that read back nothing); the entity
-        then stays, unavailable, until the device lists it again.
+        gateway: the system's entity gives way to each battery's own; an
+        AlphaESS register that read back nothing); the entity then stays,
+        unavailable, until the device lists it again.
         """
-        source = self.coordinator.source
-        return isinstance(source, Configurable) and supports(source.settings_spec, self._setting)
+        return supports(spec_of(self.coordinator.source, self._part), self._setting)
 
     @property
     def available(self) -> bool:
@@ -293,5 +361,5 @@ class SettingEntity(ControlEntity):
         return (self.available, self.reported)
 
     async def _async_set(self, value: float | bool | Window) -> None:
-        change = SettingChange(setting=self._setting, value=value)
+        change = SettingChange(setting=self._setting, value=value, battery=self._part)
         await self._async_write(lambda: self.coordinator.async_write_setting(change))

@@ -36,7 +36,13 @@ from .const import (
 )
 from .identifiers import part_identifier
 from .pysunstream.capabilities import CommandsSeveralBatteries
-from .pysunstream.controls import Configurable, SettingChange
+from .pysunstream.controls import (
+    Configurable,
+    ConfiguresSeveralBatteries,
+    SettingChange,
+    reported_of,
+    spec_of,
+)
 from .pysunstream.daily import DailyTotals
 from .pysunstream.dispatch import Command
 from .pysunstream.economics import Economics
@@ -229,6 +235,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
             snapshot=snapshot,
             economics=self.economics.reading(),
             settings=source.reported_settings() if isinstance(source, Configurable) else None,
+            part_settings=(
+                {part: source.reported_settings_of(part) for part in source.settings_parts}
+                if isinstance(source, ConfiguresSeveralBatteries)
+                else {}
+            ),
         )
 
     def _set_connected(self, connected: bool, reason: Reason, detail: str | None = None) -> None:
@@ -386,21 +397,23 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         :func:`~.pysunstream.setting_rules.validate_change`), for a value the
         device already reports, or for a stored value written too often
         (:class:`~.pysunstream.write_limiter.WriteLimiter`, per write group:
-        settings sharing a register share its budget).
+        settings sharing a register share its budget; where each of several
+        batteries' inverters keeps its own settings, per battery too).
         """
         self._require_online()
         source = self.source
+        spec = spec_of(source, change.battery)
         try:
             if not isinstance(source, Configurable):
                 raise CommandRejected("setting_unsupported", setting=change.setting.value)
-            reported = source.reported_settings()
-            validate_change(source.settings_spec, reported, change)
+            reported = reported_of(source, change.battery)
+            validate_change(spec, reported, change)
         except CommandError as err:
             raise _command_error(err) from err
         if reported_value(reported, change.setting) == change.value:
             return
         now = dt_util.now()
-        group = source.settings_spec.write_group(change.setting)
+        group = (change.battery, spec.write_group(change.setting))
         if (wait := self.write_limiter.wait(group, now)) > timedelta(0):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

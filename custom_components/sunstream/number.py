@@ -23,13 +23,14 @@ from .control import (
     SettingEntity,
     SettingEntityDescription,
     async_add_battery_controls,
+    async_add_battery_settings,
     async_add_controls,
     commands,
     settings,
 )
 from .coordinator import SunstreamCoordinator
 from .entity import Reported, unique_id
-from .pysunstream.controls import Configurable, NumberRange, Setting
+from .pysunstream.controls import NumberRange, Setting, spec_of
 from .pysunstream.dispatch import MAX_DURATION, MIN_DURATION, CommandKind
 from .pysunstream.model import DeviceIdentity, Metric
 from .runtime import SunstreamConfigEntry
@@ -113,6 +114,7 @@ async def async_setup_entry(
     """Add the numbers the system has, as soon as it has them."""
     numbers = (settings(SETTING_NUMBERS, SettingNumber), commands(COMMAND_NUMBERS, CommandNumber))
     async_add_controls(entry, async_add_entities, *numbers)
+    async_add_battery_settings(entry, async_add_entities, SETTING_NUMBERS, SettingNumber)
     coordinator = entry.runtime_data.coordinator
 
     def per_battery(battery: DeviceIdentity) -> Reported:
@@ -129,13 +131,15 @@ class SettingNumber(SettingEntity, NumberEntity):
     entity_description: SettingNumberDescription
 
     def __init__(
-        self, coordinator: SunstreamCoordinator, description: SettingNumberDescription
+        self,
+        coordinator: SunstreamCoordinator,
+        description: SettingNumberDescription,
+        battery: DeviceIdentity | None = None,
     ) -> None:
         """Show ``description.setting``, its mode suited to its unit."""
-        super().__init__(coordinator, description)
-        source = coordinator.source
-        assert isinstance(source, Configurable)  # created only for what the spec lists
-        self._last_range = source.settings_spec.ranges[self._setting]
+        super().__init__(coordinator, description, battery)
+        # Created only for what the spec lists.
+        self._last_range = spec_of(coordinator.source, self._part).ranges[self._setting]
         if self._range.unit == "W":
             self._attr_device_class = NumberDeviceClass.POWER
             self._attr_mode = NumberMode.BOX
@@ -149,10 +153,7 @@ class SettingNumber(SettingEntity, NumberEntity):
         Home Assistant asks for them even while the entity is unavailable
         (see :attr:`~.control.SettingEntity.listed`).
         """
-        source = self.coordinator.source
-        if isinstance(source, Configurable) and (
-            listed := source.settings_spec.ranges.get(self._setting)
-        ):
+        if listed := spec_of(self.coordinator.source, self._part).ranges.get(self._setting):
             self._last_range = listed
         return self._last_range
 

@@ -216,6 +216,26 @@ PHASE_QUANTITIES = (
     ("power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
 )
 
+
+def _phase_voltages_and_currents(name: str) -> tuple[SunstreamSensorEntityDescription, ...]:
+    """``<name>_voltage_<a|b|c>`` and ``_current_…``: diagnostic, disabled by default."""
+    return tuple(
+        _measurement(
+            f"{name}_{quantity}_{phase}",
+            device_class,
+            unit,
+            precision,
+            diagnostic=True,
+            translation_key=f"{name}_phase_{quantity}",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
+        )
+        for phase in ("a", "b", "c")
+        for quantity, device_class, unit, precision in PHASE_QUANTITIES
+        if quantity != "power"
+    )
+
+
 SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
     _power(Metric.PV_POWER),
     _energy_total(Metric.PV_ENERGY_TODAY),
@@ -384,9 +404,29 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         value_fn=_extra("running_state"),
         extra=True,
     ),
+    *_phase_voltages_and_currents("meter"),
+    _measurement(
+        "backup_power",
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        0,
+        entity_registry_enabled_default=False,
+    ),
+    *(
+        _measurement(
+            f"backup_power_{phase}",
+            SensorDeviceClass.POWER,
+            UnitOfPower.WATT,
+            0,
+            translation_key="backup_phase_power",
+            translation_placeholders={"phase": phase.upper()},
+            entity_registry_enabled_default=False,
+        )
+        for phase in ("a", "b", "c")
+    ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
-    _energy_total("charger_energy_today"),
     _energy_total("charger_energy_total", monotonic=True),
+    *_phase_voltages_and_currents("charger"),
     SunstreamSensorEntityDescription(
         key="charger_status",
         translation_key="charger_status",

@@ -10,7 +10,13 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_battery_settings,
+    async_add_controls,
+    settings,
+)
 from .coordinator import SunstreamCoordinator
 from .entity import SunstreamEntity
 from .pysunstream.capabilities import Pausable
@@ -49,6 +55,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the settings switches the device keeps; the run switch to pausable simulations."""
     async_add_controls(entry, async_add_entities, settings(SETTING_SWITCHES, SettingSwitch))
+    async_add_battery_settings(entry, async_add_entities, SETTING_SWITCHES, SettingSwitch)
     coordinator = entry.runtime_data.coordinator
     if isinstance(coordinator.source, Pausable):
         async_add_entities([SimulationSwitch(coordinator, coordinator.source)])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .pysunstream.controls import DeviceSettings
 from .pysunstream.economics import EconomicsReading
-from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, Snapshot, Value
+from .pysunstream.model import DeviceIdentity, DeviceKind, Metric, PartKey, Snapshot, Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,15 @@ class SystemData:
     economics: EconomicsReading
     # What a Configurable source's device reported on this poll; None otherwise.
     settings: DeviceSettings | None = None
+    # Each of several batteries' inverter's own settings, by battery part
+    # (ConfiguresSeveralBatteries); empty otherwise.
+    part_settings: Mapping[PartKey, DeviceSettings] = field(default_factory=dict)
+
+    def settings_of(self, battery: PartKey | None) -> DeviceSettings | None:
+        """What the system (``battery`` None) or one of its batteries' inverters reported."""
+        if battery is None:
+            return self.settings
+        return self.part_settings.get(battery)
 
     def metric(self, metric: Metric) -> Value:
         """A canonical value from the snapshot."""

@@ -11,7 +11,13 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .control import SettingEntity, SettingEntityDescription, async_add_controls, settings
+from .control import (
+    SettingEntity,
+    SettingEntityDescription,
+    async_add_battery_settings,
+    async_add_controls,
+    settings,
+)
 from .pysunstream.controls import WINDOWS, Window
 from .runtime import SunstreamConfigEntry
 
@@ -39,6 +45,7 @@ async def async_setup_entry(
 ) -> None:
     """Add a start and an end for each window the device keeps."""
     async_add_controls(entry, async_add_entities, settings(WINDOW_TIMES, WindowTime))
+    async_add_battery_settings(entry, async_add_entities, WINDOW_TIMES, WindowTime)
 
 
 class WindowTime(SettingEntity, TimeEntity):

@@ -18,6 +18,7 @@ from custom_components.sunstream.pysunstream.capabilities import (
     Pausable,
     Rehearses,
 )
+from custom_components.sunstream.pysunstream.controls import ConfiguresSeveralBatteries
 from custom_components.sunstream.pysunstream.errors import Reason, SourceUnavailable
 from custom_components.sunstream.pysunstream.simulator import SimulatedSystem, SimulatorConfig
 from custom_components.sunstream.pysunstream.simulator.microgrid import (
@@ -38,6 +39,7 @@ CAPABILITIES = (
     CommandsSeveralBatteries,
     HoldsModbus,
     MayLackDispatch,
+    ConfiguresSeveralBatteries,
 )
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
@@ -52,6 +54,7 @@ def test_winet_keeps_alive_counts_and_tells() -> None:
         HasLinkMetrics,
         Diagnosable,
         CommandsSeveralBatteries,
+        ConfiguresSeveralBatteries,
     }
 
 

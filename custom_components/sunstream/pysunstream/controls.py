@@ -23,6 +23,12 @@ Rules every source follows:
   charge windows and their one switch; AlphaESS windows and their
   time-period control register) share one budget: the source says which
   in :attr:`SettingsSpec.write_groups`, from its register tables.
+* Where several devices behind one system each keep their own settings
+  (a WiNet gateway with several hybrid inverters), the source is also
+  :class:`ConfiguresSeveralBatteries`: each inverter's settings are known by
+  its battery part, a :class:`SettingChange` names that battery, and the
+  system's own :attr:`Configurable.settings_spec` is empty (a change to
+  "the system" could go to neither). Budgets are then per battery too.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from datetime import time
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
+
+from .model import PartKey
 
 
 class Setting(StrEnum):
@@ -148,6 +156,10 @@ class SettingChange:
 
     setting: Setting
     value: float | bool | Window
+    battery: PartKey | None = None
+    """The battery part whose inverter keeps the setting, where each of several
+    keeps its own (:class:`~.capabilities.ConfiguresSeveralBatteries`); ``None``:
+    the system's settings."""
 
 
 @runtime_checkable
@@ -166,3 +178,47 @@ class Configurable(Protocol):
     async def async_write_setting(self, change: SettingChange) -> None:
         """Validate ``change``, write what differs, raise as the module says."""
         ...
+
+
+@runtime_checkable
+class ConfiguresSeveralBatteries(Protocol):
+    """A :class:`Configurable` source whose batteries' inverters each keep their own settings.
+
+    A WiNet gateway with several hybrid inverters; a change names its
+    battery (:attr:`SettingChange.battery`).
+    """
+
+    @property
+    def settings_parts(self) -> tuple[PartKey, ...]:
+        """The batteries whose inverters keep settings; empty unless there are several."""
+        ...
+
+    def settings_spec_of(self, battery: PartKey) -> SettingsSpec:
+        """What ``battery``'s inverter keeps (empty before its first read)."""
+        ...
+
+    def reported_settings_of(self, battery: PartKey) -> DeviceSettings:
+        """``battery``'s inverter's settings as read on the latest successful read."""
+        ...
+
+
+def spec_of(source: object, battery: PartKey | None) -> SettingsSpec:
+    """What the system (``battery`` None) or one of its several batteries keeps.
+
+    Empty for a source that keeps no settings, and for a battery that is not
+    one of several with settings of their own.
+    """
+    if battery is None:
+        return source.settings_spec if isinstance(source, Configurable) else SettingsSpec()
+    if isinstance(source, ConfiguresSeveralBatteries) and battery in source.settings_parts:
+        return source.settings_spec_of(battery)
+    return SettingsSpec()
+
+
+def reported_of(source: object, battery: PartKey | None) -> DeviceSettings:
+    """The settings the system (``battery`` None) or one of its batteries reported."""
+    if battery is None:
+        return source.reported_settings() if isinstance(source, Configurable) else DeviceSettings()
+    if isinstance(source, ConfiguresSeveralBatteries) and battery in source.settings_parts:
+        return source.reported_settings_of(battery)
+    return DeviceSettings()

@@ -123,6 +123,22 @@ def test_sh5_unknown_yields_and_single_phase() -> None:
     assert snap.identity.serial == "B2281302388"
 
 
+def test_grid_meter_phases_where_reported() -> None:
+    """The meter's phase values as the inverter lists them; none invented for the others."""
+    meter = {k: v for k, v in snapshot("sh10rs").extras.items() if k.startswith("meter_")}
+    assert meter == {"meter_current_a": 0.6, "meter_voltage_a": 232.1}
+    meter = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("meter_")}
+    assert meter == {"meter_current_a": 1.2}
+    assert "meter_current_a" not in snapshot("sh10rt").extras
+
+
+def test_backup_output_in_watts_where_reported() -> None:
+    backup = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("backup_")}
+    assert backup == {"backup_power": 666.0, "backup_power_a": 666.0}
+    sh10rt = snapshot("sh10rt").extras
+    assert [sh10rt[f"backup_power_{phase}"] for phase in "abc"] == [0.0, 0.0, 0.0]
+
+
 def test_sh10rs_standby_without_battery_device() -> None:
     snap = snapshot("sh10rs")
     assert snap.metrics[Metric.STATUS] == InverterStatus.STANDBY.value
@@ -229,14 +245,32 @@ def test_several_inverters_each_show_their_own() -> None:
     assert snap.metrics[Metric.BATTERY_CAPACITY] == pytest.approx(9.6 + 12.8)
 
 
-def test_ev_charger_is_a_part_with_power_energy_and_status() -> None:
+def test_ev_charger_is_a_part_with_the_captured_values() -> None:
     fixture = load_fixture("multi")
     snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
     charger = next(d for d in snap.devices if d.identity.kind is DeviceKind.CHARGER)
     assert charger.identity.model == "AC011E-01"
+    # Power from each phase's voltage × current; the lifetime energy from Wh.
+    power = 231.2 * 10.4 + 232.0 * 10.3 + 230.6 * 10.4
     assert charger.extras == {
-        "charger_power": 7200.0,
-        "charger_energy_total": 2316.8,
-        "charger_energy_today": 11.3,
-        "charger_status": "status_run",
+        "charger_power": pytest.approx(power, abs=0.1),
+        "charger_energy_total": 2316.812,
+        "charger_voltage_a": 231.2,
+        "charger_current_a": 10.4,
+        "charger_voltage_b": 232.0,
+        "charger_current_b": 10.3,
+        "charger_voltage_c": 230.6,
+        "charger_current_c": 10.4,
     }
+    # Nothing of the charger counts as the site's production.
+    assert snap.metrics[Metric.PV_ENERGY_TOTAL] == pytest.approx(15872.4 + 9210.5 + 20411.9)
+
+
+def test_charger_power_unknown_while_a_phase_reads_no_number() -> None:
+    fixture = load_fixture("multi")
+    for point in fixture["data"]["6"]["real"]:
+        if point["data_name"] == "I18N_COMMON_PHASE_B_CHARGING_CURRENT_SAHGKWBA":
+            point["data_value"] = "--"
+    snap = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture))
+    charger = next(d for d in snap.devices if d.identity.kind is DeviceKind.CHARGER)
+    assert charger.extras["charger_power"] is None

@@ -10,13 +10,14 @@ import pytest
 
 from custom_components.sunstream.pysunstream.controls import (
     Configurable,
+    ConfiguresSeveralBatteries,
     NumberRange,
     Setting,
     SettingChange,
     Window,
 )
 from custom_components.sunstream.pysunstream.errors import CommandFailed, CommandRejected
-from custom_components.sunstream.pysunstream.model import Metric
+from custom_components.sunstream.pysunstream.model import Metric, PartKey
 from custom_components.sunstream.pysunstream.winet import WinetClient, WinetSource
 from custom_components.sunstream.pysunstream.winet.errors import ParamsRefused
 from custom_components.sunstream.pysunstream.winet.params import (
@@ -213,7 +214,8 @@ async def test_charge_window_write(fake: FakeWinet, source: WinetSource) -> None
     assert source.reported_settings().charge_limit_soc == 90.0
     await source.async_write_setting(change(Setting.CHARGE_WINDOW_1, wanted))
     assert len(fake.param_requests) == 2  # unchanged window: nothing sent
-    assert source.diagnostics()["parameters"]["33214"] == "90"
+    inverter = source.devices[0].key
+    assert source.diagnostics()["parameters"][inverter]["33214"] == "90"
 
 
 def test_untimed_window_is_switched_on_alone() -> None:
@@ -316,19 +318,62 @@ async def test_expired_token_on_read_logs_in_again(fake: FakeWinet, source: Wine
     assert fake.param_value(1, 31221) == "170"
 
 
-async def test_two_hybrids_refuse_clearly(fake: FakeWinet, make_client: MakeClient) -> None:
+async def test_each_of_two_hybrids_keeps_its_own(fake: FakeWinet, make_client: MakeClient) -> None:
     second = dict(fake.devices[0], dev_id=3, dev_sn="SECOND", id=3)
     fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
     source = WinetSource("127.0.0.1", client=make_client(fake))
     await source.async_poll(NOW)
-    # Only each hybrid's energy-management group, for its battery's mode.
-    assert fake.http_requests[GETPARAM] == 2
+    assert isinstance(source, ConfiguresSeveralBatteries)
+    assert fake.http_requests[GETPARAM] == 4  # both groups of each hybrid
+    first_battery, second_battery = source.settings_parts
+    # The system keeps none of its own: a change to it could go to either.
     assert source.settings_spec.ranges == {}
     assert source.reported_settings().windows == {}
     with pytest.raises(CommandRejected) as rejected:
         await source.async_write_setting(change(Setting.EXPORT_LIMIT_ENABLED, True))
     assert rejected.value.key == "dispatch_ambiguous"
-    assert fake.http_requests[GETPARAM] == 2  # refused before anything is read or written
+    assert fake.http_requests[GETPARAM] == 4  # refused before anything is read or written
+    assert source.settings_spec_of(second_battery).export_limit_switch
+    # One inverter's change goes to that inverter, and only its groups are read back.
+    on = SettingChange(setting=Setting.EXPORT_LIMIT_ENABLED, value=True, battery=second_battery)
+    await source.async_write_setting(on)
+    assert (fake.param_value(3, 31221), fake.param_value(1, 31221)) == ("170", "85")
+    assert fake.device_param_writes == {3: {31221: 1}}
+    assert fake.http_requests[GETPARAM] == 6
+    assert source.reported_settings_of(second_battery).export_limit_enabled is True
+    assert source.reported_settings_of(first_battery).export_limit_enabled is False
+    # What the app changes on the first shows on the first only, at the next read.
+    fake.set_param(1, 31221, "170")
+    fake.set_param(3, 31221, "85")
+    await source.async_poll(NOW + SETTINGS_REFRESH)
+    assert source.reported_settings_of(first_battery).export_limit_enabled is True
+    assert source.reported_settings_of(second_battery).export_limit_enabled is False
+    with pytest.raises(CommandRejected) as unknown:
+        await source.async_write_setting(
+            SettingChange(setting=Setting.EXPORT_LIMIT, value=1000, battery=PartKey("nope"))
+        )
+    assert unknown.value.key == "unknown_battery"
+
+
+async def test_a_hybrid_listed_later_is_read_at_once(
+    fake: FakeWinet, make_client: MakeClient
+) -> None:
+    source = WinetSource("127.0.0.1", client=make_client(fake))
+    await source.async_poll(NOW)
+    assert fake.http_requests[GETPARAM] == 2
+    second = dict(fake.devices[0], dev_id=3, dev_sn="SECOND", id=3)
+    fake.add_device(second, load_fixture("sh10rt")["data"]["1"])
+    step = 0
+    while not source.settings_parts:  # the device list is read again every few polls
+        step += 1
+        assert step < 40
+        await source.async_poll(NOW + timedelta(seconds=10 * step))
+    # Long before SETTINGS_REFRESH: read at the poll that lists it.
+    assert NOW + timedelta(seconds=10 * step) < NOW + SETTINGS_REFRESH
+    assert source.settings_spec_of(source.settings_parts[1]).export_limit_switch
+    before = fake.http_requests[GETPARAM]
+    await source.async_poll(NOW + timedelta(seconds=10 * (step + 1)))
+    assert fake.http_requests[GETPARAM] == before  # then on the usual schedule
 
 
 async def test_fake_checks_ranges_and_hides_children(

@@ -68,6 +68,10 @@ GRID_EXPORT_TODAY = "I18N_COMMON_DAILY_FEED_NETWORK_VOLUME"
 BATTERY_CHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_CHARGE",)
 BATTERY_DISCHARGE_TODAY = ("I18N_COMMON_DAILY_BATTERY_DISCHARGE",)
 TEMPERATURE = "I18N_COMMON_AIR_TEM_INSIDE_MACHINE"
+# The battery's health and voltage, in the inverter's ``real_battery`` and on
+# the SBR stack's own ``real`` (docs/protocols/winet.md#data-services).
+BATTERY_HEALTH = "I18N_COMMON_BATTARY_HEALTH"
+BATTERY_VOLTAGE = "I18N_COMMON_BATTERY_VOLTAGE"
 RUNNING_STATE = "I18N_COMMON_RUNNING_STATE"
 STATUS_KEYS = (RUNNING_STATE, "I18N_COMMON_DEVICE_STATUS")
 GRID_FREQUENCY = "I18N_COMMON_GRID_FREQUENCY"
@@ -76,12 +80,37 @@ GRID_VOLTAGE = "I18N_COMMONUA"
 # no underscore in the A voltage, an odd name for the A current.
 PHASE_VOLTAGES = ("I18N_COMMONUA", "I18N_COMMON_UB", "I18N_COMMON_UC")
 PHASE_CURRENTS = ("I18N_COMMON_FRAGMENT_RUN_TYPE1", "I18N_COMMON_IB", "I18N_COMMON_IC")
-# An EV charger (dev_type 46) is polled with ``real`` only. No capture of
-# its data exists: these are the keys every other Sungrow device uses for
-# AC power, lifetime energy and state, an assumption until one is seen.
-CHARGER_POWER = ("I18N_COMMON_TOTAL_ACTIVE_POWER",)
-CHARGER_ENERGY = ("I18N_COMMON_TOTAL_YIELD", "I18N_COMMON_TOTAL_AC_OUTPUT_YIELD")
-CHARGER_TODAY = ("I18N_COMMON_DAILY_POWER_YIELD", "I18N_COMMON_DAY_AC_OUTPUT_YIELD")
+# The grid meter's own per phase, "Meter Phase-A Voltage" … (optmybat's SH5.0RS
+# capture, docs/protocols/winet.md#data-services): the grid's side of the site.
+METER_VOLTAGES = ("I18N_CONFIG_KEY_1003332", "I18N_CONFIG_KEY_1003334", "I18N_CONFIG_KEY_1003336")
+# The backup (EPS) output, in total and per phase (docs/protocols/winet.md#data-services).
+BACKUP_POWER = "I18N_COMMON_TOTAL_BACKUP_POWER_WLECIVPM"
+BACKUP_PHASE_POWERS = (
+    "I18N_COMMON_PHASE_A_BACKUP_POWER_BRBJDGVB",
+    "I18N_COMMON_PHASE_B_BACKUP_POWER_OCDHLMZB",
+    "I18N_COMMON_PHASE_C_BACKUP_POWER_HAMBBGNL",
+)
+METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
+# An EV charger (dev_type 46) is polled with ``real`` only. One public
+# capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
+# AC007E-01): the energy it delivered in its life (Wh; two underscores and a
+# random suffix, as captured) and each phase's charging voltage and current.
+# The captured part has no power, no day's energy and no state.
+CHARGER_ENERGY = ("I18N_COMMON__TOTAL_DELIVERED_ENERGY_BMUDODSV",)
+CHARGER_PHASES = (
+    (
+        "I18N_COMMON_PHASE_A_CHARGING_VOLTAGE_JYAXKVKA",
+        "I18N_COMMON_PHASE_A_CHARGING_CURRENT_KMPZTBUO",
+    ),
+    (
+        "I18N_COMMON_PHASE_B_CHARGING_VOLTAGE_QMUJVJCG",
+        "I18N_COMMON_PHASE_B_CHARGING_CURRENT_SAHGKWBA",
+    ),
+    (
+        "I18N_COMMON_PHASE_C_CHARGING_VOLTAGE_HYSJHJXA",
+        "I18N_COMMON_PHASE_C_CHARGING_CURRENT_PESAFOPL",
+    ),
+)
 
 _RUNNING = frozenset(
     {
@@ -330,15 +359,21 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
 
 
 def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) -> dict[str, Value]:
-    """Source-specific values of the first inverter, under stable names.
+    """Source-specific values of the site and its first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
-    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase. With
-    ``strings`` false the MPPTs are left out (they belong to each inverter).
+    ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, the grid
+    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` (from the
+    first inverter that reports them: every inverter sees the same meter),
+    ``backup_power`` and ``backup_power_<a|b|c>`` (summed over inverters),
+    and the battery's ``battery_soh`` and ``battery_voltage``
+    (:func:`battery_extras`).
+    With ``strings`` false the MPPTs are left out (they belong to each
+    inverter).
     """
-    extras: dict[str, Value] = {}
+    extras = {**battery_extras(readings), **_site_extras(readings)}
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
     if inverter is None:
         return extras
@@ -354,6 +389,53 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
             extras[f"grid_current_{phase}"] = lookup.first((current,), "A")
     if strings:
         extras.update(_strings(inverter))
+    return extras
+
+
+def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
+    """The grid meter's phases (the first inverter's) and the backup output (all inverters')."""
+    inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
+    extras: dict[str, Value] = {}
+    for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
+        if inverters.present((voltage,)):
+            extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
+        if inverters.present((current,)):
+            extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
+    for name, key in (
+        ("backup_power", BACKUP_POWER),
+        *zip(
+            ("backup_power_a", "backup_power_b", "backup_power_c"), BACKUP_PHASE_POWERS, strict=True
+        ),
+    ):
+        if inverters.present((key,)):
+            extras[name] = inverters.total((key,), "W")
+    return extras
+
+
+def battery_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
+    """The battery's state of health (%) and voltage (V), when the system has one battery.
+
+    From the hybrid inverter's ``real_battery``, else the battery stack's own
+    ``real``. With several hybrid inverters (or stacks) none: a health or a
+    voltage does not add up; each hybrid's battery part shows its own.
+    """
+    hybrids = [
+        r for r in readings if r.identity.kind is DeviceKind.INVERTER and BATTERY_HEALTH in r.values
+    ]
+    stacks = [r for r in readings if r.identity.kind is DeviceKind.BATTERY]
+    sources = hybrids or stacks
+    if len(sources) != 1:
+        return {}
+    return _battery_values(sources[0])
+
+
+def _battery_values(reading: DeviceReading) -> dict[str, Value]:
+    lookup = _Lookup((reading,))
+    extras: dict[str, Value] = {}
+    if BATTERY_HEALTH in reading.values:
+        extras["battery_soh"] = lookup.first((BATTERY_HEALTH,), "%")
+    if BATTERY_VOLTAGE in reading.values:
+        extras["battery_voltage"] = lookup.first((BATTERY_VOLTAGE,), "V")
     return extras
 
 
@@ -419,20 +501,44 @@ def _battery_part(device: DeviceInfo, reading: DeviceReading) -> DeviceReading:
         ),
         online=reading.online,
         metrics=metrics,
+        extras=_battery_values(reading),
     )
 
 
+def _charger_power(lookup: _Lookup) -> float | None:
+    """The charging power from each phase's voltage and current, W.
+
+    The charger reports no power among its captured values; voltage × current
+    is its apparent power, which for an EV charger (power factor close to 1)
+    is its power. ``None`` unless every phase it lists reads as a number.
+    """
+    phases = [(v, i) for v, i in CHARGER_PHASES if lookup.present((v, i))]
+    if not phases:
+        return None
+    watts = 0.0
+    for voltage_key, current_key in phases:
+        voltage, current = lookup.first((voltage_key,), "V"), lookup.first((current_key,), "A")
+        if voltage is None or current is None:
+            return None
+        watts += voltage * current
+    return round(watts, 1)
+
+
 def _charger_part(reading: DeviceReading) -> DeviceReading:
-    """An EV charger: power (W), lifetime and today's energy (kWh), status."""
+    """An EV charger: power (W), lifetime energy (kWh), each phase's V and A, status."""
     lookup = _Lookup((reading,))
     extras: dict[str, Value] = {}
-    for key, keys, unit in (
-        ("charger_power", CHARGER_POWER, "W"),
-        ("charger_energy_total", CHARGER_ENERGY, "kWh"),
-        ("charger_energy_today", CHARGER_TODAY, "kWh"),
-    ):
-        if lookup.present(keys):
-            extras[key] = lookup.first(keys, unit)
+    if any(lookup.present(phase) for phase in CHARGER_PHASES):
+        extras["charger_power"] = _charger_power(lookup)
+    for phase, (voltage, current) in zip("abc", CHARGER_PHASES, strict=True):
+        if voltage in reading.values:
+            extras[f"charger_voltage_{phase}"] = lookup.first((voltage,), "V")
+        if current in reading.values:
+            extras[f"charger_current_{phase}"] = lookup.first((current,), "A")
+    if lookup.present(CHARGER_ENERGY):
+        extras["charger_energy_total"] = lookup.first(CHARGER_ENERGY, "kWh")
+    # Not in the captured part of its reply: read as every other Sungrow
+    # device reports its state, shown only if the charger does the same.
     for key in STATUS_KEYS:
         if key in reading.values:
             extras["charger_status"] = _state_name(reading.values[key])

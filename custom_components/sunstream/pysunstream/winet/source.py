@@ -15,16 +15,17 @@ The commands are part of :meth:`WinetSource.as_dict`, so a restart in the
 middle of a forced charge still ends it; while Sunstream is not running,
 nothing can (the inverter stays forced until Sunstream is back).
 
-The same inverter's settings (:mod:`.settings`: forced-charging windows,
-charge limit, export limit) make the source
-:class:`~..controls.Configurable`. They change rarely, so their two
-parameter groups are read on the first poll, every
-:data:`SETTINGS_REFRESH`, and after each write, never on every poll; they
-are written only by :meth:`WinetSource.async_write_setting`. The battery's
-mode is read back from the same list (:func:`.dispatch.battery_mode`), which
-is therefore read again after every command. With several hybrid inverters
-(settings not shown yet) each one's energy-management group is still read on
-that schedule, for the mode of its own battery part.
+Each hybrid inverter's settings (:mod:`.settings`: forced-charging
+windows, charge limit, export limit) make the source
+:class:`~..controls.Configurable`; with several hybrids each one's are its
+own, known by its battery part
+(:class:`~..controls.ConfiguresSeveralBatteries`), read from and written to
+that inverter only. They change rarely, so each inverter's two parameter
+groups are read on the first poll, every :data:`SETTINGS_REFRESH`, and after
+each write to it, never on every poll; they are written only by
+:meth:`WinetSource.async_write_setting`. Each battery's mode is read back
+from its inverter's list (:func:`.dispatch.battery_mode`), which is
+therefore read again after every command.
 """
 
 from __future__ import annotations
@@ -129,13 +130,10 @@ class WinetSource:
         self.commands: dict[PartKey | None, Command] = {}
         """The forced charges and discharges Sunstream is holding, by the
         battery each names (``None``: the only hybrid inverter's)."""
-        self._params = Parameters()
-        self._params_of: str | None = None
-        """The inverter (its key) whose parameters ``_params`` holds."""
+        self._params: dict[str, Parameters] = {}
+        """Each hybrid inverter's parameters as last read, by its key."""
         self._params_due: datetime | None = None
         """When a poll reads the settings next; ``None``: on the next poll."""
-        self._modes: dict[PartKey, BatteryMode] = {}
-        """Each of several hybrids' battery mode, by its battery part, as last read."""
         self._unread: set[str] = set()
         """Inverters (keys) sent a command since their mode was last read: unknown."""
 
@@ -167,8 +165,11 @@ class WinetSource:
     @property
     def battery_parts(self) -> tuple[PartKey, ...]:
         """Each hybrid inverter's battery, when the gateway lists several."""
-        hybrids = [device for device in self.client.devices if device.hybrid]
+        hybrids = self._hybrids()
         return tuple(device.battery_key for device in hybrids) if len(hybrids) > 1 else ()
+
+    def _hybrids(self) -> list[DeviceInfo]:
+        return [device for device in self.client.devices if device.hybrid]
 
     def limits_of(self, battery: PartKey) -> BatteryLimits | None:
         """One of several hybrids' battery: its inverter's rating, its size unknown.
@@ -236,30 +237,32 @@ class WinetSource:
         self._snapshot = snapshot
         await self._enforce(now)
         await self._refresh_settings(now)
-        if (mode := self._battery_mode()) is not None:
-            snapshot = replace(snapshot, metrics={**snapshot.metrics, Metric.BATTERY_MODE: mode})
-        if self._modes:
+        hybrids = self._hybrids()
+        if len(hybrids) == 1 and (mode := self._mode_of(hybrids[0])) is not None:
+            metrics = {**snapshot.metrics, Metric.BATTERY_MODE: mode.value}
+            snapshot = replace(snapshot, metrics=metrics)
+        elif len(hybrids) > 1:
+            modes = {
+                device.battery_key: mode
+                for device in hybrids
+                if (mode := self._mode_of(device)) is not None
+            }
             snapshot = replace(
-                snapshot, devices=tuple(self._with_mode(r) for r in snapshot.devices)
+                snapshot, devices=tuple(_with_mode(r, modes) for r in snapshot.devices)
             )
         self._snapshot = snapshot
         return snapshot
 
-    def _with_mode(self, reading: DeviceReading) -> DeviceReading:
-        """``reading`` with its battery mode, when it is one of several hybrids' battery."""
-        mode = self._modes.get(PartKey(reading.identity.key))
-        if mode is None:
-            return reading
-        return replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
+    def _mode_of(self, inverter: DeviceInfo) -> BatteryMode | None:
+        """The mode ``inverter`` listed at its latest settings read.
 
-    def _battery_mode(self) -> str | None:
-        """The mode the hybrid inverter listed at the latest settings read."""
-        target = self._settings_target()
-        if target is None or self._params_of != target.key or target.key in self._unread:
+        Unknown while it is offline, before its first read and after a
+        command until it is read again.
+        """
+        params = self._params.get(inverter.key)
+        if params is None or not inverter.online or inverter.key in self._unread:
             return None
-        params = self._params
-        mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
-        return None if mode is None else mode.value
+        return battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
 
     async def async_dispatch(self, command: Command) -> None:
         """Charge, discharge or stop the battery ``command`` names.
@@ -313,33 +316,65 @@ class WinetSource:
         for battery in batteries:
             self.commands.pop(battery, None)
 
-    # -- settings (Configurable) ------------------------------------------------
+    # -- settings (Configurable, ConfiguresSeveralBatteries) --------------------
 
     @property
     def settings_spec(self) -> SettingsSpec:
-        """What the hybrid inverter keeps, from the parameters it listed.
+        """What the only hybrid inverter keeps, from the parameters it listed.
 
-        Empty without exactly one hybrid inverter (several: another issue
-        decides which one a setting belongs to), and before the first read.
+        Empty without exactly one hybrid inverter (with several, each keeps
+        its own: :meth:`settings_spec_of`), and before the first read.
         """
         target = self._settings_target()
-        if target is None or self._params_of != target.key:
-            return SettingsSpec()
-        return settings_spec(self._params, rated_power_w(target.model))
+        return SettingsSpec() if target is None else self._spec(target)
 
     def reported_settings(self) -> DeviceSettings:
-        """The settings as the inverter listed them at the latest read."""
+        """The settings as the only hybrid inverter listed them at the latest read."""
         target = self._settings_target()
-        if target is None or self._params_of != target.key:
-            return DeviceSettings()
-        return decode(self._params)
+        return DeviceSettings() if target is None else self._decoded(target)
+
+    @property
+    def settings_parts(self) -> tuple[PartKey, ...]:
+        """Each hybrid's battery, whose inverter keeps its own settings, when there are several."""
+        return self.battery_parts
+
+    def settings_spec_of(self, battery: PartKey) -> SettingsSpec:
+        """What the inverter of ``battery`` (one of several hybrids') keeps."""
+        target = self._inverter_of(battery)
+        return SettingsSpec() if target is None else self._spec(target)
+
+    def reported_settings_of(self, battery: PartKey) -> DeviceSettings:
+        """The settings the inverter of ``battery`` listed at its latest read."""
+        target = self._inverter_of(battery)
+        return DeviceSettings() if target is None else self._decoded(target)
+
+    def _spec(self, target: DeviceInfo) -> SettingsSpec:
+        params = self._params.get(target.key)
+        if params is None:
+            return SettingsSpec()
+        return settings_spec(params, rated_power_w(target.model))
+
+    def _decoded(self, target: DeviceInfo) -> DeviceSettings:
+        params = self._params.get(target.key)
+        return DeviceSettings() if params is None else decode(params)
+
+    def _inverter_of(self, battery: PartKey) -> DeviceInfo | None:
+        """The hybrid whose battery ``battery`` is, when it is one of several."""
+        if battery not in self.battery_parts:
+            return None
+        return next(device for device in self._hybrids() if device.battery_key == battery)
 
     async def async_write_setting(self, change: SettingChange) -> None:
-        """Write what differs for ``change``, then read the group back.
+        """Write what differs for ``change`` to its inverter, then read that one back.
+
+        The inverter is the only hybrid, or the one whose battery
+        ``change.battery`` names (:func:`.dispatch.dispatch_target`); no
+        other is read or written.
 
         Raises :class:`~..errors.CommandRejected` before anything is sent
-        (``not_supported`` / ``dispatch_ambiguous`` without exactly one
-        hybrid inverter, ``setting_unsupported``, ``setting_out_of_range``,
+        (``not_supported`` without a hybrid inverter, ``dispatch_ambiguous``
+        with several and no battery named, ``unknown_battery``,
+        ``setting_unsupported``, ``setting_out_of_range``,
         ``window_end_before_start``, ``winet_forced_charge_off``,
         ``winet_export_limit_off``), :class:`~..errors.CommandFailed`
         ``setting_refused`` when the gateway refuses the write and
@@ -349,12 +384,12 @@ class WinetSource:
         """
         if not self.client.devices:
             raise SourceUnavailable(Reason.OFFLINE, "the gateway has not been read yet")
-        target = dispatch_target(self.client.devices)
+        target = dispatch_target(self.client.devices, change.battery)
         if not target.online:
             raise SourceUnavailable(Reason.OFFLINE, f"{target.model or 'inverter'} is offline")
-        if self._params_of != target.key:
+        if target.key not in self._params:
             await self._read_params(target)
-        params = plan(self.settings_spec, self._params, change)
+        params = plan(self._spec(target), self._params[target.key], change)
         if not params:
             _LOGGER.debug("WiNet: %s already as asked, nothing written", change.setting)
             return
@@ -369,10 +404,11 @@ class WinetSource:
             ) from None
         if not await self._read_back(target):
             return
-        if missed := not_applied(params, self._params):
+        if missed := not_applied(params, self._params[target.key]):
             _LOGGER.warning(
-                "WiNet: %s not applied, the gateway reports other values for %s",
+                "WiNet: %s not applied on %s, the gateway reports other values for %s",
                 change.setting,
+                target.model,
                 ", ".join(f"{param.addr}={param.value}" for param in missed),
             )
             raise CommandFailed("setting_not_applied", setting=change.setting.value)
@@ -384,21 +420,29 @@ class WinetSource:
             return None
 
     async def _refresh_settings(self, now: datetime) -> None:
-        """Read the settings on the first poll and when they are due again."""
+        """Read every online hybrid's settings on the first poll and when due again.
+
+        A hybrid never read yet (listed later, or offline until now) is read at once,
+        unless a read failed within :data:`SETTINGS_RETRY`.
+        """
+        hybrids = self._hybrids()
+        # Only one that can be read: online, with the dev_code a read must carry.
+        readable = [device for device in hybrids if device.online and device.dev_code is not None]
+        unread = [device for device in readable if device.key not in self._params]
+        if unread and (self._params_due is None or self._params_due > now + SETTINGS_RETRY):
+            self._params_due = now
         if self._params_due is not None and now < self._params_due:
             return
-        target = self._settings_target()
-        hybrids = [device for device in self.client.devices if device.hybrid]
-        if (target is None and len(hybrids) < 2) or (target is not None and not target.online):
+        keys = {device.key for device in hybrids}
+        for gone in self._params.keys() - keys:
+            del self._params[gone]  # nothing of a removed inverter carries over
+        if not readable:
             # Nothing to ask yet; costs no request, so look again next poll:
-            # the battery or the inverter may be listed later.
+            # the inverter may be listed, or come online, later.
             return
         try:
-            if target is None:
-                await self._read_modes(hybrids)
-            else:
-                self._modes = {}  # one hybrid: its mode is the system's
-                await self._read_params(target)
+            for device in readable:
+                await self._read_params(device)
         except SourceUnavailable as err:
             _LOGGER.debug("WiNet: settings not read, trying again soon: %s", err)
             self._params_due = now + SETTINGS_RETRY
@@ -416,36 +460,11 @@ class WinetSource:
                     raise
                 _LOGGER.debug("WiNet: %s has no parameter group %s: %s", target.model, group, err)
                 lists.append(())
-        if self._params_of != target.key:
-            self._params = Parameters()  # nothing of another inverter carries over
-            self._params_of = target.key
-        self._params = self._params.updated(lists)
+        self._params[target.key] = self._params.get(target.key, Parameters()).updated(lists)
         self._unread.discard(target.key)
 
-    async def _read_modes(self, hybrids: list[DeviceInfo]) -> None:
-        """Read each online hybrid's energy-management group for its battery's mode.
-
-        One that is offline, refuses the group or lists another mode shows none.
-        """
-        modes: dict[PartKey, BatteryMode] = {}
-        for device in hybrids:
-            if not device.online:
-                continue
-            try:
-                listed = await self.client.async_read_params(device, ENERGY_MANAGEMENT)
-            except SourceUnavailable as err:
-                if err.reason is not Reason.REFUSED:
-                    raise
-                continue
-            params = Parameters().updated([listed])
-            mode = battery_mode(params.number(ADDR_EMS_MODE), params.number(ADDR_COMMAND))
-            if mode is not None:
-                modes[device.battery_key] = mode
-        self._modes = modes
-        self._unread.clear()
-
     async def _read_back(self, target: DeviceInfo) -> bool:
-        """Read the settings after a write; whether that worked.
+        """Read ``target``'s settings after a write; whether that worked.
 
         When it does not, the next poll reads them: the write itself was
         answered, so it is not reported as failed.
@@ -470,7 +489,6 @@ class WinetSource:
         # unknown, not what it was before this command.
         self._params_due = None
         self._unread.add(target.key)
-        self._modes.pop(target.battery_key, None)
 
     async def _enforce(self, now: datetime) -> None:
         """End each held command once its time is up or its target is met.
@@ -559,9 +577,18 @@ class WinetSource:
             "commands": [command.as_dict() for command in self.commands.values()],
             "devices": [dict(device.raw) for device in self.client.devices],
             "parameters": {
-                str(addr): param.value for addr, param in sorted(self._params.current.items())
+                key: {str(addr): param.value for addr, param in sorted(params.current.items())}
+                for key, params in self._params.items()
             },
         }
+
+
+def _with_mode(reading: DeviceReading, modes: dict[PartKey, BatteryMode]) -> DeviceReading:
+    """``reading`` with its battery mode, when it is one of several hybrids' battery."""
+    mode = modes.get(PartKey(reading.identity.key))
+    if mode is None:
+        return reading
+    return replace(reading, metrics={**reading.metrics, Metric.BATTERY_MODE: mode.value})
 
 
 def _stop(at: datetime) -> Command:
