@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -29,14 +30,25 @@ def unique_id(coordinator: SunstreamCoordinator, key: str, part: DeviceIdentity 
     return f"{coordinator.system_id}_{part.key}_{key}"
 
 
+# The latest data each system's shape was taken of, and that shape: every
+# platform asks after each poll, and the first one's answer serves the rest.
+_SHAPES: WeakKeyDictionary[SunstreamCoordinator, tuple[object, object]] = WeakKeyDictionary()
+
+
 def _shape(coordinator: SunstreamCoordinator) -> object:
     """Which metrics, extras and parts the latest data holds (not their values)."""
-    snapshot = coordinator.data.snapshot
-    return (
+    data = coordinator.data
+    taken = _SHAPES.get(coordinator)
+    if taken is not None and taken[0] is data:
+        return taken[1]
+    snapshot = data.snapshot
+    shape = (
         frozenset(snapshot.metrics),
         frozenset(snapshot.extras),
         tuple((r.identity, frozenset(r.values)) for r in snapshot.devices),
     )
+    _SHAPES[coordinator] = (data, shape)
+    return shape
 
 
 @callback

@@ -112,10 +112,10 @@ class SystemAlerts:
         status: str | None = None
         if coordinator.data is not None and coordinator.last_update_success:
             snapshot = coordinator.data.snapshot
-            for metric, value in snapshot.metrics.items():
-                values[metric.value] = as_number(value)
-            for key, value in snapshot.extras.items():
-                values[key] = as_number(value)
+            # A Metric is a str equal to its value, and hashes the same: it
+            # is the name itself, without the cost of reading ``.value``.
+            values = {metric: as_number(value) for metric, value in snapshot.metrics.items()}
+            values |= {key: as_number(value) for key, value in snapshot.extras.items()}
             raw_status = snapshot.get(Metric.STATUS)
             status = raw_status if isinstance(raw_status, str) else None
         connected = bool(coordinator.connected) and coordinator.last_update_success
