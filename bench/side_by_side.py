@@ -65,23 +65,15 @@ def _summary(runs: list[dict[str, Any]], side: str) -> dict[str, Any]:
     mine = [run for run in runs if run["side"] == side]
     quiet = [run for run in mine if not run["noisy"]]
     used = quiet or mine
+    cpu = [run["cpu_percent_of_one_core"] for run in used]
     return {
         "runs": len(mine),
         "quiet_runs": len(quiet),
         "medians_of": "quiet runs" if quiet else "all runs (none was quiet)",
-        "cpu_percent_of_one_core": round(
-            statistics.median(run["cpu_percent_of_one_core"] for run in used), 1
-        ),
-        "cpu_percent_range": [
-            min(run["cpu_percent_of_one_core"] for run in used),
-            max(run["cpu_percent_of_one_core"] for run in used),
-        ],
-        "cpu_ms_per_refresh": round(
-            statistics.median(run["cpu_ms_per_refresh"] for run in used), 3
-        ),
-        "refreshes_per_second": round(
-            statistics.median(run["refreshes_per_second"] for run in used), 1
-        ),
+        "cpu_percent_of_one_core": round(statistics.median(cpu), 1),
+        "cpu_percent_range": [min(cpu), max(cpu)],
+        "cpu_ms_per_refresh": statistics.median(run["cpu_ms_per_refresh"] for run in used),
+        "refreshes_per_second": statistics.median(run["refreshes_per_second"] for run in used),
         "entities": mine[0]["entities"],
     }
 
