@@ -930,7 +930,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.table:
-        print(f"docs/performance.md: rewrote {', '.join(rewrite_doc(only=args.table)) or 'nothing'}")
+        rewritten = rewrite_doc(only=args.table)
+        print(f"docs/performance.md: rewrote {', '.join(rewritten) or 'nothing'}")
         return 0
     if args.list:
         for name, figure in FIGURE_SET.items():
