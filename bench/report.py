@@ -38,6 +38,7 @@ SIO_CMD = "scripts/bench-peers -k sio"
 MQTT_CMD = "scripts/bench-peers -k mqtt"
 POLL_CMD = "scripts/bench -k 'refresh or many_systems or alphaess or winet'"
 SUNGROW_CMD = "scripts/bench -k sungrow"
+SIDE_BY_SIDE_CMD = "BENCH_BASELINE=5bee5e3 BENCH_REPEATS=3 scripts/bench -k many_systems"
 
 # Colours per server, the same in every figure.
 COLOURS = {
@@ -762,6 +763,69 @@ def table_polls() -> list[str]:
     return lines
 
 
+def table_side_by_side() -> list[str]:
+    """Home Assistant's CPU with many systems: this code beside a baseline commit's."""
+    result = load("many_systems_side_by_side")
+    if not result:
+        return [_missing("many systems beside the baseline", SIDE_BY_SIDE_CMD)]
+    summary = result["summary"]
+    lines = [
+        f"{result['systems']} simulated systems polled every second for {result['seconds']:g} s "
+        f"per run, in a real Home Assistant; this code (`{result['current']}`) and commit "
+        f"`{result['baseline']}` each in a process of its own, {result['repeats']} repeats, "
+        f"who goes first alternating; measured {_stamp('many_systems_side_by_side')}. A run "
+        f"while the rest of the machine kept more than {result['noise_bound_cores']:g} cores "
+        "busy is marked noisy and left out of the medians.",
+        "",
+        _row(
+            "Code",
+            "Entities",
+            "CPU, % of one core (median, range)",
+            "ms per refresh",
+            "Refreshes/s",
+            "Medians of",
+        ),
+        _row("---", "---:", "---:", "---:", "---:", "---"),
+    ]
+    for side, name in (("current", "this code"), ("baseline", f"`{result['baseline']}`")):
+        row = summary[side]
+        low, high = row["cpu_percent_range"]
+        lines.append(
+            _row(
+                name,
+                _g(row["entities"]),
+                f"**{row['cpu_percent_of_one_core']:.1f}** ({low:.1f}–{high:.1f})",
+                f"{row['cpu_ms_per_refresh']:.3f}",
+                f"{row['refreshes_per_second']:.1f}",
+                f"{row['medians_of']}, {row['quiet_runs']} of {row['runs']} quiet",
+            )
+        )
+    lines += [
+        "",
+        f"Per refresh, this code costs **{summary['cpu_ratio_per_refresh']:.2f}×** the "
+        "baseline's CPU.",
+        "",
+        _row("Repeat", "Code", "Went", "CPU, % of one core", "ms per refresh", "Rest of machine"),
+        _row("---:", "---", "---:", "---:", "---:", "---"),
+    ]
+    for run in result["runs"]:
+        rest = run.get("rest_of_machine_cores")
+        rest_cell = "—" if rest is None else f"{rest:.2f} cores"
+        if run["noisy"]:
+            rest_cell += " (**noisy**)"
+        lines.append(
+            _row(
+                str(run["repeat"]),
+                "this code" if run["side"] == "current" else f"`{result['baseline']}`",
+                "first" if run["position"] == 1 else "second",
+                f"{run['cpu_percent_of_one_core']:.1f}",
+                f"{run['cpu_ms_per_refresh']:.3f}",
+                rest_cell,
+            )
+        )
+    return lines
+
+
 def _load(result: dict[str, Any]) -> str:
     """The machine's 1-minute load average before and after a run, when recorded."""
     load = result.get("load_average")
@@ -864,6 +928,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "fanout": table_fanout,
     "mqtt": table_mqtt,
     "polls": table_polls,
+    "many_systems_side_by_side": table_side_by_side,
     "sungrow": table_sungrow,
     "fleet": lambda: _fleet.table(_stamp("fleet")),
     "figures": table_figures,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -11,6 +12,8 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
+
+from custom_components.sunstream.entity import SunstreamEntity
 
 from .conftest import entry_data, setup_entry
 
@@ -65,3 +68,34 @@ async def test_disabled_by_default(
         "grid_voltage",
         "grid_frequency",
     }
+
+
+async def test_disabled_entities_not_offered_again(
+    located_hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll builds no entity the registry disables: the platform declined it once.
+
+    Home Assistant calls an entity's removal callbacks when it declines to
+    add it; taken for a removal, the six disabled sensors were built and
+    offered again at every poll, most of a refresh's cost.
+    """
+    await setup_entry(located_hass, config_entry)
+    built: list[str] = []
+    original = SunstreamEntity.__init__
+
+    def counting(self: SunstreamEntity, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(str(self.unique_id))
+
+    monkeypatch.setattr(SunstreamEntity, "__init__", counting)
+    coordinator = config_entry.runtime_data.coordinator
+    for _ in range(3):
+        frozen.tick(5)
+        await coordinator.async_refresh()
+        await located_hass.async_block_till_done()
+    assert built == []
+    assert located_hass.states.get("sensor.rooftop_pv_power") is not None
+    assert located_hass.states.get("sensor.rooftop_grid_voltage") is None

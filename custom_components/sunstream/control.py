@@ -30,7 +30,7 @@ from typing import Any, Self
 from homeassistant.const import EntityCategory
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -53,7 +53,7 @@ from .pysunstream.setting_rules import reported_value, supports
 from .runtime import SunstreamConfigEntry
 
 # (unique key, whether it exists now, how to build it)
-type Candidate = tuple[str, Callable[[], bool], Callable[[], Entity]]
+type Candidate = tuple[str, Callable[[], bool], Callable[[], SunstreamEntity]]
 
 SYSTEM_SETTINGS = frozenset({Setting.EXPORT_LIMIT, Setting.EXPORT_LIMIT_ENABLED})
 """Settings of the grid connection, shown on the system's device; the rest on the battery's."""
@@ -117,7 +117,7 @@ type Controls = Callable[[SunstreamCoordinator], Iterable[Candidate]]
 def _controls[D: EntityDescription](
     exists: Callable[[SunstreamCoordinator, D], Callable[[], bool]],
     descriptions: Iterable[D],
-    kind: Callable[[SunstreamCoordinator, D], Entity],
+    kind: Callable[[SunstreamCoordinator, D], SunstreamEntity],
 ) -> Controls:
     def candidates(coordinator: SunstreamCoordinator) -> list[Candidate]:
         return [
@@ -128,14 +128,14 @@ def _controls[D: EntityDescription](
 
 
 def settings[D: SettingEntityDescription](
-    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], SunstreamEntity]
 ) -> Controls:
     """One ``kind`` entity per description, once the device keeps its setting."""
     return _controls(lambda coordinator, d: keeps(coordinator, d.setting), descriptions, kind)
 
 
 def commands[D: EntityDescription](
-    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], Entity]
+    descriptions: Iterable[D], kind: Callable[[SunstreamCoordinator, D], SunstreamEntity]
 ) -> Controls:
     """One ``kind`` entity per description, once the battery takes commands."""
     return _controls(lambda coordinator, _: dispatches(coordinator), descriptions, kind)
@@ -156,9 +156,9 @@ def async_add_controls(
     coordinator = entry.runtime_data.coordinator
     waiting = [candidate for kind in controls for candidate in kind(coordinator)]
 
-    def build(candidate: Candidate) -> Entity:
+    def build(candidate: Candidate) -> SunstreamEntity:
         entity = candidate[2]()
-        entity.async_on_remove(partial(waiting.append, candidate))
+        entity.call_when_removed(partial(waiting.append, candidate))
         return entity
 
     @callback
@@ -359,6 +359,11 @@ class SettingEntity(ControlEntity):
 
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.available, self.reported)
+
+    def _inputs(self) -> tuple[object, ...]:
+        data, source = self.coordinator.data, self.coordinator.source
+        spec = source.settings_spec if isinstance(source, Configurable) else None
+        return (data is not None and data.settings, spec)
 
     async def _async_set(self, value: float | bool | Window) -> None:
         change = SettingChange(setting=self._setting, value=value, battery=self._part)

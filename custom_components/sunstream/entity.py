@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -19,7 +20,7 @@ from .pysunstream.model import DeviceIdentity, DeviceReading, PartKey
 from .runtime import SunstreamConfigEntry
 
 # What the latest data has room for: (unique id, how to build the entity).
-type Reported = Iterable[tuple[str, Callable[[], Entity]]]
+type Reported = Iterable[tuple[str, Callable[[], SunstreamEntity]]]
 
 
 def unique_id(coordinator: SunstreamCoordinator, key: str, part: DeviceIdentity | None) -> str:
@@ -29,14 +30,25 @@ def unique_id(coordinator: SunstreamCoordinator, key: str, part: DeviceIdentity 
     return f"{coordinator.system_id}_{part.key}_{key}"
 
 
+# The latest data each system's shape was taken of, and that shape: every
+# platform asks after each poll, and the first one's answer serves the rest.
+_SHAPES: WeakKeyDictionary[SunstreamCoordinator, tuple[object, object]] = WeakKeyDictionary()
+
+
 def _shape(coordinator: SunstreamCoordinator) -> object:
     """Which metrics, extras and parts the latest data holds (not their values)."""
-    snapshot = coordinator.data.snapshot
-    return (
+    data = coordinator.data
+    taken = _SHAPES.get(coordinator)
+    if taken is not None and taken[0] is data:
+        return taken[1]
+    snapshot = data.snapshot
+    shape = (
         frozenset(snapshot.metrics),
         frozenset(snapshot.extras),
         tuple((r.identity, frozenset(r.values)) for r in snapshot.devices),
     )
+    _SHAPES[coordinator] = (data, shape)
+    return shape
 
 
 @callback
@@ -52,7 +64,9 @@ def async_add_reported(
     without a reload. Each unique id is added once; an entity Home Assistant
     removes (with the device of a part that went away, or of a fallback
     battery replaced by the real one) may be added again, on its new device,
-    by a later poll that still reports it.
+    by a later poll that still reports it. One the platform declines (disabled
+    in the registry) stays added: enabling it reloads the entry, and offering
+    it again at every poll would rebuild and re-register it each time.
     """
     coordinator = entry.runtime_data.coordinator
     added: set[str] = set()
@@ -70,13 +84,13 @@ def async_add_reported(
         if shape == seen[0]:
             return
         seen[0] = shape
-        new: list[Entity] = []
+        new: list[SunstreamEntity] = []
         for uid, build in reported():
             if uid in added:
                 continue
             added.add(uid)
             entity = build()
-            entity.async_on_remove(partial(forget, uid))
+            entity.call_when_removed(partial(forget, uid))
             new.append(entity)
         if new:
             async_add_entities(new)
@@ -107,6 +121,17 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
             self._attr_device_info = part_device_info(coordinator, part)
         self._part = PartKey(part.key) if part is not None else None
         self._written: tuple[Any, ...] | None = None
+        self._seen: tuple[object, ...] | None = None
+        self._on_removed: Callable[[], None] | None = None
+
+    def call_when_removed(self, func: Callable[[], None]) -> None:
+        """Call ``func`` when Home Assistant removes the entity after adding it.
+
+        Not when the platform declines to add it (disabled in the registry):
+        ``async_on_remove`` callbacks run then too, though the entity never
+        existed.
+        """
+        self._on_removed = func
 
     def _part_reading(self) -> DeviceReading | None:
         """The part the entity sits on, in the latest poll; ``None`` on the system or unlisted."""
@@ -120,11 +145,22 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Remember what the first write (done by the platform) will show."""
         await super().async_added_to_hass()
+        if self._on_removed is not None:
+            self.async_on_remove(self._on_removed)
         self._written = self._fingerprint()
 
     def _fingerprint(self) -> tuple[Any, ...]:
         """What, if unchanged, makes a state write pointless."""
         return (self.available,)
+
+    def _inputs(self) -> tuple[object, ...] | None:
+        """All the fingerprint is computed from, when a few values say it all.
+
+        Equal inputs (most often the very same objects: a device's settings
+        change when someone changes them, not at every poll) skip the
+        fingerprint. ``None``: compute the fingerprint at every update.
+        """
+        return None
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -134,6 +170,11 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         night, a full battery at noon); skipping those writes keeps the
         event loop and the recorder quiet.
         """
+        inputs = self._inputs()
+        if inputs is not None:
+            if inputs == self._seen:
+                return
+            self._seen = inputs
         fingerprint = self._fingerprint()
         if fingerprint == self._written:
             return

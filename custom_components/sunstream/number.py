@@ -235,6 +235,9 @@ class CommandNumber(BatteryControlEntity, NumberEntity):
     def _fingerprint(self) -> tuple[Any, ...]:
         return (self.available, self.native_value, self.native_max_value, self.native_min_value)
 
+    def _inputs(self) -> tuple[object, ...]:
+        return (self.coordinator.data is not None, self._limits, self._values)
+
     def _with(self, value: float) -> CommandValues:
         values = self._values
         match self.entity_description.key:

@@ -564,21 +564,28 @@ class SunstreamSensor(SunstreamEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The value in the latest data."""
-        data = self._data()
+        return self._value(self._data())
+
+    def _value(self, data: SystemData | None) -> StateType:
         return None if data is None else self.entity_description.value_fn(data)
 
     @property
     def last_reset(self) -> datetime | None:
         """Start of the current day or month, for totals that restart."""
-        data = self._data()
+        return self._last_reset(self._data())
+
+    def _last_reset(self, data: SystemData | None) -> datetime | None:
         if (reset := self.entity_description.last_reset_fn) is None or data is None:
             return None
         return reset(data)
 
     def _fingerprint(self) -> tuple[Any, ...]:
-        if not self.available:
+        # What available, native_value and last_reset show, from one look at
+        # the data (a part's view is built at each look).
+        data = self._data()
+        if data is None or not self.coordinator.last_update_success:
             return (False,)
-        return (True, self.native_value, self.last_reset)
+        return (True, self._value(data), self._last_reset(data))
 
 
 class SunstreamMonotonicSensor(SunstreamSensor):
@@ -594,10 +601,9 @@ class SunstreamMonotonicSensor(SunstreamSensor):
 
     _warned = False
 
-    @property
-    def native_value(self) -> StateType:
+    def _value(self, data: SystemData | None) -> StateType:
         """The source's value, clamped to the highest the system has shown."""
-        value = super().native_value
+        value = super()._value(data)
         totals = self.coordinator.totals
         # A part's total is its own: one of several inverters never holds the system's sum.
         key = self.entity_description.key

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -112,10 +113,13 @@ class SystemAlerts:
         status: str | None = None
         if coordinator.data is not None and coordinator.last_update_success:
             snapshot = coordinator.data.snapshot
-            for metric, value in snapshot.metrics.items():
-                values[metric.value] = as_number(value)
-            for key, value in snapshot.extras.items():
-                values[key] = as_number(value)
+            # A Metric is a str equal to its value, and hashes the same: it
+            # is the name itself, without the cost of reading ``.value``.
+            # Most values are floats already (as_number would copy them).
+            values = {
+                key: value if type(value) is float else as_number(value)
+                for key, value in chain(snapshot.metrics.items(), snapshot.extras.items())
+            }
             raw_status = snapshot.get(Metric.STATUS)
             status = raw_status if isinstance(raw_status, str) else None
         connected = bool(coordinator.connected) and coordinator.last_update_success

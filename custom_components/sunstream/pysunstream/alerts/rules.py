@@ -21,7 +21,7 @@ Defaults and where they come from:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -107,11 +107,36 @@ def _metric(key: str) -> Callable[[Reading], float | None]:
     return read
 
 
+class _Names[T]:
+    """What a reader picks from the value names, found once per set of names.
+
+    A system reports the same names poll after poll; matching each name
+    against a pattern at every evaluation would cost more than the rule.
+    """
+
+    _KEEP = 64  # sets of names remembered (a few per kind of system)
+
+    def __init__(self, pick: Callable[[Iterable[str]], T]) -> None:
+        self._pick = pick
+        self._picked: dict[tuple[str, ...], T] = {}
+
+    def of(self, values: Mapping[str, float | None]) -> T:
+        names = tuple(values)
+        picked = self._picked.get(names)
+        if picked is None:
+            if len(self._picked) >= self._KEEP:
+                self._picked.clear()
+            picked = self._picked[names] = self._pick(names)
+        return picked
+
+
 def _max_of(prefix: str) -> Callable[[Reading], float | None]:
     """The largest of the values whose name starts with ``prefix``."""
+    names = _Names(lambda keys: tuple(k for k in keys if k.startswith(prefix)))
 
     def read(reading: Reading) -> float | None:
-        found = [v for k, v in reading.values.items() if k.startswith(prefix) and v is not None]
+        values = reading.values
+        found = [v for k in names.of(values) if (v := values[k]) is not None]
         return max(found) if found else None
 
     return read
@@ -145,14 +170,27 @@ def string_powers(reading: Reading) -> dict[int, float]:
     is what the rule is for.
     """
     powers: dict[int, float] = {}
-    for key, power in reading.values.items():
-        if power is None or (match := _STRING_POWER.match(key)) is None:
+    values = reading.values
+    for number, key, voltage_key in _STRINGS.of(values):
+        if (power := values[key]) is None:
             continue
-        voltage = reading.get(f"pv{match[1]}_voltage")
+        voltage = values.get(voltage_key)
         unused = power == 0 if voltage is None else voltage <= UNUSED_STRING_MAX_V
         if not unused:
-            powers[int(match[1])] = power
+            powers[number] = power
     return powers
+
+
+def _string_keys(keys: Iterable[str]) -> tuple[tuple[int, str, str], ...]:
+    """(string number, its power's name, its voltage's name) for each ``pv<N>_power``."""
+    return tuple(
+        (int(match[1]), key, f"pv{match[1]}_voltage")
+        for key in keys
+        if (match := _STRING_POWER.match(key))
+    )
+
+
+_STRINGS = _Names(_string_keys)
 
 
 def string_mismatch(reading: Reading, min_string_w: float = 100.0) -> float | None:

@@ -92,6 +92,7 @@ class SimulatedSystem(SimulatedLink):
         self.outage_until = None
         self._last_step: datetime | None = None
         self.settings = self.default_settings()
+        self._spec: tuple[SimulatorConfig | None, SettingsSpec] = (None, SettingsSpec())
 
     def default_settings(self) -> DeviceSettings:
         """What a new system keeps: no export limit, no windows, the usual reserve."""
@@ -125,7 +126,16 @@ class SimulatedSystem(SimulatedLink):
 
     @property
     def settings_spec(self) -> SettingsSpec:
-        """Everything; reserve, charge limit and windows only with a battery."""
+        """Everything; reserve, charge limit and windows only with a battery.
+
+        The same object while the configuration is: every settings entity
+        asks at every poll, and compares it with what it saw before.
+        """
+        if self._spec[0] is not self.config:
+            self._spec = (self.config, self._settings_spec())
+        return self._spec[1]
+
+    def _settings_spec(self) -> SettingsSpec:
         export = NumberRange(
             minimum=0.0, maximum=self.pv_peak_w, step=EXPORT_LIMIT_STEP_W, unit="W"
         )
