@@ -7,14 +7,13 @@ the sid root sees it), copies this checkout's ``bench/test_refresh.py`` and
 runs this module. Each repeat runs ``test_many_systems_cpu`` once for each
 side, each in a process of its own, who goes first alternating; each window
 records how many cores the rest of the machine kept busy
-(``rest_of_machine_cores``). A run above ``BENCH_NOISE_CORES`` is marked
-noisy and left out of the medians (they fall back to every run, and say so,
+(``rest_of_machine_cores``). A run above the bound of ``bench/noise.py``
+(``BENCH_NOISY_PERCENT``, the same for every benchmark) is marked noisy and left out of the medians (they fall back to every run, and say so,
 when no run is quiet). ``scripts/bench-report`` turns
 ``bench/results/many_systems_side_by_side.json`` into the table of
 docs/performance.md, section 3.
 
-Knobs: ``BENCH_BASELINE`` (the commit), ``BENCH_REPEATS`` (3),
-``BENCH_NOISE_CORES`` (0.25), and the benchmark's own ``BENCH_SYSTEMS``
+Knobs: ``BENCH_BASELINE`` (the commit), ``BENCH_REPEATS`` (3), and the benchmark's own ``BENCH_SYSTEMS``
 (100) and ``BENCH_SECONDS`` (30).
 """
 
@@ -30,6 +29,8 @@ import tempfile
 import time
 from typing import Any
 
+from bench.noise import NOISY_CORE_PERCENT, noisy
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
@@ -38,7 +39,7 @@ NAME = "many_systems_side_by_side"
 
 def _run(tree: Path, results: Path) -> dict[str, Any]:
     """One ``test_many_systems_cpu`` in ``tree``, in a process of its own."""
-    env = os.environ | {"BENCH_RESULTS_DIR": str(results)}
+    env = os.environ | {"SIDE_BY_SIDE_RESULTS": str(results)}
     command = [
         sys.executable,
         "-m",
@@ -81,9 +82,9 @@ def _summary(runs: list[dict[str, Any]], side: str) -> dict[str, Any]:
 def main() -> int:
     """Run both sides ``BENCH_REPEATS`` times, alternating, and save the results."""
     baseline = os.environ["BENCH_BASELINE"]
-    tree = Path(os.environ["BENCH_BASELINE_TREE"])
+    tree = Path(os.environ["SIDE_BY_SIDE_TREE"])
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
-    bound = float(os.environ.get("BENCH_NOISE_CORES", "0.25"))
+    bound = NOISY_CORE_PERCENT / 100
     sides = {"current": REPO, "baseline": tree}
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -100,7 +101,7 @@ def main() -> int:
                         "repeat": repeat,
                         "position": position,
                         "started": round(started, 1),
-                        "noisy": rest is None or rest > bound,
+                        "noisy": rest is None or noisy(100 * rest),
                         **{key: value for key, value in result.items() if key != "machine"},
                     }
                 )
@@ -108,7 +109,7 @@ def main() -> int:
     current, base = _summary(runs, "current"), _summary(runs, "baseline")
     saved = {
         "baseline": baseline,
-        "current": os.environ.get("BENCH_CURRENT", "working tree"),
+        "current": os.environ.get("SIDE_BY_SIDE_CURRENT", "working tree"),
         "systems": runs[0]["systems"],
         "seconds": runs[0]["seconds"],
         "repeats": repeats,

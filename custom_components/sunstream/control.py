@@ -266,7 +266,7 @@ def async_add_battery_settings[D: SettingEntityDescription](
     entry: SunstreamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: Iterable[D],
-    kind: Callable[[SunstreamCoordinator, D, DeviceIdentity], Entity],
+    kind: Callable[[SunstreamCoordinator, D, DeviceIdentity], SunstreamEntity],
 ) -> None:
     """Add ``kind`` entities for each of several batteries, once its inverter keeps the setting.
 
@@ -281,7 +281,7 @@ def async_add_battery_settings[D: SettingEntityDescription](
 
     @callback
     def add_new() -> None:
-        new: list[Entity] = []
+        new: list[SunstreamEntity] = []
         for battery in setting_batteries(coordinator):
             spec = spec_of(coordinator.source, PartKey(battery.key))
             for description in descriptions:
@@ -290,7 +290,7 @@ def async_add_battery_settings[D: SettingEntityDescription](
                     continue
                 added.add(uid)
                 entity = kind(coordinator, description, battery)
-                entity.async_on_remove(partial(added.discard, uid))
+                entity.call_when_removed(partial(added.discard, uid))
                 new.append(entity)
         if new:
             async_add_entities(new)
@@ -361,9 +361,9 @@ class SettingEntity(ControlEntity):
         return (self.available, self.reported)
 
     def _inputs(self) -> tuple[object, ...]:
-        data, source = self.coordinator.data, self.coordinator.source
-        spec = source.settings_spec if isinstance(source, Configurable) else None
-        return (data is not None and data.settings, spec)
+        data = self.coordinator.data
+        settings = None if data is None else data.settings_of(self._part)
+        return (settings, spec_of(self.coordinator.source, self._part))
 
     async def _async_set(self, value: float | bool | Window) -> None:
         change = SettingChange(setting=self._setting, value=value, battery=self._part)
