@@ -8,13 +8,14 @@ runs this module. Each repeat runs ``test_many_systems_cpu`` once for each
 side, each in a process of its own, who goes first alternating; each window
 records how many cores the rest of the machine kept busy
 (``rest_of_machine_cores``). A run above the bound of ``bench/noise.py``
-(``BENCH_NOISY_PERCENT``, the same for every benchmark) is marked noisy and left out of the medians (they fall back to every run, and say so,
-when no run is quiet). ``scripts/bench-report`` turns
+(``BENCH_NOISY_PERCENT``, the same for every benchmark) is marked noisy
+and left out of the medians (they fall back to every run, and say so, when
+no run is quiet). ``scripts/bench-report`` turns
 ``bench/results/many_systems_side_by_side.json`` into the table of
 docs/performance.md, section 3.
 
-Knobs: ``BENCH_BASELINE`` (the commit), ``BENCH_REPEATS`` (3), and the benchmark's own ``BENCH_SYSTEMS``
-(100) and ``BENCH_SECONDS`` (30).
+Knobs: ``BENCH_BASELINE`` (the commit), ``BENCH_REPEATS`` (3), and the
+benchmark's own ``BENCH_SYSTEMS`` (100) and ``BENCH_SECONDS`` (30).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from custom_components.sunstream.const import DOMAIN
 from custom_components.sunstream.entity import SunstreamEntity
 from tests.conftest import NOON_ISH, entry_data, entry_options
 
-# SIDE_BY_SIDE_RESULTS: where a side-by-side run (bench/side_by_side.py) collects each side's results.
+# SIDE_BY_SIDE_RESULTS: where a side-by-side run (bench/side_by_side.py) collects each side's
+# results.
 RESULTS = Path(os.environ.get("SIDE_BY_SIDE_RESULTS") or Path(__file__).parent / "results")
 REFRESHES = int(os.environ.get("BENCH_REFRESHES", "2000"))
 SYSTEMS = int(os.environ.get("BENCH_SYSTEMS", "100"))
