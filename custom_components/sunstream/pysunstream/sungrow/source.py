@@ -343,7 +343,9 @@ class SungrowModbusSource:
 
         The two forced-charging windows where the inverter answers the
         schedule registers (:mod:`.schedule`); they may overlap (window 1
-        wins, as the inverter's manual says).
+        wins, as the inverter's manual says). A string inverter has none: what
+        its export limitation registers hold is not established
+        (docs/protocols/sungrow-modbus.md#export-limitation-on-string-inverters).
         """
         if not self.profile.hybrid:
             return SettingsSpec()
