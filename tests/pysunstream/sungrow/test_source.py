@@ -343,6 +343,23 @@ async def test_a_missing_register_is_read_alone_once_then_left_out(
     assert not any(r.address <= 13023 < r.address + r.count for r in fake.requests)
 
 
+async def test_a_missing_slow_register_splits_the_real_time_block_too(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    # 5003 (lifetime output, read slowly) sits inside the real-time block 5002..5035:
+    # a block over it would fail on every poll, so it is a hole for every cadence.
+    fake.illegal.add((Table.INPUT, 5003))
+    source = make_source()
+    snapshot = await source.async_poll(_now())
+    assert "total_output_energy" not in snapshot.devices[0].values
+    assert snapshot.get(Metric.PV_POWER) is not None
+    fake.reset_counters()
+    await source.async_poll(_now())
+    # 3 real-time reads, the first split in two around 5003..5004.
+    assert len(fake.requests) == 4
+    assert not any(r.address <= 5003 < r.address + r.count for r in fake.requests)
+
+
 async def test_a_silent_inverter_is_unavailable(fake: FakeSungrow, make_source: MakeSource) -> None:
     source = make_source()
     await source.async_poll(_now())

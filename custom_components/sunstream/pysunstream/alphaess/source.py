@@ -27,8 +27,7 @@ Sunstream stops, the unit returns to its own control within one lease.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Set
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -37,16 +36,11 @@ from ..backoff import Backoff
 from ..controls import DeviceSettings, Setting, SettingChange, SettingsSpec
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
 from ..errors import CommandError, CommandFailed, CommandRejected
-from ..modbus.client import (
-    DEFAULT_PORT,
-    DEFAULT_SPACING,
-    DEFAULT_TIMEOUT,
-    ILLEGAL_ADDRESS,
-    ModbusClient,
-    read_block,
-)
+from ..modbus.client import DEFAULT_PORT, DEFAULT_SPACING, DEFAULT_TIMEOUT, ModbusClient
 from ..modbus.decode import decode_block
-from ..modbus.planner import Plan, plan_reads
+from ..modbus.planner import Plan, plan_cadence
+from ..modbus.poller import ModbusPoller
+from ..modbus.registers import Table
 from ..model import DeviceIdentity, Snapshot, Value
 from .dispatch import (
     DISPATCH_ADDRESS,
@@ -68,9 +62,8 @@ from .quirks import (
     Quirk,
     UnitProfile,
     resolve_profile,
-    without,
 )
-from .registers import BY_KEY, NUMBER_REGISTERS, Cadence, registers_for
+from .registers import NUMBER_REGISTERS, REGISTERS, Cadence
 from .settings import (
     RegisterWrite,
     decode_settings,
@@ -119,27 +112,23 @@ class AlphaEssSource:
         self.client = ModbusClient(
             host, port, unit, timeout=timeout, spacing=spacing, backoff=backoff
         )
-        self.slow_every = max(1, slow_every)
         self.lease = lease
         self.lease_margin = lease_margin
         self.profile: UnitProfile = resolve_profile(self.model, quirks=self._quirks)
-        self._identity_values: dict[str, Value] = {}
-        self._slow_values: dict[str, Value] = {}
+        self._poller = ModbusPoller(
+            self.client, self._plan_rows, tables=(Table.HOLDING,), slow_every=slow_every
+        )
         self._values: dict[str, Value] = {}
-        self._unsupported: set[str] = set()
-        self._polls = 0
-        self._connects_seen = -1
         self._lease: DispatchLease | None = None
-        self._plans: dict[Cadence, Plan] = {}
 
     # --- Source protocol ---------------------------------------------------
 
     @property
     def identity(self) -> DeviceIdentity | None:
         """The unit, once :meth:`identify` or a poll has read it."""
-        if not self._identity_values:
+        if not self._poller.identity_values:
             return None
-        return system_identity(self._identity_values, self._model_label())
+        return system_identity(self._poller.identity_values, self._model_label())
 
     @property
     def battery_limits(self) -> BatteryLimits | None:
@@ -147,7 +136,7 @@ class AlphaEssSource:
         capacity = self._values.get("battery_capacity")
         if not isinstance(capacity, float) or capacity <= 0:
             return None
-        min_soc = self._slow_values.get("discharge_cutoff_soc")
+        min_soc = self._poller.slow_values.get("discharge_cutoff_soc")
         return BatteryLimits(
             capacity_kwh=capacity,
             max_charge_w=_float(self._values.get("battery_max_charge_power")),
@@ -177,22 +166,20 @@ class AlphaEssSource:
         read, ``CommandRejected("no_serial")`` when it reports none.
         """
         await self._read_identity()
-        serial = serial_of(self._identity_values)
+        serial = serial_of(self._poller.identity_values)
         if serial is None:
             raise CommandRejected("no_serial")
         return serial
 
     async def async_poll(self, now: datetime) -> Snapshot:
         """Read the unit once; keep a forced command alive first."""
-        if self._connects_seen != self.client.stats.connects or not self._identity_values:
+        if self._poller.identity_due:
             await self._read_identity()
         await self._keep_lease(now)
-        if self._polls % self.slow_every == 0 or not self._slow_values:
+        if self._poller.slow_due:
             await self._reprobe()
-            self._slow_values = await self._read(Cadence.SLOW)
-        values = await self._read(Cadence.REALTIME)
-        self._polls += 1
-        self._values = {**self._slow_values, **values}
+        values = await self._poller.read_due(self.profile)
+        self._values = {**self._poller.slow_values, **values}
         dispatch = self._dispatch_state(values)
         if (
             self._lease is not None
@@ -281,7 +268,7 @@ class AlphaEssSource:
 
     def as_dict(self) -> dict[str, Any]:
         """The forced command in progress and the registers the unit lacks."""
-        data: dict[str, Any] = {"unsupported": sorted(self._unsupported)}
+        data: dict[str, Any] = {"unsupported": sorted(self._poller.unsupported)}
         if self._lease is not None:
             data["lease"] = {
                 "command": self._lease.command.as_dict(),
@@ -292,8 +279,8 @@ class AlphaEssSource:
 
     def restore(self, data: dict[str, Any]) -> None:
         """Continue a lease and remember unsupported registers after a restart."""
-        self._unsupported = set(data.get("unsupported", []))
-        self._plans.clear()
+        self._poller.unsupported = set(data.get("unsupported", []))
+        self._poller.forget_plans()
         lease = data.get("lease")
         if lease:
             self._lease = DispatchLease(
@@ -307,11 +294,11 @@ class AlphaEssSource:
     @property
     def settings_spec(self) -> SettingsSpec:
         """The model's settings whose registers the unit answered on the latest slow read."""
-        return settings_spec(self.profile, self._slow_values)
+        return settings_spec(self.profile, self._poller.slow_values)
 
     def reported_settings(self) -> DeviceSettings:
         """The settings as the unit reported them (latest slow read or write read-back)."""
-        return decode_settings(self._slow_values, self.settings_spec, self.profile)
+        return decode_settings(self._poller.slow_values, self.settings_spec, self.profile)
 
     async def async_write_setting(self, change: SettingChange) -> None:
         """Write ``change`` where it differs from the unit's value, then read it back.
@@ -325,9 +312,11 @@ class AlphaEssSource:
         when the unit is not reachable. After a failure the reported
         settings are the unit's again.
         """
-        if not self._slow_values:
-            self._slow_values = await self._read(Cadence.SLOW)
-        writes = plan_setting_writes(change, self.settings_spec, self._slow_values, self.profile)
+        if not self._poller.slow_values:
+            self._poller.slow_values = await self._read(Cadence.SLOW)
+        writes = plan_setting_writes(
+            change, self.settings_spec, self._poller.slow_values, self.profile
+        )
         if not writes:
             return
         try:
@@ -372,7 +361,7 @@ class AlphaEssSource:
                         block, await self.client.read(block.start, block.count), self.profile
                     )
                 )
-            self._slow_values = {**self._slow_values, **values}
+            self._poller.slow_values = {**self._poller.slow_values, **values}
             self._values.update(values)
             if all(raw_of(w.register, values, self.profile) == w.raw for w in writes):
                 return True
@@ -380,24 +369,25 @@ class AlphaEssSource:
 
     # --- reading -----------------------------------------------------------
 
+    @property
+    def slow_every(self) -> int:
+        """Polls between two reads of the slow registers."""
+        return self._poller.slow_every
+
     def plan(self, cadence: Cadence) -> Plan:
         """The block reads for one cadence on this unit's profile."""
-        if cadence not in self._plans:
-            wanted = [r for r in registers_for(cadence) if r.key not in self._unsupported]
-            # A register the unit lacks is a hole no block may bridge.
-            holes = [(BY_KEY[k].address, BY_KEY[k].end) for k in self._unsupported if k in BY_KEY]
-            profile = replace(self.profile, readable=without(self.profile.readable, holes))
-            self._plans[cadence] = plan_reads(wanted, profile)
-        return self._plans[cadence]
+        return self._poller.plan(cadence, Table.HOLDING)
+
+    def _plan_rows(self, cadence: Cadence, table: Table, unsupported: Set[str]) -> Plan:
+        return plan_cadence(REGISTERS, cadence, unsupported, self.profile.readable)
 
     async def _read_identity(self) -> None:
         values = await self._read(Cadence.IDENTITY)
-        self._identity_values = values
-        self._connects_seen = self.client.stats.connects
+        self._poller.identified(values)
         profile = resolve_profile(self.model, firmware_tuple(values), quirks=self._quirks)
         if profile != self.profile:
             self.profile = profile
-            self._plans.clear()
+            self._poller.forget_plans()
 
     async def _read(self, cadence: Cadence) -> dict[str, Value]:
         """Read one cadence's blocks.
@@ -408,13 +398,7 @@ class AlphaEssSource:
         docs/protocols/alphaess.md#smile-hi10) until :meth:`_reprobe` finds
         them answering again.
         """
-        values: dict[str, Value] = {}
-        for block in self.plan(cadence).blocks:
-            read, split = await read_block(self.client, block, self.profile, self._unsupported)
-            values.update(read)
-            if split:
-                self._plans.clear()
-        return values
+        return await self._poller.read(cadence, self.profile)
 
     async def _reprobe(self) -> None:
         """Ask again for the registers learned missing; plan those that answer.
@@ -427,22 +411,7 @@ class AlphaEssSource:
         entry is re-added, so each one costs one request per slow cycle
         instead.
         """
-        back: set[str] = set()
-        for key in sorted(self._unsupported):
-            reg = BY_KEY.get(key)
-            if reg is None:  # no longer in the map (saved by an older version)
-                back.add(key)
-                continue
-            try:
-                await self.client.read(reg.address, reg.length)
-            except ModbusError as err:
-                if err.exception_code != ILLEGAL_ADDRESS:
-                    raise
-                continue
-            back.add(key)
-        if back:
-            self._unsupported -= back
-            self._plans.clear()
+        await self._poller.reprobe(REGISTERS)
 
     def _dispatch_state(self, values: dict[str, Value]) -> DispatchState | None:
         keys = (

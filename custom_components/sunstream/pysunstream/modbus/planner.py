@@ -21,11 +21,11 @@ Pure: no I/O, deterministic, cheap enough to run per poll.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from typing import Protocol
 
-from .registers import Register
+from .registers import Cadence, Register
 
 MAX_REGISTERS_PER_READ = 100
 
@@ -36,6 +36,17 @@ class Readable(Protocol):
     def is_readable(self, first: int, last: int) -> bool:
         """Whether one read of ``first..last`` stays inside one answered range."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Answered address ranges of one table, both ends inclusive (a :class:`Readable`)."""
+
+    spans: tuple[tuple[int, int], ...]
+
+    def is_readable(self, first: int, last: int) -> bool:
+        """Whether one read of ``first..last`` stays inside one answered range."""
+        return any(lo <= first and last <= hi for lo, hi in self.spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +128,23 @@ def without(
                 cut.append((hole_hi + 1, hi))
         result = cut
     return tuple(result)
+
+
+def plan_cadence(
+    rows: Iterable[Register],
+    cadence: Cadence,
+    unsupported: Set[str],
+    spans: Iterable[tuple[int, int]],
+    *,
+    max_count: int = MAX_REGISTERS_PER_READ,
+) -> Plan:
+    """Plan one cadence's ``rows`` of one table, leaving out the keys learned ``unsupported``.
+
+    ``rows`` are every row of the table, whatever their cadence: a register
+    the device lacks is a hole no block may bridge, even one read at another
+    cadence, or the block would fail on every poll.
+    """
+    rows = tuple(rows)
+    wanted = [r for r in rows if r.cadence is cadence and r.key not in unsupported]
+    holes = [(r.address, r.end) for r in rows if r.key in unsupported]
+    return plan_reads(wanted, Spans(without(spans, holes)), max_count=max_count)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from ..modbus.planner import MAX_REGISTERS_PER_READ
+from ..modbus.planner import MAX_REGISTERS_PER_READ, Spans
 from ..modbus.registers import Cadence, Register, Table
 from .registers import COMMON, DOCUMENTED_RANGES, HYBRID, STRING
 
@@ -206,20 +206,9 @@ class Profile:
         return tuple(r for r in rows if r.cadence is cadence and r.key not in self.missing)
 
 
-@dataclass(frozen=True, slots=True)
-class Ranges:
-    """The answered address ranges of one table (a :class:`..modbus.planner.Readable`)."""
-
-    spans: tuple[tuple[int, int], ...]
-
-    def is_readable(self, first: int, last: int) -> bool:
-        """Whether one read of ``first..last`` stays inside one answered range."""
-        return any(lo <= first and last <= hi for lo, hi in self.spans)
-
-
-def readable(table: Table) -> Ranges:
+def readable(table: Table) -> Spans:
     """The documented ranges of ``table``."""
-    return Ranges(DOCUMENTED_RANGES[table])
+    return Spans(DOCUMENTED_RANGES[table])
 
 
 #: Before the device type code is read: identity rows only, planned for the

@@ -28,6 +28,7 @@ EMS mode, Sunstream forgets its command and does not fight.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 import logging
 from typing import Any
@@ -46,7 +47,8 @@ from ..errors import CommandError, CommandFailed, CommandRejected
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode, read_block
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
-from ..modbus.planner import Plan, ReadBlock, plan_reads, without
+from ..modbus.planner import Plan, ReadBlock, plan_cadence
+from ..modbus.poller import ModbusPoller
 from ..modbus.registers import Cadence, Register, Table
 from ..model import Snapshot, Value, as_number
 from ..setting_rules import validate_change
@@ -59,9 +61,7 @@ from .models import (
     PowerUnit,
     Profile,
     Quirk,
-    Ranges,
     model_of,
-    readable,
     resolve_profile,
     with_rated_power,
 )
@@ -70,6 +70,7 @@ from .registers import (
     COMMAND_CHARGE,
     COMMAND_DISCHARGE,
     COMMAND_STOP,
+    DOCUMENTED_RANGES,
     EMS_ADDRESS,
     EMS_COUNT,
     EMS_FORCED,
@@ -134,14 +135,13 @@ class SungrowModbusSource:
         self.client = ModbusClient(
             host, port, unit, timeout=timeout, spacing=self.profile.spacing, backoff=backoff
         )
-        self.slow_every = max(1, slow_every)
-        self._identity_values: dict[str, Value] = {}
-        self._slow_values: dict[str, Value] = {}
+        self._poller = ModbusPoller(
+            self.client,
+            self._plan_rows,
+            tables=(Table.INPUT, Table.HOLDING),
+            slow_every=slow_every,
+        )
         self._values: dict[str, Value] = {}
-        self._plans: dict[tuple[Cadence, Table], Plan] = {}
-        self._unsupported: set[str] = set()
-        self._connects_seen = -1
-        self._polls = 0
         self._command: Command | None = None
 
     # --- identity --------------------------------------------------------
@@ -163,17 +163,22 @@ class SungrowModbusSource:
         be read, ``CommandRejected("no_serial")`` when it reports none.
         """
         await self._read_identity()
-        serial = serial_of(self._identity_values)
+        serial = serial_of(self._poller.identity_values)
         if serial is None:
             raise CommandRejected("no_serial")
         return serial, self.profile.model
 
     async def _read_identity(self) -> None:
-        self._unsupported.clear()
-        self._plans.clear()
-        values = await self._read(Cadence.IDENTITY, resolve_profile(UNKNOWN, self.connection))
-        self._identity_values = values
-        self._connects_seen = self.client.stats.connects
+        # A new connection may be another inverter or firmware: learn what it lacks afresh.
+        self._poller.unsupported.clear()
+        self._poller.forget_plans()
+        unknown = resolve_profile(UNKNOWN, self.connection)
+        values = await self._poller.read(
+            Cadence.IDENTITY,
+            unknown,
+            lambda cadence, table, unsupported: _plan_rows(unknown, cadence, table, unsupported),
+        )
+        self._poller.identified(values)
         code = as_number(values.get("device_type_code"))
         model = model_of(int(code)) if code is not None else UNKNOWN
         profile = with_rated_power(
@@ -183,7 +188,7 @@ class SungrowModbusSource:
         if profile != self.profile:
             self.profile = profile
             self.client.spacing = profile.spacing
-            self._plans.clear()
+            self._poller.forget_plans()
 
     # --- polling ---------------------------------------------------------
 
@@ -195,7 +200,7 @@ class SungrowModbusSource:
         capacity = as_number(self._values.get("battery_capacity"))
         if capacity is None or capacity <= 0:
             return None
-        nominal = as_number(self._identity_values.get("nominal_power")) or 0.0
+        nominal = as_number(self._poller.identity_values.get("nominal_power")) or 0.0
         charge = as_number(self._values.get("battery_max_charge_power")) or nominal
         discharge = as_number(self._values.get("battery_max_discharge_power")) or nominal
         min_soc = as_number(self._values.get("min_soc"))
@@ -210,52 +215,26 @@ class SungrowModbusSource:
 
     async def async_poll(self, now: datetime) -> Snapshot:
         """Read the inverter once; end a forced command whose time or target is reached."""
-        if self._connects_seen != self.client.stats.connects or not self._identity_values:
+        if self._poller.identity_due:
             await self._read_identity()
-        if self._polls % self.slow_every == 0 or not self._slow_values:
-            self._slow_values = await self._read(Cadence.SLOW, self.profile)
-        values = await self._read(Cadence.REALTIME, self.profile)
-        self._polls += 1
-        self._values = {**self._identity_values, **self._slow_values, **values}
+        values = await self._poller.read_due(self.profile)
+        poller = self._poller
+        self._values = {**poller.identity_values, **poller.slow_values, **values}
         await self._hold(now)
-        identity = system_identity(self._identity_values, self.profile)
+        identity = system_identity(self._poller.identity_values, self.profile)
         return build_snapshot(now, self._values, self.profile, identity)
 
-    def plan(self, cadence: Cadence, table: Table, profile: Profile | None = None) -> Plan:
-        """The block reads of one cadence and table on this inverter's profile."""
-        profile = profile or self.profile
-        key = (cadence, table)
-        if profile is not self.profile or key not in self._plans:
-            wanted = [
-                r
-                for r in profile.registers(cadence)
-                if r.table is table and r.key not in self._unsupported
-            ]
-            # A register the inverter lacks is a hole no block may bridge.
-            holes = [
-                (reg.address, reg.end)
-                for reg in profile.registers(cadence)
-                if reg.table is table and reg.key in self._unsupported
-            ]
-            ranges = Ranges(without(readable(table).spans, holes))
-            plan = plan_reads(wanted, ranges, max_count=profile.max_count)
-            if profile is not self.profile:
-                return plan
-            self._plans[key] = plan
-        return self._plans[key]
+    @property
+    def slow_every(self) -> int:
+        """Polls between two reads of the slow registers."""
+        return self._poller.slow_every
 
-    async def _read(self, cadence: Cadence, profile: Profile) -> dict[str, Value]:
-        """Read one cadence's blocks; a register the inverter lacks is left out from then on."""
-        values: dict[str, Value] = {}
-        for table in (Table.INPUT, Table.HOLDING):
-            for block in self.plan(cadence, table, profile).blocks:
-                read, split = await read_block(
-                    self.client, block, profile, self._unsupported, table
-                )
-                values.update(read)
-                if split:
-                    self._plans.clear()
-        return values
+    def plan(self, cadence: Cadence, table: Table) -> Plan:
+        """The block reads of one cadence and table on this inverter's profile."""
+        return self._poller.plan(cadence, table)
+
+    def _plan_rows(self, cadence: Cadence, table: Table, unsupported: Set[str]) -> Plan:
+        return _plan_rows(self.profile, cadence, table, unsupported)
 
     # --- dispatch --------------------------------------------------------
 
@@ -273,8 +252,8 @@ class SungrowModbusSource:
         if not self.profile.hybrid:
             raise CommandRejected("no_battery")
         if self.battery_limits is None:
-            self._slow_values = await self._read(Cadence.SLOW, self.profile)
-            self._values.update(self._slow_values)
+            self._poller.slow_values = await self._poller.read(Cadence.SLOW, self.profile)
+            self._values.update(self._poller.slow_values)
         limits = self.battery_limits
         validate_command(command, limits)
         if (
@@ -334,9 +313,9 @@ class SungrowModbusSource:
     async def _read_ems(self) -> dict[str, Value]:
         rows = tuple(BY_KEY[k] for k in ("ems_mode", "ems_command", "ems_power"))
         block = ReadBlock(EMS_ADDRESS, EMS_COUNT, rows)
-        values, split = await read_block(self.client, block, self.profile, self._unsupported)
+        values, split = await read_block(self.client, block, self.profile, self._poller.unsupported)
         if split:
-            self._plans.clear()
+            self._poller.forget_plans()
         return values
 
     async def _write_ems(self, mode: int, command: int, power: int | None) -> None:
@@ -364,17 +343,19 @@ class SungrowModbusSource:
 
         The two forced-charging windows where the inverter answers the
         schedule registers (:mod:`.schedule`); they may overlap (window 1
-        wins, as the inverter's manual says).
+        wins, as the inverter's manual says). A string inverter has none: what
+        its export limitation registers hold is not established
+        (docs/protocols/sungrow-modbus.md#export-limitation-on-string-inverters).
         """
         if not self.profile.hybrid:
             return SettingsSpec()
-        nominal = as_number(self._identity_values.get("nominal_power")) or 0.0
+        nominal = as_number(self._poller.identity_values.get("nominal_power")) or 0.0
         ranges = {Setting.RESERVE_SOC: RESERVE_RANGE, Setting.CHARGE_LIMIT_SOC: CHARGE_LIMIT_RANGE}
         if nominal > 0:
             ranges[Setting.EXPORT_LIMIT] = NumberRange(
                 minimum=0, maximum=nominal, step=10, unit="W"
             )
-        has_windows = schedule_switch(self._slow_values) is not None
+        has_windows = schedule_switch(self._poller.slow_values) is not None
         return SettingsSpec(
             ranges=ranges,
             export_limit_switch=True,
@@ -387,17 +368,17 @@ class SungrowModbusSource:
         """The settings read back on the latest slow read."""
         if not self.profile.hybrid:
             return DeviceSettings()
-        mode = as_number(self._slow_values.get("export_limit_mode"))
+        mode = as_number(self._poller.slow_values.get("export_limit_mode"))
         return DeviceSettings(
-            reserve_soc=as_number(self._slow_values.get("min_soc")),
-            charge_limit_soc=as_number(self._slow_values.get("max_soc")),
+            reserve_soc=as_number(self._poller.slow_values.get("min_soc")),
+            charge_limit_soc=as_number(self._poller.slow_values.get("max_soc")),
             export_limit_enabled=(
                 None
                 if mode is None or int(mode) not in (EXPORT_LIMIT_ON, EXPORT_LIMIT_OFF)
                 else int(mode) == EXPORT_LIMIT_ON
             ),
-            export_limit=as_number(self._slow_values.get("export_limit")),
-            windows=schedule_windows(self._slow_values),
+            export_limit=as_number(self._poller.slow_values.get("export_limit")),
+            windows=schedule_windows(self._poller.slow_values),
         )
 
     async def async_write_setting(self, change: SettingChange) -> None:
@@ -423,10 +404,10 @@ class SungrowModbusSource:
                     "setting_refused", setting=change.setting.value, detail=str(err)
                 ) from err
             current = await self.client.read(reg.address, 1, Table.HOLDING)
-        self._slow_values.update(
+        self._poller.slow_values.update(
             decode_block(ReadBlock(reg.address, 1, (reg,)), current, self.profile)
         )
-        self._values.update(self._slow_values)
+        self._values.update(self._poller.slow_values)
         if current[0] != raw:
             _LOGGER.warning(
                 "Sungrow: %s not applied: wrote %s, reads %s", change.setting, raw, current[0]
@@ -450,8 +431,8 @@ class SungrowModbusSource:
             current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
         rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
         block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
-        self._slow_values.update(decode_block(block, current, self.profile))
-        self._values.update(self._slow_values)
+        self._poller.slow_values.update(decode_block(block, current, self.profile))
+        self._values.update(self._poller.slow_values)
         if any(current[offset] != word for offset, word in words.items()):
             _LOGGER.warning("Sungrow: %s not applied: wrote %s, reads %s", setting, words, current)
             raise CommandFailed("setting_not_applied", setting=setting.value)
@@ -490,7 +471,7 @@ class SungrowModbusSource:
             "scales": dict(profile.scales),
             "ems_power_unit": profile.ems_power_unit.value,
             "inverted": sorted(profile.inverted),
-            "unsupported": sorted(self._unsupported),
+            "unsupported": sorted(self._poller.unsupported),
             "plans": {
                 f"{cadence.value}/{table.value}": [
                     [block.start, block.count] for block in self.plan(cadence, table).blocks
@@ -499,7 +480,7 @@ class SungrowModbusSource:
                 for table in Table
             },
             "requests": self.client.stats.requests,
-            "identity": {k: v for k, v in self._identity_values.items() if k != "serial"},
+            "identity": {k: v for k, v in self._poller.identity_values.items() if k != "serial"},
             "command": None if self._command is None else self._command.as_dict(),
         }
 
@@ -511,3 +492,11 @@ class SungrowModbusSource:
         """Continue ending a forced command after a restart."""
         command = data.get("command")
         self._command = Command.from_dict(command) if command else None
+
+
+def _plan_rows(profile: Profile, cadence: Cadence, table: Table, unsupported: Set[str]) -> Plan:
+    """The block reads of one cadence and table on ``profile`` (pure)."""
+    rows = [reg for each in Cadence for reg in profile.registers(each) if reg.table is table]
+    return plan_cadence(
+        rows, cadence, unsupported, DOCUMENTED_RANGES[table], max_count=profile.max_count
+    )
