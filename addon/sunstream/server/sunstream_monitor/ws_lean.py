@@ -4,7 +4,7 @@ An idle ``/ws/monitoring/{system_id}`` watcher only waits, thousands at a
 time. Kept on aiohttp it costs about 17 KiB of server memory: the request
 handler and its HTTP parser, the parsed request and its headers, the
 ``WebSocketResponse`` with its reader, writer and queue, the handler task
-and its coroutine frames (docs/performance.md, "Memory is the miss").
+and its coroutine frames (docs/performance.md, section 1.1).
 
 So aiohttp does only what it is good at — routing, the middlewares (problem
 documents, origin rules), admission and the bearer-token check, the access
@@ -230,8 +230,6 @@ class LeanSocket(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Parse every complete frame; keep a partial one for the next chunk."""
-        print("DATA", data)
-        print("DATA", data)
         buffer = self._buffer + data if self._buffer else data
         self.client.silent = False
         end = len(buffer)
@@ -360,8 +358,6 @@ class LeanSocket(asyncio.Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """The connection is gone: wake whoever waits, tell the receiver."""
-        print("LOST", exc, self._closed, self._buffer)
-        print("LOST", exc, self._closed, self._buffer)
         self._lost = True
         self._buffer = b""
         if self._linger is not None:
