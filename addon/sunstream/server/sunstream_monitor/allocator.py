@@ -5,12 +5,15 @@ objects, interleaved with the few that outlive it (the newest documents,
 caches). CPython's own small-object allocator (pymalloc) takes memory in
 1 MiB arenas and returns an arena to the system only once every object in
 it is gone, so after the crowd leaves most arenas stay resident, each held
-by a handful of survivors: measured with 5,000 clients that came and went
-(``python -m bench.soak``, "Memory return"), the app stayed at 1.4× its idle
-RSS a minute later, with no object of the crowd alive (tracemalloc) and
-neither ``gc.collect()`` nor glibc's ``malloc_trim`` giving anything back.
-mimalloc, built into CPython since 3.13, frees memory page by page (64 KiB)
-and did return it: 1.1× fifteen seconds later.
+by a handful of survivors. Measured on ``bench/fanout/app_server.py`` with
+5,000 ``/ws/monitoring`` clients that came and went: on pymalloc the app
+stayed at 1.4× its idle RSS a minute later, with no object of the crowd
+alive (tracemalloc: the traced total back to its idle value; pymalloc's
+statistics: 8 MiB of empty pools spread over arenas none of which could be
+freed) and neither ``gc.collect()`` nor glibc's ``malloc_trim`` giving
+anything back. mimalloc, built into CPython since 3.13, frees memory page
+by page (64 KiB) and did return it: 1.1× fifteen seconds later. The soak
+checks it (docs/reliability.md, "Memory that comes back").
 
 The allocator is chosen before the interpreter starts (``PYTHONMALLOC``), so
 :func:`prefer_mimalloc` restarts the process once, in place, with
