@@ -15,7 +15,7 @@ import struct
 import orjson
 
 from sunstream_monitor.clients import MAX_MESSAGE_BYTES
-from sunstream_monitor.web import CLIENTS_KEY, MONITORING_KEY
+from sunstream_monitor.web import CHANNEL_KEY, CLIENTS_KEY, MONITORING_KEY
 from sunstream_monitor.ws_lean import accept_key
 
 from .web_support import ADMIN_TOKEN, WAIT, Server, ServerFactory, eventually, make_server, receive
@@ -174,3 +174,27 @@ async def test_watchers_leave_nothing_behind(make_server: ServerFactory) -> None
     raw.writer.transport.abort()
     await eventually(lambda: len(clients) == 0)
     assert monitoring.stats() == {}
+
+
+async def test_channel_clients_leave_nothing_behind(make_server: ServerFactory) -> None:
+    """``/ws`` members, their subscriptions and ``*`` subscribers end with their connections."""
+    server = await make_server()
+    clients = server.app[CLIENTS_KEY]
+    channel = server.app[CHANNEL_KEY]
+    sockets = []
+    for index in range(12):
+        ws = await server.ws("/ws")
+        assert (await receive(ws))["type"] == "connection_status"
+        target = "*" if index % 4 == 0 else ("rooftop" if index % 2 else "garage")
+        await ws.send_json({"type": "subscribe", "system_id": target})
+        assert (await receive(ws))["type"] == "subscribed"
+        sockets.append(ws)
+    assert len(channel.members) == 12
+    assert len(channel.everything) == 3
+    for ws in sockets:
+        await ws.close()
+    await eventually(lambda: len(clients) == 0)
+    assert not channel.members
+    assert not channel.everything
+    assert channel.subscribers.counts() == {}
+    assert channel.stats() == {}
