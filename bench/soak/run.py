@@ -368,38 +368,12 @@ class Soak:
         )
 
     async def _start_load(self) -> None:
-        o, run, ports = self.opts, self.run_dir, self.ports
-        load = Proc(
+        o, run = self.opts, self.run_dir
+        load = self._loadgen(
             "loadgen",
-            self._python(
-                "bench.soak.loadgen",
-                "--port",
-                str(ports["app"]),
-                "--token",
-                TOKEN,
-                "--ha-token",
-                self.ha_token,
-                "--systems",
-                ",".join(self.systems),
-                "--monitoring",
-                str(o.monitoring),
-                "--channel",
-                str(o.channel),
-                "--ha-clients",
-                str(o.ha_clients),
-                "--ramp",
-                str(o.ramp),
-                "--events",
-                str(run / "load-events.jsonl"),
-                "--stats",
-                str(run / "load-stats.jsonl"),
-                "--until",
-                str(now() + o.duration + (o.monitoring + o.channel) / o.ramp + 300),
-                "--seed",
-                str(o.seed),
-            ),
-            run / "loadgen.log",
-            cwd=REPO,
+            "load",
+            (o.monitoring, o.channel, o.ha_clients),
+            o.duration + (o.monitoring + o.channel) / o.ramp + 300,
         )
         self.procs["loadgen"] = load
         load.start()
@@ -414,6 +388,49 @@ class Soak:
             fatal=False,
         )
         say(f"{self.health.clients} of {target} clients connected")
+
+    def _loadgen(
+        self, name: str, files: str, clients: tuple[int, int, int], seconds: float
+    ) -> Proc:
+        """A load generator (not started) of ``clients`` = (monitoring, channel, with a HA token).
+
+        It writes ``<files>-events.jsonl`` and ``<files>-stats.jsonl`` and stops
+        by itself after ``seconds``.
+        """
+        o, run = self.opts, self.run_dir
+        monitoring, channel, ha_clients = clients
+        return Proc(
+            name,
+            self._python(
+                "bench.soak.loadgen",
+                "--port",
+                str(self.ports["app"]),
+                "--token",
+                TOKEN,
+                "--ha-token",
+                self.ha_token,
+                "--systems",
+                ",".join(self.systems),
+                "--monitoring",
+                str(monitoring),
+                "--channel",
+                str(channel),
+                "--ha-clients",
+                str(ha_clients),
+                "--ramp",
+                str(o.ramp),
+                "--events",
+                str(run / f"{files}-events.jsonl"),
+                "--stats",
+                str(run / f"{files}-stats.jsonl"),
+                "--until",
+                str(now() + seconds),
+                "--seed",
+                str(o.seed),
+            ),
+            run / f"{name}.log",
+            cwd=REPO,
+        )
 
     async def _wait_line(self, proc: Proc, text: str, within: float) -> str:
         deadline = time.monotonic() + within
@@ -621,7 +638,7 @@ class Soak:
         seconds later the app's RSS is read and compared, in the report, with
         the RSS it had idle right after start-up.
         """
-        o, run = self.opts, self.run_dir
+        o = self.opts
         if o.crowd <= 0 or not self.procs["app"].alive():
             return
         say(f"memory return: the soak's clients leave, then {o.crowd} clients come and go")
@@ -639,33 +656,11 @@ class Soak:
         }
         self.meta["memory_return"] = phase
         monitoring = o.crowd * 2 // 3
-        crowd = Proc(
+        crowd = self._loadgen(
             "crowd",
-            self._python(
-                "bench.soak.loadgen",
-                "--port",
-                str(self.ports["app"]),
-                "--token",
-                TOKEN,
-                "--systems",
-                ",".join(self.systems),
-                "--monitoring",
-                str(monitoring),
-                "--channel",
-                str(o.crowd - monitoring),
-                "--ramp",
-                str(o.ramp),
-                "--events",
-                str(run / "crowd-events.jsonl"),
-                "--stats",
-                str(run / "crowd-stats.jsonl"),
-                "--until",
-                str(now() + o.crowd / o.ramp + o.crowd_hold + 300),
-                "--seed",
-                str(o.seed),
-            ),
-            run / "crowd.log",
-            cwd=REPO,
+            "crowd",
+            (monitoring, o.crowd - monitoring, 0),
+            o.crowd / o.ramp + o.crowd_hold + 300,
         )
         self.procs["crowd"] = crowd
         crowd.start()
