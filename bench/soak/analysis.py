@@ -737,7 +737,7 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
     memory = report.get("memory_return")
     if memory is not None:
         checks[
-            f"app RSS within {MEMORY_RETURN_LIMIT - 100} % of idle {memory['settle_s']:g} s "
+            f"app RSS within {MEMORY_RETURN_LIMIT - 100:g} % of idle {memory['settle_s']:g} s "
             f"after {memory['crowd']} clients left"
         ] = 100 * memory["after_over_idle"] <= MEMORY_RETURN_LIMIT
     return {"checks": checks, "rss_growth_percent": growth, "tracebacks": tracebacks}

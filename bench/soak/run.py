@@ -58,6 +58,8 @@ from .procs import MOSQUITTO, Proc, mosquitto_config, sample, wait_for_port
 from .relay import Relay
 
 TOKEN = "sunstream-soak-token"
+# WebSocket connections of the app that stay through the memory-return phase: the /ws observer.
+OBSERVERS = 1
 # Seconds the app is left alone after start-up before its idle RSS is read.
 IDLE_SETTLE = 5.0
 SETUP_TIMEOUT = 1200.0
@@ -645,7 +647,7 @@ class Soak:
         load = self.procs.get("loadgen")
         if load is not None:
             await asyncio.to_thread(load.stop, 30.0)
-        await self._connections_reach(lambda n: n <= 0, 60.0, "the soak's clients gone")
+        await self._connections_reach(lambda n: n <= OBSERVERS, 60.0, "the soak's clients gone")
         phase: dict[str, Any] = {
             "crowd": o.crowd,
             "hold": o.crowd_hold,
@@ -665,9 +667,11 @@ class Soak:
         self.procs["crowd"] = crowd
         crowd.start()
         await self._connections_reach(
-            lambda n: n >= o.crowd * 0.95, o.crowd / o.ramp + 90.0, f"{o.crowd} clients connected"
+            lambda n: n >= OBSERVERS + o.crowd * 0.95,
+            o.crowd / o.ramp + 90.0,
+            f"{o.crowd} clients connected",
         )
-        phase["connected"] = await self._app_connections()
+        phase["connected"] = (await self._app_connections() or OBSERVERS) - OBSERVERS
         phase["t_crowd_in"] = now()
         peak = 0
         for _ in range(max(1, round(o.crowd_hold / 2))):
@@ -675,7 +679,7 @@ class Soak:
             peak = max(peak, self._app_rss_kib() or 0)
         phase["rss_with_crowd_kib"] = peak
         await asyncio.to_thread(crowd.stop, 30.0)
-        await self._connections_reach(lambda n: n <= 0, 60.0, "the crowd gone")
+        await self._connections_reach(lambda n: n <= OBSERVERS, 60.0, "the crowd gone")
         phase["t_crowd_gone"] = now()
         say(f"memory return: crowd gone; RSS read again in {o.crowd_settle:g} s")
         await asyncio.sleep(o.crowd_settle)
