@@ -15,6 +15,11 @@ it lags. When the queue reaches ``settings.client_queue`` (4096, Home
 Assistant's ``MAX_PENDING_MSG``) the client is closed with 1008 "client
 unable to keep up"; nobody else waits for it.
 
+A client's socket is a :class:`Link`: aiohttp's ``WebSocketResponse`` for
+``/ws``, a :class:`~.ws_lean.LeanSocket` for ``/ws/monitoring`` (``open(...,
+lean=True)``: no task and no aiohttp state per watcher). The write path,
+the queue and the eviction are the same for both.
+
 Liveness is one server-wide sweep rather than aiohttp's per-connection
 heartbeat timers: every :data:`HEARTBEAT` seconds each client that sent
 nothing since the previous sweep is dropped, and every other one is sent the
