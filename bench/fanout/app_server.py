@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sunstream_monitor.allocator import prefer_mimalloc
 from sunstream_monitor.auth import Authenticator
 from sunstream_monitor.feeds.ha import HomeAssistantFeed
 from sunstream_monitor.hub import Hub, HubEvent, System, SystemInfo
@@ -194,7 +195,8 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main() -> None:
-    """Entry point: ``python -m bench.fanout.app_server``."""
+    """Entry point: ``python -m bench.fanout.app_server``; on the allocator the app runs on."""
+    prefer_mimalloc()
     asyncio.run(serve(_args()), loop_factory=_loop_factory())
 
 

@@ -54,6 +54,8 @@ CAUSES: dict[str, tuple[str, ...]] = {
 # The simulated system's document changes every 5 s; no new one for this long is a stall.
 UPDATE_STALL = 15.0
 GROWTH_LIMIT = 5.0
+# The app's RSS after a crowd left, in % of its idle RSS (issue 12: back within 20 %).
+MEMORY_RETURN_LIMIT = 120.0
 TRACEBACK = "Traceback (most recent call last)"
 # A traceback through any of these is Sunstream's, whenever it happened.
 OURS = (
@@ -680,8 +682,30 @@ def analyse(run: Path) -> dict[str, Any]:
         for r in timeline
         if r.get("src") == "soak" and r.get("what") == "exit"
     ]
+    report["memory_return"] = memory_return(meta)
     report["verdict"] = verdict(report)
     return report
+
+
+def memory_return(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The app's RSS a while after a crowd left, against its idle RSS after start-up."""
+    phase = meta.get("memory_return")
+    idle = meta.get("app_idle") or {}
+    if not phase or phase.get("rss_after_kib") is None or not idle.get("rss_kib"):
+        return None
+    baseline = idle["rss_kib"]
+    return {
+        "crowd": phase["crowd"],
+        "connected": phase.get("connected"),
+        "settle_s": phase["settle"],
+        "idle_mib": _mib(baseline * 1024),
+        "before_crowd_mib": _mib((phase.get("rss_before_kib") or 0) * 1024),
+        "with_crowd_mib": _mib(phase["rss_with_crowd_kib"] * 1024),
+        "after_mib": _mib(phase["rss_after_kib"] * 1024),
+        "after_over_idle": round(phase["rss_after_kib"] / baseline, 3),
+        # The idle figure belongs to the first app process; a restart in between makes it moot.
+        "same_process": idle.get("pid") == phase.get("pid") == phase.get("pid_after"),
+    }
 
 
 def verdict(report: dict[str, Any]) -> dict[str, Any]:
@@ -710,6 +734,12 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
             "count"
         ],
     }
+    memory = report.get("memory_return")
+    if memory is not None:
+        checks[
+            f"app RSS within {MEMORY_RETURN_LIMIT - 100:g} % of idle {memory['settle_s']:g} s "
+            f"after {memory['crowd']} clients left"
+        ] = 100 * memory["after_over_idle"] <= MEMORY_RETURN_LIMIT
     return {"checks": checks, "rss_growth_percent": growth, "tracebacks": tracebacks}
 
 
@@ -820,6 +850,30 @@ def markdown(report: dict[str, Any]) -> str:
                 else "— |"
             )
         )
+    memory = report.get("memory_return")
+    if memory is not None:
+        lines += [
+            "",
+            f"## Memory return: {memory['crowd']} clients came and went",
+            "",
+            "After the soak its clients left; then a crowd connected "
+            f"({memory['connected']} counted by the app), stayed and left. App RSS, MiB:",
+            "",
+            "| Idle after start-up | Before the crowd | With the crowd | "
+            f"{memory['settle_s']:g} s after it left | After / idle |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+            f"| {memory['idle_mib']} | {memory['before_crowd_mib']} | "
+            f"{memory['with_crowd_mib']} | {memory['after_mib']} | "
+            f"{memory['after_over_idle']:.2f} |",
+            *(
+                []
+                if memory["same_process"]
+                else [
+                    "",
+                    "The app was restarted during the soak: the idle figure is its first run's.",
+                ]
+            ),
+        ]
     lines += [
         "",
         "## Logs",

@@ -58,7 +58,7 @@ class Fakes:
         if op == "stats":
             return self.stats()
         if op == "devices":
-            return self.winet.device_types
+            return self.winet.devices
         fake = request.get("fake")
         if op == "get":
             target = self.winet.faults if fake == "winet" else self.alphaess
@@ -94,7 +94,7 @@ class Fakes:
             return self._restore(int(args[0]))
         if fake == "winet" and method == "remove_device":
             dev_id = int(args[0])
-            entry = next(d for d in self.winet.device_types if d["dev_id"] == dev_id)
+            entry = next(d for d in self.winet.devices if d["dev_id"] == dev_id)
             self._removed[dev_id] = (copy.deepcopy(entry), self.winet.data[str(dev_id)])
         if fake == "winet" and method == "push_notice":
             await self.winet.push_notice(close=bool(args[0]) if args else False)
@@ -114,7 +114,7 @@ class Fakes:
         saved = self._removed.pop(dev_id, None)
         if saved is None:
             return False
-        if all(d["dev_id"] != dev_id for d in self.winet.device_types):
+        if all(d["dev_id"] != dev_id for d in self.winet.devices):
             self.winet.add_device(*saved)
         return True
 
@@ -191,7 +191,7 @@ async def _serve(args: argparse.Namespace) -> None:
                     "winet_port": winet.ports.http,
                     "alphaess_port": alphaess.port,
                     "control_port": args.control_port,
-                    "winet_devices": [d["dev_id"] for d in winet.device_types],
+                    "winet_devices": [d["dev_id"] for d in winet.devices],
                 }
             ),
             flush=True,

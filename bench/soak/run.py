@@ -14,7 +14,11 @@ Order of events (all on 127.0.0.1, free ports chosen at start):
    (:mod:`bench.soak.loadgen`), ramped up before the clock starts;
 6. ``duration`` seconds: warm-up without faults, the fault lanes
    (:mod:`bench.soak.chaos`), a cool-down without faults;
-7. the final-state check, then every process stopped by its id (also on
+7. the final-state check;
+8. the memory return (``--crowd``): the soak's clients leave, a crowd of
+   5,000 comes, stays and goes, and the app's RSS a minute later is
+   compared with the one it had idle after start-up;
+9. every process stopped by its id (also on
    Ctrl-C, SIGTERM or any error), the throw-away config dir removed, and
    the report (:mod:`bench.soak.analysis`) and figures (:mod:`bench.soak.plots`)
    written to the run directory.
@@ -50,10 +54,14 @@ from .chaos import KINDS, Chaos, FakesControl, Stack
 from .common import REPO, RESULTS, SERVER_SRC, JsonLines, free_port, now, say
 from .home_assistant import HaWatch, bootstrap, finish_setup, hass_process, write_config
 from .observe import ChannelObserver, Health, HealthProbe, LoadWatch, MqttObserver, Sampler
-from .procs import MOSQUITTO, Proc, mosquitto_config, wait_for_port
+from .procs import MOSQUITTO, Proc, mosquitto_config, sample, wait_for_port
 from .relay import Relay
 
 TOKEN = "sunstream-soak-token"
+# WebSocket connections of the app that stay through the memory-return phase: the /ws observer.
+OBSERVERS = 1
+# Seconds the app is left alone after start-up before its idle RSS is read.
+IDLE_SETTLE = 5.0
 SETUP_TIMEOUT = 1200.0
 
 
@@ -74,6 +82,9 @@ class Options:
     figures: Path | None
     lanes: tuple[str, ...]
     kinds: tuple[str, ...]
+    crowd: int
+    crowd_hold: float
+    crowd_settle: float
 
 
 def options(argv: list[str] | None = None) -> Options:
@@ -108,6 +119,22 @@ def options(argv: list[str] | None = None) -> Options:
         "--kinds",
         default="",
         help="only these fault kinds (comma-separated, e.g. ha.blackhole,app.kill)",
+    )
+    parser.add_argument(
+        "--crowd",
+        type=int,
+        default=None,
+        help="after the soak: clients that come and go to check the app's memory comes back "
+        "(default 5000; --quick: 1000; 0: skip)",
+    )
+    parser.add_argument(
+        "--crowd-hold", type=float, default=30.0, help="seconds the crowd stays connected"
+    )
+    parser.add_argument(
+        "--crowd-settle",
+        type=float,
+        default=60.0,
+        help="seconds after the crowd left at which the app's RSS is compared with its idle one",
     )
     parser.add_argument("--out", type=Path, default=None, help="run directory")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -146,6 +173,9 @@ def options(argv: list[str] | None = None) -> Options:
         figures=args.figures,
         lanes=tuple(lane for lane in args.lanes.split(",") if lane),
         kinds=tuple(kind for kind in args.kinds.split(",") if kind),
+        crowd=args.crowd if args.crowd is not None else (1000 if quick else 5000),
+        crowd_hold=args.crowd_hold,
+        crowd_settle=args.crowd_settle,
     )
 
 
@@ -320,6 +350,8 @@ class Soak:
         await asyncio.to_thread(wait_for_port, ports["app"], 60.0, app)
         await self._app_knows_systems(90.0)
         say(f"app serving on {ports['app']}")
+        await asyncio.sleep(IDLE_SETTLE)
+        self.meta["app_idle"] = {"pid": app.pid, "rss_kib": self._app_rss_kib()}
 
     async def _start_observers(self) -> None:
         o, run, ports = self.opts, self.run_dir, self.ports
@@ -338,38 +370,12 @@ class Soak:
         )
 
     async def _start_load(self) -> None:
-        o, run, ports = self.opts, self.run_dir, self.ports
-        load = Proc(
+        o, run = self.opts, self.run_dir
+        load = self._loadgen(
             "loadgen",
-            self._python(
-                "bench.soak.loadgen",
-                "--port",
-                str(ports["app"]),
-                "--token",
-                TOKEN,
-                "--ha-token",
-                self.ha_token,
-                "--systems",
-                ",".join(self.systems),
-                "--monitoring",
-                str(o.monitoring),
-                "--channel",
-                str(o.channel),
-                "--ha-clients",
-                str(o.ha_clients),
-                "--ramp",
-                str(o.ramp),
-                "--events",
-                str(run / "load-events.jsonl"),
-                "--stats",
-                str(run / "load-stats.jsonl"),
-                "--until",
-                str(now() + o.duration + (o.monitoring + o.channel) / o.ramp + 300),
-                "--seed",
-                str(o.seed),
-            ),
-            run / "loadgen.log",
-            cwd=REPO,
+            "load",
+            (o.monitoring, o.channel, o.ha_clients),
+            o.duration + (o.monitoring + o.channel) / o.ramp + 300,
         )
         self.procs["loadgen"] = load
         load.start()
@@ -384,6 +390,49 @@ class Soak:
             fatal=False,
         )
         say(f"{self.health.clients} of {target} clients connected")
+
+    def _loadgen(
+        self, name: str, files: str, clients: tuple[int, int, int], seconds: float
+    ) -> Proc:
+        """A load generator (not started) of ``clients`` = (monitoring, channel, with a HA token).
+
+        It writes ``<files>-events.jsonl`` and ``<files>-stats.jsonl`` and stops
+        by itself after ``seconds``.
+        """
+        o, run = self.opts, self.run_dir
+        monitoring, channel, ha_clients = clients
+        return Proc(
+            name,
+            self._python(
+                "bench.soak.loadgen",
+                "--port",
+                str(self.ports["app"]),
+                "--token",
+                TOKEN,
+                "--ha-token",
+                self.ha_token,
+                "--systems",
+                ",".join(self.systems),
+                "--monitoring",
+                str(monitoring),
+                "--channel",
+                str(channel),
+                "--ha-clients",
+                str(ha_clients),
+                "--ramp",
+                str(o.ramp),
+                "--events",
+                str(run / f"{files}-events.jsonl"),
+                "--stats",
+                str(run / f"{files}-stats.jsonl"),
+                "--until",
+                str(now() + seconds),
+                "--seed",
+                str(o.seed),
+            ),
+            run / f"{name}.log",
+            cwd=REPO,
+        )
 
     async def _wait_line(self, proc: Proc, text: str, within: float) -> str:
         deadline = time.monotonic() + within
@@ -554,6 +603,91 @@ class Soak:
             await asyncio.sleep(0.2)
         return result
 
+    # -- memory return -------------------------------------------------------------------
+
+    def _app_rss_kib(self) -> int | None:
+        app = self.procs["app"]
+        got = sample(app.pid) if app.pid is not None else None
+        return None if got is None else got[1] // 1024
+
+    async def _app_connections(self) -> int | None:
+        """WebSocket connections the app counts (the seed's ``GET /ws/monitoring``)."""
+        url = f"http://127.0.0.1:{self.ports['app']}/ws/monitoring"
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp,
+            ):
+                return int((await resp.json())["stats"]["total_connections"])
+        return None
+
+    async def _connections_reach(self, check: Any, within: float, what: str) -> bool:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            count = await self._app_connections()
+            if count is not None and check(count):
+                return True
+            await asyncio.sleep(1.0)
+        say(f"warning: not reached within {within:g} s: {what}")
+        return False
+
+    async def memory_return(self) -> None:
+        """A crowd of clients comes and goes; the app's RSS must come back near its idle one.
+
+        The soak's own clients leave first. Then ``crowd`` clients (two
+        thirds on ``/ws/monitoring``, one third on ``/ws``, as the soak's)
+        connect, stay ``crowd_hold`` seconds and leave; ``crowd_settle``
+        seconds later the app's RSS is read and compared, in the report, with
+        the RSS it had idle right after start-up.
+        """
+        o = self.opts
+        if o.crowd <= 0 or not self.procs["app"].alive():
+            return
+        say(f"memory return: the soak's clients leave, then {o.crowd} clients come and go")
+        load = self.procs.get("loadgen")
+        if load is not None:
+            await asyncio.to_thread(load.stop, 30.0)
+        await self._connections_reach(lambda n: n <= OBSERVERS, 60.0, "the soak's clients gone")
+        phase: dict[str, Any] = {
+            "crowd": o.crowd,
+            "hold": o.crowd_hold,
+            "settle": o.crowd_settle,
+            "pid": self.procs["app"].pid,
+            "t_start": now(),
+            "rss_before_kib": self._app_rss_kib(),
+        }
+        self.meta["memory_return"] = phase
+        monitoring = o.crowd * 2 // 3
+        crowd = self._loadgen(
+            "crowd",
+            "crowd",
+            (monitoring, o.crowd - monitoring, 0),
+            o.crowd / o.ramp + o.crowd_hold + 300,
+        )
+        self.procs["crowd"] = crowd
+        crowd.start()
+        await self._connections_reach(
+            lambda n: n >= OBSERVERS + o.crowd * 0.95,
+            o.crowd / o.ramp + 90.0,
+            f"{o.crowd} clients connected",
+        )
+        phase["connected"] = (await self._app_connections() or OBSERVERS) - OBSERVERS
+        phase["t_crowd_in"] = now()
+        peak = 0
+        for _ in range(max(1, round(o.crowd_hold / 2))):
+            await asyncio.sleep(2.0)
+            peak = max(peak, self._app_rss_kib() or 0)
+        phase["rss_with_crowd_kib"] = peak
+        await asyncio.to_thread(crowd.stop, 30.0)
+        await self._connections_reach(lambda n: n <= OBSERVERS, 60.0, "the crowd gone")
+        phase["t_crowd_gone"] = now()
+        say(f"memory return: crowd gone; RSS read again in {o.crowd_settle:g} s")
+        await asyncio.sleep(o.crowd_settle)
+        phase["t_check"] = now()
+        phase["rss_after_kib"] = self._app_rss_kib()
+        phase["pid_after"] = self.procs["app"].pid
+        self._write_meta()
+
     # -- tear-down -----------------------------------------------------------------------
 
     async def teardown(self) -> None:
@@ -578,7 +712,7 @@ class Soak:
 
     def stop_all(self) -> None:
         """Stop every process still running, in reverse order of start; idempotent."""
-        for name in ("loadgen", "app", "hass", "fakes", "broker"):
+        for name in ("crowd", "loadgen", "app", "hass", "fakes", "broker"):
             proc = self.procs.get(name)
             if proc is not None and proc.popen is not None:
                 proc.stop(90.0 if name == "hass" else 30.0)
@@ -608,6 +742,7 @@ async def _main(opts: Options) -> Path:
         async with asyncio.timeout(SETUP_TIMEOUT):
             await soak.setup()
         await soak.soak()
+        await soak.memory_return()
     finally:
         with contextlib.suppress(Exception):
             await asyncio.shield(soak.teardown())

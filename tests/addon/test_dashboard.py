@@ -318,3 +318,40 @@ async def test_behind_ingress_without_token(page: Page, socket_enabled: None) ->
         assert alert.acknowledged_by == "ana"
     finally:
         await server.stop()
+
+
+async def test_a_browser_watches_a_system_on_ws_monitoring(page: Page, server: Server) -> None:
+    """Seed 000's client in a real browser against the lean ``/ws/monitoring`` socket."""
+    await page.navigate(server.url + "health")  # a page of the server's own origin
+    await page.evaluate(
+        f"""
+        window.got = [];
+        const ws = new WebSocket('ws://127.0.0.1:{server.port}/ws/monitoring/{SYSTEM}');
+        ws.onmessage = (event) => {{
+          const message = JSON.parse(event.data);
+          window.got.push(message);
+          if (message.type === 'auth_required') {{
+            ws.send(JSON.stringify({{type: 'auth', access_token: '{TOKEN}'}}));
+          }} else if (message.type === 'monitoring_data' && !window.pinged) {{
+            window.pinged = true;
+            ws.send(JSON.stringify({{type: 'ping', id: 7}}));
+          }}
+        }};
+        ws.onclose = (event) => {{ window.closedWith = event.code; }};
+        window.socket = ws;
+        true
+        """
+    )
+    await page.wait_for("window.got.some((m) => m.type === 'pong')", what="pong")
+    got = await page.evaluate("window.got")
+    assert [m["type"] for m in got] == ["auth_required", "auth_ok", "monitoring_data", "pong"]
+    assert got[2]["system_id"] == SYSTEM
+    assert got[3] == {"type": "pong", "id": 7}
+    server.hub.update_state(SYSTEM, document(current_generation_kw=4.25))
+    await page.wait_for(
+        "window.got.some((m) => m.type === 'monitoring_data' && "
+        "m.data.current_generation_kw === 4.25)",
+        what="the next document",
+    )
+    await page.evaluate("window.socket.close(1000); true")
+    await page.wait_for("window.closedWith === 1000", what="the close echoed")

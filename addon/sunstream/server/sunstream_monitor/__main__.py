@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import logging
 import sys
 
+from .allocator import prefer_mimalloc
 from .runner import run
 from .settings import SettingsError, load
 
@@ -29,4 +30,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    prefer_mimalloc()
     sys.exit(main())

@@ -15,6 +15,11 @@ it lags. When the queue reaches ``settings.client_queue`` (4096, Home
 Assistant's ``MAX_PENDING_MSG``) the client is closed with 1008 "client
 unable to keep up"; nobody else waits for it.
 
+A client's socket is a :class:`Link`: aiohttp's ``WebSocketResponse`` for
+``/ws``, a :class:`~.ws_lean.LeanSocket` for ``/ws/monitoring`` (``open(...,
+lean=True)``: no task and no aiohttp state per watcher). The write path,
+the queue and the eviction are the same for both.
+
 Liveness is one server-wide sweep rather than aiohttp's per-connection
 heartbeat timers: every :data:`HEARTBEAT` seconds each client that sent
 nothing since the previous sweep is dropped, and every other one is sent the
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Collection, KeysView
+from dataclasses import dataclass
 from enum import StrEnum
 import logging
 import struct
@@ -34,7 +40,6 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import WSMsgType, web
-from aiohttp.base_protocol import BaseProtocol
 import orjson
 
 from . import __version__, wire
@@ -42,11 +47,10 @@ from .admission import Admission
 from .auth import Authenticator, Principal, bearer_token, normalize_address
 from .problems import Problem, too_many_failures, unauthorized
 from .settings import Settings
+from .ws_lean import MAX_MESSAGE_BYTES, HandedOver, LeanSocket, Receiver, upgrade
 
 _LOGGER = logging.getLogger(__name__)
 
-# Clients only send small commands; anything bigger is closed with 1009.
-MAX_MESSAGE_BYTES: Final = 64 * 1024
 # Every this many seconds each client is pinged; one silent for a whole period is dropped.
 HEARTBEAT: Final = 30.0
 # How long a closing handshake (and the flush of what is already buffered) may take.
@@ -61,6 +65,7 @@ CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_UNKNOWN_SYSTEM: Final = 4404
 
 TOO_SLOW: Final = "client unable to keep up with pending messages"
+TOO_MANY_INVALID: Final = "too many invalid messages"
 
 _PING_FRAME: Final = b"\x89\x00"
 _ENDED: Final = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
@@ -78,9 +83,51 @@ def encode_text_frame(payload: bytes) -> bytes:
     return _LEN64(0x81, 127, length) + payload
 
 
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """What is wrong with a client's message: an error frame's ``code`` and ``message``."""
+
+    code: str
+    message: str
+
+
+def unknown_type(kind: str, known: Collection[str]) -> Complaint:
+    """The complaint about a message type an endpoint does not understand."""
+    return Complaint(
+        "unknown_type",
+        f"unknown message type {kind[:64]!r}; expected one of {', '.join(sorted(known))}",
+    )
+
+
 def error_frame(code: str, message: str, **extra: Any) -> bytes:
     """``{"type": "error", "code": …, "message": …}`` as JSON."""
     return wire.dumps({"type": "error", "code": code, "message": message, **extra})
+
+
+class Link(Protocol):
+    """A client's WebSocket: aiohttp's ``WebSocketResponse``, or a :class:`~.ws_lean.LeanSocket`."""
+
+    @property
+    def closed(self) -> bool:
+        """A close frame was sent or received."""
+
+    async def send_frame(self, message: bytes, opcode: WSMsgType) -> None:
+        """Write one frame, waiting while the transport is full."""
+
+    async def close(self, *, code: int = ..., message: bytes = ..., drain: bool = ...) -> bool:
+        """The closing handshake."""
+
+
+class Writable(Protocol):
+    """The connection a client writes to: its transport and whether it is full."""
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection's transport (``None`` once lost)."""
+
+    @property
+    def writing_paused(self) -> bool:
+        """The transport holds more than its high-water mark."""
 
 
 class ClientKind(StrEnum):
@@ -121,7 +168,7 @@ class Client:
     def __init__(
         self,
         registry: Evictor,
-        ws: web.WebSocketResponse,
+        ws: Link,
         *,
         kind: ClientKind,
         remote: str | None,
@@ -134,7 +181,7 @@ class Client:
         self.remote = remote
         self._limit = limit
         self._transport: asyncio.Transport | None = None
-        self._protocol: BaseProtocol | None = None
+        self._protocol: Writable | None = None
         self._pending: deque[bytes] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.principal: Principal | None = None
@@ -144,12 +191,17 @@ class Client:
         # Nothing heard from the peer since the last liveness sweep.
         self.silent = False
 
-    def bind(self, protocol: BaseProtocol) -> None:
+    def bind(self, protocol: Writable) -> None:
         """Attach the connection the upgrade left us (it may already be gone)."""
         self._protocol = protocol
         self._transport = protocol.transport
         if self._transport is None:
             self.closing = True
+
+    @property
+    def response(self) -> web.StreamResponse:
+        """What the request handler returns to aiohttp for this connection."""
+        return self.ws if isinstance(self.ws, web.StreamResponse) else HandedOver()
 
     @property
     def pending(self) -> int:
@@ -292,13 +344,17 @@ class Clients:
 
     # -- admission -------------------------------------------------------------
 
-    async def open(self, request: web.Request, kind: ClientKind) -> Client | web.WebSocketResponse:
+    async def open(
+        self, request: web.Request, kind: ClientKind, *, lean: bool = False
+    ) -> Client | web.StreamResponse:
         """Admit, upgrade and authenticate a WebSocket request.
 
-        Returns the authenticated :class:`Client`, or the socket already
-        closed when first-message authentication failed. Refusals before the
-        upgrade (caps, back-off, a bad ``Authorization`` header) raise
-        :class:`Problem`, so they are plain HTTP answers.
+        Returns the authenticated :class:`Client`, or the response for a
+        socket already closed when first-message authentication failed.
+        Refusals before the upgrade (caps, back-off, a bad ``Authorization``
+        header) raise :class:`Problem`, so they are plain HTTP answers.
+        ``lean`` answers the upgrade with a :class:`~.ws_lean.LeanSocket`
+        instead of aiohttp's WebSocket; the endpoint then hands it to :meth:`serve`.
         """
         auth = self.authenticator
         remote = normalize_address(request.remote)
@@ -328,13 +384,17 @@ class Clients:
                 principal = await auth.authenticate(token, remote=remote)
                 if principal is None:
                     raise unauthorized("the bearer token was not accepted")
-            await ws.prepare(request)
-            client.bind(request.protocol)
+            if lean:
+                client.ws = socket = upgrade(request, client)
+                client.bind(socket)
+            else:
+                await ws.prepare(request)
+                client.bind(request.protocol)
             if principal is None:
                 principal = await self._first_message_auth(client)
                 if principal is None:
                     self.admission.release(client)
-                    return ws
+                    return client.response
         except BaseException:
             self.admission.release(client)
             raise
@@ -404,33 +464,54 @@ class Clients:
         """
         while not client.closing:
             msg = await self._receive(client)
-            if msg.type is WSMsgType.TEXT:
-                try:
-                    message = orjson.loads(msg.data)
-                except orjson.JSONDecodeError:
-                    await self._complain(client, "invalid_json", "message is not valid JSON")
-                    continue
-                if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-                    await self._complain(
-                        client, "invalid_message", 'messages are JSON objects with a "type"'
-                    )
-                    continue
-                if message["type"] == "auth":
-                    assert client.principal is not None
-                    client.send_json({"type": "auth_ok", "user": client.principal.name})
-                    continue
-                yield message
-            elif msg.type is WSMsgType.BINARY:
-                await self._complain(
-                    client, "binary_not_supported", "this server only reads JSON text messages"
-                )
-            else:  # CLOSE, CLOSING, CLOSED or ERROR (oversized frame, protocol error)
-                return
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                return  # CLOSE, CLOSING, CLOSED or ERROR (oversized frame, protocol error)
+            read = self.read(client, msg)
+            if isinstance(read, Complaint):
+                await self._complain(client, read.code, read.message)
+            elif read is not None:
+                yield read
+
+    @staticmethod
+    def read(client: Client, msg: aiohttp.WSMessage) -> dict[str, Any] | Complaint | None:
+        """A TEXT or BINARY message as a command, what is wrong with it, or ``None`` (answered).
+
+        Repeated ``auth`` messages are answered here.
+        """
+        if msg.type is not WSMsgType.TEXT:
+            return Complaint("binary_not_supported", "this server only reads JSON text messages")
+        try:
+            message = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            return Complaint("invalid_json", "message is not valid JSON")
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return Complaint("invalid_message", 'messages are JSON objects with a "type"')
+        if message["type"] == "auth":
+            assert client.principal is not None
+            client.send_json({"type": "auth_ok", "user": client.principal.name})
+            return None
+        return message
+
+    def serve(self, client: Client, receiver: Receiver) -> web.StreamResponse:
+        """Leave an authenticated lean client to ``receiver``; the request handler returns this."""
+        assert isinstance(client.ws, LeanSocket)
+        client.ws.serve(receiver)
+        return client.response
+
+    def complain_soon(self, client: Client, complaint: Complaint) -> None:
+        """:meth:`_complain` from synchronous code: a close it needs runs in the background."""
+        if self._counted(client):
+            client.send_error(complaint.code, complaint.message)
+        else:
+            self.close_soon(client, CLOSE_POLICY_VIOLATION, TOO_MANY_INVALID)
 
     @staticmethod
     async def _receive(client: Client) -> aiohttp.WSMessage:
         """The next data or closing message; pings answered, pongs noted."""
         ws = client.ws
+        if isinstance(ws, LeanSocket):  # it answers pings and notes pongs itself
+            return await ws.receive()
+        assert isinstance(ws, web.WebSocketResponse)
         while True:
             msg = await ws.receive()
             client.silent = False
@@ -441,18 +522,20 @@ class Clients:
 
     async def complain_unknown(self, client: Client, kind: str, known: Collection[str]) -> None:
         """Error frame for a message type this endpoint does not understand."""
-        await self._complain(
-            client,
-            "unknown_type",
-            f"unknown message type {kind[:64]!r}; expected one of {', '.join(sorted(known))}",
-        )
+        complaint = unknown_type(kind, known)
+        await self._complain(client, complaint.code, complaint.message)
 
     async def _complain(self, client: Client, code: str, message: str) -> None:
-        client.bad_messages += 1
-        if client.bad_messages > MAX_BAD_MESSAGES:
-            await client.close(CLOSE_POLICY_VIOLATION, "too many invalid messages")
+        if not self._counted(client):
+            await client.close(CLOSE_POLICY_VIOLATION, TOO_MANY_INVALID)
             return
         client.send_error(code, message)
+
+    @staticmethod
+    def _counted(client: Client) -> bool:
+        """Count one invalid message; whether the client may still send more."""
+        client.bad_messages += 1
+        return client.bad_messages <= MAX_BAD_MESSAGES
 
     # -- fan-out ---------------------------------------------------------------
 
@@ -506,11 +589,13 @@ class Clients:
         """
         if client.closing:
             return
-        client.closing = True
         self.evicted += 1
-        task = asyncio.get_running_loop().create_task(
-            client.close(CLOSE_POLICY_VIOLATION, TOO_SLOW)
-        )
+        self.close_soon(client, CLOSE_POLICY_VIOLATION, TOO_SLOW)
+
+    def close_soon(self, client: Client, code: int, reason: str) -> None:
+        """Close ``client`` in the background (from synchronous code)."""
+        client.closing = True
+        task = asyncio.get_running_loop().create_task(client.close(code, reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

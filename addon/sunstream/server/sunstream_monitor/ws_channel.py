@@ -226,7 +226,7 @@ class ChannelEndpoint:
         finally:
             self._forget(client)
             self.clients.release(client)
-        return client.ws
+        return client.response
 
     async def _dispatch(self, client: Client, message: dict[str, Any]) -> None:
         kind = message["type"]

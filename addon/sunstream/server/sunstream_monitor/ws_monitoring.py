@@ -15,9 +15,17 @@ import asyncio
 import logging
 from typing import Final
 
-from aiohttp import web
+from aiohttp import WSMessage, web
 
-from .clients import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SYSTEM, Client, ClientKind, Clients
+from .clients import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_UNKNOWN_SYSTEM,
+    Client,
+    ClientKind,
+    Clients,
+    Complaint,
+    unknown_type,
+)
 from .hub import Hub, HubEvent, System
 from .settings import Settings
 from .subscribers import Subscribers
@@ -38,6 +46,7 @@ class MonitoringEndpoint:
         self.clients = clients
         self.subscribers: Subscribers[Client] = Subscribers()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._watches: dict[str, _Watch] = {}
 
     # -- hub listener ------------------------------------------------------------
 
@@ -89,46 +98,79 @@ class MonitoringEndpoint:
     # -- handler -----------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Admit, authenticate, then stream one system until the client leaves."""
+        """Admit and authenticate, then leave the client to :meth:`received` and :meth:`gone`.
+
+        The connection is a :class:`~.ws_lean.LeanSocket`: once the client is
+        subscribed, the request handler returns and the client costs no task.
+        """
         system_id = request.match_info["system_id"]
-        opened = await self.clients.open(request, ClientKind.MONITORING)
+        opened = await self.clients.open(request, ClientKind.MONITORING, lean=True)
         if not isinstance(opened, Client):
             return opened
         client = opened
-        try:
-            system = self.hub.systems.get(system_id)
-            if system is None:
-                client.send_error(
-                    "unknown_system",
-                    f"no system with id {system_id[:128]!r}",
-                    system_id=system_id[:128],
-                    known=sorted(self.hub.systems),
-                )
+        system = self.hub.systems.get(system_id)
+        if system is None:
+            client.send_error(
+                "unknown_system",
+                f"no system with id {system_id[:128]!r}",
+                system_id=system_id[:128],
+                known=sorted(self.hub.systems),
+            )
+            try:
                 await client.close(CLOSE_UNKNOWN_SYSTEM, "unknown system")
-                return client.ws
-            self.subscribers.add(system_id, client)
-            client.send(system.frame(FRAME_TYPE))
-            if system_id not in self._timers:
-                self._arm(system_id)
-            async for message in self.clients.messages(client):
-                kind = message["type"]
-                if kind == "ping":
-                    reply: dict[str, object] = {"type": "pong"}
-                    if isinstance(message.get("id"), int | str):
-                        reply["id"] = message["id"]
-                    client.send_json(reply)
-                else:
-                    await self.clients.complain_unknown(client, kind, _KNOWN)
+            finally:
+                self.clients.release(client)
+            return client.response
+        self.subscribers.add(system_id, client)
+        client.send(system.frame(FRAME_TYPE))
+        if system_id not in self._timers:
+            self._arm(system_id)
+        watch = self._watches.get(system_id)
+        if watch is None:
+            watch = self._watches[system_id] = _Watch(self, system_id)
+        return self.clients.serve(client, watch)
+
+    def received(self, client: Client, message: WSMessage) -> None:
+        """A message from a watcher: ``ping`` is answered, anything else is an error."""
+        try:
+            read = self.clients.read(client, message)
+            if isinstance(read, Complaint):
+                self.clients.complain_soon(client, read)
+            elif read is not None and read["type"] == "ping":
+                reply: dict[str, object] = {"type": "pong"}
+                if isinstance(read.get("id"), int | str):
+                    reply["id"] = read["id"]
+                client.send_json(reply)
+            elif read is not None:
+                self.clients.complain_soon(client, unknown_type(read["type"], _KNOWN))
         except Exception:
             _LOGGER.exception("Monitoring client %s failed", client.remote)
-            await client.close(CLOSE_INTERNAL_ERROR, "internal error")
-        finally:
-            self._leave(system_id, client)
-            self.clients.release(client)
-        return client.ws
+            self.clients.close_soon(client, CLOSE_INTERNAL_ERROR, "internal error")
 
-    def _leave(self, system_id: str, client: Client) -> None:
+    def gone(self, system_id: str, client: Client) -> None:
+        """A watcher's connection ended: forget it, and the system's timer after its last."""
         if self.subscribers.discard(system_id, client):
+            self._watches.pop(system_id, None)
             timer = self._timers.pop(system_id, None)
             if timer is not None:
                 timer.cancel()
+        self.clients.release(client)
+
+
+class _Watch:
+    """The receiver of every watcher of one system (one object per system, not per client)."""
+
+    __slots__ = ("endpoint", "system_id")
+
+    def __init__(self, endpoint: MonitoringEndpoint, system_id: str) -> None:
+        """Report ``system_id``'s watchers to ``endpoint``."""
+        self.endpoint = endpoint
+        self.system_id = system_id
+
+    def received(self, client: Client, message: WSMessage) -> None:
+        """See :meth:`MonitoringEndpoint.received`."""
+        self.endpoint.received(client, message)
+
+    def gone(self, client: Client) -> None:
+        """See :meth:`MonitoringEndpoint.gone`."""
+        self.endpoint.gone(self.system_id, client)
