@@ -457,3 +457,19 @@ async def test_a_string_inverter_without_meter_counters_has_no_grid_energy() -> 
             assert snapshot.get(Metric.PV_ENERGY_TOTAL) is not None
         finally:
             await source.async_close()
+
+
+async def test_a_percent_model_without_a_rating_refuses_forced_power() -> None:
+    """An SH10RT takes % of its rating: without one (input 5000), no word is a safe guess."""
+    async with FakeSungrow(device_type_code=0x0E03) as fake:
+        fake.set("nominal_power", 0)
+        source = SungrowModbusSource("127.0.0.1", fake.port, timeout=0.5)
+        try:
+            await source.async_poll(_now())
+            with pytest.raises(CommandRejected) as err:
+                await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+            assert err.value.key == "rated_power_unknown"
+            assert err.value.placeholders == {"model": "SH10RT"}
+            assert not fake.writes
+        finally:
+            await source.async_close()

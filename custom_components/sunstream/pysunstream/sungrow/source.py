@@ -265,7 +265,7 @@ class SungrowModbusSource:
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
         ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
         (a discharge below the inverter's min SOC, 13058),
-        ``duration_out_of_range``) before writing,
+        ``duration_out_of_range``, ``rated_power_unknown``) before writing,
         :class:`~..errors.CommandFailed` (``dispatch_not_applied``) when the
         inverter reads back something else, or
         :class:`~..errors.SourceUnavailable` when it is not reachable.
@@ -295,8 +295,17 @@ class SungrowModbusSource:
         self._command = command
 
     def _ems_power_word(self, power_w: float) -> int:
-        """The 13051 word for ``power_w``: W, or % of the rated power on models that take %."""
+        """The 13051 word for ``power_w``: W, or % of the rated power on models that take %.
+
+        Raises ``CommandRejected("rated_power_unknown")`` on a model that takes
+        % but reported no rating (input 5000): any word would be a guess, and
+        the watts taken for % would ask for full power.
+        """
         reg = BY_KEY["ems_power"]
+        if self.profile.ems_power_unit is PowerUnit.PERCENT and not as_number(
+            self._identity_values.get("nominal_power")
+        ):
+            raise CommandRejected("rated_power_unknown", model=self.profile.model.name)
         word = round(power_w / self.profile.scale(reg.key, reg.scale))
         return min(word, 100) if self.profile.ems_power_unit is PowerUnit.PERCENT else word
 
