@@ -869,6 +869,57 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
         await srv.stop()
 
 
+async def test_evicting_a_polling_client_leaves_its_connection_to_others(
+    socket_enabled: None,
+) -> None:
+    """A long-polling client owns no connection: its requests ride keep-alive connections
+    that carry other requests next (a browser's pool, Home Assistant's ingress proxy).
+    Dropping it when it stops polling must not cut the connection its first request came on,
+    here carrying another client's long-poll."""
+    srv = Server(make_hub(), make_authenticator(), client_queue=8)
+    await srv.start()
+    base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
+    # One connection for every request, as a proxy's pool may do.
+    connector = aiohttp.TCPConnector(limit=1)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def poll(sid: str) -> str:
+                async with session.get(f"{base}&sid={sid}") as response:
+                    assert response.status == 200
+                    return await response.text()
+
+            async def post(sid: str, packet: str) -> None:
+                async with session.post(f"{base}&sid={sid}", data=packet) as response:
+                    assert response.status == 200
+
+            async def joined(system_id: str) -> str:
+                async with session.get(base) as response:
+                    sid: str = json.loads((await response.text())[1:])["sid"]
+                await post(sid, "40" + json.dumps({"token": TOKEN}))
+                assert (await poll(sid)).startswith("40{")
+                await post(sid, "421" + json.dumps(["subscribe:device", system_id]))
+                return sid
+
+            async with asyncio.timeout(WAIT * 2):
+                await joined(SYSTEM)  # then never polls again
+                reader = await joined(OTHER)
+                while "431[" not in await poll(reader):
+                    pass
+                waiting = asyncio.ensure_future(poll(reader))
+                await asyncio.sleep(0.1)  # the reader's long-poll is on the one connection
+                for number in range(20):
+                    srv.hub.update_state(SYSTEM, document(current_generation_kw=float(number)))
+                # Evicted and gone (its socket closed, its connection left alone).
+                await eventually(lambda: srv.endpoint.stats()["connections"] == 1)
+                assert srv.endpoint.stats()["evicted"] == 1
+                srv.hub.update_state(OTHER, document(OTHER, current_generation_kw=7.0))
+                assert _numbers(await waiting) == [7.0]
+                await post(reader, "1")  # Engine.IO CLOSE: the reader leaves
+    finally:
+        await srv.stop()
+
+
 async def test_frames_go_out_uncompressed(server: Server) -> None:
     """Browsers always offer permessage-deflate; accepting it would compress every
     frame once per client and keep ~50 KiB of zlib state per connection."""
