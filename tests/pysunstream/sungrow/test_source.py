@@ -473,3 +473,20 @@ async def test_a_percent_model_without_a_rating_refuses_forced_power() -> None:
             assert not fake.writes
         finally:
             await source.async_close()
+
+
+async def test_a_window_refused_half_way_shows_what_the_inverter_holds(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    """The times are written, the switch refused: the window shows the new times, still off."""
+    source = make_source()
+    await source.async_poll(_now())
+    switch = SCHEDULE_ADDRESS + schedule.OFFSETS[schedule.SWITCH]
+    fake.write_ranges[switch] = frozenset({schedule.DISABLE})  # this inverter will not turn on
+    wanted = Window(start=time(2), end=time(6), enabled=True)
+    with pytest.raises(CommandFailed) as err:
+        await source.async_write_setting(SettingChange(setting=_WINDOW_1, value=wanted))
+    assert err.value.key == "setting_refused"
+    assert [fake.get(k) for k in schedule.WINDOW_KEYS[_WINDOW_1]] == [2, 0, 6, 0]
+    shown = source.reported_settings().windows[_WINDOW_1]
+    assert shown == Window(start=time(2), end=time(6), enabled=False)

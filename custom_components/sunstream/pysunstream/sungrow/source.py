@@ -28,6 +28,7 @@ EMS mode, Sunstream forgets its command and does not fight.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 import logging
 from typing import Any
@@ -42,7 +43,7 @@ from ..controls import (
     Window,
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandError, CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode, read_block
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
@@ -443,27 +444,41 @@ class SungrowModbusSource:
             raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     async def _write_window(self, setting: Setting, window: Window) -> None:
-        """Write the schedule words that differ (the switch last), then read the block back."""
+        """Write the schedule words that differ (the switch last), then read the block back.
+
+        A word refused half-way leaves the words before it written: the block
+        is read back then too, so the window shows what the inverter now holds.
+        """
         words = planned_words(setting, window)
         current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
         changed = [offset for offset in sorted(words) if current[offset] != words[offset]]
         # The switch (offset 0) last, so the inverter has the times when it turns on.
-        for offset in sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH]):
+        order = sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH])
+        for written, offset in enumerate(order):
             try:
                 await self.client.write(SCHEDULE_ADDRESS + offset, [words[offset]], WriteCode.FC06)
             except ModbusError as err:
+                if written:
+                    with contextlib.suppress(SourceUnavailable):
+                        self._keep_schedule(
+                            await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
+                        )
                 raise CommandFailed(
                     "setting_refused", setting=setting.value, detail=str(err)
                 ) from err
         if changed:
             current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
-        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
-        block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
-        self._slow_values.update(decode_block(block, current, self.profile))
-        self._values.update(self._slow_values)
+        self._keep_schedule(current)
         if any(current[offset] != word for offset, word in words.items()):
             _LOGGER.warning("Sungrow: %s not applied: wrote %s, reads %s", setting, words, current)
             raise CommandFailed("setting_not_applied", setting=setting.value)
+
+    def _keep_schedule(self, words: list[int]) -> None:
+        """The schedule block as read back, as the settings shown."""
+        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
+        block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
+        self._slow_values.update(decode_block(block, words, self.profile))
+        self._values.update(self._slow_values)
 
     def _raw(self, change: SettingChange, reg: Register) -> int:
         """The register word for a change :func:`validate_change` accepted."""
