@@ -427,26 +427,39 @@ def _numbers(payload: str) -> list[float]:
     return numbers
 
 
+class Polling:
+    """Raw Engine.IO long-polling requests on ``session``, as socket.io-client makes them."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.base = f"{url}/socket.io/?EIO=4&transport=polling"
+
+    async def poll(self, sid: str) -> str:
+        async with self.session.get(f"{self.base}&sid={sid}") as response:
+            assert response.status == 200
+            return await response.text()
+
+    async def post(self, sid: str, packet: str) -> None:
+        async with self.session.post(f"{self.base}&sid={sid}", data=packet) as response:
+            assert response.status == 200
+
+    async def open(self) -> str:
+        """A new Engine.IO session; its id."""
+        async with self.session.get(self.base) as response:
+            sid: str = json.loads((await response.text())[1:])["sid"]
+        return sid
+
+
 async def test_upgrading_client_hears_each_update_exactly_once(server: Server) -> None:
     """socket.io-client's order: subscribe over long-polling, then the upgrade while
     updates pour in. None lost, none heard twice (once per transport), in order, and
     nothing but the probe's answer on the WebSocket before the upgrade is done (the
     client gives the upgrade up otherwise)."""
-    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
     async with aiohttp.ClientSession() as session:
-
-        async def poll(sid: str) -> str:
-            async with session.get(f"{base}&sid={sid}") as response:
-                assert response.status == 200
-                return await response.text()
-
-        async def post(sid: str, packet: str) -> None:
-            async with session.post(f"{base}&sid={sid}", data=packet) as response:
-                assert response.status == 200
+        poll, post = (polling := Polling(session, server.url)).poll, polling.post
 
         async with asyncio.timeout(WAIT * 2):
-            async with session.get(base) as response:
-                sid = json.loads((await response.text())[1:])["sid"]
+            sid = await polling.open()
             await post(sid, "40" + json.dumps({"token": TOKEN}))
             assert (await poll(sid)).startswith("40{")
             await post(sid, "421" + json.dumps(["subscribe:device", SYSTEM]))
@@ -878,24 +891,14 @@ async def test_evicting_a_polling_client_leaves_its_connection_to_others(
     here carrying another client's long-poll."""
     srv = Server(make_hub(), make_authenticator(), client_queue=8)
     await srv.start()
-    base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
     # One connection for every request, as a proxy's pool may do.
     connector = aiohttp.TCPConnector(limit=1)
     try:
         async with aiohttp.ClientSession(connector=connector) as session:
-
-            async def poll(sid: str) -> str:
-                async with session.get(f"{base}&sid={sid}") as response:
-                    assert response.status == 200
-                    return await response.text()
-
-            async def post(sid: str, packet: str) -> None:
-                async with session.post(f"{base}&sid={sid}", data=packet) as response:
-                    assert response.status == 200
+            poll, post = (polling := Polling(session, srv.url)).poll, polling.post
 
             async def joined(system_id: str) -> str:
-                async with session.get(base) as response:
-                    sid: str = json.loads((await response.text())[1:])["sid"]
+                sid = await polling.open()
                 await post(sid, "40" + json.dumps({"token": TOKEN}))
                 assert (await poll(sid)).startswith("40{")
                 await post(sid, "421" + json.dumps(["subscribe:device", system_id]))
