@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import datetime
 import json
@@ -320,8 +320,18 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
             documents.append(value)
         return dumps(value)
 
+    # And which members took Engine.IO's per-client queue instead of their WebSocket.
+    engine = server.endpoint.server.eio
+    queued: list[str] = []
+    enqueue = engine.enqueue
+
+    def counting_enqueue(sids: Iterable[str], text: str) -> None:
+        queued.extend(sids := list(sids))
+        enqueue(sids, text)
+
     monkeypatch.setattr(sio, "event_packet", counting_packet)
     monkeypatch.setattr(wire, "dumps", counting_dumps)
+    monkeypatch.setattr(engine, "enqueue", counting_enqueue)
     server.hub.update_state(SYSTEM, document(today_generation_kwh=13.0))
     for recorder in recorders:
         assert (await recorder.data())["today_generation_kwh"] == 13.0
@@ -329,7 +339,7 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
     assert len(packets) == 1
     assert len(documents) == 1
     # Each went straight to its WebSocket, not through Engine.IO's per-client queue.
-    assert len(server.endpoint.server.eio.websockets) == 3
+    assert queued == []
 
 
 async def join(ws: aiohttp.ClientWebSocketResponse) -> None:
