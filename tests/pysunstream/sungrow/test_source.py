@@ -490,3 +490,18 @@ async def test_a_window_refused_half_way_shows_what_the_inverter_holds(
     assert [fake.get(k) for k in schedule.WINDOW_KEYS[_WINDOW_1]] == [2, 0, 6, 0]
     shown = source.reported_settings().windows[_WINDOW_1]
     assert shown == Window(start=time(2), end=time(6), enabled=False)
+
+
+async def test_a_power_under_one_percent_is_refused_not_sent_as_zero(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    """The SH10RT's 1 % is 100 W: 40 W would go out as 0 %, a command that moves nothing."""
+    source = make_source()
+    await source.async_poll(_now())
+    with pytest.raises(CommandRejected) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=40))
+    assert err.value.key == "power_below_step"
+    assert err.value.placeholders == {"model": "SH10RT", "power": "40", "step": "100"}
+    assert not fake.writes
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=60))  # rounds to 1 %
+    assert fake.get("ems_power") == 1

@@ -266,7 +266,8 @@ class SungrowModbusSource:
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
         ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
         (a discharge below the inverter's min SOC, 13058),
-        ``duration_out_of_range``, ``rated_power_unknown``) before writing,
+        ``duration_out_of_range``, ``rated_power_unknown``, ``power_below_step``)
+        before writing,
         :class:`~..errors.CommandFailed` (``dispatch_not_applied``) when the
         inverter reads back something else, or
         :class:`~..errors.SourceUnavailable` when it is not reachable.
@@ -300,15 +301,27 @@ class SungrowModbusSource:
 
         Raises ``CommandRejected("rated_power_unknown")`` on a model that takes
         % but reported no rating (input 5000): any word would be a guess, and
-        the watts taken for % would ask for full power.
+        the watts taken for % would ask for full power; ``power_below_step``
+        for a power under 1 % of the rating.
         """
         reg = BY_KEY["ems_power"]
         if self.profile.ems_power_unit is PowerUnit.PERCENT and not as_number(
             self._identity_values.get("nominal_power")
         ):
             raise CommandRejected("rated_power_unknown", model=self.profile.model.name)
-        word = round(power_w / self.profile.scale(reg.key, reg.scale))
-        return min(word, 100) if self.profile.ems_power_unit is PowerUnit.PERCENT else word
+        step = self.profile.scale(reg.key, reg.scale)
+        word = round(power_w / step)
+        if self.profile.ems_power_unit is not PowerUnit.PERCENT:
+            return word
+        if word < 1:
+            # 0 % would be a forced command that moves nothing, reported as sent.
+            raise CommandRejected(
+                "power_below_step",
+                model=self.profile.model.name,
+                power=f"{power_w:g}",
+                step=f"{step:g}",
+            )
+        return min(word, 100)
 
     async def _hold(self, now: datetime) -> None:
         """End the forced command Sunstream started once its time or SOC target is reached.
