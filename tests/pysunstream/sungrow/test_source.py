@@ -221,6 +221,8 @@ async def test_bad_commands_write_nothing(fake: FakeSungrow, make_source: MakeSo
         (_command(CommandKind.CHARGE, soc=120), "soc_out_of_range"),
         (_command(CommandKind.DISCHARGE, minutes=0), "duration_out_of_range"),
         (_command(CommandKind.DISCHARGE, soc=5), "soc_below_cutoff"),
+        # Under the SH10RT's 1 % (100 W): it would go out as 0 %, moving nothing.
+        (_command(CommandKind.CHARGE, power=40), "power_below_step"),
     ):
         with pytest.raises(CommandRejected) as err:
             await source.async_dispatch(command)
@@ -459,20 +461,18 @@ async def test_a_string_inverter_without_meter_counters_has_no_grid_energy() -> 
             await source.async_close()
 
 
-async def test_a_percent_model_without_a_rating_refuses_forced_power() -> None:
+async def test_a_percent_model_without_a_rating_refuses_forced_power(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
     """An SH10RT takes % of its rating: without one (input 5000), no word is a safe guess."""
-    async with FakeSungrow(device_type_code=0x0E03) as fake:
-        fake.set("nominal_power", 0)
-        source = SungrowModbusSource("127.0.0.1", fake.port, timeout=0.5)
-        try:
-            await source.async_poll(_now())
-            with pytest.raises(CommandRejected) as err:
-                await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
-            assert err.value.key == "rated_power_unknown"
-            assert err.value.placeholders == {"model": "SH10RT"}
-            assert not fake.writes
-        finally:
-            await source.async_close()
+    fake.set("nominal_power", 0)
+    source = make_source()
+    await source.async_poll(_now())
+    with pytest.raises(CommandRejected) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    assert err.value.key == "rated_power_unknown"
+    assert err.value.placeholders == {"model": "SH10RT"}
+    assert not fake.writes
 
 
 async def test_a_window_refused_half_way_shows_what_the_inverter_holds(
@@ -490,18 +490,3 @@ async def test_a_window_refused_half_way_shows_what_the_inverter_holds(
     assert [fake.get(k) for k in schedule.WINDOW_KEYS[_WINDOW_1]] == [2, 0, 6, 0]
     shown = source.reported_settings().windows[_WINDOW_1]
     assert shown == Window(start=time(2), end=time(6), enabled=False)
-
-
-async def test_a_power_under_one_percent_is_refused_not_sent_as_zero(
-    fake: FakeSungrow, make_source: MakeSource
-) -> None:
-    """The SH10RT's 1 % is 100 W: 40 W would go out as 0 %, a command that moves nothing."""
-    source = make_source()
-    await source.async_poll(_now())
-    with pytest.raises(CommandRejected) as err:
-        await source.async_dispatch(_command(CommandKind.CHARGE, power=40))
-    assert err.value.key == "power_below_step"
-    assert err.value.placeholders == {"model": "SH10RT", "power": "40", "step": "100"}
-    assert not fake.writes
-    await source.async_dispatch(_command(CommandKind.CHARGE, power=60))  # rounds to 1 %
-    assert fake.get("ems_power") == 1
