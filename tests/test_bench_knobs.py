@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "bench" / "README.md"
-SCRIPTS = ("scripts/bench", "scripts/bench-peers")
+# scripts/bench-report too: it marks noisy rows by BENCH_NOISY_PERCENT when writing the tables.
+SCRIPTS = ("scripts/bench", "scripts/bench-peers", "scripts/bench-report")
 # A row of the README's knob table: | `BENCH_X` | default | benchmark | what |
 _ROW = re.compile(r"^\| `(BENCH_[A-Z0-9_]+)` \|", re.MULTILINE)
 # A knob read in the code: the variable's name as a string literal.

@@ -145,10 +145,16 @@ async def test_configured_address_aborts_without_asking_the_inverter(
 
 @pytest.mark.parametrize(
     ("connection", "error"),
-    [({"port": 0}, "port_out_of_range"), ({"unit_id": 300}, "unit_id_out_of_range")],
+    [
+        ({"port": 0}, "port_out_of_range"),
+        ({"unit_id": 300}, "unit_id_out_of_range"),
+        # Numbers the form's number box coerces but int() cannot take.
+        ({"port": "inf"}, "port_out_of_range"),
+        ({"unit_id": "nan"}, "unit_id_out_of_range"),
+    ],
 )
 async def test_bad_connection_settings(
-    hass: HomeAssistant, fake: FakeSungrow, connection: dict[str, int], error: str
+    hass: HomeAssistant, fake: FakeSungrow, connection: dict[str, int | str], error: str
 ) -> None:
     flow_id = await _start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, _form(fake.port, **connection))

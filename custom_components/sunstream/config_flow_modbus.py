@@ -108,7 +108,8 @@ def validate_modbus(data: dict[str, Any]) -> dict[str, str]:
         errors[CONF_HOST] = "host_required"
     for key, (low, high) in MODBUS_RANGES.items():
         value = float(data[key])
-        if value != int(value) or not low <= value <= high:
+        # The range first: it also refuses inf and NaN, which int() cannot take.
+        if not low <= value <= high or value != int(value):
             errors["base"] = f"{key}_out_of_range"
         else:
             data[key] = int(value)

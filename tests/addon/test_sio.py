@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from datetime import datetime
 import json
@@ -320,8 +320,18 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
             documents.append(value)
         return dumps(value)
 
+    # And which members took Engine.IO's per-client queue instead of their WebSocket.
+    engine = server.endpoint.server.eio
+    queued: list[str] = []
+    enqueue = engine.enqueue
+
+    def counting_enqueue(sids: Iterable[str], text: str) -> None:
+        queued.extend(sids := list(sids))
+        enqueue(sids, text)
+
     monkeypatch.setattr(sio, "event_packet", counting_packet)
     monkeypatch.setattr(wire, "dumps", counting_dumps)
+    monkeypatch.setattr(engine, "enqueue", counting_enqueue)
     server.hub.update_state(SYSTEM, document(today_generation_kwh=13.0))
     for recorder in recorders:
         assert (await recorder.data())["today_generation_kwh"] == 13.0
@@ -329,7 +339,7 @@ async def test_every_member_of_the_room_gets_the_update_encoded_once(
     assert len(packets) == 1
     assert len(documents) == 1
     # Each went straight to its WebSocket, not through Engine.IO's per-client queue.
-    assert len(server.endpoint.server.eio.websockets) == 3
+    assert queued == []
 
 
 async def join(ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -427,26 +437,39 @@ def _numbers(payload: str) -> list[float]:
     return numbers
 
 
+class Polling:
+    """Raw Engine.IO long-polling requests on ``session``, as socket.io-client makes them."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.base = f"{url}/socket.io/?EIO=4&transport=polling"
+
+    async def poll(self, sid: str) -> str:
+        async with self.session.get(f"{self.base}&sid={sid}") as response:
+            assert response.status == 200
+            return await response.text()
+
+    async def post(self, sid: str, packet: str) -> None:
+        async with self.session.post(f"{self.base}&sid={sid}", data=packet) as response:
+            assert response.status == 200
+
+    async def open(self) -> str:
+        """A new Engine.IO session; its id."""
+        async with self.session.get(self.base) as response:
+            sid: str = json.loads((await response.text())[1:])["sid"]
+        return sid
+
+
 async def test_upgrading_client_hears_each_update_exactly_once(server: Server) -> None:
     """socket.io-client's order: subscribe over long-polling, then the upgrade while
     updates pour in. None lost, none heard twice (once per transport), in order, and
     nothing but the probe's answer on the WebSocket before the upgrade is done (the
     client gives the upgrade up otherwise)."""
-    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
     async with aiohttp.ClientSession() as session:
-
-        async def poll(sid: str) -> str:
-            async with session.get(f"{base}&sid={sid}") as response:
-                assert response.status == 200
-                return await response.text()
-
-        async def post(sid: str, packet: str) -> None:
-            async with session.post(f"{base}&sid={sid}", data=packet) as response:
-                assert response.status == 200
+        poll, post = (polling := Polling(session, server.url)).poll, polling.post
 
         async with asyncio.timeout(WAIT * 2):
-            async with session.get(base) as response:
-                sid = json.loads((await response.text())[1:])["sid"]
+            sid = await polling.open()
             await post(sid, "40" + json.dumps({"token": TOKEN}))
             assert (await poll(sid)).startswith("40{")
             await post(sid, "421" + json.dumps(["subscribe:device", SYSTEM]))
@@ -866,6 +889,47 @@ async def test_client_that_stops_reading_is_dropped(socket_enabled: None) -> Non
             assert healthy.client.connected
     finally:
         await healthy.client.disconnect()
+        await srv.stop()
+
+
+async def test_evicting_a_polling_client_leaves_its_connection_to_others(
+    socket_enabled: None,
+) -> None:
+    """A long-polling client owns no connection: its requests ride keep-alive connections
+    that carry other requests next (a browser's pool, Home Assistant's ingress proxy).
+    Dropping it when it stops polling must not cut the connection its first request came on,
+    here carrying another client's long-poll."""
+    srv = Server(make_hub(), make_authenticator(), client_queue=8)
+    await srv.start()
+    # One connection for every request, as a proxy's pool may do.
+    connector = aiohttp.TCPConnector(limit=1)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            poll, post = (polling := Polling(session, srv.url)).poll, polling.post
+
+            async def joined(system_id: str) -> str:
+                sid = await polling.open()
+                await post(sid, "40" + json.dumps({"token": TOKEN}))
+                assert (await poll(sid)).startswith("40{")
+                await post(sid, "421" + json.dumps(["subscribe:device", system_id]))
+                return sid
+
+            async with asyncio.timeout(WAIT * 2):
+                await joined(SYSTEM)  # then never polls again
+                reader = await joined(OTHER)
+                while "431[" not in await poll(reader):
+                    pass
+                waiting = asyncio.ensure_future(poll(reader))
+                await asyncio.sleep(0.1)  # the reader's long-poll is on the one connection
+                for number in range(20):
+                    srv.hub.update_state(SYSTEM, document(current_generation_kw=float(number)))
+                # Evicted and gone (its socket closed, its connection left alone).
+                await eventually(lambda: srv.endpoint.stats()["connections"] == 1)
+                assert srv.endpoint.stats()["evicted"] == 1
+                srv.hub.update_state(OTHER, document(OTHER, current_generation_kw=7.0))
+                assert _numbers(await waiting) == [7.0]
+                await post(reader, "1")  # Engine.IO CLOSE: the reader leaves
+    finally:
         await srv.stop()
 
 

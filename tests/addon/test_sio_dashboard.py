@@ -125,7 +125,7 @@ async def test_seed_dashboard_reconnects_and_leaves_nothing_behind(
     await dashboard.next("upgrade")
     # The connection drops under it: socket.io-client reconnects and subscribes again.
     (sid,) = engine.websockets
-    await engine.abort(sid, None)
+    await engine.abort(sid)
     assert (await dashboard.next("disconnect"))["reason"] in ("transport close", "transport error")
     assert (await dashboard.next("subscribed"))["ok"] is True
     await dashboard.next("data")

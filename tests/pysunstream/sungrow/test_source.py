@@ -221,6 +221,8 @@ async def test_bad_commands_write_nothing(fake: FakeSungrow, make_source: MakeSo
         (_command(CommandKind.CHARGE, soc=120), "soc_out_of_range"),
         (_command(CommandKind.DISCHARGE, minutes=0), "duration_out_of_range"),
         (_command(CommandKind.DISCHARGE, soc=5), "soc_below_cutoff"),
+        # Under the SH10RT's 1 % (100 W): it would go out as 0 %, moving nothing.
+        (_command(CommandKind.CHARGE, power=40), "power_below_step"),
     ):
         with pytest.raises(CommandRejected) as err:
             await source.async_dispatch(command)
@@ -474,3 +476,34 @@ async def test_a_string_inverter_without_meter_counters_has_no_grid_energy() -> 
             assert snapshot.get(Metric.PV_ENERGY_TOTAL) is not None
         finally:
             await source.async_close()
+
+
+async def test_a_percent_model_without_a_rating_refuses_forced_power(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    """An SH10RT takes % of its rating: without one (input 5000), no word is a safe guess."""
+    fake.set("nominal_power", 0)
+    source = make_source()
+    await source.async_poll(_now())
+    with pytest.raises(CommandRejected) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    assert err.value.key == "rated_power_unknown"
+    assert err.value.placeholders == {"model": "SH10RT"}
+    assert not fake.writes
+
+
+async def test_a_window_refused_half_way_shows_what_the_inverter_holds(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    """The times are written, the switch refused: the window shows the new times, still off."""
+    source = make_source()
+    await source.async_poll(_now())
+    switch = SCHEDULE_ADDRESS + schedule.OFFSETS[schedule.SWITCH]
+    fake.write_ranges[switch] = frozenset({schedule.DISABLE})  # this inverter will not turn on
+    wanted = Window(start=time(2), end=time(6), enabled=True)
+    with pytest.raises(CommandFailed) as err:
+        await source.async_write_setting(SettingChange(setting=_WINDOW_1, value=wanted))
+    assert err.value.key == "setting_refused"
+    assert [fake.get(k) for k in schedule.WINDOW_KEYS[_WINDOW_1]] == [2, 0, 6, 0]
+    shown = source.reported_settings().windows[_WINDOW_1]
+    assert shown == Window(start=time(2), end=time(6), enabled=False)

@@ -251,18 +251,22 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
             if isinstance(queue, asyncio.Queue):
                 queue.put_nowait(None)
 
-    async def abort(self, sid: str, request: web.BaseRequest | None) -> None:
-        """Drop a client at once, without a goodbye it would have to read."""
+    async def abort(self, sid: str) -> None:
+        """Drop a client at once, without a goodbye it would have to read.
+
+        Only a WebSocket is the client's own connection, and only it is cut.
+        A long-polling client's requests ride keep-alive connections that
+        carry other requests next (a browser's pool, Home Assistant's ingress
+        proxy): closing the socket answers its pending poll, and its next
+        request is refused.
+        """
+        writer = self.websockets.get(sid)
         socket = self.sockets.get(sid)
         if socket is not None:
             await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
             socket.queue.put_nowait(None)
-        writer = self.websockets.get(sid)
         if writer is not None:
             writer.abort()
-        transport = request.transport if request is not None else None
-        if isinstance(transport, asyncio.Transport):
-            transport.abort()
 
     async def shutdown(self) -> None:
         """Engine.IO's shutdown, then every background task it left behind."""

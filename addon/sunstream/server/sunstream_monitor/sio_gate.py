@@ -148,7 +148,7 @@ class SocketIOGate:
 
     async def _evict(self, sid: str) -> None:
         try:
-            await self.server.eio.abort(sid, self._request(sid))
+            await self.server.eio.abort(sid)
         finally:
             self._evicting.discard(sid)
 

@@ -29,6 +29,7 @@ EMS mode, Sunstream forgets its command and does not fight.
 from __future__ import annotations
 
 from collections.abc import Set
+import contextlib
 from datetime import datetime
 import logging
 from typing import Any
@@ -43,7 +44,7 @@ from ..controls import (
     Window,
 )
 from ..dispatch import BatteryLimits, Command, CommandKind, validate_command
-from ..errors import CommandError, CommandFailed, CommandRejected
+from ..errors import CommandError, CommandFailed, CommandRejected, SourceUnavailable
 from ..modbus.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ModbusClient, WriteCode, read_block
 from ..modbus.decode import decode_block
 from ..modbus.errors import ModbusError
@@ -244,7 +245,8 @@ class SungrowModbusSource:
         Raises :class:`~..errors.CommandRejected` (``no_battery``,
         ``power_out_of_range``, ``soc_out_of_range``, ``soc_below_cutoff``
         (a discharge below the inverter's min SOC, 13058),
-        ``duration_out_of_range``) before writing,
+        ``duration_out_of_range``, ``rated_power_unknown``, ``power_below_step``)
+        before writing,
         :class:`~..errors.CommandFailed` (``dispatch_not_applied``) when the
         inverter reads back something else, or
         :class:`~..errors.SourceUnavailable` when it is not reachable.
@@ -274,10 +276,31 @@ class SungrowModbusSource:
         self._command = command
 
     def _ems_power_word(self, power_w: float) -> int:
-        """The 13051 word for ``power_w``: W, or % of the rated power on models that take %."""
+        """The 13051 word for ``power_w``: W, or % of the rated power on models that take %.
+
+        Raises ``CommandRejected("rated_power_unknown")`` on a model that takes
+        % but reported no rating (input 5000): any word would be a guess, and
+        the watts taken for % would ask for full power; ``power_below_step``
+        for a power under 1 % of the rating.
+        """
         reg = BY_KEY["ems_power"]
-        word = round(power_w / self.profile.scale(reg.key, reg.scale))
-        return min(word, 100) if self.profile.ems_power_unit is PowerUnit.PERCENT else word
+        if self.profile.ems_power_unit is PowerUnit.PERCENT and not as_number(
+            self._identity_values.get("nominal_power")
+        ):
+            raise CommandRejected("rated_power_unknown", model=self.profile.model.name)
+        step = self.profile.scale(reg.key, reg.scale)
+        word = round(power_w / step)
+        if self.profile.ems_power_unit is not PowerUnit.PERCENT:
+            return word
+        if word < 1:
+            # 0 % would be a forced command that moves nothing, reported as sent.
+            raise CommandRejected(
+                "power_below_step",
+                model=self.profile.model.name,
+                power=f"{power_w:g}",
+                step=f"{step:g}",
+            )
+        return min(word, 100)
 
     async def _hold(self, now: datetime) -> None:
         """End the forced command Sunstream started once its time or SOC target is reached.
@@ -415,27 +438,41 @@ class SungrowModbusSource:
             raise CommandFailed("setting_not_applied", setting=change.setting.value)
 
     async def _write_window(self, setting: Setting, window: Window) -> None:
-        """Write the schedule words that differ (the switch last), then read the block back."""
+        """Write the schedule words that differ (the switch last), then read the block back.
+
+        A word refused half-way leaves the words before it written: the block
+        is read back then too, so the window shows what the inverter now holds.
+        """
         words = planned_words(setting, window)
         current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
         changed = [offset for offset in sorted(words) if current[offset] != words[offset]]
         # The switch (offset 0) last, so the inverter has the times when it turns on.
-        for offset in sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH]):
+        order = sorted(changed, key=lambda o: o == SCHEDULE_WORDS[SCHEDULE_SWITCH])
+        for written, offset in enumerate(order):
             try:
                 await self.client.write(SCHEDULE_ADDRESS + offset, [words[offset]], WriteCode.FC06)
             except ModbusError as err:
+                if written:
+                    with contextlib.suppress(SourceUnavailable):
+                        self._keep_schedule(
+                            await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
+                        )
                 raise CommandFailed(
                     "setting_refused", setting=setting.value, detail=str(err)
                 ) from err
         if changed:
             current = await self.client.read(SCHEDULE_ADDRESS, SCHEDULE_COUNT, Table.HOLDING)
-        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
-        block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
-        self._poller.slow_values.update(decode_block(block, current, self.profile))
-        self._values.update(self._poller.slow_values)
+        self._keep_schedule(current)
         if any(current[offset] != word for offset, word in words.items()):
             _LOGGER.warning("Sungrow: %s not applied: wrote %s, reads %s", setting, words, current)
             raise CommandFailed("setting_not_applied", setting=setting.value)
+
+    def _keep_schedule(self, words: list[int]) -> None:
+        """The schedule block as read back, as the settings shown."""
+        rows = tuple(BY_KEY[key] for key in SCHEDULE_WORDS)
+        block = ReadBlock(SCHEDULE_ADDRESS, SCHEDULE_COUNT, rows)
+        self._poller.slow_values.update(decode_block(block, words, self.profile))
+        self._values.update(self._poller.slow_values)
 
     def _raw(self, change: SettingChange, reg: Register) -> int:
         """The register word for a change :func:`validate_change` accepted."""
