@@ -285,7 +285,7 @@ class SungrowModbusSource:
         """
         reg = BY_KEY["ems_power"]
         if self.profile.ems_power_unit is PowerUnit.PERCENT and not as_number(
-            self._identity_values.get("nominal_power")
+            self._poller.identity_values.get("nominal_power")
         ):
             raise CommandRejected("rated_power_unknown", model=self.profile.model.name)
         step = self.profile.scale(reg.key, reg.scale)
