@@ -15,7 +15,8 @@ module adds what needs more than one register
   whose work-state registers Sunstream does not read);
 * battery mode from the EMS registers read back (13049, 13050);
 * each MPPT's power from its voltage and current (the map has no power row);
-* the grid voltage the alerts read: phase A (5018).
+* the grid voltage the alerts read: phase A (5018);
+* the battery current, a magnitude at 13020, signed as the battery power.
 
 Every decoded value that is not a canonical metric goes to ``extras``;
 battery-part values also fill the battery's :class:`~..model.DeviceReading`.
@@ -37,6 +38,7 @@ from ..model import (
     Snapshot,
     Value,
     as_number,
+    with_direction_of,
 )
 from .models import Profile
 from .registers import (
@@ -210,6 +212,10 @@ def build_snapshot(
         extras[f"pv{n}_power"] = None if volts is None or amps is None else round(volts * amps)
     if profile.hybrid:
         extras["ems_mode"] = ems_mode_name(values)
+        # 13020 is a magnitude: the battery power's direction signs it.
+        extras["battery_current"] = with_direction_of(
+            values.get("battery_current"), metrics[Metric.BATTERY_POWER]
+        )
     return Snapshot(
         taken_at=now, metrics=metrics, extras=extras, identity=identity, devices=devices
     )
