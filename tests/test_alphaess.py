@@ -355,7 +355,18 @@ async def test_battery_current_and_grid_quality(hass: HomeAssistant, fake: FakeA
         "grid_reactive_power",
         "grid_apparent_power",
         "grid_power_factor",
+        "inverter_power",
+        "pv_meter_power",
+        "battery_min_cell_voltage",
+        "battery_max_cell_voltage",
     )
+    for name, key in (
+        ("lowest", "battery_min_cell_voltage"),
+        ("highest", "battery_max_cell_voltage"),
+    ):
+        shown = float(_value(hass, f"_{name}_cell_voltage"))
+        assert shown == pytest.approx(fake.get(key) * 0.001)
+    assert float(_value(hass, "_ac_coupled_pv_power")) == fake.get("pv_meter_power")
     assert float(_value(hass, "_grid_reactive_power")) == fake.get("grid_reactive_power")
     assert float(_value(hass, "_grid_apparent_power")) == fake.get("grid_apparent_power")
     assert float(_value(hass, "_grid_power_factor")) == fake.get("grid_power_factor") / 100
@@ -365,6 +376,9 @@ async def test_battery_current_and_grid_quality(hass: HomeAssistant, fake: FakeA
     current = float(_value(hass, "_battery_current"))
     assert power != 0
     assert current == pytest.approx(power / volts, abs=0.06)
+    # The AC output: PV + battery in the fake (read in other blocks, a moment apart).
+    pv = float(_value(hass, f"{SERIAL.lower()}_pv_power"))
+    assert float(_value(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
 
 
 async def test_unit_held_while_running_raises_repair_issue(

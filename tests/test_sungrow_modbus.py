@@ -115,7 +115,14 @@ async def test_add_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:
 async def test_battery_and_ac_values(hass: HomeAssistant, fake: FakeSungrow) -> None:
     """Battery temperature and current (signed as the power), reactive power, power factor."""
     entry = await _entry(hass, fake)
-    await enable_sensors(hass, entry, "battery_current", "reactive_power", "power_factor")
+    phases = [f"grid_{quantity}_{p}" for p in "abc" for quantity in ("voltage", "current")]
+    await enable_sensors(
+        hass, entry, "battery_current", "reactive_power", "power_factor", "inverter_power", *phases
+    )
+    for phase in "abc":
+        for quantity in ("voltage", "current"):
+            shown = float(_value(hass, f"_grid_{quantity}_phase_{phase}"))
+            assert shown == fake.get(f"phase_{phase}_{quantity}") / 10
     assert float(_value(hass, "_battery_temperature")) == fake.get("battery_temperature") / 10
     assert float(_value(hass, "_reactive_power")) == fake.get("reactive_power")
     assert float(_value(hass, "_power_factor")) == fake.get("power_factor") / 1000
@@ -125,6 +132,9 @@ async def test_battery_and_ac_values(hass: HomeAssistant, fake: FakeSungrow) -> 
     current = float(_value(hass, "_battery_current"))
     assert power != 0
     assert current == pytest.approx(power / volts, abs=0.06)
+    # The AC output: PV + battery in the fake (read in other blocks, a moment apart).
+    pv = float(_value(hass, "_pv_power"))
+    assert float(_value(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
 
 
 async def test_diagnostics_tell_how_the_inverter_is_read(

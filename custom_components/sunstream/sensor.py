@@ -395,6 +395,14 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
     ),
     _measurement("curtailed_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    # The inverter's AC output (AlphaESS 0x040C, Sungrow 13033 / 5030) and an
+    # AC-coupled PV inverter's, as the AlphaESS PV meter sees it (0x00A1).
+    *(
+        _measurement(
+            key, SensorDeviceClass.POWER, UnitOfPower.WATT, 0, entity_registry_enabled_default=False
+        )
+        for key in ("inverter_power", "pv_meter_power")
+    ),
     _measurement("battery_soh", None, PERCENTAGE, 0, diagnostic=True, role=DeviceRole.BATTERY),
     _measurement(
         "battery_voltage",
@@ -429,6 +437,18 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             1,
             diagnostic=True,
             entity_registry_enabled_default=bound == "max",
+            role=DeviceRole.BATTERY,
+        )
+        for bound in ("min", "max")
+    ),
+    *(
+        _measurement(
+            f"battery_{bound}_cell_voltage",
+            SensorDeviceClass.VOLTAGE,
+            UnitOfElectricPotential.VOLT,
+            3,
+            diagnostic=True,
+            entity_registry_enabled_default=False,
             role=DeviceRole.BATTERY,
         )
         for bound in ("min", "max")
