@@ -247,6 +247,20 @@ async def enable_sensors(hass: HomeAssistant, entry: MockConfigEntry, *keys: str
     await hass.async_block_till_done()
 
 
+def assert_battery_current_and_ac_output(hass: HomeAssistant, pv_power: str) -> None:
+    """As the Modbus fakes model them: battery current = battery power ÷ voltage (same sign),
+    inverter power = PV (the sensor ending ``pv_power``) + battery power.
+
+    PV and the inverter's output are read in other blocks, a moment apart: within 5 W.
+    """
+    power = float(sensor_state(hass, "_battery_power"))
+    volts = float(sensor_state(hass, "_battery_voltage"))
+    assert power != 0
+    assert float(sensor_state(hass, "_battery_current")) == pytest.approx(power / volts, abs=0.06)
+    pv = float(sensor_state(hass, pv_power))
+    assert float(sensor_state(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
+
+
 def energy_grid_source(energy_from: str, energy_to: str, rate: str) -> dict[str, Any]:
     """The Energy dashboard's grid source on these sensors, without prices."""
     return {

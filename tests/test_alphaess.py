@@ -26,6 +26,7 @@ from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
 from .conftest import (
     add_system,
+    assert_battery_current_and_ac_output,
     battery_device,
     config_message,
     enable_sensors,
@@ -370,15 +371,8 @@ async def test_battery_current_and_grid_quality(hass: HomeAssistant, fake: FakeA
     assert float(_value(hass, "_grid_reactive_power")) == fake.get("grid_reactive_power")
     assert float(_value(hass, "_grid_apparent_power")) == fake.get("grid_apparent_power")
     assert float(_value(hass, "_grid_power_factor")) == fake.get("grid_power_factor") / 100
-    # 0x0101 is signed as the battery power (+ discharge): power ÷ voltage.
-    power = float(_value(hass, "_battery_power"))
-    volts = float(_value(hass, "_battery_voltage"))
-    current = float(_value(hass, "_battery_current"))
-    assert power != 0
-    assert current == pytest.approx(power / volts, abs=0.06)
-    # The AC output: PV + battery in the fake (read in other blocks, a moment apart).
-    pv = float(_value(hass, f"{SERIAL.lower()}_pv_power"))
-    assert float(_value(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
+    # 0x0101 is signed as the battery power (+ discharge).
+    assert_battery_current_and_ac_output(hass, f"{SERIAL.lower()}_pv_power")
 
 
 async def test_unit_held_while_running_raises_repair_issue(

@@ -32,6 +32,7 @@ from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
 from .conftest import (
     add_system,
+    assert_battery_current_and_ac_output,
     battery_device,
     config_message,
     enable_sensors,
@@ -126,15 +127,8 @@ async def test_battery_and_ac_values(hass: HomeAssistant, fake: FakeSungrow) -> 
     assert float(_value(hass, "_battery_temperature")) == fake.get("battery_temperature") / 10
     assert float(_value(hass, "_reactive_power")) == fake.get("reactive_power")
     assert float(_value(hass, "_power_factor")) == fake.get("power_factor") / 1000
-    # 13020 is a magnitude; shown with the battery power's sign, matching power ÷ voltage.
-    power = float(_value(hass, "_battery_power"))
-    volts = float(_value(hass, "_battery_voltage"))
-    current = float(_value(hass, "_battery_current"))
-    assert power != 0
-    assert current == pytest.approx(power / volts, abs=0.06)
-    # The AC output: PV + battery in the fake (read in other blocks, a moment apart).
-    pv = float(_value(hass, "_pv_power"))
-    assert float(_value(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
+    # 13020 is a magnitude, shown with the battery power's sign.
+    assert_battery_current_and_ac_output(hass, "_pv_power")
 
 
 async def test_diagnostics_tell_how_the_inverter_is_read(
