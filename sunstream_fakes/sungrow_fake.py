@@ -278,7 +278,7 @@ class FakeSungrow(FakeModbusDevice):
         self.set("running_state", 0 if self.no_running_state else state)
         self.set("battery_power_magnitude", round(abs(battery)))
         # 13020: a magnitude, 0.1 A, at the battery's 0.1 V voltage.
-        self.set("battery_current", round(abs(battery) / self.get("battery_voltage") * 100))
+        self.set("battery_current", round(abs(battery) / max(1, self.get("battery_voltage")) * 100))
         self.set("load_power", round(load))
         self.set("grid_power", round(-grid))  # 13009: + export
         self.set("inverter_power", round(pv + battery))
