@@ -130,6 +130,9 @@ def test_grid_meter_phases_where_reported() -> None:
     meter = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("meter_")}
     assert meter == {"meter_current_a": 1.2}
     assert "meter_current_a" not in snapshot("sh10rt").extras
+    # "Reactive Power Uploaded by Meter" (var): only the SH10RT capture has it.
+    assert snapshot("sh10rt").extras["grid_reactive_power"] == -120.0
+    assert "grid_reactive_power" not in snapshot("sh10rs").extras
 
 
 def test_backup_output_in_watts_where_reported() -> None:

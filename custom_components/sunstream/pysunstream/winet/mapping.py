@@ -104,6 +104,8 @@ INVERTER_VALUES = (
     ("dc_bus_voltage", "I18N_COMMON_BUS_VOLTAGE", "V"),
 )
 METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
+# "Reactive Power Uploaded by Meter" (var, klaren sungrow SH10RT): the grid meter's.
+METER_REACTIVE_POWER = "I18N_COMMON_REACTIVE_POWER_UPLOADED_BY_ME_KISYMRKR"
 # An EV charger (dev_type 46) is polled with ``real`` only. One public
 # capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
 # AC007E-01): the energy it delivered in its life (Wh; two underscores and a
@@ -380,8 +382,9 @@ def system_extras(
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
     ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, the grid
-    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` (from the
-    first inverter that reports them: every inverter sees the same meter),
+    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` and
+    ``grid_reactive_power`` (from the first inverter that reports them: every
+    inverter sees the same meter),
     ``backup_power`` and ``backup_power_<a|b|c>`` (summed over inverters),
     the battery's ``battery_soh``, ``battery_voltage``, ``battery_temperature`` and
     ``battery_current`` (:func:`battery_extras`), and the inverter's own
@@ -419,7 +422,10 @@ def inverter_values(inverter: DeviceReading) -> dict[str, Value]:
 
 
 def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
-    """The grid meter's phases (the first inverter's) and the backup output (all inverters')."""
+    """The grid meter's phases and reactive power (the first inverter's); the backup output.
+
+    The backup output is summed over all inverters: each has its own.
+    """
     inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
     extras: dict[str, Value] = {}
     for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
@@ -427,6 +433,8 @@ def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
             extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
         if inverters.present((current,)):
             extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
+    if inverters.present((METER_REACTIVE_POWER,)):
+        extras["grid_reactive_power"] = inverters.first((METER_REACTIVE_POWER,), "var")
     for name, key in (
         ("backup_power", BACKUP_POWER),
         *zip(
