@@ -504,6 +504,15 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         diagnostic=True,
         entity_registry_enabled_default=False,
     ),
+    # Home Assistant has no resistance device class: the unit as the inverter sends it.
+    _measurement(
+        "insulation_resistance",
+        None,
+        "kΩ",
+        0,
+        diagnostic=True,
+        entity_registry_enabled_default=False,
+    ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("charger_energy_total", monotonic=True),
     *_phase_voltages_and_currents("charger"),

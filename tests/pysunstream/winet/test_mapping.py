@@ -157,10 +157,11 @@ def test_battery_temperature_and_current_signed_as_the_power() -> None:
 def test_inverter_ac_values_in_var_where_reported() -> None:
     """kvar → var; the power factor a bare fraction; nothing for keys not sent."""
     ac = ("reactive_power", "apparent_power", "power_factor", "dc_bus_voltage")
+    ac += ("insulation_resistance",)
     sh10rt = snapshot("sh10rt").extras
-    assert [sh10rt[k] for k in ac] == [-50.0, 3300.0, 0.999, 622.4]
+    assert [sh10rt[k] for k in ac] == [-50.0, 3300.0, 0.999, 622.4, 2200.0]
     sh5 = snapshot("sh5_0rs").extras
-    assert [sh5[k] for k in ac] == [10.0, 667.0, 1.0, 365.2]
+    assert [sh5[k] for k in ac] == [10.0, 667.0, 1.0, 365.2, 1107.0]
     assert not set(ac) & set(snapshot("sh10rs").extras)
 
 

@@ -95,13 +95,15 @@ BACKUP_PHASE_POWERS = (
     "I18N_COMMON_PHASE_B_BACKUP_POWER_OCDHLMZB",
     "I18N_COMMON_PHASE_C_BACKUP_POWER_HAMBBGNL",
 )
-# The inverter's AC output as a whole and its DC bus (docs/protocols/winet.md#data-services):
+# The inverter's AC output as a whole, its DC bus and its PV array's insulation resistance
+# (docs/protocols/winet.md#data-services):
 # name, key, unit (the power factor is a bare fraction).
 INVERTER_VALUES = (
     ("reactive_power", "I18N_COMMON_TOTAL_REACTIVE_POWER", "var"),
     ("apparent_power", "I18N_COMMON_TOTAL_APPARENT_POWER", "VA"),
     ("power_factor", "I18N_COMMON_TOTAL_POWER_FACTOR", ""),
     ("dc_bus_voltage", "I18N_COMMON_BUS_VOLTAGE", "V"),
+    ("insulation_resistance", "I18N_COMMON_SQUARE_ARRAY_INSULATION_IMPEDANCE", "kΩ"),
 )
 METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
 # "Reactive Power Uploaded by Meter" (var, klaren sungrow SH10RT): the grid meter's.
@@ -412,7 +414,7 @@ def system_extras(
 
 
 def inverter_values(inverter: DeviceReading) -> dict[str, Value]:
-    """The inverter's reactive and apparent power (var, VA), power factor and DC bus voltage (V)."""
+    """The inverter's own values of :data:`INVERTER_VALUES`, in the units that table names."""
     lookup = _Lookup((inverter,))
     return {
         name: lookup.first((key,), unit) if unit else as_number(inverter.values[key])
