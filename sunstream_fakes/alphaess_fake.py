@@ -280,6 +280,8 @@ class FakeAlphaEss(FakeModbusDevice):
             self.set(f"pv{n}_power", round(power))
             self.set(f"pv{n}_current", round(power / max(1, self.get(f"pv{n}_voltage") / 10) * 10))
         self.set("battery_power", round(battery))
+        # 0x0101, 0.1 A at the 0.1 V voltage; + discharge like the power.
+        self.set("battery_current", round(battery / max(1, self.get("battery_voltage")) * 100))
         self.set("grid_power", round(grid))
         # The meter's phases share the grid power (a single-phase unit: all on A).
         phases = [p for p in "abc" if self.get(f"grid_voltage_{p}") > 0] or ["a"]

@@ -183,6 +183,8 @@ class FakeSungrow(FakeModbusDevice):
         self.set("output_type", 1 if self.model.phases == 3 else 0)
         self.set("grid_frequency", 5000 if self.connection == "winet" else 500)
         self.set("inverter_temperature", 356)
+        self.set("reactive_power", -120)  # var: a little absorbed
+        self.set("power_factor", 998)  # × 0.001
         for n in (1, 2):
             self.set(f"pv{n}_voltage", 5400 - 2000 * (n - 1))
         for phase in "abc":
@@ -275,6 +277,8 @@ class FakeSungrow(FakeModbusDevice):
         )
         self.set("running_state", 0 if self.no_running_state else state)
         self.set("battery_power_magnitude", round(abs(battery)))
+        # 13020: a magnitude, 0.1 A, at the battery's 0.1 V voltage.
+        self.set("battery_current", round(abs(battery) / max(1, self.get("battery_voltage")) * 100))
         self.set("load_power", round(load))
         self.set("grid_power", round(-grid))  # 13009: + export
         self.set("inverter_power", round(pv + battery))

@@ -17,7 +17,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -230,6 +230,35 @@ def sensor_state(hass: HomeAssistant, suffix: str) -> str:
     states = [s for s in hass.states.async_all("sensor") if s.entity_id.endswith(suffix)]
     assert len(states) == 1, (suffix, [s.entity_id for s in hass.states.async_all("sensor")])
     return states[0].state
+
+
+async def enable_sensors(hass: HomeAssistant, entry: MockConfigEntry, *keys: str) -> None:
+    """Enable sensors created disabled (unique ids without the system's prefix), then reload."""
+    registry = er.async_get(hass)
+    for key in keys:
+        uid = f"{entry.unique_id}_{key}"
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, uid)
+        assert entity_id is not None, uid
+        entity = registry.async_get(entity_id)
+        assert entity is not None
+        assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION, uid
+        registry.async_update_entity(entity_id, disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def assert_battery_current_and_ac_output(hass: HomeAssistant, pv_power: str) -> None:
+    """As the Modbus fakes model them: battery current = battery power ÷ voltage (same sign),
+    inverter power = PV (the sensor ending ``pv_power``) + battery power.
+
+    PV and the inverter's output are read in other blocks, a moment apart: within 5 W.
+    """
+    power = float(sensor_state(hass, "_battery_power"))
+    volts = float(sensor_state(hass, "_battery_voltage"))
+    assert power != 0
+    assert float(sensor_state(hass, "_battery_current")) == pytest.approx(power / volts, abs=0.06)
+    pv = float(sensor_state(hass, pv_power))
+    assert float(sensor_state(hass, "_inverter_power")) == pytest.approx(pv + power, abs=5)
 
 
 def energy_grid_source(energy_from: str, energy_to: str, rate: str) -> dict[str, Any]:

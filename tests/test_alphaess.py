@@ -24,7 +24,15 @@ from custom_components.sunstream.const import DOMAIN, EVENT_CONNECTIVITY, EVENT_
 from custom_components.sunstream.pysunstream.alphaess.registers import BY_KEY
 from sunstream_fakes.alphaess_fake import FakeAlphaEss
 
-from .conftest import add_system, battery_device, config_message, sensor_state, start_flow
+from .conftest import (
+    add_system,
+    assert_battery_current_and_ac_output,
+    battery_device,
+    config_message,
+    enable_sensors,
+    sensor_state,
+    start_flow,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -336,6 +344,35 @@ async def test_battery_health_sensors(hass: HomeAssistant, fake: FakeAlphaEss) -
     assert float(_value(hass, "_highest_cell_temperature")) == pytest.approx(
         fake.get("battery_max_cell_temperature") * 0.1
     )
+
+
+async def test_battery_current_and_grid_quality(hass: HomeAssistant, fake: FakeAlphaEss) -> None:
+    """The grid meter's reactive and apparent power and power factor; the battery current."""
+    entry = await _entry(hass, fake)
+    await enable_sensors(
+        hass,
+        entry,
+        "battery_current",
+        "grid_reactive_power",
+        "grid_apparent_power",
+        "grid_power_factor",
+        "inverter_power",
+        "pv_meter_power",
+        "battery_min_cell_voltage",
+        "battery_max_cell_voltage",
+    )
+    for name, key in (
+        ("lowest", "battery_min_cell_voltage"),
+        ("highest", "battery_max_cell_voltage"),
+    ):
+        shown = float(_value(hass, f"_{name}_cell_voltage"))
+        assert shown == pytest.approx(fake.get(key) * 0.001)
+    assert float(_value(hass, "_ac_coupled_pv_power")) == fake.get("pv_meter_power")
+    assert float(_value(hass, "_grid_reactive_power")) == fake.get("grid_reactive_power")
+    assert float(_value(hass, "_grid_apparent_power")) == fake.get("grid_apparent_power")
+    assert float(_value(hass, "_grid_power_factor")) == fake.get("grid_power_factor") / 100
+    # 0x0101 is signed as the battery power (+ discharge).
+    assert_battery_current_and_ac_output(hass, f"{SERIAL.lower()}_pv_power")
 
 
 async def test_unit_held_while_running_raises_repair_issue(

@@ -23,6 +23,7 @@ from sunstream_fakes.alphaess_fake import FakeAlphaEss
 from sunstream_fakes.winet_fake import FakeWinet, load_fixture
 
 from . import test_alphaess as alphaess, test_winet as winet
+from .conftest import enable_sensors
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -109,6 +110,49 @@ async def test_each_inverter_shows_its_own_and_the_system_the_sums(
     for key in ("battery_soh", "battery_voltage"):
         assert registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}") is None
     assert float(_state(hass, entry, None, "battery_capacity")) == pytest.approx(9.6 + 12.8)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_each_inverter_shows_its_ac_output_and_its_battery(
+    hass: HomeAssistant, site: FakeWinet
+) -> None:
+    """Reactive and apparent power, power factor, DC bus, battery temperature and current."""
+    entry = await winet._entry(hass, site)
+    ac = {
+        # name, key, scale (kvar → var, kVA → VA)
+        "reactive_power": ("I18N_COMMON_TOTAL_REACTIVE_POWER", 1000),
+        "apparent_power": ("I18N_COMMON_TOTAL_APPARENT_POWER", 1000),
+        "power_factor": ("I18N_COMMON_TOTAL_POWER_FACTOR", 1),
+        "dc_bus_voltage": ("I18N_COMMON_BUS_VOLTAGE", 1),
+    }
+    hybrids = (1, 3)
+    # Values of one inverter that do not add up: none on the system.
+    registry = er.async_get(hass)
+    for key in (*ac, "battery_temperature", "battery_current"):
+        assert registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{key}") is None
+    await enable_sensors(
+        hass,
+        entry,
+        *(
+            f"{_part(site, dev_id)}{on}_{key}"
+            for dev_id in hybrids
+            for on, keys in (("", ac), ("_battery", ("battery_current",)))
+            for key in keys
+        ),
+    )
+    for dev_id in hybrids:
+        part = _part(site, dev_id)
+        for key, (name, scale) in ac.items():
+            shown = float(_state(hass, entry, part, key))
+            assert shown == pytest.approx(_truth(site, dev_id, name) * scale), (part, key)
+        battery = f"{part}_battery"
+        temperature = _truth(site, dev_id, "I18N_COMMON_BATTERY_TEMPERATURE")
+        assert float(_state(hass, entry, battery, "battery_temperature")) == temperature
+        # Sent unsigned; signed like the battery power (+ discharge, − charge).
+        current = _truth(site, dev_id, "I18N_COMMON_BATTERY_CURRENT")
+        charging = _truth(site, dev_id, CHARGE_POWER) > 0
+        expected = -current if charging else current
+        assert float(_state(hass, entry, battery, "battery_current")) == expected
     await hass.config_entries.async_unload(entry.entry_id)
 
 

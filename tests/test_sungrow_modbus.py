@@ -30,7 +30,15 @@ from custom_components.sunstream.pysunstream.sungrow.registers import (
 from custom_components.sunstream.shared_modbus import ISSUE
 from sunstream_fakes.sungrow_fake import SERIAL, FakeSungrow
 
-from .conftest import add_system, battery_device, config_message, sensor_state, start_flow
+from .conftest import (
+    add_system,
+    assert_battery_current_and_ac_output,
+    battery_device,
+    config_message,
+    enable_sensors,
+    sensor_state,
+    start_flow,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -103,6 +111,24 @@ async def test_add_inverter(hass: HomeAssistant, fake: FakeSungrow) -> None:
     assert float(_value(hass, "_state_of_charge")) == pytest.approx(fake.soc, abs=1)
     assert _value(hass, "_mode") == "self_consumption"
     assert _battery_device(hass, entry).via_device_id == system.id
+
+
+async def test_battery_and_ac_values(hass: HomeAssistant, fake: FakeSungrow) -> None:
+    """Battery temperature and current (signed as the power), reactive power, power factor."""
+    entry = await _entry(hass, fake)
+    phases = [f"grid_{quantity}_{p}" for p in "abc" for quantity in ("voltage", "current")]
+    await enable_sensors(
+        hass, entry, "battery_current", "reactive_power", "power_factor", "inverter_power", *phases
+    )
+    for phase in "abc":
+        for quantity in ("voltage", "current"):
+            shown = float(_value(hass, f"_grid_{quantity}_phase_{phase}"))
+            assert shown == fake.get(f"phase_{phase}_{quantity}") / 10
+    assert float(_value(hass, "_battery_temperature")) == fake.get("battery_temperature") / 10
+    assert float(_value(hass, "_reactive_power")) == fake.get("reactive_power")
+    assert float(_value(hass, "_power_factor")) == fake.get("power_factor") / 1000
+    # 13020 is a magnitude, shown with the battery power's sign.
+    assert_battery_current_and_ac_output(hass, "_pv_power")
 
 
 async def test_diagnostics_tell_how_the_inverter_is_read(

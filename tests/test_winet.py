@@ -738,6 +738,8 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
             "battery_mode",  # read back from the inverter's energy-management parameters
             "battery_soh",  # from the inverter's real_battery
             "battery_voltage",
+            "battery_temperature",
+            "battery_current",
             # Its limits are known now: the battery control entities follow.
             "battery_mode_control",
             "forced_charge_power",

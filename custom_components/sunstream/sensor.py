@@ -18,12 +18,14 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfFrequency,
     UnitOfMass,
     UnitOfPower,
+    UnitOfReactivePower,
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant
@@ -122,7 +124,7 @@ def _extra(key: str) -> Callable[[SystemData], StateType]:
 def _measurement(
     key: str,
     device_class: SensorDeviceClass | None,
-    unit: str,
+    unit: str | None,
     precision: int,
     *,
     diagnostic: bool = False,
@@ -233,6 +235,37 @@ def _phase_voltages_and_currents(name: str) -> tuple[SunstreamSensorEntityDescri
         for phase in ("a", "b", "c")
         for quantity, device_class, unit, precision in PHASE_QUANTITIES
         if quantity != "power"
+    )
+
+
+def _ac_quality(prefix: str) -> tuple[SunstreamSensorEntityDescription, ...]:
+    """``<prefix>reactive_power``, ``_apparent_power`` and ``_power_factor``, disabled by default.
+
+    Without a prefix the inverter's AC output, with ``grid_`` the grid
+    meter's. The power factor is a fraction (-1..1), as every source reports it.
+    """
+    return (
+        _measurement(
+            f"{prefix}reactive_power",
+            SensorDeviceClass.REACTIVE_POWER,
+            UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
+            0,
+            entity_registry_enabled_default=False,
+        ),
+        _measurement(
+            f"{prefix}apparent_power",
+            SensorDeviceClass.APPARENT_POWER,
+            UnitOfApparentPower.VOLT_AMPERE,
+            0,
+            entity_registry_enabled_default=False,
+        ),
+        _measurement(
+            f"{prefix}power_factor",
+            SensorDeviceClass.POWER_FACTOR,
+            None,
+            2,
+            entity_registry_enabled_default=False,
+        ),
     )
 
 
@@ -362,6 +395,14 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
     ),
     _measurement("curtailed_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
+    # The inverter's AC output (AlphaESS 0x040C, Sungrow 13033 / 5030) and an
+    # AC-coupled PV inverter's, as the AlphaESS PV meter sees it (0x00A1).
+    *(
+        _measurement(
+            key, SensorDeviceClass.POWER, UnitOfPower.WATT, 0, entity_registry_enabled_default=False
+        )
+        for key in ("inverter_power", "pv_meter_power")
+    ),
     _measurement("battery_soh", None, PERCENTAGE, 0, diagnostic=True, role=DeviceRole.BATTERY),
     _measurement(
         "battery_voltage",
@@ -371,6 +412,23 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
         diagnostic=True,
         role=DeviceRole.BATTERY,
     ),
+    _measurement(
+        "battery_temperature",
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        1,
+        diagnostic=True,
+        role=DeviceRole.BATTERY,
+    ),
+    _measurement(
+        "battery_current",
+        SensorDeviceClass.CURRENT,
+        UnitOfElectricCurrent.AMPERE,
+        1,
+        diagnostic=True,
+        role=DeviceRole.BATTERY,
+        entity_registry_enabled_default=False,
+    ),
     *(
         _measurement(
             f"battery_{bound}_cell_temperature",
@@ -379,6 +437,18 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             1,
             diagnostic=True,
             entity_registry_enabled_default=bound == "max",
+            role=DeviceRole.BATTERY,
+        )
+        for bound in ("min", "max")
+    ),
+    *(
+        _measurement(
+            f"battery_{bound}_cell_voltage",
+            SensorDeviceClass.VOLTAGE,
+            UnitOfElectricPotential.VOLT,
+            3,
+            diagnostic=True,
+            entity_registry_enabled_default=False,
             role=DeviceRole.BATTERY,
         )
         for bound in ("min", "max")
@@ -423,6 +493,25 @@ SENSORS: tuple[SunstreamSensorEntityDescription, ...] = (
             entity_registry_enabled_default=False,
         )
         for phase in ("a", "b", "c")
+    ),
+    *_ac_quality(""),
+    *_ac_quality("grid_"),
+    _measurement(
+        "dc_bus_voltage",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+        diagnostic=True,
+        entity_registry_enabled_default=False,
+    ),
+    # Home Assistant has no resistance device class: the unit as the inverter sends it.
+    _measurement(
+        "insulation_resistance",
+        None,
+        "kΩ",
+        0,
+        diagnostic=True,
+        entity_registry_enabled_default=False,
     ),
     _measurement("charger_power", SensorDeviceClass.POWER, UnitOfPower.WATT, 0),
     _energy_total("charger_energy_total", monotonic=True),

@@ -77,6 +77,19 @@ def as_number(value: Value) -> float | None:
     return float(value)
 
 
+def with_direction_of(magnitude: Value, power: Value) -> float | None:
+    """``magnitude`` (a battery current the device sends unsigned) signed as ``power`` is.
+
+    Batteries report their current as a magnitude on some sources; signed
+    like the battery power (+ discharge, − charge) it reads like it. While
+    the power is unknown or 0 the magnitude stays as sent.
+    """
+    amount, direction = as_number(magnitude), as_number(power)
+    if amount is None or not direction:
+        return amount
+    return abs(amount) if direction > 0 else -abs(amount)
+
+
 class DeviceKind(StrEnum):
     """What part of a system a device is."""
 

@@ -130,6 +130,9 @@ def test_grid_meter_phases_where_reported() -> None:
     meter = {k: v for k, v in snapshot("sh5_0rs").extras.items() if k.startswith("meter_")}
     assert meter == {"meter_current_a": 1.2}
     assert "meter_current_a" not in snapshot("sh10rt").extras
+    # "Reactive Power Uploaded by Meter" (var): only the SH10RT capture has it.
+    assert snapshot("sh10rt").extras["grid_reactive_power"] == -120.0
+    assert "grid_reactive_power" not in snapshot("sh10rs").extras
 
 
 def test_backup_output_in_watts_where_reported() -> None:
@@ -137,6 +140,29 @@ def test_backup_output_in_watts_where_reported() -> None:
     assert backup == {"backup_power": 666.0, "backup_power_a": 666.0}
     sh10rt = snapshot("sh10rt").extras
     assert [sh10rt[f"backup_power_{phase}"] for phase in "abc"] == [0.0, 0.0, 0.0]
+
+
+def test_battery_temperature_and_current_signed_as_the_power() -> None:
+    """The current comes unsigned; the hybrid's charge and discharge powers sign it."""
+    charging, discharging = snapshot("sh10rt").extras, snapshot("sh5_0rs").extras
+    assert (charging["battery_current"], charging["battery_temperature"]) == (-5.9, 22.0)
+    assert (discharging["battery_current"], discharging["battery_temperature"]) == (4.0, 16.4)
+    # The stack's own reading has no power beside it: the current stays as sent.
+    fixture = load_fixture("sh10rt")
+    del fixture["data"]["1"]["real_battery"]
+    stack = build_snapshot(NOW, gateway_identity(None, ()), poll_data(fixture)).extras
+    assert (stack["battery_current"], stack["battery_temperature"]) == (5.9, 22.0)
+
+
+def test_inverter_ac_values_in_var_where_reported() -> None:
+    """kvar → var; the power factor a bare fraction; nothing for keys not sent."""
+    ac = ("reactive_power", "apparent_power", "power_factor", "dc_bus_voltage")
+    ac += ("insulation_resistance",)
+    sh10rt = snapshot("sh10rt").extras
+    assert [sh10rt[k] for k in ac] == [-50.0, 3300.0, 0.999, 622.4, 2200.0]
+    sh5 = snapshot("sh5_0rs").extras
+    assert [sh5[k] for k in ac] == [10.0, 667.0, 1.0, 365.2, 1107.0]
+    assert not set(ac) & set(snapshot("sh10rs").extras)
 
 
 def test_sh10rs_standby_without_battery_device() -> None:

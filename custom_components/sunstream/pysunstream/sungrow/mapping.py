@@ -15,7 +15,9 @@ module adds what needs more than one register
   whose work-state registers Sunstream does not read);
 * battery mode from the EMS registers read back (13049, 13050);
 * each MPPT's power from its voltage and current (the map has no power row);
-* the grid voltage the alerts read: phase A (5018).
+* the grid voltage the alerts read: phase A (5018), and each phase's voltage
+  and current (5018.., 13030..) under the names the other sources use;
+* the battery current, a magnitude at 13020, signed as the battery power.
 
 Every decoded value that is not a canonical metric goes to ``extras``;
 battery-part values also fill the battery's :class:`~..model.DeviceReading`.
@@ -37,6 +39,7 @@ from ..model import (
     Snapshot,
     Value,
     as_number,
+    with_direction_of,
 )
 from .models import Profile
 from .registers import (
@@ -70,7 +73,15 @@ _STATUS: Mapping[str, InverterStatus] = {
 
 #: Raw words that only make sense decoded (the schedule's as window settings).
 _HIDDEN = frozenset(
-    {"running_state", "battery_power_magnitude", "ems_mode", "ems_command", *SCHEDULE_WORDS}
+    {
+        "running_state",
+        "battery_power_magnitude",
+        "ems_mode",
+        "ems_command",
+        *SCHEDULE_WORDS,
+        # Shown under the names every source gives its phases (grid_voltage_a …).
+        *(f"phase_{phase}_{quantity}" for phase in "abc" for quantity in ("voltage", "current")),
+    }
 )
 
 
@@ -202,6 +213,10 @@ def build_snapshot(
     # Phase A output voltage, as the WiNet source gives its grid voltage (the
     # grid_voltage alert reads it).
     extras["grid_voltage"] = values.get("phase_a_voltage")
+    for phase in "abc":
+        for quantity in ("voltage", "current"):
+            if f"phase_{phase}_{quantity}" in values:
+                extras[f"grid_{quantity}_{phase}"] = values[f"phase_{phase}_{quantity}"]
     for n in range(1, MPPTS + 1):
         volts, amps = (
             as_number(values.get(f"pv{n}_voltage")),
@@ -210,6 +225,10 @@ def build_snapshot(
         extras[f"pv{n}_power"] = None if volts is None or amps is None else round(volts * amps)
     if profile.hybrid:
         extras["ems_mode"] = ems_mode_name(values)
+        # 13020 is a magnitude: the battery power's direction signs it.
+        extras["battery_current"] = with_direction_of(
+            values.get("battery_current"), metrics[Metric.BATTERY_POWER]
+        )
     return Snapshot(
         taken_at=now, metrics=metrics, extras=extras, identity=identity, devices=devices
     )

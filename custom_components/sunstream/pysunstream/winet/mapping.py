@@ -36,6 +36,7 @@ from ..model import (
     Snapshot,
     Value,
     as_number,
+    with_direction_of,
 )
 from .device_types import DeviceInfo
 from .dispatch import battery_capacity_kwh
@@ -72,6 +73,10 @@ TEMPERATURE = "I18N_COMMON_AIR_TEM_INSIDE_MACHINE"
 # the SBR stack's own ``real`` (docs/protocols/winet.md#data-services).
 BATTERY_HEALTH = "I18N_COMMON_BATTARY_HEALTH"
 BATTERY_VOLTAGE = "I18N_COMMON_BATTERY_VOLTAGE"
+BATTERY_TEMPERATURE = "I18N_COMMON_BATTERY_TEMPERATURE"
+# Sent without a sign (4.0 A while discharging 1.068 kW, docs/protocols/winet.md#data-services):
+# the charge and discharge powers beside it give the direction.
+BATTERY_CURRENT = "I18N_COMMON_BATTERY_CURRENT"
 RUNNING_STATE = "I18N_COMMON_RUNNING_STATE"
 STATUS_KEYS = (RUNNING_STATE, "I18N_COMMON_DEVICE_STATUS")
 GRID_FREQUENCY = "I18N_COMMON_GRID_FREQUENCY"
@@ -90,7 +95,19 @@ BACKUP_PHASE_POWERS = (
     "I18N_COMMON_PHASE_B_BACKUP_POWER_OCDHLMZB",
     "I18N_COMMON_PHASE_C_BACKUP_POWER_HAMBBGNL",
 )
+# The inverter's AC output as a whole, its DC bus and its PV array's insulation resistance
+# (docs/protocols/winet.md#data-services):
+# name, key, unit (the power factor is a bare fraction).
+INVERTER_VALUES = (
+    ("reactive_power", "I18N_COMMON_TOTAL_REACTIVE_POWER", "var"),
+    ("apparent_power", "I18N_COMMON_TOTAL_APPARENT_POWER", "VA"),
+    ("power_factor", "I18N_COMMON_TOTAL_POWER_FACTOR", ""),
+    ("dc_bus_voltage", "I18N_COMMON_BUS_VOLTAGE", "V"),
+    ("insulation_resistance", "I18N_COMMON_SQUARE_ARRAY_INSULATION_IMPEDANCE", "kΩ"),
+)
 METER_CURRENTS = ("I18N_CONFIG_KEY_1003331", "I18N_CONFIG_KEY_1003333", "I18N_CONFIG_KEY_1003335")
+# "Reactive Power Uploaded by Meter" (var, klaren sungrow SH10RT): the grid meter's.
+METER_REACTIVE_POWER = "I18N_COMMON_REACTIVE_POWER_UPLOADED_BY_ME_KISYMRKR"
 # An EV charger (dev_type 46) is polled with ``real`` only. One public
 # capture shows part of its reply (docs/protocols/winet.md#ev-chargers, an
 # AC007E-01): the energy it delivered in its life (Wh; two underscores and a
@@ -358,20 +375,23 @@ def system_metrics(readings: tuple[DeviceReading, ...]) -> dict[Metric, Value]:
     return metrics
 
 
-def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) -> dict[str, Value]:
+def system_extras(
+    readings: tuple[DeviceReading, ...], *, first_inverter: bool = True
+) -> dict[str, Value]:
     """Source-specific values of the site and its first inverter, under stable names.
 
     ``pv<n>_voltage`` / ``_current`` / ``_power`` per MPPT (strings are not
     summed: they are a breakdown of the MPPTs, docs/protocols/winet.md#data-services),
     ``mppt_total_power``, ``grid_frequency``, ``grid_voltage`` (phase A) and
     ``grid_voltage_<a|b|c>`` / ``grid_current_<a|b|c>`` per phase, the grid
-    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` (from the
-    first inverter that reports them: every inverter sees the same meter),
+    meter's ``meter_voltage_<a|b|c>`` / ``meter_current_<a|b|c>`` and
+    ``grid_reactive_power`` (from the first inverter that reports them: every
+    inverter sees the same meter),
     ``backup_power`` and ``backup_power_<a|b|c>`` (summed over inverters),
-    and the battery's ``battery_soh`` and ``battery_voltage``
-    (:func:`battery_extras`).
-    With ``strings`` false the MPPTs are left out (they belong to each
-    inverter).
+    the battery's ``battery_soh``, ``battery_voltage``, ``battery_temperature`` and
+    ``battery_current`` (:func:`battery_extras`), and the inverter's own
+    (:func:`inverter_values`). With ``first_inverter`` false the MPPTs and the
+    inverter's own values are left out (they belong to each inverter).
     """
     extras = {**battery_extras(readings), **_site_extras(readings)}
     inverter = next((r for r in readings if r.identity.kind is DeviceKind.INVERTER), None)
@@ -387,13 +407,27 @@ def system_extras(readings: tuple[DeviceReading, ...], *, strings: bool = True) 
             extras[f"grid_voltage_{phase}"] = lookup.first((voltage,), "V")
         if current in inverter.values:
             extras[f"grid_current_{phase}"] = lookup.first((current,), "A")
-    if strings:
+    if first_inverter:
         extras.update(_strings(inverter))
+        extras.update(inverter_values(inverter))
     return extras
 
 
+def inverter_values(inverter: DeviceReading) -> dict[str, Value]:
+    """The inverter's own values of :data:`INVERTER_VALUES`, in the units that table names."""
+    lookup = _Lookup((inverter,))
+    return {
+        name: lookup.first((key,), unit) if unit else as_number(inverter.values[key])
+        for name, key, unit in INVERTER_VALUES
+        if key in inverter.values
+    }
+
+
 def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
-    """The grid meter's phases (the first inverter's) and the backup output (all inverters')."""
+    """The grid meter's phases and reactive power (the first inverter's); the backup output.
+
+    The backup output is summed over all inverters: each has its own.
+    """
     inverters = _Lookup(r for r in readings if r.identity.kind is DeviceKind.INVERTER)
     extras: dict[str, Value] = {}
     for phase, voltage, current in zip("abc", METER_VOLTAGES, METER_CURRENTS, strict=True):
@@ -401,6 +435,8 @@ def _site_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
             extras[f"meter_voltage_{phase}"] = inverters.first((voltage,), "V")
         if inverters.present((current,)):
             extras[f"meter_current_{phase}"] = inverters.first((current,), "A")
+    if inverters.present((METER_REACTIVE_POWER,)):
+        extras["grid_reactive_power"] = inverters.first((METER_REACTIVE_POWER,), "var")
     for name, key in (
         ("backup_power", BACKUP_POWER),
         *zip(
@@ -431,11 +467,22 @@ def battery_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
 
 def _battery_values(reading: DeviceReading) -> dict[str, Value]:
     lookup = _Lookup((reading,))
-    extras: dict[str, Value] = {}
-    if BATTERY_HEALTH in reading.values:
-        extras["battery_soh"] = lookup.first((BATTERY_HEALTH,), "%")
-    if BATTERY_VOLTAGE in reading.values:
-        extras["battery_voltage"] = lookup.first((BATTERY_VOLTAGE,), "V")
+    extras: dict[str, Value] = {
+        name: lookup.first((key,), unit)
+        for name, key, unit in (
+            ("battery_soh", BATTERY_HEALTH, "%"),
+            ("battery_voltage", BATTERY_VOLTAGE, "V"),
+            ("battery_temperature", BATTERY_TEMPERATURE, "°C"),
+        )
+        if key in reading.values
+    }
+    if BATTERY_CURRENT in reading.values:
+        # The hybrid's charge and discharge powers sign it; a stack's own reading has none.
+        power = _difference(
+            lookup.first((BATTERY_DISCHARGE_POWER,), "W"),
+            lookup.first((BATTERY_CHARGE_POWER,), "W"),
+        )
+        extras["battery_current"] = with_direction_of(lookup.first((BATTERY_CURRENT,), "A"), power)
     return extras
 
 
@@ -469,11 +516,7 @@ def _state_name(value: Value) -> str | None:
 def _inverter_part(reading: DeviceReading) -> DeviceReading:
     """One of several inverters, with its own PV, temperature, state and strings."""
     own = system_metrics((reading,))
-    extras: dict[str, Value] = {
-        key: value
-        for key, value in system_extras((reading,)).items()
-        if key.startswith("pv") or key == "mppt_total_power"
-    }
+    extras: dict[str, Value] = {**_strings(reading), **inverter_values(reading)}
     if Metric.PV_POWER not in own and "mppt_total_power" in extras:
         own[Metric.PV_POWER] = extras["mppt_total_power"]
     if RUNNING_STATE in reading.values:
@@ -583,7 +626,7 @@ def build_snapshot(
     raw = tuple(device_reading(data) for data in poll.devices)
     metrics = system_metrics(raw)
     inverters = sum(1 for r in raw if r.identity.kind is DeviceKind.INVERTER)
-    system = system_extras(raw, strings=inverters <= 1)
+    system = system_extras(raw, first_inverter=inverters <= 1)
     parts = part_readings(poll, raw)
     if Metric.PV_POWER not in metrics:
         # Models without a DC-power key: the MPPTs' total, summed over inverters.
