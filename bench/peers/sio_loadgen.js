@@ -14,7 +14,8 @@
 // * sio: the real socket.io-client (bench/reference/socketio/node_modules), one Manager per
 //   client (forceNew), same handshake and subscription, over --transports (comma-separated;
 //   "polling,websocket" is the client's own default: long-polling first, then the upgrade
-//   seed 003's dashboards go through; "websocket" connects straight). It parses every
+//   seed 003's dashboards go through, docs/protocols/app-seeds.md#seed-003; "websocket"
+//   connects straight). It parses every
 //   packet's JSON and goes through its event emitters: a few microseconds per delivery that
 //   the raw clients do not spend, so at thousands of clients it measures itself as much as the
 //   server. Used to show that both servers serve the real client unchanged, and what it costs.
