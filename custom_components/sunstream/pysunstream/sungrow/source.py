@@ -338,7 +338,9 @@ class SungrowModbusSource:
                     "Sungrow: could not end the forced %s (%s); %s",
                     command.kind,
                     err,
-                    "trying again on the next poll" if self._command else "back in self-consumption",
+                    "trying again on the next poll"
+                    if self._command
+                    else "back in self-consumption",
                 )
                 return
             self._command = None
