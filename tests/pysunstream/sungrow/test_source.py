@@ -352,6 +352,21 @@ async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(
     assert not caplog.records
 
 
+async def test_a_stop_refused_after_the_mode_ends_the_command(
+    fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, minutes=1))
+    fake.refused_registers = {EMS_COMMAND}  # the stop's mode is written first, then refused
+    with caplog.at_level(logging.WARNING):
+        snapshot = await source.async_poll(_now() + timedelta(minutes=2))
+    assert _ems(fake) == (0, COMMAND_CHARGE)  # self-consumption: the command word moves nothing
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert source.as_dict() == {}
+    assert "went only half-way" in caplog.text
+
+
 async def test_a_command_taken_back_elsewhere_is_forgotten(
     fake: FakeSungrow, make_source: MakeSource
 ) -> None:

@@ -334,14 +334,19 @@ class SungrowModbusSource:
             try:
                 await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
             except (CommandError, ModbusError) as err:
-                _LOGGER.warning(
-                    "Sungrow: could not end the forced %s (%s); %s",
-                    command.kind,
-                    err,
-                    "trying again on the next poll"
-                    if self._command
-                    else "back in self-consumption",
-                )
+                if self._command is None:  # set back to self-consumption on the way
+                    _LOGGER.warning(
+                        "Sungrow: ending the forced %s went only half-way (%s); it reads "
+                        "self-consumption",
+                        command.kind,
+                        err,
+                    )
+                else:
+                    _LOGGER.warning(
+                        "Sungrow: could not end the forced %s (%s); trying again on the next poll",
+                        command.kind,
+                        err,
+                    )
                 return
             self._command = None
             self._values.update(await self._read_ems())
