@@ -220,6 +220,14 @@ def _ems(fake: FakeSungrow) -> tuple[int, int]:
     return fake.get("ems_mode"), fake.get("ems_command")
 
 
+async def _charging(make_source: MakeSource, minutes: float = 60) -> SungrowModbusSource:
+    """A source that has read the inverter once and forced a 2.5 kW charge."""
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500, minutes=minutes))
+    return source
+
+
 async def test_a_refused_first_write_changes_nothing(
     fake: FakeSungrow, make_source: MakeSource
 ) -> None:
@@ -274,9 +282,7 @@ async def test_a_command_refused_half_way_returns_to_self_consumption(
 async def test_a_rollback_refused_too_is_retried_on_the_next_poll(
     fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = make_source()
-    await source.async_poll(_now())
-    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    source = await _charging(make_source)
     fake.refused_registers = {EMS_MODE, EMS_COMMAND}
     with caplog.at_level(logging.WARNING), pytest.raises(CommandFailed) as err:
         await source.async_dispatch(_command(CommandKind.DISCHARGE, power=2000, soc=20))
@@ -355,9 +361,7 @@ async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(
 async def test_a_stop_refused_after_the_mode_ends_the_command(
     fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = make_source()
-    await source.async_poll(_now())
-    await source.async_dispatch(_command(CommandKind.CHARGE, minutes=1))
+    source = await _charging(make_source, minutes=1)
     fake.refused_registers = {EMS_COMMAND}  # the stop's mode is written first, then refused
     with caplog.at_level(logging.WARNING):
         snapshot = await source.async_poll(_now() + timedelta(minutes=2))
