@@ -23,8 +23,8 @@ value read back, then read back until they match. They are three writes,
 so each may be the one refused: a forced command writes power, command,
 mode (the inverter ignores the first two in self-consumption), a stop mode
 first. A write that fails after one went through sets the inverter back to
-self-consumption (best effort) and reads it back; if even that fails, an
-expired command is held so the next poll ends it. The inverter has no
+self-consumption (best effort) and reads it back; if even that fails, a
+stop is held so the next poll sends it again. The inverter has no
 duration: it holds the forced mode until told otherwise, so Sunstream ends
 it itself (stop = self-consumption) when the command's time is over or the
 target SOC is reached, checked on every poll. If someone else changes the
