@@ -37,7 +37,9 @@ Fault knobs (see :mod:`.modbus_device` for the shared ones: one client,
 :attr:`illegal` (exception 2 on chosen ``(table, address)``),
 :attr:`exception` (one exception code for every request),
 :attr:`ignore_ems` (EMS writes acknowledged, not applied),
-:attr:`refuse_writes` (every write answered with exception 4).
+:attr:`refuse_writes` (every write answered with exception 4),
+:attr:`refused_registers` (writes to these holding addresses answered with
+exception 4, the others applied: a command refused half-way).
 :attr:`writes` counts the writes per holding address.
 
 Run standalone::
@@ -158,6 +160,8 @@ class FakeSungrow(FakeModbusDevice):
         self.ignore_ems = False
         #: Answer every write with exception 4 (the inverter refuses settings).
         self.refuse_writes = False
+        #: Answer a write to any of these holding addresses with exception 4.
+        self.refused_registers: set[int] = set()
         self.writes: Counter[int] = Counter()
         self.daylight = True
         #: Report 0 at 13000 whatever the battery does.
@@ -395,7 +399,8 @@ class FakeSungrow(FakeModbusDevice):
         return None
 
     def _write(self, address: int, values: list[int]) -> ExcCodes | None:
-        if self.refuse_writes:
+        span = range(address, address + len(values))
+        if self.refuse_writes or any(a in self.refused_registers for a in span):
             return ExcCodes.DEVICE_FAILURE
         for offset, word in enumerate(values):
             allowed = self.write_ranges.get(address + offset)

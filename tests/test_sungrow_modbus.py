@@ -295,6 +295,32 @@ async def test_ignored_command_is_reported(hass: HomeAssistant, fake: FakeSungro
     assert err.value.translation_key == "dispatch_not_applied"
 
 
+def _select_state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def test_a_command_refused_half_way_ends_in_self_consumption(
+    hass: HomeAssistant, fake: FakeSungrow
+) -> None:
+    entry = await _entry(hass, fake)
+    mode = _entity(hass, "select", "_mode")
+    await _command(hass, entry, "charge", power=2000, target_soc=90, duration=30)
+    assert _select_state(hass, mode) == "forced_charge"
+    fake.refused_registers = {13050}  # the command register: the power is taken, then refused
+    with pytest.raises(HomeAssistantError) as err:
+        await _command(hass, entry, "discharge", power=1500, target_soc=20, duration=30)
+    assert type(err.value) is HomeAssistantError  # the system's fault, not the input's
+    assert err.value.translation_key == "dispatch_rolled_back"
+    assert fake.get("ems_mode") == 0  # self-consumption, not a forced charge at 1.5 kW
+    await hass.async_block_till_done()
+    assert _select_state(hass, mode) == "self_consumption"
+    fake.refused_registers = set()
+    await _refresh(hass, entry)  # nothing held: the inverter stays as it is
+    assert fake.get("ems_mode") == 0
+
+
 async def test_a_stop_the_inverter_ignores_keeps_the_system_available(
     hass: HomeAssistant, fake: FakeSungrow, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -343,7 +343,11 @@ class SunstreamCoordinator(DataUpdateCoordinator[SystemData]):
         self._require_online()
         try:
             await self.source.async_dispatch(command)
+        except CommandRejected as err:
+            raise _command_error(err) from err
         except CommandError as err:
+            # Something may have reached the battery (or been rolled back): show what it holds.
+            await self.async_refresh()
             raise _command_error(err) from err
         except SourceUnavailable as err:
             raise self._unavailable() from err

@@ -213,6 +213,92 @@ async def test_an_ignored_command_fails(fake: FakeSungrow, make_source: MakeSour
     assert err.value.key == "dispatch_not_applied"
 
 
+EMS_MODE, EMS_COMMAND, EMS_POWER = 13049, 13050, 13051
+
+
+def _ems(fake: FakeSungrow) -> tuple[int, int]:
+    return fake.get("ems_mode"), fake.get("ems_command")
+
+
+async def _charging(make_source: MakeSource, minutes: float = 60) -> SungrowModbusSource:
+    """A source that has read the inverter once and forced a 2.5 kW charge."""
+    source = make_source()
+    await source.async_poll(_now())
+    await source.async_dispatch(_command(CommandKind.CHARGE, power=2500, minutes=minutes))
+    return source
+
+
+async def test_a_refused_first_write_changes_nothing(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    fake.refused_registers = {EMS_POWER}  # written first: the mode would go last
+    with pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE))
+    assert err.value.key == "dispatch_refused"
+    assert _ems(fake) == (0, COMMAND_STOP)
+    assert not fake.writes
+    assert source.as_dict() == {}
+
+
+@pytest.mark.parametrize(
+    ("forced_before", "refused", "command_after"),
+    [
+        (False, {EMS_MODE}, COMMAND_STOP),  # power and command taken, the mode refused
+        (False, {EMS_COMMAND}, COMMAND_STOP),  # the power taken, the command refused
+        # A forced charge, then a discharge: the power taken, the command refused;
+        # the rollback's own stop is refused too, but the mode alone decides.
+        (True, {EMS_COMMAND}, COMMAND_CHARGE),
+    ],
+    ids=["mode_refused", "command_refused", "command_refused_while_forced"],
+)
+async def test_a_command_refused_half_way_returns_to_self_consumption(
+    fake: FakeSungrow,
+    make_source: MakeSource,
+    forced_before: bool,
+    refused: set[int],
+    command_after: int,
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    if forced_before:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+        assert _ems(fake) == (2, COMMAND_CHARGE)
+    fake.refused_registers = refused
+    with pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.DISCHARGE, power=2000, soc=20))
+    assert err.value.key == "dispatch_rolled_back"
+    assert "exception 4" in err.value.placeholders["detail"]
+    assert _ems(fake) == (0, command_after)
+    assert source.as_dict() == {}  # nothing left for Sunstream to end
+    fake.refused_registers = set()
+    writes = sum(fake.writes.values())
+    snapshot = await source.async_poll(_now())
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert sum(fake.writes.values()) == writes  # the poll had nothing to undo
+
+
+async def test_a_rollback_refused_too_is_retried_on_the_next_poll(
+    fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = await _charging(make_source)
+    fake.refused_registers = {EMS_MODE, EMS_COMMAND}
+    with caplog.at_level(logging.WARNING), pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.DISCHARGE, power=2000, soc=20))
+    assert err.value.key == "dispatch_half_applied"
+    # Still forcing a charge, now at the new power: Sunstream holds a stop to send.
+    assert _ems(fake) == (2, COMMAND_CHARGE)
+    assert fake.get("ems_power") == 20
+    assert source.as_dict()["command"]["kind"] == "stop"
+    assert "could not be restored" in caplog.text
+    fake.refused_registers = set()
+    snapshot = await source.async_poll(_now())
+    assert _ems(fake) == (0, COMMAND_STOP)
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert source.as_dict() == {}
+
+
 async def test_bad_commands_write_nothing(fake: FakeSungrow, make_source: MakeSource) -> None:
     source = make_source()
     await source.async_poll(_now())
@@ -270,6 +356,19 @@ async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(
     assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
     assert source.as_dict() == {}
     assert not caplog.records
+
+
+async def test_a_stop_refused_after_the_mode_ends_the_command(
+    fake: FakeSungrow, make_source: MakeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = await _charging(make_source, minutes=1)
+    fake.refused_registers = {EMS_COMMAND}  # the stop's mode is written first, then refused
+    with caplog.at_level(logging.WARNING):
+        snapshot = await source.async_poll(_now() + timedelta(minutes=2))
+    assert _ems(fake) == (0, COMMAND_CHARGE)  # self-consumption: the command word moves nothing
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert source.as_dict() == {}
+    assert "went only half-way" in caplog.text
 
 
 async def test_a_command_taken_back_elsewhere_is_forgotten(

@@ -19,7 +19,12 @@ docs/protocols/sungrow-modbus.md#models).
 Forced charge and discharge go through the EMS holding registers
 (docs/protocols/sungrow-modbus.md#ems): mode 13049 = forced, command 13050
 = charge/discharge, power 13051, each written only if it differs from the
-value read back, then read back until they match. The inverter has no
+value read back, then read back until they match. They are three writes,
+so each may be the one refused: a forced command writes power, command,
+mode (the inverter ignores the first two in self-consumption), a stop mode
+first. A write that fails after one went through sets the inverter back to
+self-consumption (best effort) and reads it back; if even that fails, a
+stop is held so the next poll sends it again. The inverter has no
 duration: it holds the forced mode until told otherwise, so Sunstream ends
 it itself (stop = self-consumption) when the command's time is over or the
 target SOC is reached, checked on every poll. If someone else changes the
@@ -30,9 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Set
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from ..backoff import Backoff
 from ..controls import (
@@ -247,9 +252,13 @@ class SungrowModbusSource:
         (a discharge below the inverter's min SOC, 13058),
         ``duration_out_of_range``, ``rated_power_unknown``, ``power_below_step``)
         before writing,
-        :class:`~..errors.CommandFailed` (``dispatch_not_applied``) when the
-        inverter reads back something else, or
-        :class:`~..errors.SourceUnavailable` when it is not reachable.
+        :class:`~..errors.CommandFailed` when the inverter reads back
+        something else (``dispatch_not_applied``), refuses the first write
+        (``dispatch_refused``: nothing changed), fails a later one and is set
+        back to self-consumption (``dispatch_rolled_back``), or cannot even be
+        set back (``dispatch_half_applied``: the next poll tries again), or
+        :class:`~..errors.SourceUnavailable` when it is not reachable before
+        anything was written.
         """
         if not self.profile.hybrid:
             raise CommandRejected("no_battery")
@@ -306,7 +315,8 @@ class SungrowModbusSource:
         """End the forced command Sunstream started once its time or SOC target is reached.
 
         A stop the inverter refuses or does not apply is logged and sent
-        again on the next poll (the command stays held); the reading goes on.
+        again on the next poll (the command, or a stop, stays held; see
+        :meth:`_fall_back`); the reading goes on.
         """
         command = self._command
         if command is None:
@@ -324,11 +334,19 @@ class SungrowModbusSource:
             try:
                 await self._write_ems(EMS_SELF_CONSUMPTION, COMMAND_STOP, None)
             except (CommandError, ModbusError) as err:
-                _LOGGER.warning(
-                    "Sungrow: could not end the forced %s (%s); trying again on the next poll",
-                    command.kind,
-                    err,
-                )
+                if self._command is None:  # set back to self-consumption on the way
+                    _LOGGER.warning(
+                        "Sungrow: ending the forced %s went only half-way (%s); it reads "
+                        "self-consumption",
+                        command.kind,
+                        err,
+                    )
+                else:
+                    _LOGGER.warning(
+                        "Sungrow: could not end the forced %s (%s); trying again on the next poll",
+                        command.kind,
+                        err,
+                    )
                 return
             self._command = None
             self._values.update(await self._read_ems())
@@ -342,11 +360,27 @@ class SungrowModbusSource:
         return values
 
     async def _write_ems(self, mode: int, command: int, power: int | None) -> None:
+        """Write the EMS words that differ, safest partial state first; read them back.
+
+        Entering forced mode, the mode goes last: power and command written
+        in self-consumption move nothing (docs/protocols/sungrow-modbus.md#ems).
+        Leaving it, the mode goes first: self-consumption at once, whatever
+        the command then reads.
+        """
         wanted = (mode, command, power)
         current = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
-        for offset, word in enumerate(wanted):
-            if word is not None and current[offset] != word:
+        offsets = (2, 1, 0) if mode == EMS_FORCED else (0, 1, 2)
+        changed = [o for o in offsets if wanted[o] is not None and current[o] != wanted[o]]
+        for written, offset in enumerate(changed):
+            word = wanted[offset]
+            assert word is not None  # left out of ``changed`` otherwise
+            try:
                 await self.client.write(EMS_ADDRESS + offset, [word], WriteCode.FC06)
+            except SourceUnavailable as err:
+                # A refusal (Modbus exception) applied nothing; a timeout may have.
+                if not written and isinstance(err, ModbusError):
+                    raise CommandFailed("dispatch_refused", detail=str(err)) from err
+                await self._fall_back(err)
         actual: list[int] = current
         for _ in range(READBACK_TRIES):
             actual = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
@@ -357,6 +391,35 @@ class SungrowModbusSource:
         raise CommandFailed(
             "dispatch_not_applied", expected=str(expected), actual=str(actual[: len(expected)])
         )
+
+    async def _fall_back(self, err: SourceUnavailable) -> NoReturn:
+        """After a half-done EMS write: back to self-consumption, read back, raise.
+
+        Best effort, mode first (it alone decides who drives the battery),
+        then the stop. Sunstream's command is over either way; where the
+        inverter still reads forced (or cannot be read), a stop is held so
+        the next poll sends it again (:meth:`_hold`).
+        """
+        self._command = None
+        values: dict[str, Value] = {}
+        with contextlib.suppress(SourceUnavailable):
+            current = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
+            for offset, word in ((0, EMS_SELF_CONSUMPTION), (1, COMMAND_STOP)):
+                if current[offset] != word:
+                    with contextlib.suppress(ModbusError):
+                        await self.client.write(EMS_ADDRESS + offset, [word], WriteCode.FC06)
+            values = await self._read_ems()
+        self._values.update(values)
+        mode = as_number(values.get("ems_mode"))
+        if mode is not None and int(mode) == EMS_SELF_CONSUMPTION:
+            raise CommandFailed("dispatch_rolled_back", detail=str(err)) from err
+        self._command = Command(kind=CommandKind.STOP, issued_at=datetime.now(UTC))
+        _LOGGER.warning(
+            "Sungrow: EMS write failed (%s) and self-consumption could not be restored; "
+            "trying again on the next poll",
+            err,
+        )
+        raise CommandFailed("dispatch_half_applied", detail=str(err)) from err
 
     # --- settings (Configurable) -----------------------------------------
 
