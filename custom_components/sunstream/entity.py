@@ -7,7 +7,8 @@ from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from homeassistant.core import callback
+from homeassistant.core import Event, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -66,10 +67,14 @@ def async_add_reported(
     battery replaced by the real one) may be added again, on its new device,
     by a later poll that still reports it. One the platform declines (disabled
     in the registry) stays added: enabling it reloads the entry, and offering
-    it again at every poll would rebuild and re-register it each time.
+    it again at every poll would rebuild and re-register it each time; until
+    its registry entry goes (with the device of a part that went away), after
+    which it may come back on its new device like any other.
     """
     coordinator = entry.runtime_data.coordinator
     added: set[str] = set()
+    # Entities the platform declined, by entity id: their registry entries.
+    declined: dict[str, str] = {}
     # What the last look saw; most polls report the same things, so the
     # full walk over every description runs only when something changed.
     seen: list[object] = [None]
@@ -77,6 +82,14 @@ def async_add_reported(
     def forget(uid: str) -> None:
         added.discard(uid)
         seen[0] = None
+
+    def remember_declined(entity: SunstreamEntity, uid: str) -> None:
+        declined[entity.entity_id] = uid
+
+    @callback
+    def entry_removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        if event.data["action"] == "remove" and (uid := declined.pop(event.data["entity_id"], None)):
+            forget(uid)
 
     @callback
     def add_new() -> None:
@@ -91,12 +104,16 @@ def async_add_reported(
             added.add(uid)
             entity = build()
             entity.call_when_removed(partial(forget, uid))
+            entity.call_when_declined(partial(remember_declined, entity, uid))
             new.append(entity)
         if new:
             async_add_entities(new)
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
+    entry.async_on_unload(
+        coordinator.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, entry_removed)
+    )
 
 
 class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
@@ -123,6 +140,21 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self._written: tuple[Any, ...] | None = None
         self._seen: tuple[object, ...] | None = None
         self._on_removed: Callable[[], None] | None = None
+        self._added = False
+
+    def call_when_declined(self, func: Callable[[], None]) -> None:
+        """Call ``func`` if the platform declines to add the entity (disabled in the registry).
+
+        Home Assistant runs ``async_on_remove`` callbacks then, with the
+        entity never added; the removal of an added one is
+        :meth:`call_when_removed`'s.
+        """
+
+        def declined() -> None:
+            if not self._added:
+                func()
+
+        self.async_on_remove(declined)
 
     def call_when_removed(self, func: Callable[[], None]) -> None:
         """Call ``func`` when Home Assistant removes the entity after adding it.
@@ -145,6 +177,7 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Remember what the first write (done by the platform) will show."""
         await super().async_added_to_hass()
+        self._added = True
         if self._on_removed is not None:
             self.async_on_remove(self._on_removed)
         self._written = self._fingerprint()

@@ -290,8 +290,8 @@ sunstream_run() {
 # bench/reference/socketio/node_modules, installed once per lock file with npm: the sid root's
 # npm when it has one, else the host's (for the install step only: the packages are plain
 # JavaScript), else npm is installed into the sid root with apt-get. scripts/bench-peers needs
-# them, and so does tests/addon/test_sio_dashboard.py: seed 003's dashboard
-# (docs/protocols/app-seeds.md#seed-003) on the real client.
+# them, and so does tests/addon/test_sio_dashboard.py: the real client runs
+# seed 003's dashboard (docs/protocols/app-seeds.md#seed-003).
 # SC2016: the single-quoted snippets are for the inner sh, which expands them.
 # shellcheck disable=SC2016
 sunstream_socketio_reference() {

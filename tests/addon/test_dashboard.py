@@ -321,7 +321,7 @@ async def test_behind_ingress_without_token(page: Page, socket_enabled: None) ->
 
 
 async def test_a_browser_watches_a_system_on_ws_monitoring(page: Page, server: Server) -> None:
-    """Seed 000's client in a real browser against the lean ``/ws/monitoring`` socket."""
+    """Seed 000's client (docs/protocols/app-seeds.md#seed-000) in a browser, on the lean socket."""
     await page.navigate(server.url + "health")  # a page of the server's own origin
     await page.evaluate(
         f"""
