@@ -124,6 +124,21 @@ async def test_same_unit_at_another_address_updates_the_entry(
     assert entry.data["port"] == moved.port != fake.port
 
 
+async def test_second_way_to_a_unit_that_answers_keeps_the_entry_where_it_is(
+    hass: HomeAssistant, fake: FakeAlphaEss
+) -> None:
+    """The entry still reads its unit: another address with its serial is a proxy, not a move."""
+    entry = await _entry(hass, fake)
+    assert entry.runtime_data.coordinator.last_update_success
+    async with FakeAlphaEss() as proxy:  # the same fixture: the same serial
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, _form(proxy))
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data["port"] == fake.port != proxy.port
+
+
 @pytest.mark.parametrize(
     ("connection", "error"),
     [({"port": 0}, "port_out_of_range"), ({"unit_id": 300}, "unit_id_out_of_range")],
