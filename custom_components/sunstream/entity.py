@@ -88,7 +88,9 @@ def async_add_reported(
 
     @callback
     def entry_removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
-        if event.data["action"] == "remove" and (uid := declined.pop(event.data["entity_id"], None)):
+        if event.data["action"] != "remove":
+            return
+        if (uid := declined.pop(event.data["entity_id"], None)) is not None:
             forget(uid)
 
     @callback

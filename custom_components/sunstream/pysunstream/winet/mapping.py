@@ -462,11 +462,15 @@ def battery_extras(readings: tuple[DeviceReading, ...]) -> dict[str, Value]:
     sources = hybrids or stacks
     if len(sources) != 1:
         return {}
-    return _battery_values(sources[0])
+    # A stack's own reading has no battery powers: the inverters' sign its current.
+    return _battery_values(sources[0], signed_by=readings)
 
 
-def _battery_values(reading: DeviceReading) -> dict[str, Value]:
+def _battery_values(
+    reading: DeviceReading, signed_by: tuple[DeviceReading, ...] | None = None
+) -> dict[str, Value]:
     lookup = _Lookup((reading,))
+    powers = _Lookup(signed_by) if signed_by is not None else lookup
     extras: dict[str, Value] = {
         name: lookup.first((key,), unit)
         for name, key, unit in (
@@ -477,12 +481,15 @@ def _battery_values(reading: DeviceReading) -> dict[str, Value]:
         if key in reading.values
     }
     if BATTERY_CURRENT in reading.values:
-        # The hybrid's charge and discharge powers sign it; a stack's own reading has none.
+        # Sent as a magnitude: the hybrid's charge and discharge powers sign it.
         power = _difference(
-            lookup.first((BATTERY_DISCHARGE_POWER,), "W"),
-            lookup.first((BATTERY_CHARGE_POWER,), "W"),
+            powers.first((BATTERY_DISCHARGE_POWER,), "W"),
+            powers.first((BATTERY_CHARGE_POWER,), "W"),
         )
-        extras["battery_current"] = with_direction_of(lookup.first((BATTERY_CURRENT,), "A"), power)
+        current = lookup.first((BATTERY_CURRENT,), "A")
+        if power is not None or current == 0:
+            # Unsigned it would read as discharging (+) while charging: better none.
+            extras["battery_current"] = with_direction_of(current, power)
     return extras
 
 
