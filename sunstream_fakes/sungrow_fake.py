@@ -39,7 +39,10 @@ Fault knobs (see :mod:`.modbus_device` for the shared ones: one client,
 :attr:`ignore_ems` (EMS writes acknowledged, not applied),
 :attr:`refuse_writes` (every write answered with exception 4),
 :attr:`refused_registers` (writes to these holding addresses answered with
-exception 4, the others applied: a command refused half-way).
+exception 4, the others applied: a command refused half-way),
+:attr:`clamped` (a word written above its cap stored as the cap: a command
+taken in part), :attr:`silent_after` (once a write to one of these
+addresses is answered, :attr:`silent`: the link lost before the read-back).
 :attr:`writes` counts the writes per holding address.
 
 Run standalone::
@@ -162,6 +165,10 @@ class FakeSungrow(FakeModbusDevice):
         self.refuse_writes = False
         #: Answer a write to any of these holding addresses with exception 4.
         self.refused_registers: set[int] = set()
+        #: Store a word written above its cap here as the cap (an inverter that clamps).
+        self.clamped: dict[int, int] = {}
+        #: Once a write to one of these holding addresses is answered, answer nothing.
+        self.silent_after: set[int] = set()
         self.writes: Counter[int] = Counter()
         self.daylight = True
         #: Report 0 at 13000 whatever the battery does.
@@ -412,7 +419,10 @@ class FakeSungrow(FakeModbusDevice):
             self.writes[address + offset] += 1
             if self.ignore_ems and address + offset in ems:
                 continue
-            self.tables[Table.HOLDING][address + offset] = word
+            cap = self.clamped.get(address + offset)
+            self.tables[Table.HOLDING][address + offset] = word if cap is None else min(word, cap)
+        # Checked on the next request: this write is still answered.
+        self.silent = self.silent or any(a in self.silent_after for a in span)
         return None
 
 

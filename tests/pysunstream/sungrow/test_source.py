@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from custom_components.sunstream.pysunstream.backoff import Backoff
 from custom_components.sunstream.pysunstream.controls import (
     Configurable,
     Setting,
@@ -331,6 +332,40 @@ async def test_sunstream_ends_the_command_it_started(
     assert (fake.get("ems_mode"), fake.get("ems_command")) == (0, COMMAND_STOP)
     assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
     assert restored.as_dict() == {}
+
+
+async def test_a_forced_command_read_back_other_returns_to_self_consumption(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source()
+    await source.async_poll(_now())
+    fake.clamped = {EMS_POWER: 20}  # it takes 25 % (2.5 kW) as 20 %
+    with pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    assert err.value.key == "dispatch_rolled_back"
+    assert "dispatch_not_applied" in err.value.placeholders["detail"]
+    # Not left forcing a charge with no end: back in self-consumption at once.
+    assert _ems(fake) == (0, COMMAND_STOP)
+    assert source.as_dict() == {}
+
+
+async def test_a_forced_command_whose_read_back_is_lost_is_ended_on_the_next_poll(
+    fake: FakeSungrow, make_source: MakeSource
+) -> None:
+    source = make_source(backoff=Backoff(base=0, cap=0))  # the next poll may go at once
+    await source.async_poll(_now())
+    fake.silent_after = {EMS_MODE}  # all three words taken, then the link is lost
+    with pytest.raises(CommandFailed) as err:
+        await source.async_dispatch(_command(CommandKind.CHARGE, power=2500))
+    assert err.value.key == "dispatch_half_applied"
+    assert _ems(fake) == (2, COMMAND_CHARGE)
+    assert source.as_dict()["command"]["kind"] == "stop"
+    fake.silent_after = set()
+    fake.silent = False
+    snapshot = await source.async_poll(_now())
+    assert _ems(fake) == (0, COMMAND_STOP)
+    assert snapshot.get(Metric.BATTERY_MODE) == BatteryMode.SELF_CONSUMPTION.value
+    assert source.as_dict() == {}
 
 
 async def test_a_stop_the_inverter_ignores_is_sent_again_next_poll(

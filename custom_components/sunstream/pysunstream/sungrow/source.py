@@ -23,8 +23,10 @@ value read back, then read back until they match. They are three writes,
 so each may be the one refused: a forced command writes power, command,
 mode (the inverter ignores the first two in self-consumption), a stop mode
 first. A write that fails after one went through sets the inverter back to
-self-consumption (best effort) and reads it back; if even that fails, a
-stop is held so the next poll sends it again. The inverter has no
+self-consumption (best effort) and reads it back; so does a forced
+command written but not read back (the link lost, or the inverter holding
+other words, e.g. a clamped power); if even that fails, a stop is held so
+the next poll sends it again. The inverter has no
 duration: it holds the forced mode until told otherwise, so Sunstream ends
 it itself (stop = self-consumption) when the command's time is over or the
 target SOC is reached, checked on every poll. If someone else changes the
@@ -253,9 +255,11 @@ class SungrowModbusSource:
         ``duration_out_of_range``, ``rated_power_unknown``, ``power_below_step``)
         before writing,
         :class:`~..errors.CommandFailed` when the inverter reads back
-        something else (``dispatch_not_applied``), refuses the first write
-        (``dispatch_refused``: nothing changed), fails a later one and is set
-        back to self-consumption (``dispatch_rolled_back``), or cannot even be
+        something else (``dispatch_not_applied``; for a forced command only
+        where it still reads self-consumption), refuses the first write
+        (``dispatch_refused``: nothing changed), fails a later one or the
+        read-back of a forced command written, and is set back to
+        self-consumption (``dispatch_rolled_back``), or cannot even be
         set back (``dispatch_half_applied``: the next poll tries again), or
         :class:`~..errors.SourceUnavailable` when it is not reachable before
         anything was written.
@@ -365,7 +369,8 @@ class SungrowModbusSource:
         Entering forced mode, the mode goes last: power and command written
         in self-consumption move nothing (docs/protocols/sungrow-modbus.md#ems).
         Leaving it, the mode goes first: self-consumption at once, whatever
-        the command then reads.
+        the command then reads. A forced command whose words were written
+        but not read back goes through :meth:`_fall_back`.
         """
         wanted = (mode, command, power)
         current = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
@@ -381,19 +386,32 @@ class SungrowModbusSource:
                 if not written and isinstance(err, ModbusError):
                     raise CommandFailed("dispatch_refused", detail=str(err)) from err
                 await self._fall_back(err)
+        # A forced command written and not confirmed may have left the
+        # inverter forced with no end; Sunstream holds no command for it yet,
+        # so it is set back here (a stop's failure leaves the held command,
+        # which :meth:`_hold` ends).
+        entering = bool(changed) and mode == EMS_FORCED
         actual: list[int] = current
         for _ in range(READBACK_TRIES):
-            actual = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
+            try:
+                actual = await self.client.read(EMS_ADDRESS, EMS_COUNT, Table.HOLDING)
+            except SourceUnavailable as err:
+                if entering:
+                    await self._fall_back(err)
+                raise
             if all(w is None or a == w for a, w in zip(actual, wanted, strict=True)):
                 self._values.update({"ems_mode": actual[0], "ems_command": actual[1]})
                 return
         expected = [w for w in wanted if w is not None]
-        raise CommandFailed(
+        failed = CommandFailed(
             "dispatch_not_applied", expected=str(expected), actual=str(actual[: len(expected)])
         )
+        if entering and actual[0] != EMS_SELF_CONSUMPTION:
+            await self._fall_back(failed)
+        raise failed
 
-    async def _fall_back(self, err: SourceUnavailable) -> NoReturn:
-        """After a half-done EMS write: back to self-consumption, read back, raise.
+    async def _fall_back(self, err: SourceUnavailable | CommandFailed) -> NoReturn:
+        """After a half-done or unconfirmed EMS write: back to self-consumption, read back, raise.
 
         Best effort, mode first (it alone decides who drives the battery),
         then the stop. Sunstream's command is over either way; where the
