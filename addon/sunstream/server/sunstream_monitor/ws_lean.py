@@ -26,8 +26,8 @@ The protocol rules kept here (RFC 6455, sections 5 and 7):
   transport holds too much (section 5.5.3 lets an endpoint answer only the
   latest ping), so a peer that pings and never reads cannot grow the
   server's buffer; pongs only prove the peer alive; every frame clears
-  the client's ``silent`` mark for the
-  liveness sweep (:meth:`~.clients.Clients.sweep`);
+  the client's ``silent`` mark for the liveness sweep
+  (:meth:`~.clients.Clients.sweep`);
 * a close frame is echoed and the TCP connection closed by the server; a
   close payload of one byte, or a code that may not be sent (section 7.4),
   is closed with 1002; after its own close frame the server closes TCP at
