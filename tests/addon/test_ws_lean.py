@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import os
+import socket
 import struct
+import termios
 
 import orjson
+import pytest
 
+from sunstream_monitor import ws_lean
 from sunstream_monitor.clients import MAX_MESSAGE_BYTES
 from sunstream_monitor.web import CHANNEL_KEY, CLIENTS_KEY, MONITORING_KEY
-from sunstream_monitor.ws_lean import accept_key
+from sunstream_monitor.ws_lean import MAX_FRAGMENTS, LeanSocket, accept_key
 
 from .web_support import ADMIN_TOKEN, WAIT, Server, ServerFactory, eventually, make_server, receive
 
@@ -50,14 +55,28 @@ class RawSocket:
         self.writer = writer
 
     @classmethod
-    async def open(cls, server: Server, path: str = "/ws/monitoring/rooftop") -> RawSocket:
+    async def open(
+        cls,
+        server: Server,
+        path: str = "/ws/monitoring/rooftop",
+        *,
+        token: str | None = ADMIN_TOKEN,
+        receive_buffer: int | None = None,
+    ) -> RawSocket:
+        """Upgrade ``path``; ``receive_buffer`` shrinks the socket's (a peer that stops reading)."""
         host, port = server.url("/").split("//")[1].rstrip("/").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
+        sock = socket.socket()
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock)
         key = base64.b64encode(os.urandom(16)).decode()
+        authorization = f"Authorization: Bearer {token}\r\n" if token else ""
         writer.write(
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode()
+            f"{authorization}\r\n".encode()
         )
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
         assert head.startswith(b"HTTP/1.1 101 ")
@@ -198,3 +217,99 @@ async def test_channel_clients_leave_nothing_behind(make_server: ServerFactory) 
     assert not channel.everything
     assert channel.subscribers.counts() == {}
     assert channel.stats() == {}
+
+
+async def test_bad_close_frames_close_with_1002(make_server: ServerFactory) -> None:
+    """A one-byte close payload, or a code no endpoint may send, is not echoed (RFC 6455, 7.4)."""
+    server = await make_server()
+    for payload in (
+        b"\x03",
+        *(struct.pack("!H", code) for code in (999, 1005, 1006, 1015, 1016, 2999)),
+    ):
+        raw = await RawSocket.open(server)
+        await raw.json()
+        raw.send(client_frame(CLOSE, payload))
+        assert await raw.close_code() == 1002, payload
+        raw.writer.close()
+    for code in (1001, 1003, 1007, 1014, 3000, 4999):
+        raw = await RawSocket.open(server)
+        await raw.json()
+        raw.send(client_frame(CLOSE, struct.pack("!H", code)))
+        assert await raw.close_code() == code
+        raw.writer.close()
+
+
+async def test_endless_empty_continuations_close_with_1009(make_server: ServerFactory) -> None:
+    """Empty fragments add no bytes, but their number is capped, even before authentication."""
+    server = await make_server()
+    raw = await RawSocket.open(server, "/ws/monitoring/garage", token=None)
+    raw.send(client_frame(TEXT, b"{", final=False))
+    raw.send(b"".join(client_frame(0x0, b"", final=False) for _ in range(MAX_FRAGMENTS)))
+    assert await raw.close_code() == 1009
+
+
+async def stalled_peer(server: Server) -> tuple[RawSocket, LeanSocket]:
+    """A connected watcher that will not read, and the server's side of it, with small buffers."""
+    raw = await RawSocket.open(server, receive_buffer=4096)
+    await raw.json()
+    clients = server.app[CLIENTS_KEY]
+    await eventually(lambda: len(clients) == 1)
+    (client,) = clients.all
+    lean = client.ws
+    assert isinstance(lean, LeanSocket)
+    lean.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    raw.writer.transport.pause_reading()
+    return raw, lean
+
+
+def unread(sock: socket.socket, request: int) -> int:
+    """Bytes in ``sock``'s kernel queue (FIONREAD: to read; TIOCOUTQ: not yet acknowledged)."""
+    return int.from_bytes(fcntl.ioctl(sock.fileno(), request, b"\0\0\0\0"), "little")
+
+
+async def test_pings_from_a_peer_that_never_reads_do_not_grow_the_buffer(
+    make_server: ServerFactory,
+) -> None:
+    """While writing is paused no pong is queued (RFC 6455, 5.5.3: the latest ping suffices)."""
+    server = await make_server()
+    raw, lean = await stalled_peer(server)
+    pings = 20_000
+    raw.send(b"".join(client_frame(PING, b"p" * 125) for _ in range(pings)))
+    await raw.writer.drain()
+    client_sock = raw.writer.get_extra_info("socket")
+    server_sock = lean.transport.get_extra_info("socket")
+    # Every ping has reached the server and been parsed.
+    await eventually(
+        lambda: (
+            not raw.writer.transport.get_write_buffer_size()
+            and not unread(client_sock, termios.TIOCOUTQ)
+            and not unread(server_sock, termios.FIONREAD)
+        )
+    )
+    assert lean.writing_paused
+    # The pongs of 20,000 pings would be 2.5 MB; only about the high-water mark is held.
+    assert lean.transport.get_write_buffer_size() < 256 * 1024
+    raw.writer.transport.abort()
+
+
+@pytest.mark.parametrize("ending", ["close", "protocol error"])
+async def test_a_peer_that_stops_reading_after_its_close_is_dropped(
+    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    """With data still buffered, closing the transport never ends it: it is aborted instead."""
+    monkeypatch.setattr(ws_lean, "ECHO_WAIT", 0.2)
+    server = await make_server()
+    clients = server.app[CLIENTS_KEY]
+    raw, lean = await stalled_peer(server)
+    raw.send(b"".join(client_frame(PING, b"p" * 125) for _ in range(5_000)))
+    await eventually(lambda: lean.writing_paused)
+    assert lean.transport.get_write_buffer_size()
+    raw.send(
+        client_frame(CLOSE, struct.pack("!H", 1000))
+        if ending == "close"
+        else client_frame(0x0, b"x")
+    )
+    await eventually(lambda: len(clients) == 0)
+    assert len(clients.admission.members) == 0
+    assert server.app[MONITORING_KEY].stats() == {}
+    raw.writer.transport.abort()

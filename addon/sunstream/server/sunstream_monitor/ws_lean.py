@@ -19,14 +19,21 @@ The protocol rules kept here (RFC 6455, sections 5 and 7):
 
 * client frames must be masked, with no reserved bits (no extension is
   negotiated): otherwise close 1002;
-* a message (fragments joined) may be at most :data:`MAX_MESSAGE_BYTES`,
-  else close 1009; text must be UTF-8, else close 1007;
-* pings are answered with a pong carrying the same data; pongs only prove
-  the peer alive; every frame clears the client's ``silent`` mark for the
-  liveness sweep (:meth:`~.clients.Clients.sweep`);
-* a close frame is echoed and the TCP connection closed by the server;
-  after its own close frame the server closes TCP at the peer's echo, or
-  after :data:`ECHO_WAIT`.
+* a message (fragments joined) may be at most :data:`MAX_MESSAGE_BYTES`
+  in at most :data:`MAX_FRAGMENTS` frames, else close 1009; text must be
+  UTF-8, else close 1007;
+* pings are answered with a pong carrying the same data, except while the
+  transport holds too much (section 5.5.3 lets an endpoint answer only the
+  latest ping), so a peer that pings and never reads cannot grow the
+  server's buffer; pongs only prove the peer alive; every frame clears
+  the client's ``silent`` mark for the liveness sweep
+  (:meth:`~.clients.Clients.sweep`);
+* a close frame is echoed and the TCP connection closed by the server; a
+  close payload of one byte, or a code that may not be sent (section 7.4),
+  is closed with 1002; after its own close frame the server closes TCP at
+  the peer's echo, or after :data:`ECHO_WAIT`; a connection whose peer
+  does not read what is still buffered is aborted :data:`ECHO_WAIT` after
+  it was closed, so it is forgotten all the same.
 
 A client may not send before it has the ``101`` (RFC 6455, section 4.1: the
 client "MUST wait for a response from the server before sending any
@@ -59,6 +66,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # Clients only send small commands; anything bigger is closed with 1009.
 MAX_MESSAGE_BYTES: Final = 64 * 1024
+# Frames one message may be split into (empty continuations would otherwise never end).
+MAX_FRAGMENTS: Final = 1024
 _GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # How long a connection we closed waits for the peer's close frame before it is dropped.
@@ -92,6 +101,11 @@ def server_frame(opcode: int, payload: bytes) -> bytes:
 def close_frame(code: int, reason: bytes = b"") -> bytes:
     """A close frame with ``code`` and at most 123 bytes of ``reason``."""
     return server_frame(WSMsgType.CLOSE, _LEN16.pack(code) + reason[:123])
+
+
+def sendable(code: int) -> bool:
+    """Whether ``code`` may be sent in a close frame (RFC 6455, 7.4; IANA's registered codes)."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code < 5000
 
 
 def unmask(payload: bytes, mask: bytes) -> bytes:
@@ -143,6 +157,7 @@ class LeanSocket(asyncio.Protocol):
         "_buffer",
         "_closed",
         "_drain",
+        "_fragment_bytes",
         "_fragments",
         "_inbox",
         "_linger",
@@ -161,6 +176,7 @@ class LeanSocket(asyncio.Protocol):
         self.writing_paused = False
         self._buffer = b""
         self._fragments: list[bytes] | None = None
+        self._fragment_bytes = 0
         self._closed = False
         self._lost = False
         self._receiver: Receiver | None = None
@@ -200,7 +216,7 @@ class LeanSocket(asyncio.Protocol):
         if transport.is_closing():
             return False
         transport.write(close_frame(code, message))
-        self._linger = asyncio.get_running_loop().call_later(ECHO_WAIT, transport.close)
+        self._linger = asyncio.get_running_loop().call_later(ECHO_WAIT, self._shut)
         # Leaving starts now: the peer is forgotten while the close completes.
         self._forget()
         return True
@@ -274,7 +290,8 @@ class LeanSocket(asyncio.Protocol):
                 self._fail(CLOSE_PROTOCOL_ERROR, b"continuation without a start")
                 return
             fragments.append(payload)
-            if sum(map(len, fragments)) - 1 > MAX_MESSAGE_BYTES:
+            self._fragment_bytes += len(payload)
+            if self._fragment_bytes > MAX_MESSAGE_BYTES or len(fragments) - 1 > MAX_FRAGMENTS:
                 self._fail(CLOSE_TOO_BIG, b"message too big")
                 return
             if not final:
@@ -290,6 +307,7 @@ class LeanSocket(asyncio.Protocol):
         elif not final:
             # The first entry remembers the opcode of the message being joined.
             self._fragments = [bytes((opcode,)), payload]
+            self._fragment_bytes = len(payload)
             return
         if opcode == WSMsgType.TEXT:
             try:
@@ -304,7 +322,7 @@ class LeanSocket(asyncio.Protocol):
         if not final or len(payload) > 125:
             self._fail(CLOSE_PROTOCOL_ERROR, b"bad control frame")
         elif opcode == WSMsgType.PING:
-            if not self.transport.is_closing():
+            if not self.transport.is_closing() and not self.writing_paused:
                 self.transport.write(server_frame(WSMsgType.PONG, payload))
         elif opcode == WSMsgType.CLOSE:
             self._peer_closed(payload)
@@ -326,10 +344,13 @@ class LeanSocket(asyncio.Protocol):
     def _peer_closed(self, payload: bytes) -> None:
         """Echo the peer's close (or take its echo of ours) and end the connection."""
         if not self._closed:
-            self._closed = True
             code = _LEN16.unpack_from(payload)[0] if len(payload) >= 2 else CLOSE_NORMAL
-            self.transport.write(close_frame(code if 1000 <= code < 5000 else CLOSE_NORMAL))
-        self.transport.close()
+            if len(payload) == 1 or not sendable(code):
+                self._fail(CLOSE_PROTOCOL_ERROR, b"bad close frame")
+                return
+            self._closed = True
+            self.transport.write(close_frame(code))
+        self._shut()
         self._wake(_CLOSED)
 
     def _fail(self, code: int, reason: bytes) -> None:
@@ -338,8 +359,23 @@ class LeanSocket(asyncio.Protocol):
         if not self._closed and not self.transport.is_closing():
             self.transport.write(close_frame(code, reason))
         self._closed = True
-        self.transport.close()
+        self._shut()
         self._wake(_CLOSED)
+
+    def _shut(self) -> None:
+        """Close TCP; abort it :data:`ECHO_WAIT` later if the peer leaves data unread.
+
+        ``transport.close()`` waits for the buffer to drain before
+        ``connection_lost``, which would never come for a peer that stopped
+        reading.
+        """
+        transport = self.transport
+        transport.close()
+        if self._lost or not transport.get_write_buffer_size():
+            return
+        if self._linger is not None:
+            self._linger.cancel()
+        self._linger = asyncio.get_running_loop().call_later(ECHO_WAIT, transport.abort)
 
     def _wake(self, message: WSMessage) -> None:
         if self._waiter is not None and not self._waiter.done():
