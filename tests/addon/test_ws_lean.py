@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import fcntl
+from itertools import pairwise
 import os
 import socket
 import struct
 import termios
+import time
 
 import orjson
 import pytest
 
-from sunstream_monitor import ws_lean
+from sunstream_monitor import clients as clients_module, memory_return, ws_lean
 from sunstream_monitor.clients import MAX_MESSAGE_BYTES
+from sunstream_monitor.memory_return import MIN_DROP, ROUNDS, ExodusWatch
 from sunstream_monitor.web import CHANNEL_KEY, CLIENTS_KEY, MONITORING_KEY
 from sunstream_monitor.ws_lean import MAX_FRAGMENTS, LeanSocket, accept_key
 
@@ -313,3 +316,42 @@ async def test_a_peer_that_stops_reading_after_its_close_is_dropped(
     assert len(clients.admission.members) == 0
     assert server.app[MONITORING_KEY].stats() == {}
     raw.writer.transport.abort()
+
+
+def test_only_a_large_drop_below_the_peak_calls_for_collections() -> None:
+    """Churn never starts a series; a crowd leaving does, once per quarter of its peak."""
+    watch = ExodusWatch()
+    for connected in [*range(1, 80), *range(80, 30, -1)] * 3:  # 50 come and go, three times
+        assert not watch.seen(connected)
+    watch = ExodusWatch()
+    assert not watch.seen(5000)
+    starts = [n for n in range(4999, -1, -1) if watch.seen(n)]
+    # 5,000 → 0: at 3,750 (a quarter gone), then a quarter of what was left, each ≥ 100.
+    assert starts[:3] == [3750, 2812, 2109]
+    assert all(before - after >= MIN_DROP for before, after in pairwise([5000, *starts]))
+
+
+async def test_watchers_leaving_in_a_crowd_get_their_memory_collected(
+    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After enough watchers leave, full collections run, a few, spaced; not before."""
+    monkeypatch.setattr(memory_return, "MIN_DROP", 10)
+    monkeypatch.setattr(clients_module, "LULL", 0.5)
+    monkeypatch.setattr(clients_module, "SPACING", 0.05)
+    server = await make_server()
+    clients = server.app[CLIENTS_KEY]
+    collections: list[float] = []
+    clients.collect = lambda: collections.append(time.monotonic())
+    sockets = [await server.ws("/ws/monitoring/rooftop") for _ in range(40)]
+    for ws in sockets:
+        assert (await receive(ws))["type"] == "monitoring_data"
+    for ws in sockets[:5]:  # a few leave: ordinary churn
+        await ws.close()
+    await eventually(lambda: len(clients) == 35)
+    await asyncio.sleep(0.3)
+    assert collections == []
+    await asyncio.gather(*(ws.close() for ws in sockets[5:]))
+    await eventually(lambda: len(clients) == 0)
+    await eventually(lambda: len(collections) == ROUNDS)
+    await asyncio.sleep(0.3)
+    assert len(collections) == ROUNDS  # one series, not one per departure

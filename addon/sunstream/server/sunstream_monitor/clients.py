@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Collection, KeysView
+from collections.abc import AsyncIterator, Callable, Collection, KeysView
 from dataclasses import dataclass
 from enum import StrEnum
+import gc
 import logging
 import struct
 from typing import Any, Final, Protocol
@@ -45,6 +46,7 @@ import orjson
 from . import __version__, wire
 from .admission import Admission
 from .auth import Authenticator, Principal, bearer_token, normalize_address
+from .memory_return import LULL, ROUNDS, SPACING, ExodusWatch
 from .problems import Problem, too_many_failures, unauthorized
 from .settings import Settings
 from .ws_lean import MAX_MESSAGE_BYTES, HandedOver, LeanSocket, Receiver, upgrade
@@ -327,6 +329,10 @@ class Clients:
         self.evicted = 0
         self.heartbeat = HEARTBEAT
         self._sweeper: asyncio.TimerHandle | None = None
+        self._exodus = ExodusWatch()
+        self._collection: asyncio.TimerHandle | None = None
+        # Full collections run after a crowd left (memory_return.py); swapped in tests.
+        self.collect: Callable[[], object] = gc.collect
 
     def __len__(self) -> int:
         """How many WebSocket connections are open (or being authenticated)."""
@@ -450,6 +456,21 @@ class Clients:
         """Forget a client whose handler is done."""
         client.closing = True
         self.admission.release(client)
+        if self._exodus.seen(len(self.admission)):
+            self._collect_in(LULL, ROUNDS)
+
+    def _collect_in(self, delay: float, rounds: int) -> None:
+        """Run ``rounds`` full collections, the first ``delay`` seconds from now."""
+        if self._collection is not None:
+            self._collection.cancel()
+        loop = asyncio.get_running_loop()
+        self._collection = loop.call_later(delay, self._collect, rounds)
+
+    def _collect(self, rounds: int) -> None:
+        self._collection = None
+        self.collect()
+        if rounds > 1:
+            self._collect_in(SPACING, rounds - 1)
 
     # -- reading ---------------------------------------------------------------
 
@@ -606,6 +627,9 @@ class Clients:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._collection is not None:
+            self._collection.cancel()
+            self._collection = None
         closes = [client.close(code, reason) for client in tuple(self.all)]
         if closes:
             try:
