@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Collection, KeysView
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, KeysView
 from dataclasses import dataclass
 from enum import StrEnum
 import gc
@@ -561,19 +561,22 @@ class Clients:
     # -- fan-out ---------------------------------------------------------------
 
     @staticmethod
-    def broadcast(payload: bytes, targets: Collection[Client]) -> int:
-        """Send ``payload`` to every client in ``targets``: one frame, shared."""
-        if not targets:
-            return 0
+    def broadcast(payload: bytes, targets: Iterable[Client]) -> int:
+        """Send ``payload`` to every client in ``targets``, in order: one frame, shared.
+
+        Returns how many clients it went to.
+        """
         frame = encode_text_frame(payload)
+        sent = 0
         for client in targets:
+            sent += 1
             try:
                 client.send(payload, frame)
             except Exception:
                 # One broken socket must not cost the others their update.
                 _LOGGER.exception("Sending to %s failed; dropping it", client.remote)
                 client.abort()
-        return len(targets)
+        return sent
 
     # -- liveness ----------------------------------------------------------------
 

@@ -311,10 +311,9 @@ class SocketIOEndpoint:
     def _deliver(self, members: Collection[str], event: str, payload: bytes) -> None:
         """``event`` with ``payload`` (JSON) to the Engine.IO sessions ``members``, encoded once."""
         packet = event_packet(event, payload)
-        direct, queued = self.server.eio.writers(members)
-        if direct:
-            # The Engine.IO MESSAGE type in front: the frame's text as the client reads it.
-            Clients.broadcast(b"4" + packet, direct)
+        queued: list[str] = []
+        # The Engine.IO MESSAGE type in front: the frame's text as the client reads it.
+        Clients.broadcast(b"4" + packet, self.server.eio.writers(members, queued))
         if queued:
             self.server.eio.enqueue(queued, packet.decode())
 

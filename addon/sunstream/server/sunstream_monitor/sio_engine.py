@@ -60,7 +60,7 @@ What changes, and why:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final
 
 from aiohttp import WSMsgType, web
@@ -172,27 +172,27 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
             del self.websockets[sid]
         self._sids.pop(client, None)
 
-    def writers(self, sids: Iterable[str]) -> tuple[list[Client], list[str]]:
-        """Split ``sids`` into writers a broadcast frame may go to now, and the others.
+    def writers(self, sids: Iterable[str], queued: list[str]) -> Iterator[Client]:
+        """The writers among ``sids`` a broadcast frame may go to now; the others into ``queued``.
 
         A frame goes straight to a socket that finished its upgrade to
         WebSocket and has nothing waiting in Engine.IO's own queue; the
         others (long-polling, upgrading, or with packets waiting that a
-        direct write would overtake) take Engine.IO's queue
-        (:meth:`enqueue`).
+        direct write would overtake) are appended to ``queued``, for
+        Engine.IO's queue (:meth:`enqueue`). A generator, walked by the
+        broadcast itself: each member is written to as it is reached. Sorting
+        the room first in a pass of its own held every write back by that
+        pass (3 ms at 5,000 members).
         """
-        direct: list[Client] = []
-        queued: list[str] = []
         sockets, websockets = self.sockets, self.websockets
         for sid in sids:
             client = websockets.get(sid)
             if client is not None:
                 socket = sockets.get(sid)
                 if socket is not None and socket.upgraded and not socket.queue.qsize():
-                    direct.append(client)
+                    yield client
                     continue
             queued.append(sid)
-        return direct, queued
 
     def enqueue(self, sids: Iterable[str], text: str) -> None:
         """One encoded Socket.IO packet to each of ``sids`` through Engine.IO's queue, now.
