@@ -52,6 +52,10 @@ const targets = args.targets
 const SEQ = Buffer.from('"seq":');
 const SENT = Buffer.from('"sent_us":');
 const PONG_HEADER = Buffer.from([0x8a, 0x80, 0, 0, 0, 0]); // masked with a zero key
+// Every socket reads into this one buffer (net.connect's onread): no stream, no 'data' event
+// and no Buffer allocated per read, a few microseconds per delivery that would otherwise make
+// the measuring side the slower one (docs/performance.md, "Load generator").
+const READ = Buffer.allocUnsafe(65536);
 
 // Latency histogram: 10 us buckets to 100 ms, then 1 ms buckets to 120 s.
 const FINE = 10000;
@@ -182,14 +186,17 @@ function percentileMs(p) {
   return null;
 }
 
-function onFrames(conn, chunk) {
+// Frames in buf[from, total). buf may be the shared read buffer (see READ below): whatever is
+// kept past this call is copied out.
+function onFrames(conn, chunk, from, total) {
   let buf = chunk;
+  let off = from;
   if (conn.pending !== null) {
-    buf = Buffer.concat([conn.pending, chunk]);
+    buf = Buffer.concat([conn.pending, chunk.subarray(from, total)]);
     conn.pending = null;
+    off = 0;
+    total = buf.length;
   }
-  let off = 0;
-  const total = buf.length;
   while (total - off >= 2) {
     const b0 = buf[off];
     const b1 = buf[off + 1];
@@ -225,8 +232,9 @@ function onFrames(conn, chunk) {
   if (off < total) conn.pending = Buffer.from(buf.subarray(off));
 }
 
-function handshake(conn, chunk) {
-  conn.head = conn.head === null ? chunk : Buffer.concat([conn.head, chunk]);
+function handshake(conn, chunk, total) {
+  const bytes = chunk.subarray(0, total);
+  conn.head = conn.head === null ? Buffer.from(bytes) : Buffer.concat([conn.head, bytes]);
   const end = conn.head.indexOf('\r\n\r\n');
   if (end < 0) return;
   const status = conn.head.toString('latin1', 0, 12);
@@ -240,7 +248,7 @@ function handshake(conn, chunk) {
   connected += 1;
   open += 1;
   conn.done();
-  if (rest.length) onFrames(conn, rest);
+  if (rest.length) onFrames(conn, rest, 0, rest.length);
 }
 
 function fail(conn, reason) {
@@ -257,6 +265,10 @@ function connect(index) {
     const target = targets[index % targets.length];
     const options = { host: '127.0.0.1', port: target.port };
     if (addresses.length) options.localAddress = addresses[index % addresses.length];
+    options.onread = {
+      buffer: READ,
+      callback: (n, buf) => (conn.upgraded ? onFrames(conn, buf, 0, n) : handshake(conn, buf, n)),
+    };
     const socket = net.connect(options);
     const conn = {
       socket,
@@ -281,7 +293,6 @@ function connect(index) {
           `Authorization: Bearer ${args.token}\r\n\r\n`,
       );
     });
-    socket.on('data', (chunk) => (conn.upgraded ? onFrames(conn, chunk) : handshake(conn, chunk)));
     socket.on('error', (err) => fail(conn, err.code || String(err)));
     socket.on('close', () => {
       if (conn.upgraded) {
