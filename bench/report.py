@@ -526,22 +526,25 @@ def table_sio_memory() -> list[str]:
     else:
         lines += [
             f"**{real['clients']:,} real socket.io-client clients, 10 updates/s** "
-            f"(transports {real.get('transports', 'websocket')}; one run each; "
-            f"measured {_stamp('sio_real_client')})",
+            f"(transports {real.get('transports', 'websocket')}; "
+            f"{real['repeats']} runs each, medians; measured {_stamp('sio_real_client')})",
             "",
             "| Server | Deliveries/s | p50 ms | p99 ms | Server CPU % | Load gen CPU % "
             "| Rest of machine CPU % |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for server, label in (("app", "app (python-socketio)"), ("node", "Node socket.io")):
-            run = real["runs"][server]
-            others = run.get("others_cpu_percent")
+            median = real["median"][server]
+            others = median["others_cpu_percent"]
             lines.append(
-                f"| {label} | {_g(run['deliveries_per_s'])} | {_g(run['latency_ms']['p50'])} "
-                f"| {_g(run['latency_ms']['p99'])} | {_g(run['server_cpu_percent'])} "
-                f"| {_g(run['loadgen_cpu_percent'])} | {mark(others, _g(others))} |"
+                f"| {label} | {_g(median['deliveries_per_s'])} "
+                f"| {_g(median['latency_p50_ms'])} | {_g(median['latency_p99_ms'])} "
+                f"| {_g(median['server_cpu_percent'])} | {_g(median['loadgen_cpu_percent'])} "
+                f"| {mark(others, _g(others))} |"
             )
-        if any(noisy(run.get("others_cpu_percent")) for run in real["runs"].values()):
+        p99 = {server: real["median"][server]["latency_p99_ms"] for server in ("app", "node")}
+        lines += ["", f"App against Node: p99 {_g(p99['app'])} vs {_g(p99['node'])} ms."]
+        if any(m["noisy_runs"] for m in real["median"].values()):
             lines += ["", NOISY_NOTE]
     return lines
 

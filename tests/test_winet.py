@@ -767,6 +767,43 @@ async def test_battery_listed_later_gets_its_sensors_without_reload(hass: HomeAs
         await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_control_disabled_on_the_stand_in_battery_comes_back_on_the_stack(
+    hass: HomeAssistant,
+) -> None:
+    """A control the user disabled on the stand-in battery device, declined at the reload,
+    is offered again once its registry entry goes with that device: it lands on the
+    stack's device like the controls nobody disabled (not only after a reload), and keeps
+    the user's choice."""
+    fixture, sbr, sbr_data = _without_battery_stack()
+    async with FakeWinet(fixture) as gateway:
+        entry = await _entry(hass, gateway)
+        system_id = entry.unique_id
+        registry = er.async_get(hass)
+        stand_in = _entities_by_device(hass, entry)[f"{system_id}_battery"]
+        uid = f"{system_id}_charge_limit_soc"
+        assert uid in stand_in  # the hybrid's setting sits on the stand-in battery for now
+        entity_id = registry.async_get_entity_id("number", DOMAIN, uid)
+        assert entity_id is not None
+        registry.async_update_entity(entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.states.get(entity_id) is None  # declined: disabled in the registry
+
+        gateway.add_device(dict(sbr), sbr_data)
+        for _ in range(32):
+            await _poll(hass, entry)
+        stack = f"{system_id}_winet_{sbr['dev_sn']}"
+        found = _entities_by_device(hass, entry)
+        assert f"{system_id}_battery" not in found
+        assert uid in found[stack]
+        back = registry.async_get_entity_id("number", DOMAIN, uid)
+        assert back is not None
+        # Home Assistant restores the user's choice on the new entry: still disabled.
+        assert registry.async_get(back).disabled_by is er.RegistryEntryDisabler.USER
+        assert hass.states.get(back) is None
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_faults_are_not_simulated_on_real_hardware(
     hass: HomeAssistant, fake: FakeWinet
 ) -> None:

@@ -151,7 +151,9 @@ def async_add_controls(
 
     As :func:`.entity.async_add_reported` does for sensors, a control Home
     Assistant removes (with the fallback battery device a gateway's real
-    battery replaces) waits again, and comes back on its new device.
+    battery replaces), or one it declined whose registry entry went with that
+    device, waits again and comes back on its new device
+    (:meth:`.entity.SunstreamEntity.call_when_removed`).
     """
     coordinator = entry.runtime_data.coordinator
     waiting = [candidate for kind in controls for candidate in kind(coordinator)]

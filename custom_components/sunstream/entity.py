@@ -62,19 +62,12 @@ def async_add_reported(
 
     A part (a battery the gateway starts listing, a unit) or a value that
     shows up after start-up gets its entities at the poll that brings it,
-    without a reload. Each unique id is added once; an entity Home Assistant
-    removes (with the device of a part that went away, or of a fallback
-    battery replaced by the real one) may be added again, on its new device,
-    by a later poll that still reports it. One the platform declines (disabled
-    in the registry) stays added: enabling it reloads the entry, and offering
-    it again at every poll would rebuild and re-register it each time; until
-    its registry entry goes (with the device of a part that went away), after
-    which it may come back on its new device like any other.
+    without a reload. Each unique id is added once, and offered again once
+    the entity is gone (:meth:`SunstreamEntity.call_when_removed`): on its
+    new device, by a later poll that still reports it.
     """
     coordinator = entry.runtime_data.coordinator
     added: set[str] = set()
-    # Entities the platform declined, by entity id: their registry entries.
-    declined: dict[str, str] = {}
     # What the last look saw; most polls report the same things, so the
     # full walk over every description runs only when something changed.
     seen: list[object] = [None]
@@ -82,16 +75,6 @@ def async_add_reported(
     def forget(uid: str) -> None:
         added.discard(uid)
         seen[0] = None
-
-    def remember_declined(entity: SunstreamEntity, uid: str) -> None:
-        declined[entity.entity_id] = uid
-
-    @callback
-    def entry_removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
-        if event.data["action"] != "remove":
-            return
-        if (uid := declined.pop(event.data["entity_id"], None)) is not None:
-            forget(uid)
 
     @callback
     def add_new() -> None:
@@ -106,16 +89,39 @@ def async_add_reported(
             added.add(uid)
             entity = build()
             entity.call_when_removed(partial(forget, uid))
-            entity.call_when_declined(partial(remember_declined, entity, uid))
             new.append(entity)
         if new:
             async_add_entities(new)
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
-    entry.async_on_unload(
-        coordinator.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, entry_removed)
+
+
+@callback
+def _when_registry_entry_removed(
+    entity: SunstreamEntity, entity_id: str, func: Callable[[], None]
+) -> None:
+    """Call ``func`` once ``entity_id``'s registry entry is removed (or never, after unload)."""
+    entry = entity.coordinator.config_entry
+    listening: list[Callable[[], None]] = []
+
+    def stop() -> None:
+        while listening:
+            listening.pop()()
+
+    @callback
+    def removed(data: er.EventEntityRegistryUpdatedData) -> bool:
+        return data["action"] == "remove" and data["entity_id"] == entity_id
+
+    @callback
+    def gone(_event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        stop()
+        func()
+
+    listening.append(
+        entity.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, gone, event_filter=removed)
     )
+    entry.async_on_unload(stop)
 
 
 class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
@@ -141,31 +147,28 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         self._part = PartKey(part.key) if part is not None else None
         self._written: tuple[Any, ...] | None = None
         self._seen: tuple[object, ...] | None = None
-        self._on_removed: Callable[[], None] | None = None
         self._added = False
 
-    def call_when_declined(self, func: Callable[[], None]) -> None:
-        """Call ``func`` if the platform declines to add the entity (disabled in the registry).
-
-        Home Assistant runs ``async_on_remove`` callbacks then, with the
-        entity never added; the removal of an added one is
-        :meth:`call_when_removed`'s.
-        """
-
-        def declined() -> None:
-            if not self._added:
-                func()
-
-        self.async_on_remove(declined)
-
     def call_when_removed(self, func: Callable[[], None]) -> None:
-        """Call ``func`` when Home Assistant removes the entity after adding it.
+        """Call ``func`` once the entity is gone, so that it may be offered again.
 
-        Not when the platform declines to add it (disabled in the registry):
-        ``async_on_remove`` callbacks run then too, though the entity never
-        existed.
+        Gone is: removed by Home Assistant after it was added (with the
+        device of a part that went away, or of a fallback battery the real
+        one replaced); or, for an entity the platform declined (disabled in
+        the registry; Home Assistant runs ``async_on_remove`` callbacks then
+        too, though the entity never existed), the removal of that registry
+        entry. Offering a declined entity again before then would rebuild
+        and re-register it at every poll; enabling it reloads the entry.
         """
-        self._on_removed = func
+
+        @callback
+        def removed() -> None:
+            if self._added:
+                func()
+            elif self.entity_id is not None and self.hass is not None:
+                _when_registry_entry_removed(self, self.entity_id, func)
+
+        self.async_on_remove(removed)
 
     def _part_reading(self) -> DeviceReading | None:
         """The part the entity sits on, in the latest poll; ``None`` on the system or unlisted."""
@@ -180,8 +183,6 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
         """Remember what the first write (done by the platform) will show."""
         await super().async_added_to_hass()
         self._added = True
-        if self._on_removed is not None:
-            self.async_on_remove(self._on_removed)
         self._written = self._fingerprint()
 
     def _fingerprint(self) -> tuple[Any, ...]:

@@ -242,6 +242,21 @@ async def test_bad_close_frames_close_with_1002(make_server: ServerFactory) -> N
         raw.writer.close()
 
 
+async def test_a_close_reason_that_is_not_utf8_closes_with_1007(make_server: ServerFactory) -> None:
+    """The close frame's reason is UTF-8 text, like a text message (RFC 6455, 5.5.1)."""
+    server = await make_server()
+    raw = await RawSocket.open(server)
+    await raw.json()
+    raw.send(client_frame(CLOSE, struct.pack("!H", 1000) + b"\xff\xfe"))
+    assert await raw.close_code() == 1007
+    raw.writer.close()
+    raw = await RawSocket.open(server)
+    await raw.json()
+    raw.send(client_frame(CLOSE, struct.pack("!H", 1000) + "até logo".encode()))
+    assert await raw.close_code() == 1000
+    raw.writer.close()
+
+
 async def test_endless_empty_continuations_close_with_1009(make_server: ServerFactory) -> None:
     """Empty fragments add no bytes, but their number is capped, even before authentication."""
     server = await make_server()

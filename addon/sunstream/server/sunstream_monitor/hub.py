@@ -161,13 +161,14 @@ class Hub:
 
         return remove
 
-    def _notify(self, method: str, *args: Any) -> None:
+    def _notify(self, what: str, call: Callable[[Listener], None]) -> None:
+        """``call`` on every listener; ``what`` names the callback in the log if one fails."""
         for listener in tuple(self._listeners):
             try:
-                getattr(listener, method)(*args)
+                call(listener)
             except Exception:
                 # One broken output must not starve the others.
-                _LOGGER.exception("Listener %r failed in %s", listener, method)
+                _LOGGER.exception("Listener %r failed in %s", listener, what)
 
     # -- writes, from feeds -----------------------------------------------
 
@@ -186,7 +187,7 @@ class Hub:
                 system.info = info
                 changed = True
         if changed:
-            self._notify("on_systems", self)
+            self._notify("on_systems", lambda listener: listener.on_systems(self))
 
     def update_state(self, system_id: str, document: Document) -> None:
         """A new MonitoringData document; ignored when nothing in it changed."""
@@ -200,14 +201,14 @@ class Hub:
         status = document.get("status")
         if status in ("online", "offline"):
             system.connected = status == "online"
-        self._notify("on_state", system)
+        self._notify("on_state", lambda listener: listener.on_state(system))
 
     def publish_event(self, kind: str, system_id: str, data: dict[str, Any]) -> HubEvent:
         """Announce an event to every listener."""
         event = HubEvent(kind=kind, system_id=system_id, data=data)
         if kind == "connectivity" and "part" not in data and system_id in self.systems:
             self.systems[system_id].connected = bool(data.get("connected"))
-        self._notify("on_event", event)
+        self._notify("on_event", lambda listener: listener.on_event(event))
         return event
 
     def raise_alert(self, system_id: str, data: dict[str, Any]) -> Alert | None:

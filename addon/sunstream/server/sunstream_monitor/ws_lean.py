@@ -20,8 +20,8 @@ The protocol rules kept here (RFC 6455, sections 5 and 7):
 * client frames must be masked, with no reserved bits (no extension is
   negotiated): otherwise close 1002;
 * a message (fragments joined) may be at most :data:`MAX_MESSAGE_BYTES`
-  in at most :data:`MAX_FRAGMENTS` frames, else close 1009; text must be
-  UTF-8, else close 1007;
+  in at most :data:`MAX_FRAGMENTS` frames, else close 1009; text, and a
+  close frame's reason, must be UTF-8, else close 1007;
 * pings are answered with a pong carrying the same data, except while the
   transport holds too much (section 5.5.3 lets an endpoint answer only the
   latest ping), so a peer that pings and never reads cannot grow the
@@ -347,6 +347,11 @@ class LeanSocket(asyncio.Protocol):
             code = _LEN16.unpack_from(payload)[0] if len(payload) >= 2 else CLOSE_NORMAL
             if len(payload) == 1 or not sendable(code):
                 self._fail(CLOSE_PROTOCOL_ERROR, b"bad close frame")
+                return
+            try:
+                payload[2:].decode()
+            except UnicodeDecodeError:
+                self._fail(CLOSE_INVALID_TEXT, b"close reason is not UTF-8")
                 return
             self._closed = True
             self.transport.write(close_frame(code))
