@@ -7,7 +7,9 @@ to CPU 1: both servers get one core, whatever else the machine does with
 the other, and a server that would use more (Node's GC threads) cannot
 borrow the clients' core. ``BENCH_FANOUT_PIN=0`` turns that off.
 
-The load generator (``loadgen.js``) prints a JSON line when every client is
+The load generator (``loadgen.c``, built here with the system's ``cc`` on
+first use; ``loadgen.js`` for the Home-Assistant-fed run, or with
+``BENCH_FANOUT_LOADGEN=js``) prints a JSON line when every client is
 connected, when its measuring window starts and ends, and its result; the
 harness samples the server between those lines. Everything is bounded in
 time and every process is stopped by its id on the way out.
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 from dataclasses import asdict, dataclass
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,6 +39,11 @@ BENCH = Path(__file__).resolve().parent.parent
 REPO = BENCH.parent
 DOCUMENT = BENCH / "fanout" / "document.json"
 LOADGEN = BENCH / "fanout" / "loadgen.js"
+LOADGEN_C = BENCH / "fanout" / "loadgen.c"
+# Where the C load generator is built, one binary per version of its source (not committed).
+BUILD = BENCH / "fanout" / ".build"
+# "c" (default) or "js": which program loads the servers in the ticker-fed scenarios.
+LOADGEN_KIND = os.environ.get("BENCH_FANOUT_LOADGEN", "c")
 REFERENCE = Path(os.environ.get("BENCH_FANOUT_REFERENCE", BENCH / "reference" / "server.js"))
 NODE = os.environ.get("BENCH_NODE", "/usr/bin/node")
 TOKEN = "bench-fanout-token"
@@ -204,27 +212,64 @@ def _started(command: list[str], cpu: int | None) -> Iterator[subprocess.Popen[s
         _stop(proc)
 
 
+def c_loadgen() -> Path:
+    """The C load generator, built from ``loadgen.c`` unless this version of it already was."""
+    digest = hashlib.sha256(LOADGEN_C.read_bytes()).hexdigest()[:16]
+    binary = BUILD / f"loadgen-{digest}"
+    if not binary.exists():
+        BUILD.mkdir(exist_ok=True)
+        partial = binary.with_suffix(".partial")
+        built = subprocess.run(
+            ["cc", "-O2", "-Wall", "-o", str(partial), str(LOADGEN_C), "-lm"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if built.returncode:
+            raise BenchError(f"cc could not build {LOADGEN_C.name}: {built.stderr[-500:]}")
+        partial.rename(binary)
+    return binary
+
+
+def loadgen_command(ha_fed: bool) -> list[str]:
+    """The program loading the servers: C by default, JavaScript when the run needs it.
+
+    The C one reads only the ticker's stamp; the Home-Assistant-fed run's
+    stamp (``last_updated``) is read by ``loadgen.js``.
+    """
+    if ha_fed or LOADGEN_KIND == "js":
+        return [NODE, str(LOADGEN)]
+    if LOADGEN_KIND != "c":
+        raise BenchError(f"BENCH_FANOUT_LOADGEN is c or js, not {LOADGEN_KIND!r}")
+    return [str(c_loadgen())]
+
+
 def run(scenario: Scenario) -> dict[str, Any]:
     """Run ``scenario`` and return its figures (server, clients, and the machine's load)."""
+    ha_fed = scenario.ha_url is not None
     loadgen = ["--path", f"/ws/monitoring/{SYSTEM}"]
-    loadgen += ["--stamp", "last_updated" if scenario.ha_url else "bench"]
+    loadgen += ["--stamp", "last_updated" if ha_fed else "bench"]
+    program = loadgen_command(ha_fed)
     port = free_port()
     return measure(
         _server_command(scenario, port),
         port,
-        LOADGEN,
+        program,
         loadgen,
         clients=scenario.clients,
         warmup=scenario.warmup,
         seconds=scenario.seconds,
-        scenario={k: v for k, v in asdict(scenario).items() if k != "ha_token"},
+        scenario={
+            **{k: v for k, v in asdict(scenario).items() if k != "ha_token"},
+            "loadgen": "loadgen.js" if program[0] == NODE else "loadgen.c",
+        },
     )
 
 
 def measure(
     server_command: list[str],
     port: int,
-    loadgen_script: Path,
+    loadgen_program: list[str],
     loadgen_args: list[str],
     *,
     clients: int,
@@ -249,7 +294,7 @@ def measure(
             raise BenchError(f"server said {line!r}")
         time.sleep(0.5)
         rss_idle = rss_kib(server.pid)
-        loadgen = [NODE, str(loadgen_script), "--port", str(port), "--token", TOKEN]
+        loadgen = [*loadgen_program, "--port", str(port), "--token", TOKEN]
         loadgen += ["--clients", str(clients), *loadgen_args]
         loadgen += ["--warmup", str(warmup), "--seconds", str(seconds)]
         samples: dict[str, Any] = {}

@@ -78,7 +78,7 @@ def run(scenario: SioScenario) -> dict[str, Any]:
     return measure(
         _server_command(scenario, port),
         port,
-        LOADGEN,
+        [NODE, str(LOADGEN)],
         ["--system", SYSTEM, "--impl", scenario.impl, "--transports", scenario.transports],
         clients=scenario.clients,
         warmup=scenario.warmup,
