@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bench.fanout import harness
-from bench.fanout.harness import NODE, LOADGEN, Scenario, c_loadgen, free_port, measure
+from bench.fanout.harness import LOADGEN, NODE, Scenario, c_loadgen, free_port, measure
 
 CLIENTS = 20
 
