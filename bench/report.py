@@ -567,7 +567,11 @@ def table_fanout() -> list[str]:
             lines += [f"Measured {_stamp(f'fanout_{clients}')}:", ""]
             lines += [*fanout.fanout_table(clients), ""]
         lines += [*fanout.idle_table(), ""]
-        lines += ["**Fed by a real Home Assistant** (app only; latency from HA's state time)", ""]
+        lines += [
+            "**Fed by a real Home Assistant** (app only; latency from HA's state time; clients: "
+            "`bench/fanout/loadgen.js`, which reads that stamp)",
+            "",
+        ]
         lines += fanout.ha_table()
     except (AttributeError, KeyError, TypeError) as err:
         # bench/fanout/report.py belongs to the WebSocket benchmark; say so rather than fail.

@@ -31,9 +31,17 @@ def fanout_table(clients: int) -> list[str]:
     data = _load(f"fanout_{clients}")
     if data is None:
         return [f"(no bench/results/fanout_{clients}.json)"]
+    # Which program the clients were (bench/fanout/harness.py); runs before it was recorded: JS.
+    programs = sorted(
+        {
+            run["scenario"].get("loadgen", "loadgen.js")
+            for runs in data["runs"].values()
+            for run in runs
+        }
+    )
     lines = [
         f"**{clients} clients** ({data['repeats']} runs each, medians; window "
-        f"{data['window_s']:g} s)",
+        f"{data['window_s']:g} s; clients: {', '.join(f'`bench/fanout/{p}`' for p in programs)})",
         "",
         "| Server | Stream | Deliveries/s | Deliveries per server CPU-s | p50 ms | p99 ms "
         "| Server CPU % (kernel) | Load gen CPU % | Rest of machine CPU % |",

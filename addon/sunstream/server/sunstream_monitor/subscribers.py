@@ -16,11 +16,9 @@ class Subscribers[M: Hashable]:
 
     Fan-outs walk a room in that order, as Node's socket.io and ``ws`` do:
     consecutive writes then touch connections the kernel and the client
-    allocated one after another. A set's hash order scattered them; with
-    5,000 Socket.IO members at 10 updates/s the walk in subscription order
-    took 32 ms of the server's time per update instead of 36, and the
-    receiving side's too went down (docs/performance.md, "What the fan-out
-    numbers say").
+    allocated one after another. A set's hash order scattered them, which
+    cost both the server's pass and the receiving side (measured in
+    docs/performance.md, "Order of the walk").
     """
 
     def __init__(self) -> None:
