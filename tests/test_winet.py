@@ -773,7 +773,7 @@ async def test_a_control_disabled_on_the_stand_in_battery_comes_back_on_the_stac
     """A control the user disabled on the stand-in battery device, declined at the reload,
     is offered again once its registry entry goes with that device: it lands on the
     stack's device like the controls nobody disabled (not only after a reload), and keeps
-    the user's choice."""
+    the user's choice, also when the user renamed it meanwhile."""
     fixture, sbr, sbr_data = _without_battery_stack()
     async with FakeWinet(fixture) as gateway:
         entry = await _entry(hass, gateway)
@@ -788,6 +788,9 @@ async def test_a_control_disabled_on_the_stand_in_battery_comes_back_on_the_stac
         await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         assert hass.states.get(entity_id) is None  # declined: disabled in the registry
+        # Renamed while declined: its removal comes under the new entity id.
+        registry.async_update_entity(entity_id, new_entity_id="number.my_charge_limit")
+        await hass.async_block_till_done()
 
         gateway.add_device(dict(sbr), sbr_data)
         for _ in range(32):

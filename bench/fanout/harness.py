@@ -218,16 +218,20 @@ def c_loadgen() -> Path:
     binary = BUILD / f"loadgen-{digest}"
     if not binary.exists():
         BUILD.mkdir(exist_ok=True)
-        partial = binary.with_suffix(".partial")
-        built = subprocess.run(
-            ["cc", "-O2", "-Wall", "-o", str(partial), str(LOADGEN_C), "-lm"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        # Its own name per build, so that two runs building at once do not share a file.
+        partial = BUILD / f".loadgen-{digest}-{os.getpid()}"
+        try:
+            built = subprocess.run(
+                ["cc", "-O2", "-Wall", "-o", str(partial), str(LOADGEN_C), "-lm"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError as err:
+            raise BenchError(f"no C compiler (cc) to build {LOADGEN_C.name}: {err}") from err
         if built.returncode:
             raise BenchError(f"cc could not build {LOADGEN_C.name}: {built.stderr[-500:]}")
-        partial.rename(binary)
+        os.replace(partial, binary)
     return binary
 
 

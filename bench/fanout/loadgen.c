@@ -10,7 +10,8 @@
 // loadgen.js. bench/fanout/harness.py builds it with the system's cc on first use.
 //
 // Timeline: connect every client (at most --concurrency handshakes in flight), wait --warmup
-// seconds, measure for --seconds, print one JSON result line and exit. Progress lines on
+// seconds, measure for --seconds, print one JSON result line and exit. Unlike loadgen.js, no
+// connection is started after --connect-timeout: the window measures who connected by then. Progress lines on
 // stdout, one JSON object each: {"event": "connected" | "window_start" | "window_end" |
 // "result", ...}.
 
@@ -113,6 +114,9 @@ static void fail(Conn *c, const char *reason) {
   }
   close(c->fd);
   c->state = CLOSED;
+  free(c->pending);
+  c->pending = NULL;
+  c->pending_len = c->pending_cap = 0;
 }
 
 static void closed(Conn *c) {
@@ -121,6 +125,9 @@ static void closed(Conn *c) {
     if (measuring) stats.closed_during_window++;
     close(c->fd);
     c->state = CLOSED;
+    free(c->pending);
+    c->pending = NULL;
+    c->pending_len = c->pending_cap = 0;
   } else {
     fail(c, "closed before upgrade");
   }
@@ -137,12 +144,15 @@ static void record(Conn *c, const uint8_t *buf, size_t start, size_t end) {
   int64_t now = monotonic_us();
   const uint8_t *seq_at = memmem(buf + start, end - start, SEQ, sizeof SEQ - 1);
   const uint8_t *sent_at = memmem(buf + start, end - start, SENT, sizeof SENT - 1);
-  if (!seq_at || !sent_at) {
-    stats.unparsed++;
+  size_t seq_from = seq_at ? (size_t)(seq_at - buf) + sizeof SEQ - 1 : end;
+  size_t sent_from = sent_at ? (size_t)(sent_at - buf) + sizeof SENT - 1 : end;
+  // A stamp without digits is no stamp (loadgen.js counts it unparsed too).
+  if (seq_from >= end || sent_from >= end || buf[sent_from] < '0' || buf[sent_from] > '9') {
+    if (measuring) stats.unparsed++;
     return;
   }
-  int64_t seq = read_number(buf, (size_t)(seq_at - buf) + sizeof SEQ - 1, end);
-  int64_t sent = read_number(buf, (size_t)(sent_at - buf) + sizeof SENT - 1, end);
+  int64_t seq = read_number(buf, seq_from, end);
+  int64_t sent = read_number(buf, sent_from, end);
   // Stamps only grow: an older or equal one is a repeat (the every-5-s re-send).
   if (sent <= c->last_sent) {
     if (measuring) stats.repeats++;
@@ -194,6 +204,7 @@ static void frames(Conn *c, const uint8_t *buf, size_t total) {
       header = 10;
     }
     if (b1 & 0x80) header += 4;  // a masked server frame is a protocol error; skip the key
+    if (len > (uint64_t)(total - off)) break;  // also keeps header + len from wrapping
     if (total - off < header + len) break;
     size_t start = off + header, end = start + (size_t)len;
     int opcode = b0 & 0x0f;
@@ -223,7 +234,9 @@ static void handshake(Conn *c) {
   }
   if (c->pending_len < 12 || memcmp(head, "HTTP/1.1 101", 12) != 0) {
     char reason[16] = "http ???";
-    if (c->pending_len >= 12) memcpy(reason + 5, head + 9, 3);
+    // Only digits go into the JSON key; anything else stays "???".
+    for (int i = 0; i < 3 && c->pending_len >= 12; i++)
+      if (head[9 + i] >= '0' && head[9 + i] <= '9') reason[5 + i] = (char)head[9 + i];
     fail(c, reason);
     return;
   }
@@ -307,7 +320,8 @@ static void writable(Conn *c) {
                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
                       args.path, args.port, args.token);
-  if (write(c->fd, request, (size_t)size) != size) { fail(c, errno_name(errno)); return; }
+  ssize_t wrote = write(c->fd, request, (size_t)size);
+  if (wrote != size) { fail(c, wrote < 0 ? errno_name(errno) : "short write"); return; }
   c->state = HANDSHAKE;
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
   epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);

@@ -35,13 +35,14 @@ def fanout_table(clients: int) -> list[str]:
     programs = sorted(
         {
             run["scenario"].get("loadgen", "loadgen.js")
-            for runs in data["runs"].values()
+            for runs in data.get("runs", {}).values()
             for run in runs
         }
     )
+    clients_note = "; clients: " + ", ".join(f"`bench/fanout/{p}`" for p in programs)
     lines = [
         f"**{clients} clients** ({data['repeats']} runs each, medians; window "
-        f"{data['window_s']:g} s; clients: {', '.join(f'`bench/fanout/{p}`' for p in programs)})",
+        f"{data['window_s']:g} s{clients_note if programs else ''})",
         "",
         "| Server | Stream | Deliveries/s | Deliveries per server CPU-s | p50 ms | p99 ms "
         "| Server CPU % (kernel) | Load gen CPU % | Rest of machine CPU % |",

@@ -257,7 +257,7 @@ function onFrames(conn, chunk, from, total) {
     }
     off = end;
   }
-  if (off < total) conn.pending = Buffer.from(buf.subarray(off));
+  if (off < total) conn.pending = Buffer.from(buf.subarray(off, total));
 }
 
 function handshake(conn, chunk, total) {

@@ -7,11 +7,12 @@ from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from homeassistant.core import Event, callback
+from homeassistant.core import CALLBACK_TYPE, Event, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_entity_registry_updated_event
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -101,27 +102,37 @@ def async_add_reported(
 def _when_registry_entry_removed(
     entity: SunstreamEntity, entity_id: str, func: Callable[[], None]
 ) -> None:
-    """Call ``func`` once ``entity_id``'s registry entry is removed (or never, after unload)."""
-    entry = entity.coordinator.config_entry
-    listening: list[Callable[[], None]] = []
+    """Call ``func`` once ``entity_id``'s registry entry is removed, following renames.
+
+    Never after the entry unloads: the reload that enabling the entity
+    brings offers it again anyway.
+    """
+    hass = entity.hass
+    listening: list[CALLBACK_TYPE] = []
+    tracked = [entity_id]
 
     def stop() -> None:
         while listening:
             listening.pop()()
 
     @callback
-    def removed(data: er.EventEntityRegistryUpdatedData) -> bool:
-        return data["action"] == "remove" and data["entity_id"] == entity_id
+    def follow(current: str) -> None:
+        tracked[0] = current
+        listening.append(async_track_entity_registry_updated_event(hass, current, updated))
 
     @callback
-    def gone(_event: Event[er.EventEntityRegistryUpdatedData]) -> None:
-        stop()
-        func()
+    def updated(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        data = event.data
+        if data["action"] == "remove":
+            stop()
+            func()
+        elif data["action"] == "update" and data["entity_id"] != tracked[0]:
+            # Renamed by the user: its removal will carry the new entity id.
+            stop()
+            follow(data["entity_id"])
 
-    listening.append(
-        entity.hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, gone, event_filter=removed)
-    )
-    entry.async_on_unload(stop)
+    follow(entity_id)
+    entity.coordinator.config_entry.async_on_unload(stop)
 
 
 class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
@@ -154,11 +165,14 @@ class SunstreamEntity(CoordinatorEntity[SunstreamCoordinator]):
 
         Gone is: removed by Home Assistant after it was added (with the
         device of a part that went away, or of a fallback battery the real
-        one replaced); or, for an entity the platform declined (disabled in
-        the registry; Home Assistant runs ``async_on_remove`` callbacks then
+        one replaced); or, for an entity the platform did not add once it had
+        an entity id (declined because it is disabled in the registry, the
+        usual case; Home Assistant runs ``async_on_remove`` callbacks then
         too, though the entity never existed), the removal of that registry
-        entry. Offering a declined entity again before then would rebuild
-        and re-register it at every poll; enabling it reloads the entry.
+        entry, followed through renames. Offering a declined entity again
+        before then would rebuild and re-register it at every poll; enabling
+        it reloads the entry. One refused before it had an entity id (a
+        duplicate unique id) waits for the next reload.
         """
 
         @callback

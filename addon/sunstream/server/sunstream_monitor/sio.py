@@ -312,10 +312,13 @@ class SocketIOEndpoint:
         """``event`` with ``payload`` (JSON) to the Engine.IO sessions ``members``, encoded once."""
         packet = event_packet(event, payload)
         queued: list[str] = []
-        # The Engine.IO MESSAGE type in front: the frame's text as the client reads it.
-        Clients.broadcast(b"4" + packet, self.server.eio.writers(members, queued))
-        if queued:
-            self.server.eio.enqueue(queued, packet.decode())
+        try:
+            # The Engine.IO MESSAGE type in front: the frame's text as the client reads it.
+            Clients.broadcast(b"4" + packet, self.server.eio.writers(members, queued))
+        finally:
+            # Whoever the walk put aside gets the packet, even if the walk broke off.
+            if queued:
+                self.server.eio.enqueue(queued, packet.decode())
 
     # -- client events ------------------------------------------------------
 

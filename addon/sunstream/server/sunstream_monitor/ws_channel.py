@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 from datetime import UTC, datetime
+from itertools import chain
 import logging
 from typing import Any, Final
 
@@ -108,7 +109,8 @@ class ChannelEndpoint:
         self.clients = clients
         self.members: set[Client] = set()
         self.subscribers: Subscribers[Client] = Subscribers()
-        self.everything: set[Client] = set()
+        # Subscribers of "*" in the order they came (a dict, like Subscribers'; see there).
+        self.everything: dict[Client, None] = {}
         self._told: tuple[bool, dict[str, str]] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -158,13 +160,13 @@ class ChannelEndpoint:
     # -- hub listener ----------------------------------------------------------------
 
     def targets(self, system_id: str) -> Collection[Client]:
-        """Who hears about ``system_id``: its subscribers and the ``*`` subscribers."""
+        """Who hears about ``system_id``: its subscribers, then the ``*`` subscribers, each once."""
         subscribers = self.subscribers.of(system_id)
         if not self.everything:
             return subscribers
         if not subscribers:
-            return self.everything
-        return {*subscribers, *self.everything}
+            return self.everything.keys()
+        return dict.fromkeys(chain(subscribers, self.everything)).keys()
 
     def on_systems(self, hub: Hub) -> None:
         """Systems came or went: members learn it from ``connection_status``."""
@@ -255,7 +257,7 @@ class ChannelEndpoint:
         if system_id is None:
             return
         if system_id == EVERY_SYSTEM:
-            self.everything.add(client)
+            self.everything[client] = None
             systems = list(self.hub.systems.values())
         else:
             system = self.hub.systems.get(system_id)
@@ -289,7 +291,7 @@ class ChannelEndpoint:
         if system_id is None:
             return
         if system_id == EVERY_SYSTEM:
-            self.everything.discard(client)
+            self.everything.pop(client, None)
         elif client.systems is not None and system_id in client.systems:
             client.systems.discard(system_id)
             self.subscribers.discard(system_id, client)
@@ -332,6 +334,6 @@ class ChannelEndpoint:
 
     def _forget(self, client: Client) -> None:
         self.members.discard(client)
-        self.everything.discard(client)
+        self.everything.pop(client, None)
         for system_id in client.systems or ():
             self.subscribers.discard(system_id, client)
