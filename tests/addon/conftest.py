@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from datetime import datetime
 import os
 from pathlib import Path
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -129,6 +131,12 @@ class HomeAssistantServer:
         return len(handlers)
 
 
+def longitude_at_noon(when: datetime) -> float:
+    """The longitude where it is solar noon at ``when`` (UTC), to the hour's fraction."""
+    hours = when.hour + when.minute / 60
+    return ((12 - hours) * 15 + 180) % 360 - 180
+
+
 @pytest.fixture
 async def ha_server(
     hass: HomeAssistant,
@@ -136,8 +144,16 @@ async def ha_server(
     aiohttp_client: Any,
     hass_access_token: str,
 ) -> HomeAssistantServer:
-    """Home Assistant with a simulated system, its HTTP API on 127.0.0.1."""
-    await hass.config.async_update(latitude=-23.55, longitude=-46.63, currency="BRL")
+    """Home Assistant with a simulated system, its HTTP API on 127.0.0.1.
+
+    The system sits at São Paulo's latitude but at the longitude where it is
+    solar noon now: the feed runs on the real clock, and at night the
+    simulated values sit still, so tests and benchmarks waiting for a newer
+    document would depend on the hour they run.
+    """
+    await hass.config.async_update(
+        latitude=-23.55, longitude=longitude_at_noon(dt_util.utcnow()), currency="BRL"
+    )
     assert await async_setup_component(hass, "websocket_api", {})
     assert await async_setup_component(hass, "api", {})
     # Registry commands and auth/current_user, as every real HA has (default_config).

@@ -1,11 +1,12 @@
-"""The Home-Assistant-fed fan-out benchmark moves the simulated system to where it is noon."""
+"""The app tests' and benchmarks' Home Assistant places its simulated system where it is noon."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench.test_fanout import longitude_at_noon
 from custom_components.sunstream.pysunstream.simulator.sun import solar_elevation
+
+from .conftest import longitude_at_noon
 
 # The latitude of the test Home Assistant (tests/addon/conftest.py, São Paulo).
 LATITUDE = -23.55
