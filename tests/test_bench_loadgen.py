@@ -8,6 +8,8 @@ every update parsed, none skipped, frames of the same size.
 
 from __future__ import annotations
 
+from pathlib import Path
+import shutil
 from typing import Any
 
 import pytest
@@ -16,6 +18,11 @@ from bench.fanout import harness
 from bench.fanout.harness import LOADGEN, NODE, Scenario, c_loadgen, free_port, measure
 
 CLIENTS = 20
+
+pytestmark = pytest.mark.skipif(
+    not (Path(NODE).exists() and shutil.which("cc") and Path("/usr/include/stdio.h").exists()),
+    reason="needs node and a C compiler with libc headers (scripts/lib/provision.sh installs them)",
+)
 
 
 def _run(program: list[str]) -> dict[str, Any]:

@@ -193,6 +193,9 @@ _ensure_host_packages() {
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     [[ -d /usr/share/nodejs/ws ]] || missing+=(node-ws)
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+    # A C compiler and libc headers: the fan-out benchmark's clients (bench/fanout/loadgen.c).
+    command -v cc >/dev/null 2>&1 || missing+=(gcc)
+    [[ -f /usr/include/stdio.h ]] || missing+=(libc6-dev)
     [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]}"
